@@ -1,0 +1,143 @@
+from catalogingest.v1 import record_pb2 as _record_pb2
+from google.api import annotations_pb2 as _annotations_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class OnMissing(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ON_MISSING_UNSPECIFIED: _ClassVar[OnMissing]
+    ON_MISSING_FAIL: _ClassVar[OnMissing]
+    ON_MISSING_IGNORE: _ClassVar[OnMissing]
+    ON_MISSING_CREATE: _ClassVar[OnMissing]
+ON_MISSING_UNSPECIFIED: OnMissing
+ON_MISSING_FAIL: OnMissing
+ON_MISSING_IGNORE: OnMissing
+ON_MISSING_CREATE: OnMissing
+
+class BatchGetRecordsRequest(_message.Message):
+    __slots__ = ("key", "section", "collection", "ids", "context")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    SECTION_FIELD_NUMBER: _ClassVar[int]
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    IDS_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    section: str
+    collection: str
+    ids: _containers.RepeatedScalarFieldContainer[str]
+    context: str
+    def __init__(self, key: _Optional[str] = ..., section: _Optional[str] = ..., collection: _Optional[str] = ..., ids: _Optional[_Iterable[str]] = ..., context: _Optional[str] = ...) -> None: ...
+
+class BatchGetRecordsResponse(_message.Message):
+    __slots__ = ("records",)
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    records: _containers.RepeatedCompositeFieldContainer[_record_pb2.Record]
+    def __init__(self, records: _Optional[_Iterable[_Union[_record_pb2.Record, _Mapping]]] = ...) -> None: ...
+
+class ListRecordsRequest(_message.Message):
+    __slots__ = ("key", "section", "collection", "id", "num_results_per_page", "page", "page_token")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    SECTION_FIELD_NUMBER: _ClassVar[int]
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NUM_RESULTS_PER_PAGE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    section: str
+    collection: str
+    id: _containers.RepeatedScalarFieldContainer[str]
+    num_results_per_page: int
+    page: int
+    page_token: str
+    def __init__(self, key: _Optional[str] = ..., section: _Optional[str] = ..., collection: _Optional[str] = ..., id: _Optional[_Iterable[str]] = ..., num_results_per_page: _Optional[int] = ..., page: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListRecordsResponse(_message.Message):
+    __slots__ = ("records", "total_count", "next_page_token")
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_COUNT_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    records: _containers.RepeatedCompositeFieldContainer[_record_pb2.Record]
+    total_count: int
+    next_page_token: str
+    def __init__(self, records: _Optional[_Iterable[_Union[_record_pb2.Record, _Mapping]]] = ..., total_count: _Optional[int] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class ReplaceRecordsRequest(_message.Message):
+    __slots__ = ("key", "section", "collection", "records", "force", "notification_email")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    SECTION_FIELD_NUMBER: _ClassVar[int]
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    FORCE_FIELD_NUMBER: _ClassVar[int]
+    NOTIFICATION_EMAIL_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    section: str
+    collection: str
+    records: _containers.RepeatedCompositeFieldContainer[_record_pb2.Record]
+    force: bool
+    notification_email: str
+    def __init__(self, key: _Optional[str] = ..., section: _Optional[str] = ..., collection: _Optional[str] = ..., records: _Optional[_Iterable[_Union[_record_pb2.Record, _Mapping]]] = ..., force: _Optional[bool] = ..., notification_email: _Optional[str] = ...) -> None: ...
+
+class ReplaceRecordsResponse(_message.Message):
+    __slots__ = ("task_id", "task_status_path")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_STATUS_PATH_FIELD_NUMBER: _ClassVar[int]
+    task_id: int
+    task_status_path: str
+    def __init__(self, task_id: _Optional[int] = ..., task_status_path: _Optional[str] = ...) -> None: ...
+
+class UpdateRecordsRequest(_message.Message):
+    __slots__ = ("key", "section", "collection", "records", "force", "notification_email", "on_missing")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    SECTION_FIELD_NUMBER: _ClassVar[int]
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    FORCE_FIELD_NUMBER: _ClassVar[int]
+    NOTIFICATION_EMAIL_FIELD_NUMBER: _ClassVar[int]
+    ON_MISSING_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    section: str
+    collection: str
+    records: _containers.RepeatedCompositeFieldContainer[_record_pb2.Record]
+    force: bool
+    notification_email: str
+    on_missing: OnMissing
+    def __init__(self, key: _Optional[str] = ..., section: _Optional[str] = ..., collection: _Optional[str] = ..., records: _Optional[_Iterable[_Union[_record_pb2.Record, _Mapping]]] = ..., force: _Optional[bool] = ..., notification_email: _Optional[str] = ..., on_missing: _Optional[_Union[OnMissing, str]] = ...) -> None: ...
+
+class UpdateRecordsResponse(_message.Message):
+    __slots__ = ("task_id", "task_status_path")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_STATUS_PATH_FIELD_NUMBER: _ClassVar[int]
+    task_id: int
+    task_status_path: str
+    def __init__(self, task_id: _Optional[int] = ..., task_status_path: _Optional[str] = ...) -> None: ...
+
+class DeleteRecordsRequest(_message.Message):
+    __slots__ = ("key", "section", "collection", "records", "force", "notification_email")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    SECTION_FIELD_NUMBER: _ClassVar[int]
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    FORCE_FIELD_NUMBER: _ClassVar[int]
+    NOTIFICATION_EMAIL_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    section: str
+    collection: str
+    records: _containers.RepeatedCompositeFieldContainer[_record_pb2.Record]
+    force: bool
+    notification_email: str
+    def __init__(self, key: _Optional[str] = ..., section: _Optional[str] = ..., collection: _Optional[str] = ..., records: _Optional[_Iterable[_Union[_record_pb2.Record, _Mapping]]] = ..., force: _Optional[bool] = ..., notification_email: _Optional[str] = ...) -> None: ...
+
+class DeleteRecordsResponse(_message.Message):
+    __slots__ = ("task_id", "task_status_path")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_STATUS_PATH_FIELD_NUMBER: _ClassVar[int]
+    task_id: int
+    task_status_path: str
+    def __init__(self, task_id: _Optional[int] = ..., task_status_path: _Optional[str] = ...) -> None: ...

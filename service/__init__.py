@@ -1,0 +1,1 @@
+"""catalog-ingest: the gRPC server, storage and workers."""

@@ -1,0 +1,81 @@
+"""The `catalog-ingest` command: serve, tokens create, migrate."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from service.auth import create_token
+from service.db.engine import create_engine, session_factory
+from service.db.migrate import upgrade
+from service.logs import configure_logging
+from service.runner import ROLES, run
+from service.settings import Settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(
+        database_url=getattr(args, "database_url", None),
+        grpc_port=getattr(args, "grpc_port", None),
+        http_port=getattr(args, "http_port", None),
+    )
+
+
+async def _create_token(settings: Settings, tenant: str) -> str:
+    engine = create_engine(settings.effective_database_url)
+    try:
+        await upgrade(engine)
+        async with session_factory(engine)() as session:
+            token = await create_token(session, tenant)
+            await session.commit()
+        return token
+    finally:
+        await engine.dispose()
+
+
+async def _migrate(settings: Settings) -> None:
+    engine = create_engine(settings.effective_database_url)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="catalog-ingest", description="Catalog ingestion service.")
+    parser.add_argument("--database-url", help="PostgreSQL URL (default: env, else the embedded SQLite file)")
+    parser.add_argument("--log-level", default="INFO")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the gRPC server, the REST gateway and a worker")
+    serve.add_argument("--grpc-port", type=int)
+    serve.add_argument("--http-port", type=int)
+    serve.add_argument(
+        "--role", action="append", choices=ROLES, help="run only this role (repeatable; default: all three)"
+    )
+
+    tokens = commands.add_parser("tokens", help="manage API tokens")
+    token_commands = tokens.add_subparsers(dest="tokens_command", required=True)
+    create = token_commands.add_parser("create", help="print a new token for a tenant (created if new)")
+    create.add_argument("--tenant", required=True)
+
+    commands.add_parser("migrate", help="bring the database to the latest schema")
+
+    args = parser.parse_args(argv)
+    configure_logging(args.log_level)
+    try:
+        settings = _settings(args)
+    except ValueError as exc:
+        parser.error(str(exc))
+    if args.command == "serve":
+        asyncio.run(run(settings, args.role or ROLES))
+    elif args.command == "tokens":
+        print(asyncio.run(_create_token(settings, args.tenant)))
+    elif args.command == "migrate":
+        asyncio.run(_migrate(settings))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""The one AsyncEngine of a process, and the URL rules that pick PostgreSQL or SQLite."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+
+def normalize_url(url: str) -> str:
+    """Accept URLs as PostgreSQL tools write them (postgresql://, postgres://) and pick async drivers."""
+    parsed = make_url(url.replace("postgres://", "postgresql://", 1) if url.startswith("postgres://") else url)
+    if parsed.drivername in ("postgresql", "postgresql+psycopg2", "postgresql+psycopg"):
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    elif parsed.drivername == "sqlite":
+        parsed = parsed.set(drivername="sqlite+aiosqlite")
+    return parsed.render_as_string(hide_password=False)
+
+
+def is_postgres(engine_or_url: AsyncEngine | str) -> bool:
+    name = (
+        engine_or_url.dialect.name
+        if isinstance(engine_or_url, AsyncEngine)
+        else make_url(engine_or_url).get_backend_name()
+    )
+    return name == "postgresql"
+
+
+def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    url = normalize_url(url)
+    if is_postgres(url):
+        kwargs.setdefault("pool_size", 10)
+        kwargs.setdefault("max_overflow", 10)
+        kwargs.setdefault("pool_pre_ping", True)
+        return create_async_engine(url, **kwargs)
+    engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+        # WAL lets readers run beside the one writer; foreign keys are off by default in SQLite.
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+        dbapi_connection.create_function("json_merge", 2, json_merge, deterministic=True)
+
+    return engine
+
+
+def json_merge(left: str | None, right: str | None) -> str:
+    """PostgreSQL's `jsonb || jsonb` for SQLite: the right object's keys replace the left's."""
+    merged = json.loads(left) if left else {}
+    if not isinstance(merged, dict):
+        merged = {}
+    if right:
+        merged.update(json.loads(right))
+    return json.dumps(merged, separators=(",", ":"), ensure_ascii=False)
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)

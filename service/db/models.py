@@ -1,0 +1,191 @@
+"""The tables. Every row belongs to exactly one tenant, directly or through its catalog."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import BYTEA, JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# JSONB on PostgreSQL (indexable, compact), JSON text on SQLite.
+Json = JSON().with_variant(JSONB(), "postgresql")
+# SQLite only auto-increments INTEGER PRIMARY KEY, so 64-bit ids are INTEGER there.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+Bytes = LargeBinary().with_variant(BYTEA(), "postgresql")
+Timestamp = DateTime(timezone=True)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: Json}
+
+
+class Tenant(Base):
+    __tablename__ = "tenants"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=text("CURRENT_TIMESTAMP"))
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    # sha256 of the secret: a leaked database does not leak usable tokens.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=text("CURRENT_TIMESTAMP"))
+
+
+class Catalog(Base):
+    __tablename__ = "catalogs"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    # Field definitions records are validated against: [{"name", "type", "required", ...}].
+    field_schema: Mapped[Any | None] = mapped_column(Json, nullable=True)
+    active_version_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=text("CURRENT_TIMESTAMP"))
+
+
+class CatalogVersion(Base):
+    __tablename__ = "catalog_versions"
+    __table_args__ = (UniqueConstraint("catalog_id", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    catalog_id: Mapped[int] = mapped_column(ForeignKey("catalogs.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=text("CURRENT_TIMESTAMP"))
+    activated_at: Mapped[dt.datetime | None] = mapped_column(Timestamp, nullable=True)
+
+
+class Record(Base):
+    __tablename__ = "records"
+    version_id: Mapped[int] = mapped_column(ForeignKey("catalog_versions.id", ondelete="CASCADE"), primary_key=True)
+    # 1 item, 2 variation, 3 item group: the RecordKind numbers of the protos.
+    kind: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    record_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    context: Mapped[str] = mapped_column(Text, primary_key=True, server_default="")
+    name: Mapped[str | None] = mapped_column(Text, nullable=True)
+    suggested_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # A variation's item, a batch variant's parent.
+    parent_id: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # An item group's parents.
+    parent_ids: Mapped[Any | None] = mapped_column(Json, nullable=True)
+    data: Mapped[Any] = mapped_column(Json)
+    # Batch ingestions delete the missing items of one source only.
+    source: Mapped[str] = mapped_column(Text, server_default="")
+    # When the operation that last wrote the record happened; older operations are ignored.
+    op_ts: Mapped[dt.datetime] = mapped_column(Timestamp)
+    updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=text("CURRENT_TIMESTAMP"))
+
+
+class Worker(Base):
+    __tablename__ = "workers"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hostname: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=text("CURRENT_TIMESTAMP"))
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=text("CURRENT_TIMESTAMP"), index=True)
+
+
+class Task(Base):
+    __tablename__ = "tasks"
+    __table_args__ = (
+        # The claim query's FIFO check looks for earlier unfinished tasks of the same catalog.
+        Index(
+            "ix_tasks_unfinished",
+            "catalog_id",
+            "id",
+            postgresql_where=text("status IN ('QUEUED', 'IN_PROGRESS')"),
+            sqlite_where=text("status IN ('QUEUED', 'IN_PROGRESS')"),
+        ),
+        Index(
+            "ix_tasks_queued",
+            "id",
+            postgresql_where=text("status IN ('QUEUED', 'IN_PROGRESS')"),
+            sqlite_where=text("status IN ('QUEUED', 'IN_PROGRESS')"),
+        ),
+        Index("ix_tasks_tenant", "tenant_id", "id"),
+        Index("ix_tasks_idempotency", "tenant_id", "idempotency_key", unique=True),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    catalog_id: Mapped[int] = mapped_column(ForeignKey("catalogs.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), server_default="QUEUED")
+    submitted_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    params: Mapped[Any] = mapped_column(Json)
+    submission_time: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=text("CURRENT_TIMESTAMP"))
+    start_time: Mapped[dt.datetime | None] = mapped_column(Timestamp, nullable=True)
+    finish_time: Mapped[dt.datetime | None] = mapped_column(Timestamp, nullable=True)
+    last_update: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=text("CURRENT_TIMESTAMP"))
+    worker_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    records_seen: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    records_applied: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    result: Mapped[Any | None] = mapped_column(Json, nullable=True)
+    error: Mapped[Any | None] = mapped_column(Json, nullable=True)
+    notification_email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    request_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class TaskPayload(Base):
+    """A task's input, stored in chunks before its id is returned."""
+
+    __tablename__ = "task_payloads"
+    task_id: Mapped[int] = mapped_column(BigId, ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # What the chunk holds, e.g. "request" or "items.csv".
+    part: Mapped[str] = mapped_column(String(64))
+    body: Mapped[bytes] = mapped_column(Bytes)
+
+
+class Batch(Base):
+    __tablename__ = "batches"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    catalog_id: Mapped[int] = mapped_column(ForeignKey("catalogs.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=text("CURRENT_TIMESTAMP"))
+    expires_at: Mapped[dt.datetime] = mapped_column(Timestamp, index=True)
+
+
+class BatchItem(Base):
+    __tablename__ = "batch_items"
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id", ondelete="CASCADE"), primary_key=True)
+    item_type: Mapped[str] = mapped_column(Text, primary_key=True)
+    item_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    context: Mapped[str] = mapped_column(Text, primary_key=True, server_default="")
+    parent_id: Mapped[str | None] = mapped_column(Text, nullable=True)
+    attributes: Mapped[Any | None] = mapped_column(Json, nullable=True)
+    deleted: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    op_ts: Mapped[dt.datetime] = mapped_column(Timestamp)
+
+
+class Ingestion(Base):
+    __tablename__ = "ingestions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    catalog_id: Mapped[int] = mapped_column(ForeignKey("catalogs.id", ondelete="CASCADE"), index=True)
+    batch_id: Mapped[str] = mapped_column(String(64))
+    task_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
+    configuration: Mapped[Any] = mapped_column(Json)
+    status: Mapped[str] = mapped_column(String(16), server_default="RUNNING")
+    status_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    summary: Mapped[Any | None] = mapped_column(Json, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=text("CURRENT_TIMESTAMP"))
+    updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=text("CURRENT_TIMESTAMP"))

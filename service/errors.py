@@ -1,0 +1,117 @@
+"""Domain errors. Each carries the gRPC code and reason it maps to in one place (interceptors)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import grpc
+
+
+class CatalogIngestError(Exception):
+    """The request could not be served."""
+
+    code: grpc.StatusCode = grpc.StatusCode.INTERNAL
+    reason: str = "INTERNAL"
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        reason: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        field_violations: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        self.message = message or (self.__doc__ or "").strip()
+        super().__init__(self.message)
+        if reason:
+            self.reason = reason
+        self.metadata = dict(metadata or {})
+        self.field_violations = list(field_violations)
+
+
+class InvalidArgument(CatalogIngestError):
+    """The request is invalid."""
+
+    code = grpc.StatusCode.INVALID_ARGUMENT
+    reason = "INVALID_ARGUMENT"
+
+
+class Unauthenticated(CatalogIngestError):
+    """A valid token is required: send 'authorization: Bearer <token>' or Basic '<token>:'."""
+
+    code = grpc.StatusCode.UNAUTHENTICATED
+    reason = "UNAUTHENTICATED"
+
+
+class PermissionDenied(CatalogIngestError):
+    """The token may not act for this tenant."""
+
+    code = grpc.StatusCode.PERMISSION_DENIED
+    reason = "PERMISSION_DENIED"
+
+
+class NotFound(CatalogIngestError):
+    """Not found."""
+
+    code = grpc.StatusCode.NOT_FOUND
+    reason = "NOT_FOUND"
+
+
+class AlreadyExists(CatalogIngestError):
+    """Already exists."""
+
+    code = grpc.StatusCode.ALREADY_EXISTS
+    reason = "ALREADY_EXISTS"
+
+
+class FailedPrecondition(CatalogIngestError):
+    """The resource is not in a state that allows this."""
+
+    code = grpc.StatusCode.FAILED_PRECONDITION
+    reason = "FAILED_PRECONDITION"
+
+
+class ResourceExhausted(CatalogIngestError):
+    """Too many requests."""
+
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+    reason = "RESOURCE_EXHAUSTED"
+
+
+class Unavailable(CatalogIngestError):
+    """The service is not available right now."""
+
+    code = grpc.StatusCode.UNAVAILABLE
+    reason = "UNAVAILABLE"
+
+
+class TaskFailed(Exception):
+    """A task cannot be applied; the task FAILS with this reason and nothing it did is kept."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str = "TASK_FAILED",
+        file: str = "",
+        row: int = 0,
+        column: str = "",
+        record_id: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.reason = reason
+        self.file = file
+        self.row = row
+        self.column = column
+        self.record_id = record_id
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "reason": self.reason,
+            "message": self.message,
+            "file": self.file,
+            "row": self.row,
+            "column": self.column,
+            "record_id": self.record_id,
+        }

@@ -1,0 +1,147 @@
+"""One interceptor for every catalogingest RPC: who is calling, and domain errors to google.rpc.Status."""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from service.auth import Authenticator, Principal
+from service.errors import CatalogIngestError, Unauthenticated
+
+log = logging.getLogger(__name__)
+
+ERROR_DOMAIN = "catalog-ingest"
+# Callable without a token: the documented health check of the ingestion system.
+PUBLIC_METHODS = frozenset({"/catalogingest.v1.TaskService/GetIngestionStatus"})
+
+_principal: contextvars.ContextVar[Principal] = contextvars.ContextVar("principal")
+request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
+
+
+def current_principal() -> Principal:
+    try:
+        return _principal.get()
+    except LookupError:
+        raise Unauthenticated() from None
+
+
+def metadata_value(context: grpc.aio.ServicerContext, key: str) -> str | None:
+    for k, v in context.invocation_metadata() or ():
+        if k == key:
+            return v if isinstance(v, str) else v.decode()
+    return None
+
+
+def to_rpc_status(error: CatalogIngestError) -> grpc.Status:
+    details = [error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN, metadata=error.metadata)]
+    if error.field_violations:
+        details.append(
+            error_details_pb2.BadRequest(
+                field_violations=[
+                    error_details_pb2.BadRequest.FieldViolation(field=f, description=d)
+                    for f, d in error.field_violations
+                ]
+            )
+        )
+    packed = []
+    for detail in details:
+        any_detail = any_pb2.Any()
+        any_detail.Pack(detail)
+        packed.append(any_detail)
+    status = status_pb2.Status(code=error.code.value[0], message=error.message, details=packed)
+    return rpc_status.to_status(status)
+
+
+async def abort(context: grpc.aio.ServicerContext, error: CatalogIngestError) -> None:
+    status = to_rpc_status(error)
+    await context.abort(status.code, status.details, status.trailing_metadata)
+
+
+class ServiceInterceptor(grpc.aio.ServerInterceptor):
+    def __init__(self, authenticator: Authenticator) -> None:
+        self.authenticator = authenticator
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(details)
+        if handler is None or not details.method.startswith("/catalogingest."):
+            return handler
+        public = details.method in PUBLIC_METHODS
+        method = details.method
+
+        async def enter(context: grpc.aio.ServicerContext) -> None:
+            request_id.set(metadata_value(context, "x-request-id") or uuid.uuid4().hex)
+            if not public:
+                _principal.set(await self.authenticator.authenticate(metadata_value(context, "authorization")))
+
+        async def fail(context: grpc.aio.ServicerContext, exc: Exception) -> None:
+            if isinstance(exc, CatalogIngestError):
+                await abort(context, exc)
+            log.exception("unhandled error in %s (request %s)", method, request_id.get())
+            internal = status_pb2.Status(code=code_pb2.INTERNAL, message="internal error; see the server log")
+            status = rpc_status.to_status(internal)
+            await context.abort(status.code, status.details, status.trailing_metadata)
+
+        if handler.unary_unary:
+            inner_uu = handler.unary_unary
+
+            async def unary_unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+                try:
+                    await enter(context)
+                    return await inner_uu(request, context)
+                except Exception as exc:
+                    if _is_abort(exc):
+                        raise
+                    await fail(context, exc)
+
+            return grpc.unary_unary_rpc_method_handler(
+                unary_unary, handler.request_deserializer, handler.response_serializer
+            )
+        if handler.unary_stream:
+            inner_us = handler.unary_stream
+
+            async def unary_stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+                try:
+                    await enter(context)
+                    async for response in inner_us(request, context):
+                        yield response
+                except Exception as exc:
+                    if _is_abort(exc):
+                        raise
+                    await fail(context, exc)
+
+            return grpc.unary_stream_rpc_method_handler(
+                unary_stream, handler.request_deserializer, handler.response_serializer
+            )
+        if handler.stream_unary:
+            inner_su = handler.stream_unary
+
+            async def stream_unary(requests: AsyncIterator[Any], context: grpc.aio.ServicerContext) -> Any:
+                try:
+                    await enter(context)
+                    return await inner_su(requests, context)
+                except Exception as exc:
+                    if _is_abort(exc):
+                        raise
+                    await fail(context, exc)
+
+            return grpc.stream_unary_rpc_method_handler(
+                stream_unary, handler.request_deserializer, handler.response_serializer
+            )
+        return handler
+
+
+def _is_abort(exc: BaseException) -> bool:
+    # context.abort() raises this to end the call; it must pass through untouched.
+    return isinstance(exc, grpc.aio.AbortError)

@@ -1,0 +1,128 @@
+"""Records between their proto form, their staged form and their stored rows; write validation."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import orjson
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from catalogingest.v1 import record_pb2
+from service.errors import InvalidArgument
+from service.store.staged import COLLECTIONS, StagedRecord
+from service.timeutil import as_utc, utcnow
+
+MAX_ID_LENGTH = 1024
+KIND_BY_COLLECTION = COLLECTIONS
+
+
+def kind_for_collection(collection: str) -> int:
+    kind = COLLECTIONS.get(collection)
+    if kind is None:
+        raise InvalidArgument(
+            f"collection must be one of items, variations, item_groups (got '{collection}')",
+            field_violations=[("collection", "must be items, variations or item_groups")],
+        )
+    return kind
+
+
+def validate_records(
+    records: Sequence[record_pb2.Record], kind: int, *, merge: bool = False, delete: bool = False, limit: int
+) -> list[dict[str, Any]]:
+    """Checks that need no database; returns the parsed `data` objects. Errors name records[i].field."""
+    if len(records) > limit:
+        raise InvalidArgument(
+            f"at most {limit} records per call (got {len(records)})",
+            reason="TOO_MANY_RECORDS",
+            metadata={"limit": str(limit)},
+            field_violations=[("records", f"at most {limit} records per call")],
+        )
+    if not records:
+        raise InvalidArgument("no records given", field_violations=[("records", "at least one record is required")])
+    violations: list[tuple[str, str]] = []
+    parsed: list[dict[str, Any]] = []
+    for i, record in enumerate(records):
+        where = f"records[{i}]"
+        if record.kind not in (0, kind):
+            violations.append((f"{where}.kind", "does not match the collection"))
+        if not record.id.strip():
+            violations.append((f"{where}.id", "required and must not be blank"))
+        elif len(record.id) > MAX_ID_LENGTH:
+            violations.append((f"{where}.id", f"longer than {MAX_ID_LENGTH} characters"))
+        if len(record.context) > MAX_ID_LENGTH:
+            violations.append((f"{where}.context", f"longer than {MAX_ID_LENGTH} characters"))
+        data: Any = {}
+        if record.data_json and not delete:
+            try:
+                data = orjson.loads(record.data_json)
+            except orjson.JSONDecodeError as exc:
+                violations.append((f"{where}.data", f"not valid JSON: {exc}"))
+            if not isinstance(data, dict):
+                violations.append((f"{where}.data", "must be a JSON object"))
+                data = {}
+        if kind == 2 and not delete and not merge and not record.item_id:
+            violations.append((f"{where}.item_id", "required for a variation"))
+        if kind != 2 and record.HasField("item_id"):
+            violations.append((f"{where}.item_id", "only variations have an item_id"))
+        if kind != 3 and record.parent_ids:
+            violations.append((f"{where}.parent_ids", "only item groups have parent_ids"))
+        parsed.append(data)
+        if len(violations) >= 20:
+            break
+    if violations:
+        field, description = violations[0]
+        raise InvalidArgument(f"{field}: {description}", reason="INVALID_RECORD", field_violations=violations)
+    return parsed
+
+
+def to_staged(
+    records: Iterable[record_pb2.Record], kind: int, data: Sequence[dict[str, Any]], start_seq: int = 0
+) -> list[StagedRecord]:
+    now = utcnow()
+    staged = []
+    for seq, (record, attributes) in enumerate(zip(records, data, strict=True), start=start_seq):
+        staged.append(
+            StagedRecord(
+                seq=seq,
+                kind=kind,
+                record_id=record.id,
+                context=record.context,
+                name=record.name if record.HasField("name") else None,
+                has_name=record.HasField("name"),
+                suggested_score=record.suggested_score if record.HasField("suggested_score") else None,
+                has_score=record.HasField("suggested_score"),
+                parent_id=record.item_id if record.HasField("item_id") else None,
+                has_parent=record.HasField("item_id"),
+                parent_ids=orjson.dumps(list(record.parent_ids)).decode() if kind == 3 else None,
+                has_parent_ids=bool(record.parent_ids),
+                data=orjson.dumps(attributes).decode(),
+                op_ts=record.timestamp.ToDatetime(dt.UTC) if record.HasField("timestamp") else now,
+            )
+        )
+    return staged
+
+
+def row_to_proto(row: Any) -> record_pb2.Record:
+    """A stored row (kind, record_id, context, name, suggested_score, parent_id, parent_ids, data, op_ts)."""
+    record = record_pb2.Record(kind=row.kind, id=row.record_id, context=row.context)
+    if row.name is not None:
+        record.name = row.name
+    if row.suggested_score is not None:
+        record.suggested_score = row.suggested_score
+    if row.kind == 2 and row.parent_id is not None:
+        record.item_id = row.parent_id
+    parent_ids = _json(row.parent_ids)
+    if parent_ids:
+        record.parent_ids.extend(parent_ids)
+    data = row.data if isinstance(row.data, str) else orjson.dumps(row.data or {}).decode()
+    record.data_json = data
+    ts = Timestamp()
+    ts.FromDatetime(as_utc(row.op_ts))
+    record.timestamp.CopyFrom(ts)
+    return record
+
+
+def _json(value: Any) -> Any:
+    return orjson.loads(value) if isinstance(value, str | bytes) else value

@@ -1,0 +1,65 @@
+"""The gRPC server: the three services, health checking and reflection."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from catalogingest.v1 import batch_pb2, batch_pb2_grpc, catalog_pb2, catalog_pb2_grpc, task_pb2, task_pb2_grpc
+from service.auth import Authenticator
+from service.interceptors import ServiceInterceptor
+from service.servicers.batch import BatchServicer
+from service.servicers.catalog import CatalogServicer
+from service.servicers.tasks import TaskServicer
+from service.settings import Settings
+
+SERVICE_NAMES = (
+    catalog_pb2.DESCRIPTOR.services_by_name["CatalogService"].full_name,
+    batch_pb2.DESCRIPTOR.services_by_name["BatchService"].full_name,
+    task_pb2.DESCRIPTOR.services_by_name["TaskService"].full_name,
+)
+# Large enough for a 1,000-record call with long attributes; uploads stream in chunks anyway.
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+
+
+@dataclass
+class GrpcServer:
+    server: grpc.aio.Server
+    health: health.aio.HealthServicer
+    port: int
+
+    async def start(self) -> None:
+        await self.server.start()
+        for name in ("", *SERVICE_NAMES):
+            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+
+    async def stop(self, grace: float) -> None:
+        """Stop taking calls and let in-flight calls finish within `grace` seconds."""
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(grace)
+
+
+def create_server(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], *, host: str | None = None, port: int | None = None
+) -> GrpcServer:
+    server = grpc.aio.server(
+        interceptors=[ServiceInterceptor(Authenticator(sessions))],
+        options=[
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        ],
+    )
+    catalog_pb2_grpc.add_CatalogServiceServicer_to_server(CatalogServicer(sessions, settings), server)
+    batch_pb2_grpc.add_BatchServiceServicer_to_server(BatchServicer(sessions, settings), server)
+    task_pb2_grpc.add_TaskServiceServicer_to_server(TaskServicer(sessions, settings), server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME), server
+    )
+    bound = server.add_insecure_port(f"{host or settings.grpc_host}:{settings.grpc_port if port is None else port}")
+    return GrpcServer(server=server, health=health_servicer, port=bound)

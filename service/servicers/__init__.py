@@ -1,0 +1,1 @@
+"""Thin servicers: parse the request, call the domain, build the response."""

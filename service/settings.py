@@ -1,0 +1,80 @@
+"""One settings object, built from CATALOG_INGEST_* environment variables."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PREFIX = "CATALOG_INGEST_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Empty means the embedded SQLite file below.
+    database_url: str = ""
+    sqlite_path: Path = field(default_factory=lambda: Path.cwd() / "catalog-ingest.db")
+    grpc_host: str = "0.0.0.0"
+    grpc_port: int = 50051
+    http_host: str = "0.0.0.0"
+    http_port: int = 8080
+    # Where the gateway finds the gRPC server; derived from grpc_port when empty.
+    grpc_target: str = ""
+    # Worker: how often to look for work when no notification arrives, how often
+    # to prove liveness, and after how long without a heartbeat a worker's tasks are re-run.
+    worker_poll_interval: float = 1.0
+    worker_heartbeat_interval: float = 2.0
+    worker_lease_timeout: float = 30.0
+    worker_concurrency: int = 4
+    # Grace period for in-flight calls and tasks on SIGTERM.
+    shutdown_grace: float = 10.0
+    # Limits (documented defaults).
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_records_per_call: int = 1000
+    default_section: str = "Products"
+    batch_expiry_seconds: float = 7 * 24 * 3600
+    versions_kept: int = 3
+    idempotency_window_seconds: float = 24 * 3600
+    # Test hook: seconds a worker waits after applying a task, before committing it.
+    debug_apply_delay: float = 0.0
+    # Failure notifications.
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_sender: str = "catalog-ingest@localhost"
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.sqlite_path}"
+
+    @property
+    def effective_grpc_target(self) -> str:
+        return self.grpc_target or f"127.0.0.1:{self.grpc_port}"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Defaults, overridden by CATALOG_INGEST_<FIELD> variables, overridden by keyword arguments."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            raw = env.get(PREFIX + f.name.upper())
+            if raw is not None and raw != "":
+                values[f.name] = _convert(f.name, f.type, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+
+def _convert(name: str, type_name: Any, raw: str) -> Any:
+    kind = type_name if isinstance(type_name, str) else getattr(type_name, "__name__", str(type_name))
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if kind == "Path":
+            return Path(raw)
+    except ValueError as exc:
+        raise ValueError(f"{PREFIX}{name.upper()}={raw!r} is not a valid {kind}") from exc
+    return raw

@@ -1,0 +1,1 @@
+"""Set-based record storage: staging, upsert, merge, delete."""

@@ -1,0 +1,191 @@
+"""PostgreSQL: binary COPY into a temporary staging table, then set-based SQL.
+
+Every statement runs on the task's own connection, inside its one transaction.
+Operations on the same record in one task are applied in rounds (round n holds each
+record's n-th operation) so a task means exactly what applying its operations in order means.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import asyncpg
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from service.errors import TaskFailed
+from service.store.staged import StagedRecord, add_counts, empty_counts
+
+STAGE_COLUMNS = StagedRecord._fields
+_KEY = "r.version_id = $1 AND r.kind = s.kind AND r.record_id = s.record_id AND r.context = s.context"
+_CHANGED = (
+    "r.name IS DISTINCT FROM s.name OR r.suggested_score IS DISTINCT FROM s.suggested_score"
+    " OR r.parent_id IS DISTINCT FROM s.parent_id OR r.parent_ids IS DISTINCT FROM s.parent_ids"
+    " OR r.data IS DISTINCT FROM s.data"
+)
+
+
+async def raw_connection(conn: AsyncConnection) -> asyncpg.Connection:
+    # The SQLAlchemy transaction must have begun, or asyncpg statements would autocommit.
+    await conn.execute(text("SELECT 1"))
+    return (await conn.get_raw_connection()).driver_connection
+
+
+class PostgresRecordStore:
+    def __init__(self, raw: asyncpg.Connection, version_id: int) -> None:
+        self.raw = raw
+        self.version_id = version_id
+        self._staged = False
+
+    async def stage(self, records: Iterable[StagedRecord]) -> None:
+        if not self._staged:
+            await self.raw.execute(
+                """CREATE TEMP TABLE stage_records (
+                    seq bigint, kind smallint, record_id text, context text,
+                    name text, has_name bool, suggested_score float8, has_score bool,
+                    parent_id text, has_parent bool, parent_ids jsonb, has_parent_ids bool,
+                    data jsonb, op_ts timestamptz, round int) ON COMMIT DROP"""
+            )
+            self._staged = True
+        await self.raw.copy_records_to_table("stage_records", records=records, columns=STAGE_COLUMNS)
+
+    async def _rounds(self) -> int:
+        await self.raw.execute(
+            """UPDATE stage_records s SET round = n.round FROM (
+                 SELECT seq, row_number() OVER (PARTITION BY kind, record_id, context ORDER BY seq) AS round
+                 FROM stage_records) n
+               WHERE s.seq = n.seq"""
+        )
+        await self.raw.execute("CREATE INDEX ON stage_records (round, kind, record_id, context)")
+        await self.raw.execute("ANALYZE stage_records")
+        return await self.raw.fetchval("SELECT coalesce(max(round), 0) FROM stage_records")
+
+    async def _staged_per_kind(self, where: str = "true") -> dict[int, int]:
+        rows = await self.raw.fetch(f"SELECT kind, count(*) FROM stage_records s WHERE {where} GROUP BY kind")
+        return {row[0]: row[1] for row in rows}
+
+    async def replace(self) -> dict[str, Any]:
+        """Create or wholly replace each record; the last operation on a record wins."""
+        counts = empty_counts()
+        await self.raw.execute(
+            "DELETE FROM stage_records s USING stage_records l WHERE s.kind = l.kind"
+            " AND s.record_id = l.record_id AND s.context = l.context AND s.seq < l.seq"
+        )
+        rows = await self.raw.fetch(
+            f"""WITH up AS (
+                INSERT INTO records AS r (version_id, kind, record_id, context, name, suggested_score,
+                                          parent_id, parent_ids, data, op_ts, updated_at)
+                SELECT $1, kind, record_id, context, name, suggested_score, parent_id, parent_ids,
+                       data, op_ts, now()
+                FROM stage_records
+                ON CONFLICT (version_id, kind, record_id, context) DO UPDATE SET
+                    name = excluded.name, suggested_score = excluded.suggested_score,
+                    parent_id = excluded.parent_id, parent_ids = excluded.parent_ids,
+                    data = excluded.data, op_ts = excluded.op_ts, updated_at = excluded.updated_at
+                WHERE r.op_ts <= excluded.op_ts AND ({_CHANGED.replace("s.", "excluded.")})
+                RETURNING r.kind, (r.xmax = 0) AS inserted)
+               SELECT kind, count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted)
+               FROM up GROUP BY kind""",
+            self.version_id,
+        )
+        written = {row[0]: (row[1], row[2]) for row in rows}
+        for kind, staged in (await self._staged_per_kind()).items():
+            created, updated = written.get(kind, (0, 0))
+            add_counts(counts, kind, created=created, updated=updated, unchanged=staged - created - updated)
+        return counts
+
+    async def merge(self, on_missing: str) -> dict[str, Any]:
+        """Merge the given fields into existing records; `on_missing` is FAIL, IGNORE or CREATE."""
+        counts = empty_counts()
+        rounds = await self._rounds()
+        if on_missing == "FAIL":
+            missing = await self.raw.fetchrow(
+                f"SELECT s.kind, s.record_id FROM stage_records s WHERE s.round = 1 AND NOT EXISTS ("
+                f" SELECT 1 FROM records r WHERE {_KEY}) ORDER BY s.seq LIMIT 1",
+                self.version_id,
+            )
+            if missing is not None:
+                raise TaskFailed(
+                    f"record '{missing[1]}' does not exist (on_missing=FAIL)",
+                    reason="RECORD_NOT_FOUND",
+                    record_id=missing[1],
+                )
+        for round_ in range(1, rounds + 1):
+            rows = await self.raw.fetch(
+                f"""WITH up AS (
+                    UPDATE records r SET
+                        name = CASE WHEN s.has_name THEN s.name ELSE r.name END,
+                        suggested_score = CASE WHEN s.has_score THEN s.suggested_score ELSE r.suggested_score END,
+                        parent_id = CASE WHEN s.has_parent THEN s.parent_id ELSE r.parent_id END,
+                        parent_ids = CASE WHEN s.has_parent_ids THEN s.parent_ids ELSE r.parent_ids END,
+                        data = r.data || s.data, op_ts = s.op_ts, updated_at = now()
+                    FROM stage_records s
+                    WHERE s.round = $2 AND {_KEY} AND r.op_ts <= s.op_ts AND (
+                        (s.has_name AND r.name IS DISTINCT FROM s.name)
+                        OR (s.has_score AND r.suggested_score IS DISTINCT FROM s.suggested_score)
+                        OR (s.has_parent AND r.parent_id IS DISTINCT FROM s.parent_id)
+                        OR (s.has_parent_ids AND r.parent_ids IS DISTINCT FROM s.parent_ids)
+                        OR (r.data || s.data) IS DISTINCT FROM r.data)
+                    RETURNING r.kind)
+                   SELECT kind, count(*) FROM up GROUP BY kind""",
+                self.version_id,
+                round_,
+            )
+            updated = {row[0]: row[1] for row in rows}
+            created: dict[int, int] = {}
+            if on_missing == "CREATE":
+                rows = await self.raw.fetch(
+                    """WITH ins AS (
+                        INSERT INTO records (version_id, kind, record_id, context, name, suggested_score,
+                                             parent_id, parent_ids, data, op_ts, updated_at)
+                        SELECT $1, kind, record_id, context, name, suggested_score, parent_id, parent_ids,
+                               data, op_ts, now()
+                        FROM stage_records WHERE round = $2
+                        ON CONFLICT DO NOTHING RETURNING kind)
+                       SELECT kind, count(*) FROM ins GROUP BY kind""",
+                    self.version_id,
+                    round_,
+                )
+                created = {row[0]: row[1] for row in rows}
+            for kind, staged in (await self._staged_per_kind(f"s.round = {round_}")).items():
+                u, c = updated.get(kind, 0), created.get(kind, 0)
+                add_counts(counts, kind, created=c, updated=u, unchanged=staged - u - c)
+        return counts
+
+    async def delete(self) -> dict[str, Any]:
+        counts = empty_counts()
+        rows = await self.raw.fetch(
+            f"""WITH gone AS (
+                DELETE FROM records r USING stage_records s
+                WHERE {_KEY} AND r.op_ts <= s.op_ts RETURNING r.kind)
+               SELECT kind, count(*) FROM gone GROUP BY kind""",
+            self.version_id,
+        )
+        deleted = {row[0]: row[1] for row in rows}
+        distinct = await self.raw.fetch(
+            "SELECT kind, count(DISTINCT (record_id, context)) FROM stage_records GROUP BY kind"
+        )
+        for kind, staged in distinct:
+            d = deleted.get(kind, 0)
+            add_counts(counts, kind, deleted=d, unchanged=staged - d)
+        return counts
+
+    async def check_parents(self) -> None:
+        """Every variation written by this task must name an item that exists once it is applied."""
+        orphan = await self.raw.fetchrow(
+            """SELECT r.record_id, r.parent_id FROM records r
+               JOIN stage_records s ON r.version_id = $1 AND r.kind = 2 AND s.kind = 2
+                    AND r.record_id = s.record_id AND r.context = s.context
+               WHERE NOT EXISTS (SELECT 1 FROM records p WHERE p.version_id = $1 AND p.kind = 1
+                                 AND p.record_id = r.parent_id AND p.context = r.context)
+               ORDER BY s.seq LIMIT 1""",
+            self.version_id,
+        )
+        if orphan is not None:
+            raise TaskFailed(
+                f"variation '{orphan[0]}' names item_id '{orphan[1]}', which does not exist",
+                reason="MISSING_PARENT_ITEM",
+                record_id=orphan[0],
+                column="item_id",
+            )

@@ -1,0 +1,176 @@
+"""SQLite (the embedded default): the same staging and set-based statements as PostgreSQL.
+
+SQLite has no COPY and no DML in CTEs, so rows are staged with executemany and counted from
+RETURNING. `json_merge` is registered on every connection (service.db.engine) as jsonb `||`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from service.errors import TaskFailed
+from service.store.staged import StagedRecord, add_counts, empty_counts
+
+_KEY = "r.version_id = :v AND r.kind = s.kind AND r.record_id = s.record_id AND r.context = s.context"
+_INSERT_COLUMNS = (
+    "version_id, kind, record_id, context, name, suggested_score, parent_id, parent_ids, data, op_ts, updated_at"
+)
+_STAGE = ", ".join(StagedRecord._fields)
+
+
+class SqliteRecordStore:
+    def __init__(self, conn: AsyncConnection, version_id: int) -> None:
+        self.conn = conn
+        self.version_id = version_id
+        self._staged = False
+
+    async def _all(self, sql: str, **params: Any) -> list[Any]:
+        result = await self.conn.execute(text(sql), {"v": self.version_id, **params})
+        return list(result.all()) if result.returns_rows else []
+
+    async def stage(self, records: Iterable[StagedRecord]) -> None:
+        if not self._staged:
+            await self.conn.execute(text("DROP TABLE IF EXISTS temp.stage_records"))
+            await self.conn.execute(
+                text(
+                    "CREATE TEMP TABLE stage_records (seq INTEGER, kind INTEGER, record_id TEXT, context TEXT,"
+                    " name TEXT, has_name BOOLEAN, suggested_score REAL, has_score BOOLEAN, parent_id TEXT,"
+                    " has_parent BOOLEAN, parent_ids TEXT, has_parent_ids BOOLEAN, data TEXT, op_ts TEXT,"
+                    " round INTEGER)"
+                )
+            )
+            self._staged = True
+        rows = [{**r._asdict(), "op_ts": _sqlite_ts(r.op_ts)} for r in records]
+        if rows:
+            placeholders = ", ".join(f":{f}" for f in StagedRecord._fields)
+            await self.conn.execute(text(f"INSERT INTO stage_records ({_STAGE}) VALUES ({placeholders})"), rows)
+
+    async def _per_kind(self, where: str = "1") -> dict[int, int]:
+        rows = await self._all(f"SELECT kind, count(*) FROM stage_records s WHERE {where} GROUP BY kind")
+        return {row[0]: row[1] for row in rows}
+
+    async def replace(self) -> dict[str, Any]:
+        counts = empty_counts()
+        await self._all(
+            "DELETE FROM stage_records AS s WHERE EXISTS (SELECT 1 FROM stage_records l WHERE l.kind = s.kind"
+            " AND l.record_id = s.record_id AND l.context = s.context AND l.seq > s.seq)"
+        )
+        existing = await self._per_kind(f"EXISTS (SELECT 1 FROM records r WHERE {_KEY})")
+        written = await self._all(
+            f"""INSERT INTO records AS r ({_INSERT_COLUMNS})
+                SELECT :v, kind, record_id, context, name, suggested_score, parent_id, parent_ids, data, op_ts,
+                       CURRENT_TIMESTAMP
+                FROM stage_records WHERE true
+                ON CONFLICT (version_id, kind, record_id, context) DO UPDATE SET
+                    name = excluded.name, suggested_score = excluded.suggested_score,
+                    parent_id = excluded.parent_id, parent_ids = excluded.parent_ids, data = excluded.data,
+                    op_ts = excluded.op_ts, updated_at = excluded.updated_at
+                WHERE r.op_ts <= excluded.op_ts AND (r.name IS NOT excluded.name
+                    OR r.suggested_score IS NOT excluded.suggested_score OR r.parent_id IS NOT excluded.parent_id
+                    OR json(r.parent_ids) IS NOT json(excluded.parent_ids) OR json(r.data) IS NOT json(excluded.data))
+                RETURNING kind"""
+        )
+        touched: dict[int, int] = {}
+        for (kind,) in written:
+            touched[kind] = touched.get(kind, 0) + 1
+        for kind, staged in (await self._per_kind()).items():
+            created = staged - existing.get(kind, 0)
+            updated = touched.get(kind, 0) - created
+            add_counts(counts, kind, created=created, updated=updated, unchanged=staged - created - updated)
+        return counts
+
+    async def merge(self, on_missing: str) -> dict[str, Any]:
+        counts = empty_counts()
+        await self._all(
+            "UPDATE stage_records AS s SET round = (SELECT count(*) FROM stage_records p WHERE p.kind = s.kind"
+            " AND p.record_id = s.record_id AND p.context = s.context AND p.seq <= s.seq)"
+        )
+        if on_missing == "FAIL":
+            missing = await self._all(
+                f"SELECT s.record_id FROM stage_records s WHERE s.round = 1 AND NOT EXISTS ("
+                f" SELECT 1 FROM records r WHERE {_KEY}) ORDER BY s.seq LIMIT 1"
+            )
+            if missing:
+                raise TaskFailed(
+                    f"record '{missing[0][0]}' does not exist (on_missing=FAIL)",
+                    reason="RECORD_NOT_FOUND",
+                    record_id=missing[0][0],
+                )
+        rounds = (await self._all("SELECT coalesce(max(round), 0) FROM stage_records"))[0][0]
+        for round_ in range(1, rounds + 1):
+            updated: dict[int, int] = {}
+            for (kind,) in await self._all(
+                f"""UPDATE records AS r SET
+                        name = CASE WHEN s.has_name THEN s.name ELSE r.name END,
+                        suggested_score = CASE WHEN s.has_score THEN s.suggested_score ELSE r.suggested_score END,
+                        parent_id = CASE WHEN s.has_parent THEN s.parent_id ELSE r.parent_id END,
+                        parent_ids = CASE WHEN s.has_parent_ids THEN s.parent_ids ELSE r.parent_ids END,
+                        data = json_merge(r.data, s.data), op_ts = s.op_ts, updated_at = CURRENT_TIMESTAMP
+                    FROM stage_records s
+                    WHERE s.round = :round AND {_KEY} AND r.op_ts <= s.op_ts AND (
+                        (s.has_name AND r.name IS NOT s.name)
+                        OR (s.has_score AND r.suggested_score IS NOT s.suggested_score)
+                        OR (s.has_parent AND r.parent_id IS NOT s.parent_id)
+                        OR (s.has_parent_ids AND json(r.parent_ids) IS NOT json(s.parent_ids))
+                        OR json_merge(r.data, s.data) IS NOT json(r.data))
+                    RETURNING kind""",
+                round=round_,
+            ):
+                updated[kind] = updated.get(kind, 0) + 1
+            created: dict[int, int] = {}
+            if on_missing == "CREATE":
+                for (kind,) in await self._all(
+                    f"""INSERT INTO records ({_INSERT_COLUMNS})
+                        SELECT :v, kind, record_id, context, name, suggested_score, parent_id, parent_ids,
+                               json(data), op_ts, CURRENT_TIMESTAMP
+                        FROM stage_records WHERE round = :round
+                        ON CONFLICT DO NOTHING RETURNING kind""",
+                    round=round_,
+                ):
+                    created[kind] = created.get(kind, 0) + 1
+            for kind, staged in (await self._per_kind(f"s.round = {round_}")).items():
+                u, c = updated.get(kind, 0), created.get(kind, 0)
+                add_counts(counts, kind, created=c, updated=u, unchanged=staged - u - c)
+        return counts
+
+    async def delete(self) -> dict[str, Any]:
+        counts = empty_counts()
+        deleted: dict[int, int] = {}
+        for (kind,) in await self._all(
+            f"DELETE FROM records AS r WHERE EXISTS (SELECT 1 FROM stage_records s WHERE {_KEY}"
+            f" AND r.op_ts <= s.op_ts) AND r.version_id = :v RETURNING kind"
+        ):
+            deleted[kind] = deleted.get(kind, 0) + 1
+        for kind, staged in await self._all(
+            "SELECT kind, count(*) FROM (SELECT DISTINCT kind, record_id, context FROM stage_records) GROUP BY kind"
+        ):
+            d = deleted.get(kind, 0)
+            add_counts(counts, kind, deleted=d, unchanged=staged - d)
+        return counts
+
+    async def check_parents(self) -> None:
+        orphan = await self._all(
+            """SELECT r.record_id, r.parent_id FROM records r
+               JOIN stage_records s ON r.version_id = :v AND r.kind = 2 AND s.kind = 2
+                    AND r.record_id = s.record_id AND r.context = s.context
+               WHERE NOT EXISTS (SELECT 1 FROM records p WHERE p.version_id = :v AND p.kind = 1
+                                 AND p.record_id = r.parent_id AND p.context = r.context)
+               ORDER BY s.seq LIMIT 1"""
+        )
+        if orphan:
+            raise TaskFailed(
+                f"variation '{orphan[0][0]}' names item_id '{orphan[0][1]}', which does not exist",
+                reason="MISSING_PARENT_ITEM",
+                record_id=orphan[0][0],
+                column="item_id",
+            )
+
+
+def _sqlite_ts(value: Any) -> str:
+    """The format SQLAlchemy's SQLite DateTime writes, so stored and staged times compare as text."""
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")

@@ -1,0 +1,42 @@
+"""A stored task as the TaskService shows it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from catalogingest.v1 import task_pb2
+from service.db.models import Task
+from service.timeutil import as_utc
+
+
+def _ts(value: dt.datetime | None) -> Timestamp | None:
+    if value is None:
+        return None
+    ts = Timestamp()
+    ts.FromDatetime(as_utc(value))
+    return ts
+
+
+def task_to_proto(task: Task, section: str) -> task_pb2.Task:
+    message = task_pb2.Task(
+        id=task.id,
+        type=task.type,
+        status=task_pb2.TaskStatus.Value(f"TASK_STATUS_{task.status}"),
+        section=section,
+        progress=task_pb2.TaskProgress(records_seen=task.records_seen, records_applied=task.records_applied),
+        attempts=task.attempts,
+    )
+    for name in ("submission_time", "start_time", "finish_time", "last_update"):
+        value = _ts(getattr(task, name))
+        if value is not None:
+            getattr(message, name).CopyFrom(value)
+    result: dict[str, Any] | None = task.result
+    if result:
+        for kind, counts in result.items():
+            getattr(message.result, kind).CopyFrom(task_pb2.RecordCounts(**counts))
+    if task.error:
+        message.error.CopyFrom(task_pb2.TaskError(**{k: v for k, v in task.error.items() if v is not None}))
+    return message

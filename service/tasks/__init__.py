@@ -1,0 +1,1 @@
+"""Durable tasks: the queue, the worker, and what each task type does."""

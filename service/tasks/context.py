@@ -1,0 +1,76 @@
+"""What a task handler gets: its transaction, its payload, its catalog version, a progress reporter."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from service.db.models import Catalog
+from service.errors import TaskFailed
+from service.settings import Settings
+from service.store.postgres import PostgresRecordStore, raw_connection
+from service.store.sqlite import SqliteRecordStore
+from service.tasks import queue
+from service.tasks.queue import ClaimedTask
+
+RecordStore = PostgresRecordStore | SqliteRecordStore
+
+
+@dataclass
+class TaskContext:
+    conn: AsyncConnection
+    engine: AsyncEngine
+    task: ClaimedTask
+    settings: Settings
+    worker_id: str
+    records_seen: int = 0
+    records_applied: int = 0
+    _last_report: float = field(default=0.0)
+    _pending: asyncio.Task[None] | None = None
+
+    @property
+    def postgres(self) -> bool:
+        return self.conn.dialect.name == "postgresql"
+
+    def parts(self) -> AsyncIterator[tuple[str, bytes]]:
+        return queue.payload_parts(self.conn, self.task.id)
+
+    async def active_version_id(self) -> int:
+        version = (
+            await self.conn.execute(select(Catalog.active_version_id).where(Catalog.id == self.task.catalog_id))
+        ).scalar_one_or_none()
+        if version is None:
+            raise TaskFailed("the catalog has no active version", reason="NO_ACTIVE_VERSION")
+        return version
+
+    async def record_store(self, version_id: int | None = None) -> RecordStore:
+        version_id = version_id if version_id is not None else await self.active_version_id()
+        if self.postgres:
+            return PostgresRecordStore(await raw_connection(self.conn), version_id)
+        return SqliteRecordStore(self.conn, version_id)
+
+    def progress(self, seen: int, applied: int | None = None) -> None:
+        """Record progress; written to the task (PostgreSQL) at most twice a second, off the task's transaction."""
+        self.records_seen = seen
+        if applied is not None:
+            self.records_applied = applied
+        # SQLite has one writer: the task's own transaction. Progress lands with the result.
+        if not self.postgres or time.monotonic() - self._last_report < 0.5:
+            return
+        if self._pending is not None and not self._pending.done():
+            return
+        self._last_report = time.monotonic()
+        self._pending = asyncio.create_task(self._write_progress(self.records_seen, self.records_applied))
+
+    async def _write_progress(self, seen: int, applied: int) -> None:
+        async with self.engine.connect() as conn:
+            await queue.report_progress(conn, self.task.id, self.worker_id, seen, applied)
+
+
+Handler = Callable[[TaskContext], Awaitable[dict[str, Any]]]

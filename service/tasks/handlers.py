@@ -1,0 +1,12 @@
+"""Task types and the function that applies each. A handler returns the task's result."""
+
+from __future__ import annotations
+
+from service.tasks.context import Handler
+from service.tasks.record_writes import apply_record_write
+
+HANDLERS: dict[str, Handler] = {
+    "records_replace": apply_record_write,
+    "records_update": apply_record_write,
+    "records_delete": apply_record_write,
+}

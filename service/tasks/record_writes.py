@@ -1,0 +1,43 @@
+"""Applying JSON record writes: replace, update (merge) and delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from catalogingest.v1 import record_pb2
+from service.records import to_staged
+from service.tasks.context import TaskContext
+
+RECORDS_PART = "records"
+
+
+def encode_chunk(records: list[record_pb2.Record]) -> bytes:
+    return record_pb2.RecordBatch(records=records).SerializeToString()
+
+
+async def apply_record_write(ctx: TaskContext) -> dict[str, Any]:
+    params = ctx.task.params
+    kind: int = params["kind"]
+    store = await ctx.record_store()
+    seen = 0
+    async for _part, body in ctx.parts():
+        chunk = record_pb2.RecordBatch.FromString(body)
+        data = [
+            {} if ctx.task.type == "records_delete" or not r.data_json else orjson.loads(r.data_json)
+            for r in chunk.records
+        ]
+        await store.stage(to_staged(chunk.records, kind, data, start_seq=seen))
+        seen += len(chunk.records)
+        ctx.progress(seen)
+    if ctx.task.type == "records_replace":
+        counts = await store.replace()
+    elif ctx.task.type == "records_update":
+        counts = await store.merge(params.get("on_missing", "FAIL"))
+    else:
+        counts = await store.delete()
+    if kind == 2 and ctx.task.type != "records_delete":
+        await store.check_parents()
+    ctx.progress(seen, seen)
+    return counts

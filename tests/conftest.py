@@ -1,0 +1,201 @@
+"""Real parts for every test: a fresh database per test (PostgreSQL and SQLite), an in-process gRPC
+server on a free port with a worker, the gateway over real HTTP, and tokens for two tenants."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import grpc
+import httpx
+import pytest
+import uvicorn
+
+from catalogingest.v1 import batch_pb2_grpc, catalog_pb2_grpc, task_pb2_grpc
+from service.auth import create_token
+from service.db.engine import create_engine, session_factory
+from service.db.migrate import upgrade
+from service.server import create_server
+from service.settings import PREFIX, Settings
+from service.tasks.worker import Worker
+
+PG_ADMIN_URL = os.environ.get("CATALOG_INGEST_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+BACKENDS = [b for b in os.environ.get("CATALOG_INGEST_TEST_BACKENDS", "postgresql,sqlite").split(",") if b]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _clean_environment() -> Iterator[None]:
+    """Tests configure the service explicitly; nothing leaks in from the developer's shell."""
+    saved = {k: v for k, v in os.environ.items() if k.startswith(PREFIX)}
+    for key in saved:
+        del os.environ[key]
+    yield
+    os.environ.update(saved)
+
+
+def _pg_url(database: str) -> str:
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + database
+
+
+@pytest.fixture(scope="session")
+async def pg_template() -> AsyncIterator[str]:
+    """A migrated database that each test clones (CREATE DATABASE ... TEMPLATE is fast)."""
+    try:
+        admin = await asyncpg.connect(PG_ADMIN_URL, timeout=5)
+    except (OSError, asyncpg.PostgresError) as exc:
+        pytest.fail(f"PostgreSQL is required at {PG_ADMIN_URL} ({exc}); .ci/run starts it", pytrace=False)
+    name = f"ci_template_{os.getpid()}"
+    await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    engine = create_engine(_pg_url(name))
+    await upgrade(engine)
+    await engine.dispose()
+    yield name
+    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin.close()
+
+
+@pytest.fixture(scope="session")
+async def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    engine = create_engine(f"sqlite:///{path}")
+    await upgrade(engine)
+    await engine.dispose()
+    return path
+
+
+@pytest.fixture
+async def pg_url(pg_template: str) -> AsyncIterator[str]:
+    name = f"ci_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(PG_ADMIN_URL)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"')
+    finally:
+        await admin.close()
+    yield _pg_url(name)
+    admin = await asyncpg.connect(PG_ADMIN_URL)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+async def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if backend == "postgresql":
+        return request.getfixturevalue("pg_url")
+    template = request.getfixturevalue("sqlite_template")
+    path = tmp_path / "catalog-ingest.db"
+    shutil.copy(template, path)
+    return f"sqlite:///{path}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Stack:
+    """One running service: gRPC server, worker, gateway; tokens for tenants `acme` and `globex`."""
+
+    settings: Settings
+    database_url: str
+    channel: grpc.aio.Channel
+    http: httpx.AsyncClient
+    tokens: dict[str, str]
+    engine: Any
+    _stop: list[Any] = field(default_factory=list)
+
+    def metadata(self, tenant: str = "acme") -> tuple[tuple[str, str], ...]:
+        return (("authorization", f"Bearer {self.tokens[tenant]}"),)
+
+    @property
+    def catalog(self) -> catalog_pb2_grpc.CatalogServiceStub:
+        return catalog_pb2_grpc.CatalogServiceStub(self.channel)
+
+    @property
+    def tasks(self) -> task_pb2_grpc.TaskServiceStub:
+        return task_pb2_grpc.TaskServiceStub(self.channel)
+
+    @property
+    def batches(self) -> batch_pb2_grpc.BatchServiceStub:
+        return batch_pb2_grpc.BatchServiceStub(self.channel)
+
+    def auth(self, tenant: str = "acme") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[tenant]}"}
+
+
+@contextlib.asynccontextmanager
+async def start_stack(database_url: str, *, worker: bool = True, **overrides: Any) -> AsyncIterator[Stack]:
+    """Start gRPC server, worker and gateway in this event loop, each on a free port."""
+    from gateway.app import create_app
+
+    settings = Settings.from_env(
+        {},
+        database_url=database_url,
+        grpc_port=free_port(),
+        http_port=free_port(),
+        worker_poll_interval=0.2,
+        worker_heartbeat_interval=0.5,
+        worker_lease_timeout=3.0,
+        shutdown_grace=2.0,
+        **overrides,
+    )
+    engine = create_engine(settings.effective_database_url)
+    await upgrade(engine)
+    sessions = session_factory(engine)
+    tokens = {}
+    async with sessions() as session:
+        for tenant in ("acme", "globex"):
+            tokens[tenant] = await create_token(session, tenant)
+        await session.commit()
+
+    server = create_server(settings, sessions, host="127.0.0.1")
+    await server.start()
+    worker_stop = asyncio.Event()
+    worker_task = asyncio.create_task(Worker(engine, settings).run(worker_stop)) if worker else None
+    gateway = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=settings.http_port, log_level="warning")
+    )
+    gateway.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    gateway_task = asyncio.create_task(gateway.serve())
+    while not gateway.started:
+        if gateway_task.done():
+            gateway_task.result()
+        await asyncio.sleep(0.01)
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{server.port}")
+    http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.http_port}", timeout=30)
+    try:
+        yield Stack(settings, database_url, channel, http, tokens, engine)
+    finally:
+        await http.aclose()
+        await channel.close()
+        gateway.should_exit = True
+        await gateway_task
+        await server.stop(1)
+        if worker_task is not None:
+            worker_stop.set()
+            await worker_task
+        await engine.dispose()
+
+
+@pytest.fixture
+async def stack(database_url: str) -> AsyncIterator[Stack]:
+    async with start_stack(database_url) as running:
+        yield running

@@ -1,0 +1,32 @@
+"""Waiting for what a user would wait for: poll with a deadline, never a fixed sleep."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from catalogingest.v1 import task_pb2
+
+T = TypeVar("T")
+FINISHED = {task_pb2.TASK_STATUS_DONE, task_pb2.TASK_STATUS_FAILED, task_pb2.TASK_STATUS_CANCELED}
+
+
+async def eventually(probe: Callable[[], Awaitable[T]], until: Callable[[T], bool], timeout: float = 20.0) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await probe()
+        if until(value):
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s; last value: {value!r}")
+        await asyncio.sleep(0.05)
+
+
+async def wait_task(stack: Any, task_id: int, tenant: str = "acme", timeout: float = 20.0) -> task_pb2.Task:
+    async def probe() -> task_pb2.Task:
+        response = await stack.tasks.GetTask(task_pb2.GetTaskRequest(id=task_id), metadata=stack.metadata(tenant))
+        return response.task
+
+    return await eventually(probe, lambda t: t.status in FINISHED, timeout)
