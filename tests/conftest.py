@@ -95,7 +95,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-async def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if backend == "postgresql":
         return request.getfixturevalue("pg_url")
     template = request.getfixturevalue("sqlite_template")
@@ -142,10 +142,10 @@ class Stack:
 
 
 @contextlib.asynccontextmanager
-async def start_stack(database_url: str, *, worker: bool = True, **overrides: Any) -> AsyncIterator[Stack]:
-    """Start gRPC server, worker and gateway in this event loop, each on a free port."""
-    from gateway.app import create_app
-
+async def start_stack(
+    database_url: str, *, worker: bool = True, gateway: bool = True, **overrides: Any
+) -> AsyncIterator[Stack]:
+    """Start gRPC server, worker and (optionally) the gateway in this event loop, each on a free port."""
     settings = Settings.from_env(
         {},
         database_url=database_url,
@@ -170,15 +170,7 @@ async def start_stack(database_url: str, *, worker: bool = True, **overrides: An
     await server.start()
     worker_stop = asyncio.Event()
     worker_task = asyncio.create_task(Worker(engine, settings).run(worker_stop)) if worker else None
-    gateway = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=settings.http_port, log_level="warning")
-    )
-    gateway.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-    gateway_task = asyncio.create_task(gateway.serve())
-    while not gateway.started:
-        if gateway_task.done():
-            gateway_task.result()
-        await asyncio.sleep(0.01)
+    http_server, http_task = await _start_gateway(settings) if gateway else (None, None)
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{server.port}")
     http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.http_port}", timeout=30)
     try:
@@ -186,8 +178,9 @@ async def start_stack(database_url: str, *, worker: bool = True, **overrides: An
     finally:
         await http.aclose()
         await channel.close()
-        gateway.should_exit = True
-        await gateway_task
+        if http_server is not None and http_task is not None:
+            http_server.should_exit = True
+            await http_task
         await server.stop(1)
         if worker_task is not None:
             worker_stop.set()
@@ -195,7 +188,30 @@ async def start_stack(database_url: str, *, worker: bool = True, **overrides: An
         await engine.dispose()
 
 
+async def _start_gateway(settings: Settings) -> tuple[uvicorn.Server, asyncio.Task[None]]:
+    from gateway.app import create_app
+
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=settings.http_port, log_level="warning")
+    )
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    return server, task
+
+
 @pytest.fixture
 async def stack(database_url: str) -> AsyncIterator[Stack]:
+    """gRPC server and worker (no gateway)."""
+    async with start_stack(database_url, gateway=False) as running:
+        yield running
+
+
+@pytest.fixture
+async def http_stack(database_url: str) -> AsyncIterator[Stack]:
+    """gRPC server, worker and the gateway over real HTTP."""
     async with start_stack(database_url) as running:
         yield running
