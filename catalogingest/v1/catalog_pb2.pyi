@@ -9,12 +9,32 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class WriteMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    WRITE_MODE_UNSPECIFIED: _ClassVar[WriteMode]
+    WRITE_MODE_REPLACE: _ClassVar[WriteMode]
+    WRITE_MODE_UPDATE: _ClassVar[WriteMode]
+    WRITE_MODE_DELETE: _ClassVar[WriteMode]
+
+class UploadMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    UPLOAD_MODE_UNSPECIFIED: _ClassVar[UploadMode]
+    UPLOAD_MODE_SYNC: _ClassVar[UploadMode]
+    UPLOAD_MODE_DELTA: _ClassVar[UploadMode]
+
 class OnMissing(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     ON_MISSING_UNSPECIFIED: _ClassVar[OnMissing]
     ON_MISSING_FAIL: _ClassVar[OnMissing]
     ON_MISSING_IGNORE: _ClassVar[OnMissing]
     ON_MISSING_CREATE: _ClassVar[OnMissing]
+WRITE_MODE_UNSPECIFIED: WriteMode
+WRITE_MODE_REPLACE: WriteMode
+WRITE_MODE_UPDATE: WriteMode
+WRITE_MODE_DELETE: WriteMode
+UPLOAD_MODE_UNSPECIFIED: UploadMode
+UPLOAD_MODE_SYNC: UploadMode
+UPLOAD_MODE_DELTA: UploadMode
 ON_MISSING_UNSPECIFIED: OnMissing
 ON_MISSING_FAIL: OnMissing
 ON_MISSING_IGNORE: OnMissing
@@ -135,6 +155,84 @@ class DeleteRecordsRequest(_message.Message):
     def __init__(self, key: _Optional[str] = ..., section: _Optional[str] = ..., collection: _Optional[str] = ..., records: _Optional[_Iterable[_Union[_record_pb2.Record, _Mapping]]] = ..., force: _Optional[bool] = ..., notification_email: _Optional[str] = ...) -> None: ...
 
 class DeleteRecordsResponse(_message.Message):
+    __slots__ = ("task_id", "task_status_path")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_STATUS_PATH_FIELD_NUMBER: _ClassVar[int]
+    task_id: int
+    task_status_path: str
+    def __init__(self, task_id: _Optional[int] = ..., task_status_path: _Optional[str] = ...) -> None: ...
+
+class StreamRecordsHeader(_message.Message):
+    __slots__ = ("key", "section", "collection", "mode", "on_missing", "force", "notification_email")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    SECTION_FIELD_NUMBER: _ClassVar[int]
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    ON_MISSING_FIELD_NUMBER: _ClassVar[int]
+    FORCE_FIELD_NUMBER: _ClassVar[int]
+    NOTIFICATION_EMAIL_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    section: str
+    collection: str
+    mode: WriteMode
+    on_missing: OnMissing
+    force: bool
+    notification_email: str
+    def __init__(self, key: _Optional[str] = ..., section: _Optional[str] = ..., collection: _Optional[str] = ..., mode: _Optional[_Union[WriteMode, str]] = ..., on_missing: _Optional[_Union[OnMissing, str]] = ..., force: _Optional[bool] = ..., notification_email: _Optional[str] = ...) -> None: ...
+
+class StreamRecordsRequest(_message.Message):
+    __slots__ = ("header", "batch")
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    BATCH_FIELD_NUMBER: _ClassVar[int]
+    header: StreamRecordsHeader
+    batch: _record_pb2.RecordBatch
+    def __init__(self, header: _Optional[_Union[StreamRecordsHeader, _Mapping]] = ..., batch: _Optional[_Union[_record_pb2.RecordBatch, _Mapping]] = ...) -> None: ...
+
+class StreamRecordsResponse(_message.Message):
+    __slots__ = ("task_id", "task_status_path", "records_received")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_STATUS_PATH_FIELD_NUMBER: _ClassVar[int]
+    RECORDS_RECEIVED_FIELD_NUMBER: _ClassVar[int]
+    task_id: int
+    task_status_path: str
+    records_received: int
+    def __init__(self, task_id: _Optional[int] = ..., task_status_path: _Optional[str] = ..., records_received: _Optional[int] = ...) -> None: ...
+
+class UploadCatalogHeader(_message.Message):
+    __slots__ = ("key", "section", "mode", "patch_delta", "force", "notification_email", "files")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    SECTION_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    PATCH_DELTA_FIELD_NUMBER: _ClassVar[int]
+    FORCE_FIELD_NUMBER: _ClassVar[int]
+    NOTIFICATION_EMAIL_FIELD_NUMBER: _ClassVar[int]
+    FILES_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    section: str
+    mode: UploadMode
+    patch_delta: bool
+    force: bool
+    notification_email: str
+    files: _containers.RepeatedScalarFieldContainer[_record_pb2.RecordKind]
+    def __init__(self, key: _Optional[str] = ..., section: _Optional[str] = ..., mode: _Optional[_Union[UploadMode, str]] = ..., patch_delta: _Optional[bool] = ..., force: _Optional[bool] = ..., notification_email: _Optional[str] = ..., files: _Optional[_Iterable[_Union[_record_pb2.RecordKind, str]]] = ...) -> None: ...
+
+class FileChunk(_message.Message):
+    __slots__ = ("file", "data")
+    FILE_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    file: _record_pb2.RecordKind
+    data: bytes
+    def __init__(self, file: _Optional[_Union[_record_pb2.RecordKind, str]] = ..., data: _Optional[bytes] = ...) -> None: ...
+
+class UploadCatalogRequest(_message.Message):
+    __slots__ = ("header", "chunk")
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_FIELD_NUMBER: _ClassVar[int]
+    header: UploadCatalogHeader
+    chunk: FileChunk
+    def __init__(self, header: _Optional[_Union[UploadCatalogHeader, _Mapping]] = ..., chunk: _Optional[_Union[FileChunk, _Mapping]] = ...) -> None: ...
+
+class UploadCatalogResponse(_message.Message):
     __slots__ = ("task_id", "task_status_path")
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     TASK_STATUS_PATH_FIELD_NUMBER: _ClassVar[int]

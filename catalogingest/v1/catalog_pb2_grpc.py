@@ -64,6 +64,16 @@ class CatalogServiceStub:
                 request_serializer=catalogingest_dot_v1_dot_catalog__pb2.DeleteRecordsRequest.SerializeToString,
                 response_deserializer=catalogingest_dot_v1_dot_catalog__pb2.DeleteRecordsResponse.FromString,
                 _registered_method=True)
+        self.StreamRecords = channel.stream_unary(
+                '/catalogingest.v1.CatalogService/StreamRecords',
+                request_serializer=catalogingest_dot_v1_dot_catalog__pb2.StreamRecordsRequest.SerializeToString,
+                response_deserializer=catalogingest_dot_v1_dot_catalog__pb2.StreamRecordsResponse.FromString,
+                _registered_method=True)
+        self.UploadCatalog = channel.stream_unary(
+                '/catalogingest.v1.CatalogService/UploadCatalog',
+                request_serializer=catalogingest_dot_v1_dot_catalog__pb2.UploadCatalogRequest.SerializeToString,
+                response_deserializer=catalogingest_dot_v1_dot_catalog__pb2.UploadCatalogResponse.FromString,
+                _registered_method=True)
 
 
 class CatalogServiceServicer:
@@ -109,6 +119,23 @@ class CatalogServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StreamRecords(self, request_iterator, context):
+        """Writes any number of records as one task: a header, then chunks of ~1,000 records.
+        The records are stored as they arrive; the task id is returned once the stream has ended
+        and everything is stored. A stream that breaks off creates nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UploadCatalog(self, request_iterator, context):
+        """Full-catalog sync or delta from CSV files: a header, then the files in chunks
+        (`PUT` / `PATCH /v1/catalog` in the gateway, a multipart upload streamed through).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CatalogServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -136,6 +163,16 @@ def add_CatalogServiceServicer_to_server(servicer, server):
                     servicer.DeleteRecords,
                     request_deserializer=catalogingest_dot_v1_dot_catalog__pb2.DeleteRecordsRequest.FromString,
                     response_serializer=catalogingest_dot_v1_dot_catalog__pb2.DeleteRecordsResponse.SerializeToString,
+            ),
+            'StreamRecords': grpc.stream_unary_rpc_method_handler(
+                    servicer.StreamRecords,
+                    request_deserializer=catalogingest_dot_v1_dot_catalog__pb2.StreamRecordsRequest.FromString,
+                    response_serializer=catalogingest_dot_v1_dot_catalog__pb2.StreamRecordsResponse.SerializeToString,
+            ),
+            'UploadCatalog': grpc.stream_unary_rpc_method_handler(
+                    servicer.UploadCatalog,
+                    request_deserializer=catalogingest_dot_v1_dot_catalog__pb2.UploadCatalogRequest.FromString,
+                    response_serializer=catalogingest_dot_v1_dot_catalog__pb2.UploadCatalogResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -278,6 +315,60 @@ class CatalogService:
             '/catalogingest.v1.CatalogService/DeleteRecords',
             catalogingest_dot_v1_dot_catalog__pb2.DeleteRecordsRequest.SerializeToString,
             catalogingest_dot_v1_dot_catalog__pb2.DeleteRecordsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamRecords(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/catalogingest.v1.CatalogService/StreamRecords',
+            catalogingest_dot_v1_dot_catalog__pb2.StreamRecordsRequest.SerializeToString,
+            catalogingest_dot_v1_dot_catalog__pb2.StreamRecordsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UploadCatalog(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/catalogingest.v1.CatalogService/UploadCatalog',
+            catalogingest_dot_v1_dot_catalog__pb2.UploadCatalogRequest.SerializeToString,
+            catalogingest_dot_v1_dot_catalog__pb2.UploadCatalogResponse.FromString,
             options,
             channel_credentials,
             insecure,
