@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -15,6 +16,8 @@ from service.store.staged import COLLECTIONS, StagedRecord
 from service.timeutil import as_utc, utcnow
 
 MAX_ID_LENGTH = 1024
+# The range of google.protobuf.Timestamp (0001-01-01 to 9999-12-31, UTC).
+MIN_SECONDS, MAX_SECONDS = -62135596800, 253402300799
 KIND_BY_COLLECTION = COLLECTIONS
 
 
@@ -53,6 +56,18 @@ def validate_records(
             violations.append((f"{where}.id", f"longer than {MAX_ID_LENGTH} characters"))
         if len(record.context) > MAX_ID_LENGTH:
             violations.append((f"{where}.context", f"longer than {MAX_ID_LENGTH} characters"))
+        if record.HasField("timestamp") and not (
+            MIN_SECONDS <= record.timestamp.seconds <= MAX_SECONDS and 0 <= record.timestamp.nanos < 1_000_000_000
+        ):
+            violations.append((f"{where}.timestamp", "must be between 0001-01-01 and 9999-12-31"))
+        # PostgreSQL text cannot hold NUL; refused on every backend alike.
+        texts = [("id", record.id), ("context", record.context)]
+        if not delete:
+            texts += [("name", record.name), ("item_id", record.item_id)]
+            texts += [(f"parent_ids[{j}]", p) for j, p in enumerate(record.parent_ids)]
+        violations += [(f"{where}.{f}", "must not contain NUL characters") for f, value in texts if "\x00" in value]
+        if not delete and record.HasField("suggested_score") and not math.isfinite(record.suggested_score):
+            violations.append((f"{where}.suggested_score", "must be a finite number"))
         data: Any = {}
         if record.data_json and not delete:
             try:
@@ -62,6 +77,8 @@ def validate_records(
             if not isinstance(data, dict):
                 violations.append((f"{where}.data", "must be a JSON object"))
                 data = {}
+            elif "\\u0000" in record.data_json and _has_nul(data):
+                violations.append((f"{where}.data", "must not contain NUL characters (\\u0000)"))
         if kind == 2 and not delete and not merge and not record.item_id:
             violations.append((f"{where}.item_id", "required for a variation"))
         if kind != 2 and record.HasField("item_id"):
@@ -97,7 +114,8 @@ def to_staged(
                 has_parent=record.HasField("item_id"),
                 parent_ids=orjson.dumps(list(record.parent_ids)).decode() if kind == 3 else None,
                 has_parent_ids=bool(record.parent_ids),
-                data=orjson.dumps(attributes).decode(),
+                # Sorted keys: the stored text is canonical, so re-sending a record compares equal (SQLite).
+                data=orjson.dumps(attributes, option=orjson.OPT_SORT_KEYS).decode(),
                 op_ts=record.timestamp.ToDatetime(dt.UTC) if record.HasField("timestamp") else now,
             )
         )
@@ -122,6 +140,16 @@ def row_to_proto(row: Any) -> record_pb2.Record:
     ts.FromDatetime(as_utc(row.op_ts))
     record.timestamp.CopyFrom(ts)
     return record
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def _json(value: Any) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import signal
 import subprocess
@@ -78,7 +79,7 @@ async def test_fifo_per_catalog_with_three_worker_processes(pg_url, processes) -
         for section in ("A", "B"):
             mine = sorted((t for t in tasks if t.section == section), key=lambda t: t.id)
             # One at a time, in submission order.
-            for earlier, later in zip(mine, mine[1:], strict=False):
+            for earlier, later in itertools.pairwise(mine):
                 assert earlier.finish_time.ToDatetime() <= later.start_time.ToDatetime(), (earlier, later)
             listed = await stack.catalog.ListRecords(
                 catalog_pb2.ListRecordsRequest(section=section, collection="items", id=["shared"]),

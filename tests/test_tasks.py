@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 
 import grpc
 import pytest
@@ -123,14 +124,18 @@ async def test_watch_streams_status_and_progress_until_the_end(database_url) -> 
     async with start_stack(database_url, worker=False, gateway=False, debug_apply_delay=0.8) as stack:
         task_id = await replace(stack, "Products", *[f"i{n}" for n in range(500)])
         updates: list[task_pb2.Task] = []
+        first = asyncio.Event()
 
         async def watch() -> None:
             async for message in stack.tasks.WatchTask(
                 task_pb2.WatchTaskRequest(id=task_id), metadata=stack.metadata()
             ):
                 updates.append(message.task)
+                first.set()
 
         watcher = asyncio.create_task(watch())
+        # The worker starts once the watch has seen the task queued.
+        await asyncio.wait_for(first.wait(), 10)
         stop = asyncio.Event()
         worker = asyncio.create_task(Worker(stack.engine, stack.settings).run(stop))
         try:
@@ -175,7 +180,7 @@ async def test_fifo_per_catalog_in_one_process(stack) -> None:
     tasks = [await wait_task(stack, i) for i in ids]
     for section in ("A", "B"):
         mine = [t for t in tasks if t.section == section]
-        for earlier, later in zip(mine, mine[1:], strict=False):
+        for earlier, later in itertools.pairwise(mine):
             assert earlier.finish_time.ToDatetime() <= later.start_time.ToDatetime()
         record = await stack.catalog.ListRecords(
             catalog_pb2.ListRecordsRequest(section=section, collection="items"), metadata=stack.metadata()

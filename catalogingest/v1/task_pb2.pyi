@@ -103,10 +103,12 @@ class Task(_message.Message):
     def __init__(self, id: _Optional[int] = ..., type: _Optional[str] = ..., status: _Optional[_Union[TaskStatus, str]] = ..., section: _Optional[str] = ..., submission_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_update: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., progress: _Optional[_Union[TaskProgress, _Mapping]] = ..., result: _Optional[_Union[TaskResult, _Mapping]] = ..., error: _Optional[_Union[TaskError, _Mapping]] = ..., attempts: _Optional[int] = ...) -> None: ...
 
 class GetTaskRequest(_message.Message):
-    __slots__ = ("id",)
+    __slots__ = ("id", "key")
     ID_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
     id: int
-    def __init__(self, id: _Optional[int] = ...) -> None: ...
+    key: str
+    def __init__(self, id: _Optional[int] = ..., key: _Optional[str] = ...) -> None: ...
 
 class GetTaskResponse(_message.Message):
     __slots__ = ("task",)
@@ -156,10 +158,12 @@ class ListTasksResponse(_message.Message):
     def __init__(self, tasks: _Optional[_Iterable[_Union[Task, _Mapping]]] = ..., total_count: _Optional[int] = ..., status_counts: _Optional[_Mapping[str, int]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class CancelTaskRequest(_message.Message):
-    __slots__ = ("id",)
+    __slots__ = ("id", "key")
     ID_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
     id: int
-    def __init__(self, id: _Optional[int] = ...) -> None: ...
+    key: str
+    def __init__(self, id: _Optional[int] = ..., key: _Optional[str] = ...) -> None: ...
 
 class CancelTaskResponse(_message.Message):
     __slots__ = ("task",)
@@ -168,10 +172,12 @@ class CancelTaskResponse(_message.Message):
     def __init__(self, task: _Optional[_Union[Task, _Mapping]] = ...) -> None: ...
 
 class WatchTaskRequest(_message.Message):
-    __slots__ = ("id",)
+    __slots__ = ("id", "key")
     ID_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
     id: int
-    def __init__(self, id: _Optional[int] = ...) -> None: ...
+    key: str
+    def __init__(self, id: _Optional[int] = ..., key: _Optional[str] = ...) -> None: ...
 
 class WatchTaskResponse(_message.Message):
     __slots__ = ("task",)

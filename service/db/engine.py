@@ -53,12 +53,16 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
 
 def json_merge(left: str | None, right: str | None) -> str:
-    """PostgreSQL's `jsonb || jsonb` for SQLite: the right object's keys replace the left's."""
+    """The record merge of service.store.postgres for SQLite: the right object's keys replace the left's,
+    except that facets merge per facet."""
     merged = json.loads(left) if left else {}
     if not isinstance(merged, dict):
         merged = {}
-    if right:
-        merged.update(json.loads(right))
+    patch = json.loads(right) if right else {}
+    facets = merged.get("facets")
+    if isinstance(facets, dict) and isinstance(patch.get("facets"), dict):
+        patch["facets"] = {**facets, **patch["facets"]}
+    merged.update(patch)
     return json.dumps(merged, separators=(",", ":"), ensure_ascii=False)
 
 

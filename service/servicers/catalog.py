@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
+import re
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
 import grpc
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from catalogingest.v1 import catalog_pb2, catalog_pb2_grpc
-from service import paging
+from catalogingest.v1 import catalog_pb2, catalog_pb2_grpc, record_pb2
+from service import idempotency, paging
 from service.catalogs import ensure_catalog, get_catalog
-from service.db.models import Record
+from service.db.models import Record, Task
 from service.errors import InvalidArgument
 from service.interceptors import current_principal
 from service.records import kind_for_collection, row_to_proto, validate_records
+from service.servicers.uploads import CatalogUploads
 from service.settings import Settings
 from service.tasks import queue
 from service.tasks.record_writes import RECORDS_PART, encode_chunk
@@ -29,9 +36,14 @@ RECORD_COLUMNS = (
     Record.op_ts,
 )
 ON_MISSING = {0: "FAIL", 1: "FAIL", 2: "IGNORE", 3: "CREATE"}
+WRITE_MODES = {
+    catalog_pb2.WRITE_MODE_REPLACE: "records_replace",
+    catalog_pb2.WRITE_MODE_UPDATE: "records_update",
+    catalog_pb2.WRITE_MODE_DELETE: "records_delete",
+}
 
 
-class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
+class CatalogServicer(CatalogUploads, catalog_pb2_grpc.CatalogServiceServicer):
     def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
         self.sessions = sessions
         self.settings = settings
@@ -96,52 +108,279 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
             response.next_page_token = paging.encode_token({"id": last.record_id, "context": last.context})
         return response
 
+    def _target(
+        self,
+        *,
+        key: str,
+        section: str,
+        collection: str,
+        task_type: str,
+        force: bool,
+        notification_email: str,
+        on_missing: int = 0,
+        prefix: str = "",
+    ) -> WriteTarget:
+        """What a write asks for, checked before anything is read or stored."""
+        principal = current_principal()
+        principal.check_tenant(key, f"{prefix}key")
+        with _fields_under(prefix):
+            kind = kind_for_collection(collection)
+        params: dict[str, object] = {"kind": kind, "force": force}
+        if task_type == "records_update":
+            params["on_missing"] = ON_MISSING[on_missing]
+        return WriteTarget(
+            tenant_id=principal.tenant_id,
+            submitted_by=principal.token_id,
+            section=self._section(section),
+            kind=kind,
+            task_type=task_type,
+            params=params,
+            notification_email=notification_email,
+        )
+
+    def _validate(self, records: Sequence[record_pb2.Record], target: WriteTarget) -> None:
+        validate_records(
+            records,
+            target.kind,
+            merge=target.task_type == "records_update",
+            delete=target.task_type == "records_delete",
+            limit=self.settings.max_records_per_call,
+        )
+
+    def _idempotency(self, context: grpc.aio.ServicerContext, target: WriteTarget) -> idempotency.Idempotency | None:
+        key = idempotency.key_from(context)
+        if key is None:
+            return None
+        return idempotency.Idempotency(target.tenant_id, key, self.settings.idempotency_window_seconds)
+
+    async def _open_task(
+        self,
+        session: AsyncSession,
+        target: WriteTarget,
+        catalog_id: int,
+        *,
+        idempotency_key: str | None,
+        request_hash: str | None,
+        payload: Iterable[tuple[str, bytes]] = (),
+        commit: bool,
+    ) -> Task:
+        """Insert the task (QUEUED) with what it has of its payload; committed now or by the caller."""
+        return await queue.enqueue(
+            session,
+            tenant_id=target.tenant_id,
+            catalog_id=catalog_id,
+            task_type=target.task_type,
+            params=target.params,
+            payload=payload,
+            submitted_by=target.submitted_by,
+            notification_email=target.notification_email,
+            idempotency_key=idempotency_key,
+            request_hash=request_hash,
+            commit=commit,
+        )
+
     async def _write(
         self,
         request: catalog_pb2.ReplaceRecordsRequest
         | catalog_pb2.UpdateRecordsRequest
         | catalog_pb2.DeleteRecordsRequest,
+        context: grpc.aio.ServicerContext,
+        method: str,
         task_type: str,
-        params: dict[str, object],
     ) -> tuple[int, str]:
-        principal = current_principal()
-        principal.check_tenant(request.key, "key")
-        kind = kind_for_collection(request.collection)
-        validate_records(
-            request.records,
-            kind,
-            merge=task_type == "records_update",
-            delete=task_type == "records_delete",
-            limit=self.settings.max_records_per_call,
+        target = self._target(
+            key=request.key,
+            section=request.section,
+            collection=request.collection,
+            task_type=task_type,
+            force=request.force,
+            notification_email=request.notification_email,
+            on_missing=getattr(request, "on_missing", 0),
         )
+        self._validate(request.records, target)
+        once = self._idempotency(context, target)
+        digest = idempotency.request_hash(_method(method), request) if once else None
         async with self.sessions() as session:
-            catalog = await ensure_catalog(session, principal.tenant_id, self._section(request.section))
-            task = await queue.enqueue(
-                session,
-                tenant_id=principal.tenant_id,
-                catalog_id=catalog.id,
-                task_type=task_type,
-                params={"kind": kind, "force": request.force, **params},
-                payload=[(RECORDS_PART, encode_chunk(list(request.records)))],
-                submitted_by=principal.token_id,
-                notification_email=request.notification_email,
-            )
-        return task.id, f"/v1/task/{task.id}"
+            catalog = await ensure_catalog(session, target.tenant_id, target.section)
+
+            async def create() -> int:
+                task = await self._open_task(
+                    session,
+                    target,
+                    catalog.id,
+                    idempotency_key=once.key if once else None,
+                    request_hash=digest,
+                    payload=[(RECORDS_PART, encode_chunk(list(request.records)))],
+                    commit=True,
+                )
+                return task.id
+
+            task_id = await idempotency.submit_once(session, once, digest or "", create)
+        return task_id, task_status_path(task_id)
 
     async def ReplaceRecords(
         self, request: catalog_pb2.ReplaceRecordsRequest, context: grpc.aio.ServicerContext
     ) -> catalog_pb2.ReplaceRecordsResponse:
-        task_id, path = await self._write(request, "records_replace", {})
+        task_id, path = await self._write(request, context, "ReplaceRecords", "records_replace")
         return catalog_pb2.ReplaceRecordsResponse(task_id=task_id, task_status_path=path)
 
     async def UpdateRecords(
         self, request: catalog_pb2.UpdateRecordsRequest, context: grpc.aio.ServicerContext
     ) -> catalog_pb2.UpdateRecordsResponse:
-        task_id, path = await self._write(request, "records_update", {"on_missing": ON_MISSING[request.on_missing]})
+        task_id, path = await self._write(request, context, "UpdateRecords", "records_update")
         return catalog_pb2.UpdateRecordsResponse(task_id=task_id, task_status_path=path)
 
     async def DeleteRecords(
         self, request: catalog_pb2.DeleteRecordsRequest, context: grpc.aio.ServicerContext
     ) -> catalog_pb2.DeleteRecordsResponse:
-        task_id, path = await self._write(request, "records_delete", {})
+        task_id, path = await self._write(request, context, "DeleteRecords", "records_delete")
         return catalog_pb2.DeleteRecordsResponse(task_id=task_id, task_status_path=path)
+
+    async def StreamRecords(
+        self, request_iterator: AsyncIterator[catalog_pb2.StreamRecordsRequest], context: grpc.aio.ServicerContext
+    ) -> catalog_pb2.StreamRecordsResponse:
+        """One task per stream: its row first, then each batch stored as it arrives, one commit at the end.
+
+        At most one batch is in memory. A stream that breaks off or carries an invalid batch rolls
+        the transaction back: no task, no payload. A retry with the idempotency key of an earlier
+        stream is read to its end for the hash and stores nothing.
+        """
+        requests = aiter(request_iterator)
+        first = await anext(requests, None)
+        if first is None or first.WhichOneof("part") != "header":
+            raise _invalid("header", "the first message must be the header", "STREAM_HEADER_REQUIRED")
+        header = first.header
+        if header.mode not in WRITE_MODES:
+            raise _invalid("header.mode", "must be WRITE_MODE_REPLACE, WRITE_MODE_UPDATE or WRITE_MODE_DELETE")
+        target = self._target(
+            key=header.key,
+            section=header.section,
+            collection=header.collection,
+            task_type=WRITE_MODES[header.mode],
+            force=header.force,
+            notification_email=header.notification_email,
+            on_missing=header.on_missing,
+            prefix="header.",
+        )
+        once = self._idempotency(context, target)
+        digest = idempotency.RequestHash(_method("StreamRecords")).message(header)
+        received = 0
+        async with self.sessions() as session:
+            catalog = await ensure_catalog(session, target.tenant_id, target.section, parameter="header.section")
+            earlier = await once.earlier(session) if once else None
+            task: Task | None = None
+            if earlier is None:
+                try:
+                    if once:
+                        await once.take(session)
+                    task = await self._open_task(
+                        session,
+                        target,
+                        catalog.id,
+                        idempotency_key=once.key if once else None,
+                        request_hash=None,
+                        commit=False,
+                    )
+                except IntegrityError as error:
+                    if once is None:
+                        raise
+                    earlier = await once.after_conflict(session, error)
+            seq = 0
+            async for message in requests:
+                batch = _stream_batch(message)
+                with _positions_from(received):
+                    if batch.records:
+                        self._validate(batch.records, target)
+                body = batch.SerializeToString(deterministic=True)
+                digest.records(body)
+                if task is not None and batch.records:
+                    await queue.add_payload_part(session, task.id, seq, RECORDS_PART, body)
+                    seq += 1
+                received += len(batch.records)
+            if received == 0:
+                raise _invalid("batch", "at least one record is required", "NO_RECORDS")
+            if task is None:
+                assert once is not None and earlier is not None
+                task_id = once.answer(earlier, digest.hexdigest())
+            else:
+                if once:
+                    await session.execute(
+                        update(Task).where(Task.id == task.id).values(request_hash=digest.hexdigest())
+                    )
+                await queue.notify(session)
+                await session.commit()
+                task_id = task.id
+        return catalog_pb2.StreamRecordsResponse(
+            task_id=task_id, task_status_path=task_status_path(task_id), records_received=received
+        )
+
+
+@dataclass(frozen=True)
+class WriteTarget:
+    """A checked write request: whose catalog, which kind of record, which task."""
+
+    tenant_id: int
+    submitted_by: int | None
+    section: str
+    kind: int
+    task_type: str
+    params: dict[str, object]
+    notification_email: str
+
+
+def task_status_path(task_id: int) -> str:
+    return f"/v1/task/{task_id}"
+
+
+def _method(name: str) -> str:
+    return catalog_pb2.DESCRIPTOR.services_by_name["CatalogService"].methods_by_name[name].full_name
+
+
+def _invalid(field: str, description: str, reason: str = "INVALID_ARGUMENT") -> InvalidArgument:
+    return InvalidArgument(f"{field}: {description}", reason=reason, field_violations=[(field, description)])
+
+
+def _stream_batch(message: catalog_pb2.StreamRecordsRequest) -> record_pb2.RecordBatch:
+    part = message.WhichOneof("part")
+    if part == "header":
+        raise _invalid("header", "only the first message may be the header", "STREAM_HEADER_REPEATED")
+    if part != "batch":
+        raise _invalid("part", "each message after the header must be a batch")
+    return message.batch
+
+
+@contextlib.contextmanager
+def _fields_under(prefix: str) -> Iterator[None]:
+    """Name the fields of a stream's header as `header.<field>` in the errors raised inside."""
+    try:
+        yield
+    except InvalidArgument as error:
+        if not prefix:
+            raise
+        error.field_violations = [(prefix + f, d) for f, d in error.field_violations]
+        raise
+
+
+_RECORD_POSITION = re.compile(r"^records\[(\d+)\]")
+
+
+@contextlib.contextmanager
+def _positions_from(offset: int) -> Iterator[None]:
+    """validate_records names records[i] inside one batch; a stream names the record's position in the stream."""
+    try:
+        yield
+    except InvalidArgument as error:
+
+        def shifted(field: str) -> str:
+            return _RECORD_POSITION.sub(lambda m: f"records[{offset + int(m.group(1))}]", field)
+
+        error.field_violations = [(shifted(f), d) for f, d in error.field_violations]
+        if error.reason == "TOO_MANY_RECORDS":
+            limit = error.metadata.get("limit", "")
+            error.message = f"at most {limit} records per batch message (the batch at records[{offset}] has more)"
+            error.field_violations = [("batch.records", f"at most {limit} records per batch message")]
+        elif error.field_violations:
+            field, description = error.field_violations[0]
+            error.message = f"{field}: {description}"
+        error.args = (error.message,)
+        raise

@@ -28,8 +28,10 @@ class TaskServicer(task_pb2_grpc.TaskServiceServicer):
         self.sessions = sessions
         self.settings = settings
 
-    async def _get(self, session: AsyncSession, task_id: int) -> task_pb2.Task:
-        task = await queue.get_task(session, current_principal().tenant_id, task_id)
+    async def _get(self, session: AsyncSession, task_id: int, key: str = "") -> task_pb2.Task:
+        principal = current_principal()
+        principal.check_tenant(key, "key")
+        task = await queue.get_task(session, principal.tenant_id, task_id)
         section = (await session.execute(select(Catalog.name).where(Catalog.id == task.catalog_id))).scalar_one()
         return task_to_proto(task, section)
 
@@ -37,7 +39,7 @@ class TaskServicer(task_pb2_grpc.TaskServiceServicer):
         self, request: task_pb2.GetTaskRequest, context: grpc.aio.ServicerContext
     ) -> task_pb2.GetTaskResponse:
         async with self.sessions() as session:
-            return task_pb2.GetTaskResponse(task=await self._get(session, request.id))
+            return task_pb2.GetTaskResponse(task=await self._get(session, request.id, request.key))
 
     async def ListTasks(
         self, request: task_pb2.ListTasksRequest, context: grpc.aio.ServicerContext
@@ -84,6 +86,7 @@ class TaskServicer(task_pb2_grpc.TaskServiceServicer):
     async def CancelTask(
         self, request: task_pb2.CancelTaskRequest, context: grpc.aio.ServicerContext
     ) -> task_pb2.CancelTaskResponse:
+        current_principal().check_tenant(request.key, "key")
         async with self.sessions() as session:
             await queue.cancel(session, current_principal().tenant_id, request.id)
             return task_pb2.CancelTaskResponse(task=await self._get(session, request.id))
@@ -94,7 +97,7 @@ class TaskServicer(task_pb2_grpc.TaskServiceServicer):
         last: task_pb2.Task | None = None
         while True:
             async with self.sessions() as session:
-                task = await self._get(session, request.id)
+                task = await self._get(session, request.id, request.key)
             # last_update moves on every write to the task; compare the rest to send real changes only.
             if last is None or _changed(last, task):
                 yield task_pb2.WatchTaskResponse(task=task)

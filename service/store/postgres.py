@@ -15,7 +15,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.errors import TaskFailed
-from service.store.staged import StagedRecord, add_counts, empty_counts
+from service.store.staged import (
+    DuplicateRecord,
+    StagedRecord,
+    add_counts,
+    check_safety_threshold,
+    empty_counts,
+    missing_parent,
+)
 
 STAGE_COLUMNS = StagedRecord._fields
 _KEY = "r.version_id = $1 AND r.kind = s.kind AND r.record_id = s.record_id AND r.context = s.context"
@@ -23,6 +30,13 @@ _CHANGED = (
     "r.name IS DISTINCT FROM s.name OR r.suggested_score IS DISTINCT FROM s.suggested_score"
     " OR r.parent_id IS DISTINCT FROM s.parent_id OR r.parent_ids IS DISTINCT FROM s.parent_ids"
     " OR r.data IS DISTINCT FROM s.data"
+)
+
+# jsonb `||`, except that facets merge per facet: a patch that names one facet keeps the others.
+_MERGED_DATA = (
+    "CASE WHEN jsonb_typeof(s.data->'facets') = 'object' AND jsonb_typeof(r.data->'facets') = 'object'"
+    " THEN r.data || s.data || jsonb_build_object('facets', (r.data->'facets') || (s.data->'facets'))"
+    " ELSE r.data || s.data END"
 )
 
 
@@ -65,13 +79,25 @@ class PostgresRecordStore:
         rows = await self.raw.fetch(f"SELECT kind, count(*) FROM stage_records s WHERE {where} GROUP BY kind")
         return {row[0]: row[1] for row in rows}
 
-    async def replace(self) -> dict[str, Any]:
-        """Create or wholly replace each record; the last operation on a record wins."""
+    async def replace(self, dedupe: bool = True) -> dict[str, Any]:
+        """Create or wholly replace each record; with `dedupe` the last operation on a record wins,
+        without it a record staged twice raises DuplicateRecord."""
         counts = empty_counts()
-        await self.raw.execute(
-            "DELETE FROM stage_records s USING stage_records l WHERE s.kind = l.kind"
-            " AND s.record_id = l.record_id AND s.context = l.context AND s.seq < l.seq"
-        )
+        if dedupe:
+            await self.raw.execute(
+                "DELETE FROM stage_records s USING stage_records l WHERE s.kind = l.kind"
+                " AND s.record_id = l.record_id AND s.context = l.context AND s.seq < l.seq"
+            )
+            return await self._upsert(counts)
+        try:
+            # A savepoint, so the duplicate can still be looked up after the upsert fails.
+            async with self.raw.transaction():
+                return await self._upsert(counts)
+        except asyncpg.CardinalityViolationError:
+            await self.check_unique()
+            raise
+
+    async def _upsert(self, counts: dict[str, Any]) -> dict[str, Any]:
         rows = await self.raw.fetch(
             f"""WITH up AS (
                 INSERT INTO records AS r (version_id, kind, record_id, context, name, suggested_score,
@@ -93,7 +119,18 @@ class PostgresRecordStore:
         for kind, staged in (await self._staged_per_kind()).items():
             created, updated = written.get(kind, (0, 0))
             add_counts(counts, kind, created=created, updated=updated, unchanged=staged - created - updated)
+        await self._touch()
         return counts
+
+    async def _touch(self, round_: int | None = None) -> None:
+        """A newer write that changed nothing still moves the record's timestamp (it is the last write):
+        otherwise a late, older write would overwrite it and out-of-order deliveries would not converge."""
+        await self.raw.execute(
+            f"UPDATE records r SET op_ts = s.op_ts FROM stage_records s WHERE {_KEY} AND r.op_ts < s.op_ts"
+            + ("" if round_ is None else " AND s.round = $2"),
+            self.version_id,
+            *(() if round_ is None else (round_,)),
+        )
 
     async def merge(self, on_missing: str) -> dict[str, Any]:
         """Merge the given fields into existing records; `on_missing` is FAIL, IGNORE or CREATE."""
@@ -119,14 +156,14 @@ class PostgresRecordStore:
                         suggested_score = CASE WHEN s.has_score THEN s.suggested_score ELSE r.suggested_score END,
                         parent_id = CASE WHEN s.has_parent THEN s.parent_id ELSE r.parent_id END,
                         parent_ids = CASE WHEN s.has_parent_ids THEN s.parent_ids ELSE r.parent_ids END,
-                        data = r.data || s.data, op_ts = s.op_ts, updated_at = now()
+                        data = {_MERGED_DATA}, op_ts = s.op_ts, updated_at = now()
                     FROM stage_records s
                     WHERE s.round = $2 AND {_KEY} AND r.op_ts <= s.op_ts AND (
                         (s.has_name AND r.name IS DISTINCT FROM s.name)
                         OR (s.has_score AND r.suggested_score IS DISTINCT FROM s.suggested_score)
                         OR (s.has_parent AND r.parent_id IS DISTINCT FROM s.parent_id)
                         OR (s.has_parent_ids AND r.parent_ids IS DISTINCT FROM s.parent_ids)
-                        OR (r.data || s.data) IS DISTINCT FROM r.data)
+                        OR {_MERGED_DATA} IS DISTINCT FROM r.data)
                     RETURNING r.kind)
                    SELECT kind, count(*) FROM up GROUP BY kind""",
                 self.version_id,
@@ -148,6 +185,7 @@ class PostgresRecordStore:
                     round_,
                 )
                 created = {row[0]: row[1] for row in rows}
+            await self._touch(round_)
             for kind, staged in (await self._staged_per_kind(f"s.round = {round_}")).items():
                 u, c = updated.get(kind, 0), created.get(kind, 0)
                 add_counts(counts, kind, created=c, updated=u, unchanged=staged - u - c)
@@ -174,7 +212,7 @@ class PostgresRecordStore:
     async def check_parents(self) -> None:
         """Every variation written by this task must name an item that exists once it is applied."""
         orphan = await self.raw.fetchrow(
-            """SELECT r.record_id, r.parent_id FROM records r
+            """SELECT r.record_id, r.parent_id, s.seq FROM records r
                JOIN stage_records s ON r.version_id = $1 AND r.kind = 2 AND s.kind = 2
                     AND r.record_id = s.record_id AND r.context = s.context
                WHERE NOT EXISTS (SELECT 1 FROM records p WHERE p.version_id = $1 AND p.kind = 1
@@ -183,9 +221,36 @@ class PostgresRecordStore:
             self.version_id,
         )
         if orphan is not None:
-            raise TaskFailed(
-                f"variation '{orphan[0]}' names item_id '{orphan[1]}', which does not exist",
-                reason="MISSING_PARENT_ITEM",
-                record_id=orphan[0],
-                column="item_id",
+            raise missing_parent(orphan[0], orphan[1], orphan[2])
+
+    async def check_unique(self) -> None:
+        """Raise DuplicateRecord for the first record staged twice."""
+        duplicate = await self.raw.fetchrow(
+            "SELECT kind, record_id, min(seq), max(seq) FROM stage_records"
+            " GROUP BY kind, record_id, context HAVING count(*) > 1 ORDER BY max(seq) LIMIT 1"
+        )
+        if duplicate is not None:
+            raise DuplicateRecord(*duplicate)
+
+    async def sync(self, kinds: Iterable[int], force: bool) -> dict[str, Any]:
+        """Make each kind's records exactly the staged ones: delete the missing, upsert the rest.
+        Deleting more than half of a kind's records fails unless `force`."""
+        await self.raw.execute("ANALYZE stage_records")
+        deleted: dict[int, int] = {}
+        for kind in kinds:
+            existing = await self.raw.fetchval(
+                "SELECT count(*) FROM records WHERE version_id = $1 AND kind = $2", self.version_id, kind
             )
+            status = await self.raw.execute(
+                """DELETE FROM records r WHERE r.version_id = $1 AND r.kind = $2 AND NOT EXISTS (
+                     SELECT 1 FROM stage_records s
+                     WHERE s.kind = r.kind AND s.record_id = r.record_id AND s.context = r.context)""",
+                self.version_id,
+                kind,
+            )
+            deleted[kind] = int(status.split()[-1])
+            check_safety_threshold(kind, deleted[kind], existing, force)
+        counts = await self.replace(dedupe=False)
+        for kind, count in deleted.items():
+            add_counts(counts, kind, deleted=count)
+        return counts

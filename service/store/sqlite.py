@@ -14,7 +14,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.errors import TaskFailed
-from service.store.staged import StagedRecord, add_counts, empty_counts
+from service.store.staged import (
+    DuplicateRecord,
+    StagedRecord,
+    add_counts,
+    check_safety_threshold,
+    empty_counts,
+    missing_parent,
+)
 
 _KEY = "r.version_id = :v AND r.kind = s.kind AND r.record_id = s.record_id AND r.context = s.context"
 _INSERT_COLUMNS = (
@@ -44,6 +51,7 @@ class SqliteRecordStore:
                     " round INTEGER)"
                 )
             )
+            await self.conn.execute(text("CREATE INDEX temp.stage_key ON stage_records (kind, record_id, context)"))
             self._staged = True
         rows = [{**r._asdict(), "op_ts": _sqlite_ts(r.op_ts)} for r in records]
         if rows:
@@ -54,8 +62,10 @@ class SqliteRecordStore:
         rows = await self._all(f"SELECT kind, count(*) FROM stage_records s WHERE {where} GROUP BY kind")
         return {row[0]: row[1] for row in rows}
 
-    async def replace(self) -> dict[str, Any]:
+    async def replace(self, dedupe: bool = True) -> dict[str, Any]:
         counts = empty_counts()
+        if not dedupe:
+            await self.check_unique()
         await self._all(
             "DELETE FROM stage_records AS s WHERE EXISTS (SELECT 1 FROM stage_records l WHERE l.kind = s.kind"
             " AND l.record_id = s.record_id AND l.context = s.context AND l.seq > s.seq)"
@@ -82,7 +92,16 @@ class SqliteRecordStore:
             created = staged - existing.get(kind, 0)
             updated = touched.get(kind, 0) - created
             add_counts(counts, kind, created=created, updated=updated, unchanged=staged - created - updated)
+        await self._touch()
         return counts
+
+    async def _touch(self, round_: int | None = None) -> None:
+        """A newer write that changed nothing still moves the record's timestamp (see PostgresRecordStore)."""
+        await self._all(
+            f"UPDATE records AS r SET op_ts = s.op_ts FROM stage_records s WHERE {_KEY} AND r.op_ts < s.op_ts"
+            + ("" if round_ is None else " AND s.round = :round"),
+            round=round_,
+        )
 
     async def merge(self, on_missing: str) -> dict[str, Any]:
         counts = empty_counts()
@@ -133,6 +152,7 @@ class SqliteRecordStore:
                     round=round_,
                 ):
                     created[kind] = created.get(kind, 0) + 1
+            await self._touch(round_)
             for kind, staged in (await self._per_kind(f"s.round = {round_}")).items():
                 u, c = updated.get(kind, 0), created.get(kind, 0)
                 add_counts(counts, kind, created=c, updated=u, unchanged=staged - u - c)
@@ -155,7 +175,7 @@ class SqliteRecordStore:
 
     async def check_parents(self) -> None:
         orphan = await self._all(
-            """SELECT r.record_id, r.parent_id FROM records r
+            """SELECT r.record_id, r.parent_id, s.seq FROM records r
                JOIN stage_records s ON r.version_id = :v AND r.kind = 2 AND s.kind = 2
                     AND r.record_id = s.record_id AND r.context = s.context
                WHERE NOT EXISTS (SELECT 1 FROM records p WHERE p.version_id = :v AND p.kind = 1
@@ -163,14 +183,38 @@ class SqliteRecordStore:
                ORDER BY s.seq LIMIT 1"""
         )
         if orphan:
-            raise TaskFailed(
-                f"variation '{orphan[0][0]}' names item_id '{orphan[0][1]}', which does not exist",
-                reason="MISSING_PARENT_ITEM",
-                record_id=orphan[0][0],
-                column="item_id",
+            raise missing_parent(orphan[0][0], orphan[0][1], orphan[0][2])
+
+    async def check_unique(self) -> None:
+        duplicate = await self._all(
+            "SELECT kind, record_id, min(seq), max(seq) FROM stage_records"
+            " GROUP BY kind, record_id, context HAVING count(*) > 1 ORDER BY max(seq) LIMIT 1"
+        )
+        if duplicate:
+            raise DuplicateRecord(*duplicate[0])
+
+    async def sync(self, kinds: Iterable[int], force: bool) -> dict[str, Any]:
+        await self.check_unique()
+        deleted: dict[int, int] = {}
+        for kind in kinds:
+            existing = (await self._all("SELECT count(*) FROM records WHERE version_id = :v AND kind = :k", k=kind))[0][
+                0
+            ]
+            gone = await self._all(
+                "DELETE FROM records AS r WHERE r.version_id = :v AND r.kind = :k AND NOT EXISTS ("
+                " SELECT 1 FROM stage_records s WHERE s.kind = r.kind AND s.record_id = r.record_id"
+                " AND s.context = r.context) RETURNING kind",
+                k=kind,
             )
+            deleted[kind] = len(gone)
+            check_safety_threshold(kind, deleted[kind], existing, force)
+        counts = await self.replace()
+        for kind, count in deleted.items():
+            add_counts(counts, kind, deleted=count)
+        return counts
 
 
 def _sqlite_ts(value: Any) -> str:
     """The format SQLAlchemy's SQLite DateTime writes, so stored and staged times compare as text."""
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    # isoformat pads the year to 4 digits (strftime's %Y does not on Linux), so years < 1000 compare right.
+    return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")

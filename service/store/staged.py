@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, NamedTuple
 
+from service.errors import TaskFailed
+
 KIND_NAMES = {1: "items", 2: "variations", 3: "item_groups"}
 COLLECTIONS = {name: kind for kind, name in KIND_NAMES.items()}
 COUNT_FIELDS = ("created", "updated", "deleted", "unchanged", "rejected")
@@ -43,3 +45,57 @@ def add_counts(total: dict[str, dict[str, int]], kind: int, **counts: int) -> No
 
 def merge_counts(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     return {kind: {f: a[kind][f] + b[kind][f] for f in COUNT_FIELDS} for kind in a}
+
+
+# Row numbers of file uploads live in the low bits of `seq`, the kind above them.
+ROW_BITS = 40
+ID_COLUMNS = {1: "id", 2: "variation_id", 3: "id"}
+
+
+def row_of(seq: int) -> int:
+    return seq & ((1 << ROW_BITS) - 1)
+
+
+class DuplicateRecord(TaskFailed):
+    """One task names the same record twice where that is ambiguous (a row of a file upload)."""
+
+    def __init__(self, kind: int, record_id: str, first_seq: int, second_seq: int) -> None:
+        file = f"{KIND_NAMES[kind]}.csv"
+        first, second = row_of(first_seq), row_of(second_seq)
+        super().__init__(
+            f"{file}, row {second}, column '{ID_COLUMNS[kind]}': duplicate id '{record_id}' (first on row {first})",
+            reason="DUPLICATE_ID",
+            file=file,
+            row=second,
+            column=ID_COLUMNS[kind],
+            record_id=record_id,
+        )
+
+
+def check_safety_threshold(kind: int, deleted: int, existing: int, force: bool) -> None:
+    """The documented guard: a sync may not delete more than half of a kind's records unless forced."""
+    if force or deleted * 2 <= existing:
+        return
+    name = KIND_NAMES[kind]
+    raise TaskFailed(
+        f"the sync would delete {deleted} of the {existing} existing {name} ({deleted * 100 // existing}%),"
+        " more than 50%; nothing was changed. Send force=true to apply it anyway.",
+        reason="SAFETY_THRESHOLD",
+        file=f"{name}.csv",
+    )
+
+
+def missing_parent(record_id: str, item_id: str | None, seq: int) -> TaskFailed:
+    """A variation whose item does not exist once the task is applied; names the row for file uploads."""
+    message = f"variation '{record_id}' names item_id '{item_id}', which does not exist"
+    if seq >> ROW_BITS:
+        message = f"variations.csv, row {row_of(seq)}, column 'item_id': {message}"
+        return TaskFailed(
+            message,
+            reason="MISSING_PARENT_ITEM",
+            file="variations.csv",
+            row=row_of(seq),
+            column="item_id",
+            record_id=record_id,
+        )
+    return TaskFailed(message, reason="MISSING_PARENT_ITEM", column="item_id", record_id=record_id)

@@ -38,8 +38,8 @@ class TaskContext:
     def postgres(self) -> bool:
         return self.conn.dialect.name == "postgresql"
 
-    def parts(self) -> AsyncIterator[tuple[str, bytes]]:
-        return queue.payload_parts(self.conn, self.task.id)
+    def parts(self, part: str | None = None) -> AsyncIterator[tuple[str, bytes]]:
+        return queue.payload_parts(self.conn, self.task.id, part)
 
     async def active_version_id(self) -> int:
         version = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from service.tasks.catalog_upload import apply_catalog_upload
 from service.tasks.context import Handler
 from service.tasks.record_writes import apply_record_write
 
@@ -9,4 +10,6 @@ HANDLERS: dict[str, Handler] = {
     "records_replace": apply_record_write,
     "records_update": apply_record_write,
     "records_delete": apply_record_write,
+    "catalog_sync": apply_catalog_upload,
+    "catalog_delta": apply_catalog_upload,
 }

@@ -47,8 +47,14 @@ async def enqueue(
     notification_email: str | None = None,
     idempotency_key: str | None = None,
     request_hash: str | None = None,
+    commit: bool = True,
 ) -> Task:
-    """Store the task and its whole payload, then commit: only then may its id be returned."""
+    """Store the task and its whole payload, then commit: only then may its id be returned.
+
+    With commit=False the caller adds the rest of the payload (add_payload_part) and commits; the
+    task is invisible, so not claimable, until then, and the NOTIFY issued here is delivered at that
+    commit. An idempotency key already held by another task raises IntegrityError at the flush.
+    """
     now = utcnow()
     task = Task(
         tenant_id=tenant_id,
@@ -69,7 +75,8 @@ async def enqueue(
     if rows:
         await session.execute(TaskPayload.__table__.insert(), rows)
     await notify(session)
-    await session.commit()
+    if commit:
+        await session.commit()
     return task
 
 
@@ -85,18 +92,22 @@ async def add_payload_part(session: AsyncSession, task_id: int, seq: int, part: 
     )
 
 
-async def payload_parts(conn: AsyncConnection, task_id: int) -> AsyncIterator[tuple[str, bytes]]:
-    """The payload in submission order, a chunk at a time (never the whole payload in memory)."""
+async def payload_parts(
+    conn: AsyncConnection, task_id: int, part: str | None = None
+) -> AsyncIterator[tuple[str, bytes]]:
+    """The payload (or one named part of it) in submission order, a few chunks at a time, so memory
+    stays bounded whatever the payload's size."""
     last = -1
     while True:
-        rows = (
-            await conn.execute(
-                select(TaskPayload.seq, TaskPayload.part, TaskPayload.body)
-                .where(TaskPayload.task_id == task_id, TaskPayload.seq > last)
-                .order_by(TaskPayload.seq)
-                .limit(16)
-            )
-        ).all()
+        query = (
+            select(TaskPayload.seq, TaskPayload.part, TaskPayload.body)
+            .where(TaskPayload.task_id == task_id, TaskPayload.seq > last)
+            .order_by(TaskPayload.seq)
+            .limit(4)
+        )
+        if part is not None:
+            query = query.where(TaskPayload.part == part)
+        rows = (await conn.execute(query)).all()
         if not rows:
             return
         for seq, part, body in rows:

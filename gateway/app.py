@@ -1,0 +1,74 @@
+"""The ASGI app: custom routes first, then one route per google.api.http binding; one gRPC channel."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+
+from gateway.errors import GatewayError, from_http_status
+from gateway.http_rules import discover_services, load_bindings
+from gateway.request_id import RequestIdMiddleware, request_id
+from gateway.responses import error_response
+from gateway.routes import build_routes
+from gateway.runtime import GatewayRuntime, GatewaySettings
+from gateway.uploads import ROUTES as UPLOAD_ROUTES
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: GatewaySettings, *, extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
+    """The gateway for `settings.grpc_target`.
+
+    The streaming CSV upload on /v1/catalog (the one route no annotation describes) and `extra_routes`
+    are tried before the generated routes;
+    they reach the server through `gateway.runtime.runtime_of(request).channel`, forward headers with
+    `gateway.metadata.grpc_metadata(request)` and answer errors with `gateway.errors.from_rpc_error` and
+    `gateway.responses.error_response`.
+    """
+    routes = [*UPLOAD_ROUTES, *extra_routes, *build_routes(load_bindings(discover_services()))]
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        runtime = GatewayRuntime.open(settings)
+        app.state.gateway = runtime
+        try:
+            yield
+        finally:
+            app.state.gateway = None
+            await runtime.close()
+
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(RequestIdMiddleware)],
+        exception_handlers={
+            HTTPException: _http_exception,
+            GatewayError: _gateway_error,
+            Exception: _internal,
+        },
+    )
+
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    error = from_http_status(exc.status_code, exc.detail)
+    error.headers.update(exc.headers or {})
+    return error_response(error)
+
+
+async def _gateway_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, GatewayError)
+    return error_response(exc)
+
+
+async def _internal(request: Request, exc: Exception) -> Response:
+    log.error("unhandled error (request %s)", request_id(request), exc_info=exc)
+    return error_response(GatewayError(500, "INTERNAL", "internal error; see the gateway log"))

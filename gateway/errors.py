@@ -1,0 +1,136 @@
+"""The one place where errors become HTTP: gRPC codes to statuses, google.rpc.Status details to the body."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import grpc
+from google.rpc import error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+HTTP_STATUS_BY_CODE: Mapping[grpc.StatusCode, int] = {
+    grpc.StatusCode.OK: 200,
+    grpc.StatusCode.INVALID_ARGUMENT: 400,
+    grpc.StatusCode.FAILED_PRECONDITION: 400,
+    grpc.StatusCode.OUT_OF_RANGE: 400,
+    grpc.StatusCode.UNAUTHENTICATED: 401,
+    grpc.StatusCode.PERMISSION_DENIED: 403,
+    grpc.StatusCode.NOT_FOUND: 404,
+    grpc.StatusCode.ALREADY_EXISTS: 409,
+    grpc.StatusCode.ABORTED: 409,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
+    grpc.StatusCode.CANCELLED: 499,
+    grpc.StatusCode.UNIMPLEMENTED: 501,
+    grpc.StatusCode.UNAVAILABLE: 503,
+    grpc.StatusCode.DEADLINE_EXCEEDED: 504,
+}
+# ErrorInfo metadata key the server uses to say when a rate-limited call may be retried.
+RETRY_AFTER_KEY = "retry_after_seconds"
+
+
+def http_status(code: grpc.StatusCode) -> int:
+    """The HTTP status for a gRPC code; anything unlisted (INTERNAL, UNKNOWN, DATA_LOSS) is 500."""
+    return HTTP_STATUS_BY_CODE.get(code, 500)
+
+
+class GatewayError(Exception):
+    """An error answered to the HTTP caller as `{"message", "code"[, "reason"][, "field_violations"]}`."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        reason: str = "",
+        field_violations: Sequence[tuple[str, str]] = (),
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.reason = reason
+        self.field_violations = list(field_violations)
+        self.headers = dict(headers or {})
+
+    @classmethod
+    def invalid_argument(cls, field: str, description: str, *, message: str = "") -> GatewayError:
+        """A 400 naming the offending parameter or body field."""
+        return cls(
+            400,
+            grpc.StatusCode.INVALID_ARGUMENT.name,
+            message or f"{field}: {description}",
+            field_violations=[(field, description)],
+        )
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"message": self.message, "code": self.code}
+        if self.reason:
+            body["reason"] = self.reason
+        if self.field_violations:
+            body["field_violations"] = [{"field": f, "description": d} for f, d in self.field_violations]
+        return body
+
+
+def rich_status(error: grpc.aio.AioRpcError) -> status_pb2.Status | None:
+    """The google.rpc.Status from `grpc-status-details-bin`, if present and consistent with the call."""
+    try:
+        return rpc_status.from_call(error)
+    except ValueError:
+        return None
+
+
+def from_rpc_error(error: grpc.aio.AioRpcError) -> GatewayError:
+    """Maps a failed call: the status from its code, the body from its details (ErrorInfo, BadRequest)."""
+    code = error.code()
+    reason = ""
+    violations: list[tuple[str, str]] = []
+    retry_after: float | None = None
+    status = rich_status(error)
+    for detail in status.details if status is not None else ():
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            reason = reason or info.reason
+            retry_after = _seconds(info.metadata.get(RETRY_AFTER_KEY), retry_after)
+        elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad_request = error_details_pb2.BadRequest()
+            detail.Unpack(bad_request)
+            violations.extend((v.field, v.description) for v in bad_request.field_violations)
+        elif detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+            retry = error_details_pb2.RetryInfo()
+            detail.Unpack(retry)
+            retry_after = retry_after or retry.retry_delay.ToTimedelta().total_seconds()
+    headers = {}
+    if retry_after is not None and code in (grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.UNAVAILABLE):
+        headers["Retry-After"] = str(max(0, math.ceil(retry_after)))
+    return GatewayError(
+        http_status(code),
+        code.name,
+        error.details() or code.name,
+        reason=reason,
+        field_violations=violations,
+        headers=headers,
+    )
+
+
+def _seconds(text: str | None, default: float | None) -> float | None:
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        return default
+    return value if math.isfinite(value) else default
+
+
+def from_http_status(status: int, message: str) -> GatewayError:
+    """Errors raised by routing itself (404 no such path, 405 wrong method) in the same body shape."""
+    names = {404: "NOT_FOUND", 405: "UNIMPLEMENTED"}
+    code = names.get(status) or next(
+        (c.name for c, s in HTTP_STATUS_BY_CODE.items() if s == status), grpc.StatusCode.UNKNOWN.name
+    )
+    return GatewayError(status, code, message)

@@ -1,0 +1,29 @@
+"""The HTTP headers that travel to the gRPC server as call metadata."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+from gateway.errors import GatewayError
+from gateway.request_id import HEADER as REQUEST_ID_HEADER
+from gateway.request_id import request_id
+
+# HTTP header (lower case) -> metadata key. Authorization goes verbatim: `Bearer <token>` or the
+# `Basic base64(<token>:)` that `curl -u"<token>:"` sends; the server decides which it accepts.
+FORWARDED_HEADERS = {
+    "authorization": "authorization",
+    "idempotency-key": "idempotency-key",
+}
+
+
+def grpc_metadata(request: Request) -> tuple[tuple[str, str], ...]:
+    """The metadata for a call made on behalf of this request (incl. its request id)."""
+    metadata = [(REQUEST_ID_HEADER, request_id(request))]
+    for header, key in FORWARDED_HEADERS.items():
+        value = request.headers.get(header)
+        if value is None:
+            continue
+        if not value.isascii() or not value.isprintable():
+            raise GatewayError.invalid_argument(header, "must be printable ASCII")
+        metadata.append((key, value))
+    return tuple(metadata)

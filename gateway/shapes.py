@@ -1,0 +1,214 @@
+"""The documented JSON shapes that are not proto JSON: per-RPC adapters, keyed by gRPC method path.
+
+Every RPC without an entry here is bound and rendered generically (binding.py, responses.py).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from google.protobuf.message import Message
+
+from catalogingest.v1 import catalog_pb2, record_pb2
+from gateway.errors import GatewayError
+
+# (request with path variables bound, parsed JSON body) -> names of the request fields the body filled.
+RequestAdapter = Callable[[Any, Any], set[str]]
+# (request, response) -> the JSON to send.
+ResponseAdapter = Callable[[Any, Any], Any]
+# (request, default error body) -> the error body to send.
+ErrorAdapter = Callable[[Any, dict[str, Any]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Shape:
+    request: RequestAdapter | None = None
+    response: ResponseAdapter | None = None
+    error: ErrorAdapter | None = None
+
+
+# The batch-imports document writes `createdAt`; the others write proto field names.
+CAMEL_CASE_SERVICES = frozenset({"catalogingest.v1.BatchService"})
+
+COLLECTION_KINDS = {
+    "items": record_pb2.RECORD_KIND_ITEM,
+    "variations": record_pb2.RECORD_KIND_VARIATION,
+    "item_groups": record_pb2.RECORD_KIND_ITEM_GROUP,
+}
+_COMMON_KEYS = frozenset({"id", "name", "suggested_score", "data", "context", "timestamp"})
+_KEYS_BY_KIND = {
+    record_pb2.RECORD_KIND_ITEM: _COMMON_KEYS,
+    record_pb2.RECORD_KIND_VARIATION: _COMMON_KEYS | {"item_id"},
+    record_pb2.RECORD_KIND_ITEM_GROUP: _COMMON_KEYS | {"parent_ids"},
+}
+MAX_REPORTED_VIOLATIONS = 20
+
+
+def uses_camel_case(service_full_name: str) -> bool:
+    return service_full_name in CAMEL_CASE_SERVICES
+
+
+def collection_kind(collection: str) -> int:
+    kind = COLLECTION_KINDS.get(collection)
+    if kind is None:
+        raise GatewayError.invalid_argument(
+            "collection",
+            "must be items, variations or item_groups",
+            message=f"collection must be one of items, variations, item_groups (got '{collection}')",
+        )
+    return kind
+
+
+def record_from_json(obj: Any, kind: int, where: str) -> tuple[record_pb2.Record, list[tuple[str, str]]]:
+    """A record of the async items API as a proto Record, and the violations that name `where.field`."""
+    record = record_pb2.Record(kind=kind)
+    if not isinstance(obj, dict):
+        return record, [(where, "must be a JSON object")]
+    violations: list[tuple[str, str]] = []
+
+    def bad(key: str, description: str) -> None:
+        violations.append((f"{where}.{key}", description))
+
+    for key in sorted(str(k) for k in obj.keys() - _KEYS_BY_KIND[kind]):
+        bad(key, "unknown field; attributes go in data")
+    if obj.get("id") is None:
+        bad("id", "required")
+    elif not isinstance(obj["id"], str):
+        bad("id", "must be a string")
+    else:
+        record.id = obj["id"]
+    allowed = _KEYS_BY_KIND[kind]
+    for key in ("name", "context", "item_id"):
+        value = obj.get(key)
+        if value is None or key not in allowed:
+            continue
+        if isinstance(value, str):
+            setattr(record, key, value)
+        else:
+            bad(key, "must be a string")
+    score = obj.get("suggested_score")
+    if score is not None:
+        if isinstance(score, int | float) and not isinstance(score, bool):
+            record.suggested_score = float(score)
+        else:
+            bad("suggested_score", "must be a number")
+    parent_ids = obj.get("parent_ids")
+    if parent_ids is not None and "parent_ids" in allowed:
+        if isinstance(parent_ids, list) and all(isinstance(p, str) for p in parent_ids):
+            record.parent_ids.extend(parent_ids)
+        else:
+            bad("parent_ids", "must be a list of strings")
+    data = obj.get("data")
+    if data is not None:
+        if isinstance(data, dict):
+            record.data_json = orjson.dumps(data).decode()
+        else:
+            bad("data", "must be a JSON object")
+    timestamp = obj.get("timestamp")
+    if timestamp is not None:
+        try:
+            if not isinstance(timestamp, str):
+                raise ValueError(timestamp)
+            record.timestamp.FromJsonString(timestamp)
+        except ValueError:
+            bad("timestamp", "must be an RFC 3339 date-time string")
+    return record, violations
+
+
+def record_to_json(record: record_pb2.Record) -> dict[str, Any]:
+    """A proto Record in the shape of the async items API."""
+    out: dict[str, Any] = {"id": record.id, "name": record.name if record.HasField("name") else None}
+    if record.HasField("suggested_score"):
+        out["suggested_score"] = record.suggested_score
+    if record.kind == record_pb2.RECORD_KIND_VARIATION:
+        out["item_id"] = record.item_id if record.HasField("item_id") else None
+    if record.kind == record_pb2.RECORD_KIND_ITEM_GROUP:
+        out["parent_ids"] = list(record.parent_ids)
+    if record.context:
+        out["context"] = record.context
+    out["data"] = orjson.loads(record.data_json) if record.data_json else {}
+    return out
+
+
+def records_request(request: Any, body: Any) -> set[str]:
+    """`{"<collection>": [records...]}` into `records` of a Replace/Update/DeleteRecords request."""
+    collection: str = request.collection
+    kind = collection_kind(collection)
+    if not isinstance(body, dict) or collection not in body:
+        raise GatewayError.invalid_argument(
+            collection, "required", message=f"the body must be a JSON object with the key '{collection}'"
+        )
+    if not isinstance(body[collection], list):
+        raise GatewayError.invalid_argument(collection, "must be a list of records")
+    violations: list[tuple[str, str]] = []
+    for i, obj in enumerate(body[collection]):
+        record, found = record_from_json(obj, kind, f"{collection}[{i}]")
+        request.records.append(record)
+        violations.extend(found)
+    if violations:
+        field, description = violations[0]
+        raise GatewayError(
+            400,
+            "INVALID_ARGUMENT",
+            f"{field}: {description}",
+            reason="INVALID_RECORD",
+            field_violations=violations[:MAX_REPORTED_VIOLATIONS],
+        )
+    return {"records"}
+
+
+def list_records_response(
+    request: catalog_pb2.ListRecordsRequest, response: catalog_pb2.ListRecordsResponse
+) -> Any:
+    """`{"<collection>": [records...], "total_count": N}` (+ `next_page_token` when there is a next page)."""
+    out: dict[str, Any] = {
+        request.collection: [record_to_json(r) for r in response.records],
+        "total_count": response.total_count,
+    }
+    if response.next_page_token:
+        out["next_page_token"] = response.next_page_token
+    return out
+
+
+_RECORDS_PREFIX = re.compile(r"^records(?=$|[\[.])")
+_RECORDS_IN_TEXT = re.compile(r"\brecords\[")
+
+
+def records_error(request: Any, body: dict[str, Any]) -> dict[str, Any]:
+    """The server names `records[3].id`; the caller sent `items[3].id`."""
+    collection = request.collection
+    if collection not in COLLECTION_KINDS:
+        return body
+    body = dict(body)
+    body["message"] = _RECORDS_IN_TEXT.sub(f"{collection}[", body.get("message", ""))
+    if "field_violations" in body:
+        body["field_violations"] = [
+            {**v, "field": _RECORDS_PREFIX.sub(collection, v["field"])} for v in body["field_violations"]
+        ]
+    return body
+
+
+def message_only_error(request: Message, body: dict[str, Any]) -> dict[str, Any]:
+    """The ingestion status document answers errors with just `{"message": ...}`."""
+    return {"message": body.get("message", "")}
+
+
+_CATALOG = "/catalogingest.v1.CatalogService/"
+_RECORDS_WRITE = Shape(request=records_request, error=records_error)
+
+SHAPES: dict[str, Shape] = {
+    _CATALOG + "ListRecords": Shape(response=list_records_response, error=records_error),
+    _CATALOG + "ReplaceRecords": _RECORDS_WRITE,
+    _CATALOG + "UpdateRecords": _RECORDS_WRITE,
+    _CATALOG + "DeleteRecords": _RECORDS_WRITE,
+    "/catalogingest.v1.TaskService/GetIngestionStatus": Shape(error=message_only_error),
+}
+
+
+def shape_for(full_method: str) -> Shape:
+    """The adapters of an RPC; an empty Shape means fully generic."""
+    return SHAPES.get(full_method, Shape())

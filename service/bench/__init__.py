@@ -1,0 +1,1 @@
+"""`catalog-ingest bench`: the raw pipeline against the service end to end, on PostgreSQL."""

@@ -1,0 +1,272 @@
+"""Catalog CSV files to staged records, one row at a time.
+
+The formats (UTF-8, optional BOM, CRLF or LF, RFC 4180 quoting):
+- items: id, item_name, url, image_url, description, keywords (a|b), group_ids (a|b), active,
+  suggested_score, metadata:<k>, facet:<k>
+- variations: variation_id, item_id, item_name, url, image_url, description, keywords, active,
+  metadata:<k>, facet:<k>
+- item_groups: id, name, parent_ids (JSON array; or the older parent_id), data (JSON object)
+
+Blank cells are absent values; in a patch they leave the stored value alone. Every error names
+the file, the 1-based line of the row (the header is line 1) and the column.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+from collections import deque
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+
+from service.errors import TaskFailed
+from service.store.staged import ID_COLUMNS, KIND_NAMES, ROW_BITS, StagedRecord
+
+ITEM, VARIATION, ITEM_GROUP = 1, 2, 3
+FILE_NAMES = {kind: f"{name}.csv" for kind, name in KIND_NAMES.items()}
+MAX_ID_LENGTH = 1024
+TRUE = {"true", "1", "yes", "y", "t"}
+FALSE = {"false", "0", "no", "n", "f"}
+
+TEXT_COLUMNS = {
+    ITEM: ("url", "image_url", "description"),
+    VARIATION: ("url", "image_url", "description"),
+    ITEM_GROUP: (),
+}
+LIST_COLUMNS = {ITEM: ("keywords", "group_ids"), VARIATION: ("keywords",), ITEM_GROUP: ()}
+ID_COLUMN = ID_COLUMNS
+NAME_COLUMN = {ITEM: "item_name", VARIATION: "item_name", ITEM_GROUP: "name"}
+KNOWN = {
+    ITEM: {"id", "item_name", "url", "image_url", "description", "keywords", "group_ids", "active", "suggested_score"},
+    VARIATION: {"variation_id", "item_id", "item_name", "url", "image_url", "description", "keywords", "active"},
+    ITEM_GROUP: {"id", "name", "parent_ids", "parent_id", "data"},
+}
+
+
+class CsvError(TaskFailed):
+    def __init__(self, kind: int, row: int, column: str, message: str) -> None:
+        where = f"{FILE_NAMES[kind]}, row {row}" + (f", column '{column}'" if column else "")
+        super().__init__(f"{where}: {message}", reason="INVALID_CSV", file=FILE_NAMES[kind], row=row, column=column)
+
+
+class RowParser:
+    """Converts the rows of one file; built once from its header so the per-row work is small."""
+
+    def __init__(self, kind: int, header: list[str], patch: bool, now: dt.datetime) -> None:
+        self.kind = kind
+        self.patch = patch
+        self.now = now
+        self.header = [h.strip() for h in header]
+        self.base = kind << ROW_BITS
+        if not any(self.header):
+            raise CsvError(kind, 1, "", "the header row is empty")
+        seen: set[str] = set()
+        for column in self.header:
+            if column in seen:
+                raise CsvError(kind, 1, column, "duplicate column")
+            seen.add(column)
+            if column not in KNOWN[kind] and not (
+                kind != ITEM_GROUP and column.startswith(("metadata:", "facet:")) and column.split(":", 1)[1]
+            ):
+                raise CsvError(kind, 1, column, "unknown column")
+        id_column = ID_COLUMN[kind]
+        if id_column not in seen:
+            raise CsvError(kind, 1, id_column, "required column missing")
+        if kind == VARIATION and "item_id" not in seen and not patch:
+            raise CsvError(kind, 1, "item_id", "required column missing")
+        index = {c: i for i, c in enumerate(self.header)}
+        self.width = len(self.header)
+        self.i_id = index[id_column]
+        self.i_name = index.get(NAME_COLUMN[kind])
+        self.i_score = index.get("suggested_score")
+        self.i_active = index.get("active")
+        self.i_item = index.get("item_id")
+        self.i_parents = index.get("parent_ids")
+        self.i_parent = index.get("parent_id")
+        self.i_data = index.get("data")
+        self.texts = [(index[c], c) for c in TEXT_COLUMNS[kind] if c in index]
+        self.lists = [(index[c], c) for c in LIST_COLUMNS[kind] if c in index]
+        self.metadata = [(i, c[len("metadata:") :]) for c, i in index.items() if c.startswith("metadata:")]
+        self.facets = [(i, c[len("facet:") :]) for c, i in index.items() if c.startswith("facet:")]
+
+    def parse(self, cells: list[str], row: int) -> StagedRecord:
+        kind = self.kind
+        if len(cells) != self.width:
+            raise CsvError(kind, row, "", f"expected {self.width} cells as in the header, found {len(cells)}")
+        record_id = cells[self.i_id].strip()
+        if not record_id:
+            raise CsvError(kind, row, self.header[self.i_id], "id is required")
+        if len(record_id) > MAX_ID_LENGTH:
+            raise CsvError(kind, row, self.header[self.i_id], f"id longer than {MAX_ID_LENGTH} characters")
+        data: dict[str, Any] = {}
+        if self.i_data is not None and cells[self.i_data]:
+            data = _json(kind, row, "data", cells[self.i_data], dict)
+        for i, column in self.texts:
+            if cells[i]:
+                data[column] = cells[i]
+        for i, column in self.lists:
+            if cells[i]:
+                data[column] = [v.strip() for v in cells[i].split("|") if v.strip()]
+        if self.i_active is not None and cells[self.i_active]:
+            flag = cells[self.i_active].strip().lower()
+            if flag not in TRUE and flag not in FALSE:
+                raise CsvError(kind, row, "active", f"not a boolean: {cells[self.i_active]!r}")
+            data["active"] = flag in TRUE
+        for i, key in self.metadata:
+            if cells[i]:
+                data[key] = cells[i]
+        if self.facets:
+            facets = {key: [v.strip() for v in cells[i].split("|")] for i, key in self.facets if cells[i]}
+            if facets:
+                data["facets"] = facets
+        name = cells[self.i_name] if self.i_name is not None and cells[self.i_name] else None
+        score = None
+        if self.i_score is not None and cells[self.i_score].strip():
+            try:
+                score = float(cells[self.i_score])
+            except ValueError:
+                raise CsvError(kind, row, "suggested_score", f"not a number: {cells[self.i_score]!r}") from None
+            if score != score or score in (float("inf"), float("-inf")):
+                raise CsvError(kind, row, "suggested_score", f"not a finite number: {cells[self.i_score]!r}")
+        parent = None
+        if self.i_item is not None and cells[self.i_item].strip():
+            parent = cells[self.i_item].strip()
+        elif kind == VARIATION and not self.patch:
+            raise CsvError(kind, row, "item_id", "item_id is required")
+        parents = None
+        if self.i_parents is not None and cells[self.i_parents].strip():
+            parents = _json(kind, row, "parent_ids", cells[self.i_parents], list)
+            if not all(isinstance(p, str) for p in parents):
+                raise CsvError(kind, row, "parent_ids", "must be a JSON array of strings")
+        elif self.i_parent is not None and cells[self.i_parent].strip():
+            parents = [cells[self.i_parent].strip()]
+        return StagedRecord(
+            seq=self.base + row,
+            kind=kind,
+            record_id=record_id,
+            context="",
+            name=name,
+            has_name=name is not None,
+            suggested_score=score,
+            has_score=score is not None,
+            parent_id=parent,
+            has_parent=parent is not None,
+            parent_ids=orjson.dumps(parents).decode() if parents is not None else None,
+            has_parent_ids=parents is not None,
+            data=orjson.dumps(data).decode(),
+            op_ts=self.now,
+        )
+
+
+def _json(kind: int, row: int, column: str, text: str, expected: type) -> Any:
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise CsvError(kind, row, column, f"invalid JSON: {exc}") from None
+    if not isinstance(value, expected):
+        raise CsvError(kind, row, column, f"must be a JSON {'object' if expected is dict else 'array'}")
+    return value
+
+
+class _Lines:
+    """An iterator csv.reader can come back to after it ran dry (a generator cannot)."""
+
+    def __init__(self) -> None:
+        self.lines: deque[str] = deque()
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        if not self.lines:
+            raise StopIteration
+        return self.lines.popleft()
+
+
+class CsvStream:
+    """Parses one CSV file pushed in byte chunks of any size; returns the staged records of complete rows.
+
+    Lines reach csv.reader only up to a point where the count of quote characters is even: with RFC 4180
+    quoting (a quote inside a value is doubled) that is a record boundary, so a value spanning lines or
+    chunks is never cut.
+    """
+
+    def __init__(self, kind: int, *, patch: bool, now: dt.datetime) -> None:
+        self.kind = kind
+        self.patch = patch
+        self.now = now
+        self._decoder = codecs.getincrementaldecoder("utf-8-sig")("strict")
+        self._feed = _Lines()
+        self._reader = csv.reader(self._feed, strict=True)
+        self._carry = ""  # an unfinished line
+        self._pending: list[str] = []  # whole lines inside an open quoted value
+        self._quotes = 0
+        self._lines = 0  # lines handed to the reader
+        self._last_line = 0
+        self._parser: RowParser | None = None
+
+    def push(self, chunk: bytes) -> list[StagedRecord]:
+        try:
+            text = self._decoder.decode(chunk)
+        except UnicodeDecodeError as exc:
+            good = chunk[: exc.start].decode("utf-8", "replace")
+            row = self._lines + len(self._pending) + (self._carry + good).count("\n") + 1
+            raise CsvError(self.kind, row, "", "invalid UTF-8") from None
+        if not text:
+            return []
+        # Only "\n" ends a line: str.splitlines would also split on \x1c, \u2028 and others inside values.
+        lines = (self._carry + text).split("\n")
+        self._carry = lines.pop()
+        cut = -1
+        for i, line in enumerate(lines):
+            self._quotes += line.count('"')
+            if not self._quotes & 1:
+                cut = i
+        if cut < 0:
+            self._pending.extend(lines)
+            return []
+        ready = self._pending + lines[: cut + 1]
+        self._pending = lines[cut + 1 :]
+        self._quotes = sum(line.count('"') for line in self._pending)
+        return self._parse(ready)
+
+    def finish(self) -> list[StagedRecord]:
+        try:
+            tail = self._decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            row = self._lines + len(self._pending) + 1
+            raise CsvError(self.kind, row, "", "invalid UTF-8 (a truncated character at the end)") from None
+        rest = [*self._pending, *(self._carry + tail).split("\n")]
+        self._pending, self._carry = [], ""
+        staged = self._parse([line for line in rest if line] if rest != [""] else [])
+        if self._parser is None:
+            raise CsvError(self.kind, 1, "", "the file is empty: a header row is required")
+        return staged
+
+    def _parse(self, lines: list[str]) -> list[StagedRecord]:
+        self._feed.lines.extend(line + "\n" for line in lines)
+        self._lines += len(lines)
+        staged: list[StagedRecord] = []
+        append = staged.append
+        reader = self._reader
+        try:
+            for cells in reader:
+                # A quoted value may span lines: a row is named by the line it starts on.
+                row, self._last_line = self._last_line + 1, reader.line_num
+                if self._parser is None:
+                    self._parser = RowParser(self.kind, cells, self.patch, self.now)
+                elif cells and (len(cells) > 1 or cells[0].strip()):
+                    append(self._parser.parse(cells, row))
+        except csv.Error as exc:
+            raise CsvError(self.kind, self._last_line + 1, "", f"malformed CSV: {exc}") from None
+        return staged
+
+
+def parse_file(kind: int, chunks: Iterable[bytes], *, patch: bool, now: dt.datetime) -> list[StagedRecord]:
+    """All staged records of a small file (tests and tools; the worker streams with CsvStream)."""
+    stream = CsvStream(kind, patch=patch, now=now)
+    staged = [record for chunk in chunks for record in stream.push(chunk)]
+    return staged + stream.finish()

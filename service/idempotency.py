@@ -1,0 +1,164 @@
+"""Idempotent writes: a retry with the same `idempotency-key` and body returns the first task.
+
+A write that carries gRPC metadata `idempotency-key` (the gateway forwards the HTTP `Idempotency-Key`
+header to it) stores the key and a hash of the request on its task. Within the window
+(`settings.idempotency_window_seconds`, 24 hours by default) the same tenant, key and hash answer with
+the first task and create nothing; the same key with another hash is ALREADY_EXISTS. After the window
+the key is taken from the old task in the transaction that gives it to the new one.
+
+The unique index (tenant_id, idempotency_key) decides between concurrent requests with one key: the
+loser's insert fails (after waiting for the winner's transaction) and it answers from the winner's task.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import grpc
+from google.protobuf.message import Message
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.db.models import Task
+from service.errors import AlreadyExists, InvalidArgument
+from service.interceptors import metadata_value
+from service.timeutil import as_utc, utcnow
+
+METADATA_KEY = "idempotency-key"
+MAX_KEY_LENGTH = 255  # tasks.idempotency_key is VARCHAR(255)
+
+
+def key_from(context: grpc.aio.ServicerContext) -> str | None:
+    """The request's idempotency key, or None when it sends none."""
+    key = metadata_value(context, METADATA_KEY)
+    if key is None:
+        return None
+    if not key.strip() or len(key) > MAX_KEY_LENGTH:
+        raise InvalidArgument(
+            f"{METADATA_KEY} must be 1 to {MAX_KEY_LENGTH} characters and not blank",
+            reason="INVALID_IDEMPOTENCY_KEY",
+            field_violations=[(METADATA_KEY, f"must be 1 to {MAX_KEY_LENGTH} characters and not blank")],
+        )
+    return key
+
+
+class RequestHash:
+    """sha256 over the method name and the deterministic serialization of the request, fed incrementally.
+
+    A stream feeds its header with `message` and each RecordBatch with `records`: a RecordBatch's
+    serialization is the concatenation of its records' fields, so the hash depends on the records
+    and their order, not on how the client cut them into batches.
+    """
+
+    def __init__(self, method: str) -> None:
+        self._sha = hashlib.sha256()
+        self._framed(method.encode())
+
+    def _framed(self, data: bytes) -> None:
+        self._sha.update(len(data).to_bytes(8, "big"))
+        self._sha.update(data)
+
+    def message(self, message: Message) -> RequestHash:
+        self._framed(message.SerializeToString(deterministic=True))
+        return self
+
+    def records(self, serialized_batch: bytes) -> None:
+        self._sha.update(serialized_batch)
+
+    def hexdigest(self) -> str:
+        return self._sha.hexdigest()
+
+
+def request_hash(method: str, request: Message) -> str:
+    return RequestHash(method).message(request).hexdigest()
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """The task that holds a key within the window."""
+
+    task_id: int
+    request_hash: str | None
+
+
+@dataclass
+class Idempotency:
+    """One request's key within one tenant; every method takes the caller's session."""
+
+    tenant_id: int
+    key: str
+    window_seconds: float
+
+    async def earlier(self, session: AsyncSession) -> Earlier | None:
+        """The task holding the key within the window; None when the key is free or its holder expired."""
+        row = (
+            await session.execute(
+                select(Task.id, Task.request_hash, Task.submission_time)
+                .where(Task.tenant_id == self.tenant_id, Task.idempotency_key == self.key)
+                .execution_options(populate_existing=True)
+            )
+        ).first()
+        if row is None or self._expired(row.submission_time):
+            return None
+        return Earlier(row.id, row.request_hash)
+
+    async def take(self, session: AsyncSession) -> None:
+        """Free the key from a holder outside the window, in the transaction that inserts the new task."""
+        await session.execute(
+            update(Task)
+            .where(
+                Task.tenant_id == self.tenant_id,
+                Task.idempotency_key == self.key,
+                Task.submission_time < utcnow() - dt.timedelta(seconds=self.window_seconds),
+            )
+            .values(idempotency_key=None)
+            .execution_options(synchronize_session=False)
+        )
+
+    def answer(self, earlier: Earlier, digest: str) -> int:
+        """The earlier task's id for the same request; ALREADY_EXISTS for another one."""
+        if earlier.request_hash != digest:
+            raise AlreadyExists(
+                f"{METADATA_KEY} '{self.key}' was already used by task {earlier.task_id} for a different request;"
+                f" send a new key for a new request",
+                reason="IDEMPOTENCY_KEY_REUSED",
+                metadata={"idempotency_key": self.key, "task_id": str(earlier.task_id)},
+            )
+        return earlier.task_id
+
+    async def after_conflict(self, session: AsyncSession, error: IntegrityError) -> Earlier:
+        """A concurrent request took the key first: roll back and read its task."""
+        await session.rollback()
+        earlier = await self.earlier(session)
+        if earlier is None:
+            raise error
+        return earlier
+
+    def _expired(self, submitted: dt.datetime) -> bool:
+        return as_utc(submitted) < utcnow() - dt.timedelta(seconds=self.window_seconds)
+
+
+async def submit_once(
+    session: AsyncSession,
+    idempotency: Idempotency | None,
+    digest: str,
+    create: Callable[[], Awaitable[int]],
+) -> int:
+    """Run `create` (which inserts the task with the key and commits) unless the key already names a task.
+
+    Returns the id of the new task, or of the earlier task the same request created.
+    """
+    if idempotency is None:
+        return await create()
+    earlier = await idempotency.earlier(session)
+    if earlier is not None:
+        return idempotency.answer(earlier, digest)
+    try:
+        await idempotency.take(session)
+        return await create()
+    except IntegrityError as error:
+        return idempotency.answer(await idempotency.after_conflict(session, error), digest)

@@ -1,0 +1,102 @@
+"""CatalogService.UploadCatalog: CSV files streamed into a task's payload, stored before the id is returned."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import grpc
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from catalogingest.v1 import catalog_pb2, record_pb2
+from service.catalogs import ensure_catalog
+from service.csv_records import FILE_NAMES
+from service.db.models import Task
+from service.errors import InvalidArgument
+from service.interceptors import current_principal
+from service.settings import Settings
+from service.tasks import queue
+from service.timeutil import utcnow
+
+# Chunks are coalesced to about this size before they are stored.
+PART_BYTES = 1024 * 1024
+MODES = {catalog_pb2.UPLOAD_MODE_SYNC: "catalog_sync", catalog_pb2.UPLOAD_MODE_DELTA: "catalog_delta"}
+
+
+def _invalid(field: str, message: str) -> InvalidArgument:
+    return InvalidArgument(f"{field}: {message}", field_violations=[(field, message)])
+
+
+def check_header(header: catalog_pb2.UploadCatalogHeader) -> str:
+    if header.mode not in MODES:
+        raise _invalid("header.mode", "must be UPLOAD_MODE_SYNC or UPLOAD_MODE_DELTA")
+    if header.patch_delta and header.mode != catalog_pb2.UPLOAD_MODE_DELTA:
+        raise _invalid("header.patch_delta", "only a delta can be a patch")
+    if len(set(header.files)) != len(header.files) or not set(header.files) <= set(FILE_NAMES):
+        raise _invalid("header.files", "each of items, variations, item_groups at most once")
+    return MODES[header.mode]
+
+
+class CatalogUploads:
+    sessions: async_sessionmaker[AsyncSession]
+    settings: Settings
+
+    async def UploadCatalog(
+        self, request_iterator: AsyncIterator[catalog_pb2.UploadCatalogRequest], context: grpc.aio.ServicerContext
+    ) -> catalog_pb2.UploadCatalogResponse:
+        principal = current_principal()
+        first = await anext(aiter(request_iterator), None)
+        if first is None or not first.HasField("header"):
+            raise _invalid("header", "the first message must be the header")
+        header = first.header
+        task_type = check_header(header)
+        principal.check_tenant(header.key, "key")
+        # Files are declared in the header, or by their first chunk (an empty chunk declares an empty file):
+        # a multipart upload only learns which files it carries as it streams them.
+        declared = set(header.files)
+        buffers: dict[int, bytearray] = {kind: bytearray() for kind in declared}
+        async with self.sessions() as session:
+            catalog = await ensure_catalog(
+                session, principal.tenant_id, header.section or self.settings.default_section
+            )
+            now = utcnow()
+            task = Task(
+                tenant_id=principal.tenant_id,
+                catalog_id=catalog.id,
+                type=task_type,
+                status="QUEUED",
+                params={"patch_delta": header.patch_delta, "force": header.force},
+                submitted_by=principal.token_id,
+                notification_email=header.notification_email or None,
+                submission_time=now,
+                last_update=now,
+            )
+            session.add(task)
+            await session.flush()
+            seq = 0
+
+            async def store(kind: int) -> None:
+                nonlocal seq
+                await queue.add_payload_part(session, task.id, seq, FILE_NAMES[kind], bytes(buffers[kind]))
+                buffers[kind].clear()
+                seq += 1
+
+            # The transaction is rolled back if the stream breaks off: no task without its whole payload.
+            async for message in request_iterator:
+                if not message.HasField("chunk"):
+                    raise _invalid("header", "only the first message may be the header")
+                kind = message.chunk.file
+                if kind not in FILE_NAMES or (declared and kind not in declared):
+                    name = record_pb2.RecordKind.Name(kind) if kind in FILE_NAMES.keys() | {0} else str(kind)
+                    raise _invalid("chunk.file", f"{name} is not one of the files declared in the header")
+                buffers.setdefault(kind, bytearray()).extend(message.chunk.data)
+                if len(buffers[kind]) >= PART_BYTES:
+                    await store(kind)
+            if not buffers:
+                raise _invalid("files", "send at least one of the files items, variations, item_groups")
+            for kind in sorted(buffers):
+                if buffers[kind]:
+                    await store(kind)
+            task.params = {**task.params, "files": sorted(buffers)}
+            await queue.notify(session)
+            await session.commit()
+        return catalog_pb2.UploadCatalogResponse(task_id=task.id, task_status_path=f"/v1/task/{task.id}")
