@@ -62,6 +62,12 @@ def main(argv: list[str] | None = None) -> int:
 
     commands.add_parser("migrate", help="bring the database to the latest schema")
 
+    bench = commands.add_parser("bench", help="measure the raw pipeline and the service end to end (PostgreSQL)")
+    bench.add_argument("--items", type=int, default=100_000)
+    bench.add_argument("--variations-per-item", type=float, default=0.5)
+    bench.add_argument("--seed", type=int, default=7)
+    bench.add_argument("--skip-raw", action="store_true", help="only the end-to-end measurement")
+
     args = parser.parse_args(argv)
     configure_logging(args.log_level)
     try:
@@ -74,6 +80,10 @@ def main(argv: list[str] | None = None) -> int:
         print(asyncio.run(_create_token(settings, args.tenant)))
     elif args.command == "migrate":
         asyncio.run(_migrate(settings))
+    elif args.command == "bench":
+        from service.bench.runner import main as bench_main
+
+        bench_main(settings.database_url, args.items, args.variations_per_item, args.seed, args.skip_raw)
     return 0
 
 

@@ -16,6 +16,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import grpc
 from google.protobuf.message import Message
@@ -30,6 +31,7 @@ from service.timeutil import as_utc, utcnow
 
 METADATA_KEY = "idempotency-key"
 MAX_KEY_LENGTH = 255  # tasks.idempotency_key is VARCHAR(255)
+T = TypeVar("T")
 
 
 def key_from(context: grpc.aio.ServicerContext) -> str | None:
@@ -138,27 +140,43 @@ class Idempotency:
             raise error
         return earlier
 
+    async def seal(self, session: AsyncSession, task_id: int, digest: str) -> None:
+        """Store the hash of a request known only at its end, in the transaction that commits its task."""
+        await session.execute(update(Task).where(Task.id == task_id).values(request_hash=digest))
+
     def _expired(self, submitted: dt.datetime) -> bool:
         return as_utc(submitted) < utcnow() - dt.timedelta(seconds=self.window_seconds)
 
 
-async def submit_once(
-    session: AsyncSession,
-    idempotency: Idempotency | None,
-    digest: str,
-    create: Callable[[], Awaitable[int]],
-) -> int:
-    """Run `create` (which inserts the task with the key and commits) unless the key already names a task.
+async def open_once(
+    session: AsyncSession, idempotency: Idempotency | None, create: Callable[[], Awaitable[T]]
+) -> T | Earlier:
+    """The task `create` inserts with the key (committed or not), or the earlier task that holds the key.
 
-    Returns the id of the new task, or of the earlier task the same request created.
+    A request whose hash is known only at its end (a stream) opens its task first and compares
+    the hash with the earlier task's at the end (Idempotency.answer).
     """
     if idempotency is None:
         return await create()
     earlier = await idempotency.earlier(session)
     if earlier is not None:
-        return idempotency.answer(earlier, digest)
+        return earlier
     try:
         await idempotency.take(session)
         return await create()
     except IntegrityError as error:
-        return idempotency.answer(await idempotency.after_conflict(session, error), digest)
+        return await idempotency.after_conflict(session, error)
+
+
+async def submit_once(
+    session: AsyncSession, idempotency: Idempotency | None, digest: str, create: Callable[[], Awaitable[int]]
+) -> int:
+    """Run `create` (which inserts the task with the key and hash, and commits) unless the key names a task.
+
+    Returns the id of the new task, or of the earlier task the same request created.
+    """
+    opened = await open_once(session, idempotency, create)
+    if isinstance(opened, Earlier):
+        assert idempotency is not None
+        return idempotency.answer(opened, digest)
+    return opened

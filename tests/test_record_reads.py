@@ -172,7 +172,11 @@ async def test_tenants_never_see_each_others_records(stack) -> None:
         metadata=stack.metadata("globex"),
     )
     task = await wait_task(stack, response.task_id, "globex")
-    assert (task.status, task.error.reason, task.error.record_id) == (task_pb2.TASK_STATUS_FAILED, "RECORD_NOT_FOUND", "b")
+    assert (task.status, task.error.reason, task.error.record_id) == (
+        task_pb2.TASK_STATUS_FAILED,
+        "RECORD_NOT_FOUND",
+        "b",
+    )
     deleted = await stack.catalog.DeleteRecords(
         catalog_pb2.DeleteRecordsRequest(collection="items", records=[record_pb2.Record(id="a")]),
         metadata=stack.metadata("globex"),

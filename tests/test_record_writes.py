@@ -3,6 +3,7 @@ result and error say what happened, and whose effect is read back with BatchGetR
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Any
 
@@ -55,7 +56,9 @@ async def ok(stack, method: str, collection: str, records: list[record_pb2.Recor
 
 def counts(task: task_pb2.Task, collection: str) -> dict[str, int]:
     bucket = getattr(task.result, collection)
-    return {f: getattr(bucket, f) for f in ("created", "updated", "deleted", "unchanged", "rejected") if getattr(bucket, f)}
+    return {
+        f: getattr(bucket, f) for f in ("created", "updated", "deleted", "unchanged", "rejected") if getattr(bucket, f)
+    }
 
 
 async def get(stack, collection: str, *ids: str, context: str = "") -> dict[str, record_pb2.Record]:
@@ -232,7 +235,10 @@ async def test_update_merges_only_the_given_fields(stack) -> None:
 async def test_update_on_missing_fail_names_the_record_and_changes_nothing(stack, on_missing: int) -> None:
     await ok(stack, "ReplaceRecords", "items", [rec("a", {"k": 1}, name="A")])
     task = await write(
-        stack, "UpdateRecords", "items", [rec("a", {"k": 2}, name="changed"), rec("ghost", name="G")],
+        stack,
+        "UpdateRecords",
+        "items",
+        [rec("a", {"k": 2}, name="changed"), rec("ghost", name="G")],
         on_missing=on_missing,
     )
     assert task.status == FAILED
@@ -370,6 +376,31 @@ async def test_timestamps_far_in_the_past_order_like_any_other(stack) -> None:
     assert counts(older, "items") == {"unchanged": 1}
     await ok(stack, "ReplaceRecords", "items", [rec("b", name="600", timestamp=year[600])])
     assert [(r.name, r.timestamp) for r in await listed(stack, "items")] == [("1999", year[1999]), ("600", year[600])]
+
+
+# ---- Concurrency -------------------------------------------------------------------------------------------------
+
+
+async def test_writes_submitted_while_tasks_run_all_apply(stack) -> None:
+    """Submissions commit while the worker applies earlier tasks; every task still applies (on SQLite a task
+    that read before taking the write lock used to fail with 'database is locked')."""
+
+    async def one(i: int) -> int:
+        records = [rec(f"r{j}", name=f"write {i}") for j in range(20)]
+        return await submit(stack, "ReplaceRecords", "items", records, section=f"S{i % 6}")
+
+    task_ids: list[int] = []
+    for wave in range(3):
+        task_ids += await asyncio.gather(*(one(i) for i in range(wave * 12, wave * 12 + 12)))
+    tasks = [await wait_task(stack, task_id) for task_id in task_ids]
+    assert [t.error.message for t in tasks if t.status != DONE] == []
+    for section in range(6):
+        response = await stack.catalog.ListRecords(
+            catalog_pb2.ListRecordsRequest(section=f"S{section}", collection="items"), metadata=stack.metadata()
+        )
+        # FIFO per catalog: the last task submitted to a section (the highest id) wins.
+        last = max((task_id, i) for i, task_id in enumerate(task_ids) if i % 6 == section)[1]
+        assert {r.name for r in response.records} == {f"write {last}"}
 
 
 # ---- Contexts ----------------------------------------------------------------------------------------------------

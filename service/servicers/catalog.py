@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import grpc
-from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from catalogingest.v1 import catalog_pb2, catalog_pb2_grpc, record_pb2
@@ -267,24 +267,20 @@ class CatalogServicer(CatalogUploads, catalog_pb2_grpc.CatalogServiceServicer):
         received = 0
         async with self.sessions() as session:
             catalog = await ensure_catalog(session, target.tenant_id, target.section, parameter="header.section")
-            earlier = await once.earlier(session) if once else None
-            task: Task | None = None
-            if earlier is None:
-                try:
-                    if once:
-                        await once.take(session)
-                    task = await self._open_task(
-                        session,
-                        target,
-                        catalog.id,
-                        idempotency_key=once.key if once else None,
-                        request_hash=None,
-                        commit=False,
-                    )
-                except IntegrityError as error:
-                    if once is None:
-                        raise
-                    earlier = await once.after_conflict(session, error)
+
+            async def create() -> Task:
+                return await self._open_task(
+                    session,
+                    target,
+                    catalog.id,
+                    idempotency_key=once.key if once else None,
+                    request_hash=None,
+                    commit=False,
+                )
+
+            # An earlier stream with the same key: this one is read to its end for the hash, and stored nowhere.
+            opened = await idempotency.open_once(session, once, create)
+            task = opened if isinstance(opened, Task) else None
             seq = 0
             async for message in requests:
                 batch = _stream_batch(message)
@@ -300,14 +296,13 @@ class CatalogServicer(CatalogUploads, catalog_pb2_grpc.CatalogServiceServicer):
             if received == 0:
                 raise _invalid("batch", "at least one record is required", "NO_RECORDS")
             if task is None:
-                assert once is not None and earlier is not None
-                task_id = once.answer(earlier, digest.hexdigest())
+                assert once is not None and isinstance(opened, idempotency.Earlier)
+                task_id = once.answer(opened, digest.hexdigest())
             else:
                 if once:
-                    await session.execute(
-                        update(Task).where(Task.id == task.id).values(request_hash=digest.hexdigest())
-                    )
-                await queue.notify(session)
+                    await once.seal(session, task.id, digest.hexdigest())
+                await _not_cancelled(context)
+                # Durable, visible to workers, and the NOTIFY enqueue issued is delivered: all at this commit.
                 await session.commit()
                 task_id = task.id
         return catalog_pb2.StreamRecordsResponse(
@@ -338,6 +333,19 @@ def _method(name: str) -> str:
 
 def _invalid(field: str, description: str, reason: str = "INVALID_ARGUMENT") -> InvalidArgument:
     return InvalidArgument(f"{field}: {description}", reason=reason, field_violations=[(field, description)])
+
+
+async def _not_cancelled(context: grpc.aio.ServicerContext) -> None:
+    """Tell a stream the client ended from one the client cancelled, before committing its task.
+
+    grpc.aio ends the request iterator the same way in both cases and cancels the handler only
+    later. Sending the initial metadata is a round trip through the call that fails once the
+    client has cancelled; in a clean half-close it succeeds.
+    """
+    try:
+        await context.send_initial_metadata(())
+    except Exception as error:
+        raise asyncio.CancelledError("the client cancelled the stream") from error
 
 
 def _stream_batch(message: catalog_pb2.StreamRecordsRequest) -> record_pb2.RecordBatch:

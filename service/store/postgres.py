@@ -51,6 +51,7 @@ class PostgresRecordStore:
         self.raw = raw
         self.version_id = version_id
         self._staged = False
+        self._analyzed = False
 
     async def stage(self, records: Iterable[StagedRecord]) -> None:
         if not self._staged:
@@ -72,7 +73,8 @@ class PostgresRecordStore:
                WHERE s.seq = n.seq"""
         )
         await self.raw.execute("CREATE INDEX ON stage_records (round, kind, record_id, context)")
-        await self.raw.execute("ANALYZE stage_records")
+        self._analyzed = False
+        await self.analyze()
         return await self.raw.fetchval("SELECT coalesce(max(round), 0) FROM stage_records")
 
     async def _staged_per_kind(self, where: str = "true") -> dict[int, int]:
@@ -82,6 +84,7 @@ class PostgresRecordStore:
     async def replace(self, dedupe: bool = True) -> dict[str, Any]:
         """Create or wholly replace each record; with `dedupe` the last operation on a record wins,
         without it a record staged twice raises DuplicateRecord."""
+        await self.analyze()
         counts = empty_counts()
         if dedupe:
             await self.raw.execute(
@@ -192,6 +195,7 @@ class PostgresRecordStore:
         return counts
 
     async def delete(self) -> dict[str, Any]:
+        await self.analyze()
         counts = empty_counts()
         rows = await self.raw.fetch(
             f"""WITH gone AS (
@@ -209,8 +213,16 @@ class PostgresRecordStore:
             add_counts(counts, kind, deleted=d, unchanged=staged - d)
         return counts
 
+    async def analyze(self) -> None:
+        """Statistics for the staged rows, once they are all staged: without them the planner takes the
+        (fresh, unanalyzed) staging table for tiny and picks nested loops that take minutes at 1M rows."""
+        if not self._analyzed:
+            await self.raw.execute("ANALYZE stage_records")
+            self._analyzed = True
+
     async def check_parents(self) -> None:
         """Every variation written by this task must name an item that exists once it is applied."""
+        await self.analyze()
         orphan = await self.raw.fetchrow(
             """SELECT r.record_id, r.parent_id, s.seq FROM records r
                JOIN stage_records s ON r.version_id = $1 AND r.kind = 2 AND s.kind = 2
@@ -235,12 +247,18 @@ class PostgresRecordStore:
     async def sync(self, kinds: Iterable[int], force: bool) -> dict[str, Any]:
         """Make each kind's records exactly the staged ones: delete the missing, upsert the rest.
         Deleting more than half of a kind's records fails unless `force`."""
-        await self.raw.execute("ANALYZE stage_records")
-        deleted: dict[int, int] = {}
-        for kind in kinds:
-            existing = await self.raw.fetchval(
+        kinds = list(kinds)
+        existing = {
+            kind: await self.raw.fetchval(
                 "SELECT count(*) FROM records WHERE version_id = $1 AND kind = $2", self.version_id, kind
             )
+            for kind in kinds
+        }
+        if not any(existing.values()):
+            return await self._insert_new()
+        await self.analyze()
+        deleted: dict[int, int] = {}
+        for kind in kinds:
             status = await self.raw.execute(
                 """DELETE FROM records r WHERE r.version_id = $1 AND r.kind = $2 AND NOT EXISTS (
                      SELECT 1 FROM stage_records s
@@ -249,8 +267,29 @@ class PostgresRecordStore:
                 kind,
             )
             deleted[kind] = int(status.split()[-1])
-            check_safety_threshold(kind, deleted[kind], existing, force)
+            check_safety_threshold(kind, deleted[kind], existing[kind], force)
         counts = await self.replace(dedupe=False)
         for kind, count in deleted.items():
             add_counts(counts, kind, deleted=count)
+        return counts
+
+    async def _insert_new(self) -> dict[str, Any]:
+        """A first load (no records of the staged kinds yet): a plain INSERT, without the cost of ON CONFLICT.
+        A record staged twice still fails, on the primary key."""
+        try:
+            async with self.raw.transaction():
+                await self.raw.execute(
+                    """INSERT INTO records (version_id, kind, record_id, context, name, suggested_score,
+                                            parent_id, parent_ids, data, op_ts, updated_at)
+                       SELECT $1, kind, record_id, context, name, suggested_score, parent_id, parent_ids,
+                              data, op_ts, now()
+                       FROM stage_records""",
+                    self.version_id,
+                )
+        except asyncpg.UniqueViolationError:
+            await self.check_unique()
+            raise
+        counts = empty_counts()
+        for kind, staged in (await self._staged_per_kind()).items():
+            add_counts(counts, kind, created=staged)
         return counts

@@ -1,0 +1,107 @@
+"""Runs both measurements on scratch databases of the configured PostgreSQL and prints the figures."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import uuid
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+from service.auth import ensure_tenant
+from service.bench.e2e import run_e2e
+from service.bench.raw import run_raw
+from service.bench.synthetic import CatalogShape
+from service.catalogs import ensure_catalog
+from service.db.engine import create_engine, normalize_url, session_factory
+from service.db.migrate import upgrade
+
+
+def _dsn(url: str, database: str) -> str:
+    parsed = make_url(normalize_url(url)).set(database=database, drivername="postgresql")
+    return parsed.render_as_string(hide_password=False)
+
+
+async def _scratch(url: str, admin_dsn: str) -> str:
+    name = f"catalog_ingest_bench_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(admin_dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    return name
+
+
+async def _drop(admin_dsn: str, name: str) -> None:
+    admin = await asyncpg.connect(admin_dsn)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+async def _empty_version(dsn: str) -> int:
+    engine = create_engine(dsn)
+    try:
+        await upgrade(engine)
+        async with session_factory(engine)() as session:
+            tenant = await ensure_tenant(session, "bench")
+            catalog = await ensure_catalog(session, tenant.id, "Products")
+            return catalog.active_version_id or 0
+    finally:
+        await engine.dispose()
+
+
+def _seconds(task: dict, later: str, earlier: str) -> float:
+    return (dt.datetime.fromisoformat(task[later]) - dt.datetime.fromisoformat(task[earlier])).total_seconds()
+
+
+async def bench(database_url: str, shape: CatalogShape, skip_raw: bool = False) -> dict[str, float]:
+    admin_dsn = _dsn(database_url, make_url(normalize_url(database_url)).database or "postgres")
+    figures: dict[str, float] = {"items": shape.items}
+    names = []
+    try:
+        if not skip_raw:
+            raw_db = await _scratch(database_url, admin_dsn)
+            names.append(raw_db)
+            version = await _empty_version(_dsn(database_url, raw_db))
+            seconds = await run_raw(_dsn(database_url, raw_db), shape, version)
+            figures["raw_items_per_s"] = shape.items / seconds
+            print(f"raw pipeline:  {seconds:8.2f} s  {figures['raw_items_per_s']:10,.0f} items/s", flush=True)
+            await _drop(admin_dsn, raw_db)
+            names.remove(raw_db)
+        e2e_db = await _scratch(database_url, admin_dsn)
+        names.append(e2e_db)
+        seconds, peak, task = await run_e2e(_dsn(database_url, e2e_db), shape)
+        figures["e2e_items_per_s"] = shape.items / seconds
+        figures["peak_rss_mb"] = peak / 2**20
+        print(f"end to end:    {seconds:8.2f} s  {figures['e2e_items_per_s']:10,.0f} items/s", flush=True)
+        stored = _seconds(task, "start_time", "submission_time")
+        applied = _seconds(task, "finish_time", "start_time")
+        print(f"  of which: stored and queued {stored:.2f} s, applied {applied:.2f} s; result {task['result']}")
+    finally:
+        for name in names:
+            await _drop(admin_dsn, name)
+    return figures
+
+
+def main(database_url: str, items: int, variations_per_item: float, seed: int, skip_raw: bool) -> None:
+    if not database_url or not make_url(normalize_url(database_url)).get_backend_name() == "postgresql":
+        raise SystemExit("the benchmark needs PostgreSQL: set CATALOG_INGEST_DATABASE_URL or pass --database-url")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    shape = CatalogShape(items=items, variations_per_item=variations_per_item, seed=seed)
+    print(
+        f"catalog: {shape.items:,} items, {shape.variation_count:,} variations, {shape.group_count:,} item groups"
+        f" (seed {seed})",
+        flush=True,
+    )
+    f = asyncio.run(bench(database_url, shape, skip_raw))
+    print(f"service peak RSS: {f['peak_rss_mb']:.0f} MB")
+    raw = f.get("raw_items_per_s", 0.0)
+    ratio = f["e2e_items_per_s"] / raw if raw else 0.0
+    print(
+        f"items={items} raw_items_per_s={raw:.0f} e2e_items_per_s={f['e2e_items_per_s']:.0f}"
+        f" ratio={ratio:.2f} peak_rss_mb={f['peak_rss_mb']:.0f}"
+    )
