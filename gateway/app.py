@@ -27,13 +27,13 @@ log = logging.getLogger(__name__)
 def create_app(settings: GatewaySettings, *, extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
     """The gateway for `settings.grpc_target`.
 
-    The streaming CSV upload on /v1/catalog (the one route no annotation describes) and `extra_routes`
+    `extra_routes`, then the streaming CSV upload on /v1/catalog (the one route no annotation describes),
     are tried before the generated routes;
     they reach the server through `gateway.runtime.runtime_of(request).channel`, forward headers with
     `gateway.metadata.grpc_metadata(request)` and answer errors with `gateway.errors.from_rpc_error` and
     `gateway.responses.error_response`.
     """
-    routes = [*UPLOAD_ROUTES, *extra_routes, *build_routes(load_bindings(discover_services()))]
+    routes = [*extra_routes, *UPLOAD_ROUTES, *build_routes(load_bindings(discover_services()))]
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

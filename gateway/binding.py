@@ -34,9 +34,7 @@ _WRAPPERS = frozenset(
     for n in ("Double", "Float", "Int64", "UInt64", "Int32", "UInt32", "Bool", "String", "Bytes")
 )
 _EXPECTED = {"google.protobuf.Timestamp": "an RFC 3339 date-time", "google.protobuf.Duration": "a duration"}
-_JSON_STRING_TYPES = frozenset(
-    {"google.protobuf.Timestamp", "google.protobuf.Duration", "google.protobuf.FieldMask"}
-)
+_JSON_STRING_TYPES = frozenset({"google.protobuf.Timestamp", "google.protobuf.Duration", "google.protobuf.FieldMask"})
 
 
 def bind_path(message: Message, variables: Mapping[str, str]) -> set[str]:

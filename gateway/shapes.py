@@ -161,9 +161,7 @@ def records_request(request: Any, body: Any) -> set[str]:
     return {"records"}
 
 
-def list_records_response(
-    request: catalog_pb2.ListRecordsRequest, response: catalog_pb2.ListRecordsResponse
-) -> Any:
+def list_records_response(request: catalog_pb2.ListRecordsRequest, response: catalog_pb2.ListRecordsResponse) -> Any:
     """`{"<collection>": [records...], "total_count": N}` (+ `next_page_token` when there is a next page)."""
     out: dict[str, Any] = {
         request.collection: [record_to_json(r) for r in response.records],

@@ -66,7 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--items", type=int, default=100_000)
     bench.add_argument("--variations-per-item", type=float, default=0.5)
     bench.add_argument("--seed", type=int, default=7)
-    bench.add_argument("--skip-raw", action="store_true", help="only the end-to-end measurement")
+    bench.add_argument("--skip-raw", action="store_true", help="only the end-to-end measurements")
+    bench.add_argument("--rest-items", type=int, default=200_000, help="items for the REST JSON path (0: skip)")
+    bench.add_argument("--stream-items", type=int, default=1_000_000, help="items for the gRPC stream (0: skip)")
 
     args = parser.parse_args(argv)
     configure_logging(args.log_level)
@@ -81,9 +83,11 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "migrate":
         asyncio.run(_migrate(settings))
     elif args.command == "bench":
+        from service.bench.runner import BenchOptions
         from service.bench.runner import main as bench_main
 
-        bench_main(settings.database_url, args.items, args.variations_per_item, args.seed, args.skip_raw)
+        options = BenchOptions(skip_raw=args.skip_raw, rest_items=args.rest_items, stream_items=args.stream_items)
+        bench_main(settings.database_url, args.items, args.variations_per_item, args.seed, options)
     return 0
 
 

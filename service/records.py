@@ -94,12 +94,16 @@ def validate_records(
     return parsed
 
 
-def to_staged(
-    records: Iterable[record_pb2.Record], kind: int, data: Sequence[dict[str, Any]], start_seq: int = 0
-) -> list[StagedRecord]:
+def canonical_json(data: dict[str, Any]) -> str:
+    """Sorted keys: the stored text is canonical, so re-sending a record compares equal (SQLite)."""
+    return orjson.dumps(data, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def to_staged(records: Iterable[record_pb2.Record], kind: int, start_seq: int = 0) -> list[StagedRecord]:
+    """Records validated and canonicalised at submission (CatalogServicer._validate) as staged rows."""
     now = utcnow()
     staged = []
-    for seq, (record, attributes) in enumerate(zip(records, data, strict=True), start=start_seq):
+    for seq, record in enumerate(records, start=start_seq):
         staged.append(
             StagedRecord(
                 seq=seq,
@@ -114,8 +118,7 @@ def to_staged(
                 has_parent=record.HasField("item_id"),
                 parent_ids=orjson.dumps(list(record.parent_ids)).decode() if kind == 3 else None,
                 has_parent_ids=bool(record.parent_ids),
-                # Sorted keys: the stored text is canonical, so re-sending a record compares equal (SQLite).
-                data=orjson.dumps(attributes, option=orjson.OPT_SORT_KEYS).decode(),
+                data=record.data_json or "{}",
                 op_ts=record.timestamp.ToDatetime(dt.UTC) if record.HasField("timestamp") else now,
             )
         )

@@ -71,7 +71,9 @@ async def test_the_documented_put_and_patch_work_as_written(http_stack, tmp_path
     code, body = await curl(
         "-X", "PATCH",
         "-F", f"items=@{folder}/path/to/items.csv",
-        f"-u{token}:", f"{base}/v1/catalog?key=acme&section=Products&notification_email=ops@example.com&force=True&patch_delta=True",
+        f"-u{token}:",
+        f"{base}/v1/catalog?key=acme&section=Products&notification_email=ops@example.com&force=True"
+        "&patch_delta=True",
     )  # fmt: skip
     assert code == 200, body
     task = await task_done(http_stack, json.loads(body)["task_id"])

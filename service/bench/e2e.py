@@ -1,9 +1,10 @@
-"""The service end to end: `catalog-ingest serve` in its own process, an HTTP multipart upload of the
-synthetic CSV files streamed from the generator, until the task is DONE; the service's peak RSS sampled."""
+"""The service end to end: `catalog-ingest serve` in its own process, driven over HTTP and gRPC as a client
+would drive it, each measurement from the first byte sent to its task(s) DONE; the service's RSS sampled."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import subprocess
@@ -11,11 +12,15 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
+import grpc
 import httpx
+import orjson
 import psutil
 
-from service.bench.synthetic import FILES, CatalogShape
+from catalogingest.v1 import catalog_pb2, catalog_pb2_grpc, record_pb2, task_pb2, task_pb2_grpc
+from service.bench.synthetic import BRANDS, COLORS, FILES, CatalogShape
 
 
 def _free_port() -> int:
@@ -70,8 +75,8 @@ class RssSampler:
             self._task.cancel()
 
 
-def start_service(database_url: str) -> tuple[subprocess.Popen[bytes], str, int]:
-    """The service on free ports, and a token for tenant `bench`."""
+def start_service(database_url: str) -> tuple[subprocess.Popen[bytes], str, int, int]:
+    """The service on free ports, and a token for tenant `bench`: (process, token, http port, grpc port)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CATALOG_INGEST_")}
     env["CATALOG_INGEST_DATABASE_URL"] = database_url
     token = subprocess.run(
@@ -83,12 +88,34 @@ def start_service(database_url: str) -> tuple[subprocess.Popen[bytes], str, int]
     server = subprocess.Popen(
         [sys.executable, "-m", "service.cli", "--log-level", "WARNING", "serve"], env=env, stderr=subprocess.PIPE
     )
-    return server, token, http_port
+    return server, token, http_port, grpc_port
 
 
-async def run_e2e(database_url: str, shape: CatalogShape) -> tuple[float, int, dict]:
-    """(seconds from the first byte uploaded to the task DONE, peak RSS in bytes, the task)."""
-    server, token, http_port = await asyncio.to_thread(start_service, database_url)
+@dataclass
+class Service:
+    process: subprocess.Popen[bytes]
+    token: str
+    http: httpx.AsyncClient
+    channel: grpc.aio.Channel
+    rss: RssSampler
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    async def wait_task(self, task_id: int) -> dict:
+        while True:
+            task = (await self.http.get(f"/v1/task/{task_id}", headers=self.auth)).json()
+            if task["status"] in ("DONE", "FAILED", "CANCELED"):
+                if task["status"] != "DONE":
+                    raise RuntimeError(f"benchmark task {task_id} did not succeed: {task}")
+                return task
+            await asyncio.sleep(0.05)
+
+
+@contextlib.asynccontextmanager
+async def running_service(database_url: str) -> AsyncIterator[Service]:
+    process, token, http_port, grpc_port = await asyncio.to_thread(start_service, database_url)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{http_port}", timeout=None) as http:
             while True:
@@ -97,32 +124,104 @@ async def run_e2e(database_url: str, shape: CatalogShape) -> tuple[float, int, d
                         break
                 except httpx.TransportError:
                     pass
-                if server.poll() is not None:
-                    raise RuntimeError(f"the service exited: {server.stderr.read().decode() if server.stderr else ''}")
+                if process.poll() is not None:
+                    raise RuntimeError(
+                        f"the service exited: {process.stderr.read().decode() if process.stderr else ''}"
+                    )
                 await asyncio.sleep(0.1)
-            boundary = uuid.uuid4().hex
-            with RssSampler(server.pid) as rss:
-                started = time.perf_counter()
-                response = await http.put(
-                    "/v1/catalog",
-                    params={"key": "bench", "force": "true"},
-                    headers={
-                        "Authorization": f"Bearer {token}",
-                        "Content-Type": f"multipart/form-data; boundary={boundary}",
-                    },
-                    content=multipart_body(shape, boundary),
-                )
-                response.raise_for_status()
-                task_id = response.json()["task_id"]
-                while True:
-                    task = (await http.get(f"/v1/task/{task_id}", headers={"Authorization": f"Bearer {token}"})).json()
-                    if task["status"] in ("DONE", "FAILED", "CANCELED"):
-                        break
-                    await asyncio.sleep(0.1)
-                elapsed = time.perf_counter() - started
-            if task["status"] != "DONE":
-                raise RuntimeError(f"the benchmark task did not finish: {task}")
-            return elapsed, rss.peak, task
+            channel = grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}")
+            try:
+                with RssSampler(process.pid) as rss:
+                    yield Service(process, token, http, channel, rss)
+            finally:
+                await channel.close()
     finally:
-        server.terminate()
-        server.wait(30)
+        process.terminate()
+        await asyncio.to_thread(process.wait, 30)
+
+
+async def csv_upload(service: Service, shape: CatalogShape) -> tuple[float, dict]:
+    """PUT /v1/catalog with the three synthetic files streamed, to the task DONE."""
+    boundary = uuid.uuid4().hex
+    started = time.perf_counter()
+    response = await service.http.put(
+        "/v1/catalog",
+        params={"key": "bench", "force": "true"},
+        headers={**service.auth, "Content-Type": f"multipart/form-data; boundary={boundary}"},
+        content=multipart_body(shape, boundary),
+    )
+    response.raise_for_status()
+    task = await service.wait_task(response.json()["task_id"])
+    return time.perf_counter() - started, task
+
+
+def _item(n: int) -> dict:
+    return {
+        "id": f"json-{n}",
+        "name": f"{BRANDS[n % 8]} item {n}",
+        "suggested_score": n % 100,
+        "data": {"url": f"https://shop.example/j/{n}", "active": True, "brand": BRANDS[n % 8],
+                 "facets": {"color": [COLORS[n % 8]]}},
+    }  # fmt: skip
+
+
+async def rest_writes(service: Service, items: int, clients: int = 8, per_call: int = 1000) -> float:
+    """PUT /v2/items with `per_call` items a call from `clients` concurrent clients, to the last task DONE."""
+    calls = list(range(0, items, per_call))
+    task_ids: list[int] = []
+
+    async def client(offset: int) -> None:
+        for start in calls[offset::clients]:
+            body = orjson.dumps({"items": [_item(n) for n in range(start, min(start + per_call, items))]})
+            response = await service.http.put(
+                "/v2/items",
+                params={"section": "bench-rest"},
+                content=body,
+                headers={**service.auth, "Content-Type": "application/json"},
+            )
+            response.raise_for_status()
+            task_ids.append(response.json()["task_id"])
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client(c) for c in range(clients)))
+    # FIFO per catalog: once the last task is DONE, all are finished; check each one succeeded.
+    for task_id in sorted(task_ids, reverse=True):
+        await service.wait_task(task_id)
+    return time.perf_counter() - started
+
+
+async def grpc_stream(service: Service, items: int, per_message: int = 1000) -> float:
+    """CatalogService.StreamRecords with `per_message` records a message, to the task DONE."""
+    metadata = (("authorization", f"Bearer {service.token}"),)
+
+    async def messages() -> AsyncIterator[catalog_pb2.StreamRecordsRequest]:
+        yield catalog_pb2.StreamRecordsRequest(
+            header=catalog_pb2.StreamRecordsHeader(
+                section="bench-stream", collection="items", mode=catalog_pb2.WRITE_MODE_REPLACE
+            )
+        )
+        for start in range(0, items, per_message):
+            records = [
+                record_pb2.Record(
+                    id=f"s-{n}",
+                    name=f"Streamed {n}",
+                    suggested_score=n % 100,
+                    data_json=orjson.dumps(
+                        {"url": f"https://shop.example/s/{n}", "active": True, "facets": {"color": [COLORS[n % 8]]}}
+                    ).decode(),
+                )
+                for n in range(start, min(start + per_message, items))
+            ]
+            yield catalog_pb2.StreamRecordsRequest(batch=record_pb2.RecordBatch(records=records))
+
+    started = time.perf_counter()
+    response = await catalog_pb2_grpc.CatalogServiceStub(service.channel).StreamRecords(messages(), metadata=metadata)
+    tasks = task_pb2_grpc.TaskServiceStub(service.channel)
+    while True:
+        task = (await tasks.GetTask(task_pb2.GetTaskRequest(id=response.task_id), metadata=metadata)).task
+        if task.status in (task_pb2.TASK_STATUS_DONE, task_pb2.TASK_STATUS_FAILED):
+            break
+        await asyncio.sleep(0.05)
+    if task.status != task_pb2.TASK_STATUS_DONE:
+        raise RuntimeError(f"the streamed task failed: {task.error}")
+    return time.perf_counter() - started

@@ -6,12 +6,13 @@ import asyncio
 import datetime as dt
 import logging
 import uuid
+from dataclasses import dataclass
 
 import asyncpg
 from sqlalchemy.engine import make_url
 
 from service.auth import ensure_tenant
-from service.bench.e2e import run_e2e
+from service.bench.e2e import csv_upload, grpc_stream, rest_writes, running_service
 from service.bench.raw import run_raw
 from service.bench.synthetic import CatalogShape
 from service.catalogs import ensure_catalog
@@ -58,36 +59,61 @@ def _seconds(task: dict, later: str, earlier: str) -> float:
     return (dt.datetime.fromisoformat(task[later]) - dt.datetime.fromisoformat(task[earlier])).total_seconds()
 
 
-async def bench(database_url: str, shape: CatalogShape, skip_raw: bool = False) -> dict[str, float]:
+async def bench(database_url: str, shape: CatalogShape, options: BenchOptions) -> dict[str, float]:
     admin_dsn = _dsn(database_url, make_url(normalize_url(database_url)).database or "postgres")
     figures: dict[str, float] = {"items": shape.items}
     names = []
     try:
-        if not skip_raw:
+        if not options.skip_raw:
             raw_db = await _scratch(database_url, admin_dsn)
             names.append(raw_db)
             version = await _empty_version(_dsn(database_url, raw_db))
             seconds = await run_raw(_dsn(database_url, raw_db), shape, version)
             figures["raw_items_per_s"] = shape.items / seconds
-            print(f"raw pipeline:  {seconds:8.2f} s  {figures['raw_items_per_s']:10,.0f} items/s", flush=True)
+            print(f"raw pipeline:      {seconds:8.2f} s  {figures['raw_items_per_s']:10,.0f} items/s", flush=True)
             await _drop(admin_dsn, raw_db)
             names.remove(raw_db)
         e2e_db = await _scratch(database_url, admin_dsn)
         names.append(e2e_db)
-        seconds, peak, task = await run_e2e(_dsn(database_url, e2e_db), shape)
-        figures["e2e_items_per_s"] = shape.items / seconds
-        figures["peak_rss_mb"] = peak / 2**20
-        print(f"end to end:    {seconds:8.2f} s  {figures['e2e_items_per_s']:10,.0f} items/s", flush=True)
-        stored = _seconds(task, "start_time", "submission_time")
-        applied = _seconds(task, "finish_time", "start_time")
-        print(f"  of which: stored and queued {stored:.2f} s, applied {applied:.2f} s; result {task['result']}")
+        async with running_service(_dsn(database_url, e2e_db)) as service:
+            seconds, task = await csv_upload(service, shape)
+            figures["e2e_items_per_s"] = shape.items / seconds
+            figures["peak_rss_mb"] = service.rss.peak / 2**20
+            stored = _seconds(task, "start_time", "submission_time")
+            applied = _seconds(task, "finish_time", "start_time")
+            print(f"end to end (CSV):  {seconds:8.2f} s  {figures['e2e_items_per_s']:10,.0f} items/s", flush=True)
+            print(f"  of which stored and queued {stored:.2f} s, applied {applied:.2f} s", flush=True)
+            if options.rest_items:
+                seconds = await rest_writes(service, options.rest_items)
+                figures["rest_items_per_s"] = options.rest_items / seconds
+                print(
+                    f"REST /v2/items:    {seconds:8.2f} s  {figures['rest_items_per_s']:10,.0f} items/s"
+                    f"  ({options.rest_items:,} items, 1,000 a call, 8 clients)",
+                    flush=True,
+                )
+            if options.stream_items:
+                seconds = await grpc_stream(service, options.stream_items)
+                figures["stream_items_per_s"] = options.stream_items / seconds
+                print(
+                    f"gRPC stream:       {seconds:8.2f} s  {figures['stream_items_per_s']:10,.0f} items/s"
+                    f"  ({options.stream_items:,} items, 1,000 a message)",
+                    flush=True,
+                )
+            figures["peak_rss_mb"] = service.rss.peak / 2**20
     finally:
         for name in names:
             await _drop(admin_dsn, name)
     return figures
 
 
-def main(database_url: str, items: int, variations_per_item: float, seed: int, skip_raw: bool) -> None:
+@dataclass(frozen=True)
+class BenchOptions:
+    skip_raw: bool = False
+    rest_items: int = 0
+    stream_items: int = 0
+
+
+def main(database_url: str, items: int, variations_per_item: float, seed: int, options: BenchOptions) -> None:
     if not database_url or not make_url(normalize_url(database_url)).get_backend_name() == "postgresql":
         raise SystemExit("the benchmark needs PostgreSQL: set CATALOG_INGEST_DATABASE_URL or pass --database-url")
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -97,7 +123,7 @@ def main(database_url: str, items: int, variations_per_item: float, seed: int, s
         f" (seed {seed})",
         flush=True,
     )
-    f = asyncio.run(bench(database_url, shape, skip_raw))
+    f = asyncio.run(bench(database_url, shape, options))
     print(f"service peak RSS: {f['peak_rss_mb']:.0f} MB")
     raw = f.get("raw_items_per_s", 0.0)
     ratio = f["e2e_items_per_s"] / raw if raw else 0.0

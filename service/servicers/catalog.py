@@ -18,7 +18,7 @@ from service.catalogs import ensure_catalog, get_catalog
 from service.db.models import Record, Task
 from service.errors import InvalidArgument
 from service.interceptors import current_principal
-from service.records import kind_for_collection, row_to_proto, validate_records
+from service.records import canonical_json, kind_for_collection, row_to_proto, validate_records
 from service.servicers.uploads import CatalogUploads
 from service.settings import Settings
 from service.tasks import queue
@@ -139,13 +139,18 @@ class CatalogServicer(CatalogUploads, catalog_pb2_grpc.CatalogServiceServicer):
         )
 
     def _validate(self, records: Sequence[record_pb2.Record], target: WriteTarget) -> None:
-        validate_records(
+        """Validate, and store `data` as canonical JSON: the worker, which applies a catalog's writes one
+        at a time, then stages the text as it is instead of parsing it again."""
+        delete = target.task_type == "records_delete"
+        parsed = validate_records(
             records,
             target.kind,
             merge=target.task_type == "records_update",
-            delete=target.task_type == "records_delete",
+            delete=delete,
             limit=self.settings.max_records_per_call,
         )
+        for record, data in zip(records, parsed, strict=True):
+            record.data_json = "{}" if delete else canonical_json(data)
 
     def _idempotency(self, context: grpc.aio.ServicerContext, target: WriteTarget) -> idempotency.Idempotency | None:
         key = idempotency.key_from(context)

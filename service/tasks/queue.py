@@ -125,7 +125,12 @@ WHERE id = (
             SELECT 1 FROM workers w WHERE w.id = t.worker_id AND w.heartbeat_at > :stale_before))
       AND NOT EXISTS (
             SELECT 1 FROM tasks p
-            WHERE p.catalog_id = t.catalog_id AND p.id < t.id AND p.status IN ('QUEUED', 'IN_PROGRESS'))
+            WHERE p.catalog_id = t.catalog_id AND p.id <> t.id AND (
+                (p.id < t.id AND p.status IN ('QUEUED', 'IN_PROGRESS'))
+                -- A task becomes visible at its commit, which for a stream can be after later tasks of its
+                -- catalog started: a running task blocks the catalog whatever its id, while its worker lives.
+                OR (p.status = 'IN_PROGRESS' AND EXISTS (
+                    SELECT 1 FROM workers w WHERE w.id = p.worker_id AND w.heartbeat_at > :stale_before))))
     ORDER BY t.id
     LIMIT 1
     {lock}

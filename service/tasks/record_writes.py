@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from catalogingest.v1 import record_pb2
 from service.records import to_staged
 from service.tasks.context import TaskContext
@@ -24,11 +22,7 @@ async def apply_record_write(ctx: TaskContext) -> dict[str, Any]:
     seen = 0
     async for _part, body in ctx.parts():
         chunk = record_pb2.RecordBatch.FromString(body)
-        data = [
-            {} if ctx.task.type == "records_delete" or not r.data_json else orjson.loads(r.data_json)
-            for r in chunk.records
-        ]
-        await store.stage(to_staged(chunk.records, kind, data, start_seq=seen))
+        await store.stage(to_staged(chunk.records, kind, start_seq=seen))
         seen += len(chunk.records)
         ctx.progress(seen)
     if ctx.task.type == "records_replace":

@@ -36,9 +36,7 @@ async def running_gateway() -> AsyncIterator[Callable[..., Any]]:
     """Starts the real ASGI app (inside its lifespan) for some settings; yields an httpx client."""
     stack: list[Any] = []
 
-    async def start(
-        settings: Any, extra_routes: Sequence[BaseRoute] = ()
-    ) -> tuple[Starlette, httpx.AsyncClient]:
+    async def start(settings: Any, extra_routes: Sequence[BaseRoute] = ()) -> tuple[Starlette, httpx.AsyncClient]:
         app = create_app(settings, extra_routes=extra_routes)
         lifespan = app.router.lifespan_context(app)
         await lifespan.__aenter__()

@@ -108,17 +108,11 @@ class FakeTasks(task_pb2_grpc.TaskServiceServicer):
 
     async def ListTasks(self, request: Any, context: grpc.aio.ServicerContext) -> task_pb2.ListTasksResponse:
         await self.recorder.enter("ListTasks", request, context)
-        return task_pb2.ListTasksResponse(
-            tasks=[done_task(2), done_task(1)], total_count=2, status_counts={"DONE": 2}
-        )
+        return task_pb2.ListTasksResponse(tasks=[done_task(2), done_task(1)], total_count=2, status_counts={"DONE": 2})
 
-    async def CancelTask(
-        self, request: Any, context: grpc.aio.ServicerContext
-    ) -> task_pb2.CancelTaskResponse:
+    async def CancelTask(self, request: Any, context: grpc.aio.ServicerContext) -> task_pb2.CancelTaskResponse:
         await self.recorder.enter("CancelTask", request, context)
-        return task_pb2.CancelTaskResponse(
-            task=task_pb2.Task(id=request.id, status=task_pb2.TASK_STATUS_CANCELED)
-        )
+        return task_pb2.CancelTaskResponse(task=task_pb2.Task(id=request.id, status=task_pb2.TASK_STATUS_CANCELED))
 
     async def GetIngestionStatus(
         self, request: Any, context: grpc.aio.ServicerContext
@@ -131,14 +125,9 @@ class FakeCatalog(catalog_pb2_grpc.CatalogServiceServicer):
     def __init__(self, recorder: Recorder) -> None:
         self.recorder = recorder
 
-    async def ListRecords(
-        self, request: Any, context: grpc.aio.ServicerContext
-    ) -> catalog_pb2.ListRecordsResponse:
+    async def ListRecords(self, request: Any, context: grpc.aio.ServicerContext) -> catalog_pb2.ListRecordsResponse:
         await self.recorder.enter("ListRecords", request, context)
-        records = [
-            record_pb2.Record(kind=record_pb2.RECORD_KIND_ITEM, id=i, data_json='{"n": 1}')
-            for i in request.id
-        ]
+        records = [record_pb2.Record(kind=record_pb2.RECORD_KIND_ITEM, id=i, data_json='{"n": 1}') for i in request.id]
         return catalog_pb2.ListRecordsResponse(records=records, total_count=len(records))
 
     async def ReplaceRecords(self, request: Any, context: grpc.aio.ServicerContext) -> Any:

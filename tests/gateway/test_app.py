@@ -24,9 +24,7 @@ from tests.gateway.fakes import FakeServer, GatewayTestSettings, rich_status
 Code = grpc.StatusCode
 
 
-async def test_get_task_on_both_paths_forwards_headers(
-    client: httpx.AsyncClient, fake_server: FakeServer
-) -> None:
+async def test_get_task_on_both_paths_forwards_headers(client: httpx.AsyncClient, fake_server: FakeServer) -> None:
     basic = "Basic " + base64.b64encode(b"secret-token:").decode()
     for path in ("/v1/tasks/7", "/v1/task/7"):
         response = await client.get(path, headers={"Authorization": basic, "Idempotency-Key": "k-1"})
@@ -41,9 +39,7 @@ async def test_get_task_on_both_paths_forwards_headers(
 
 
 async def test_request_id_is_kept_when_given(client: httpx.AsyncClient, fake_server: FakeServer) -> None:
-    response = await client.get(
-        "/v1/tasks/1", headers={"X-Request-Id": "req-42", "Authorization": "Bearer t"}
-    )
+    response = await client.get("/v1/tasks/1", headers={"X-Request-Id": "req-42", "Authorization": "Bearer t"})
     assert response.headers["x-request-id"] == "req-42"
     assert fake_server.recorder.metadata[-1]["x-request-id"] == "req-42"
     assert fake_server.recorder.metadata[-1]["authorization"] == "Bearer t"
@@ -173,9 +169,7 @@ async def test_patch_and_delete(client: httpx.AsyncClient, fake_server: FakeServ
     assert fake_server.recorder.last("DeleteRecords").records[0].kind == record_pb2.RECORD_KIND_ITEM_GROUP
 
 
-async def test_malformed_records_are_400_before_the_server(
-    client: httpx.AsyncClient, fake_server: FakeServer
-) -> None:
+async def test_malformed_records_are_400_before_the_server(client: httpx.AsyncClient, fake_server: FakeServer) -> None:
     body = {"items": [{"id": "a"}, {"id": "b"}, {"id": "c"}, {"data": {}}]}
     response = await client.put("/v2/items", json=body)
     assert response.status_code == 400
@@ -183,9 +177,7 @@ async def test_malformed_records_are_400_before_the_server(
     assert fake_server.recorder.requests == []
 
 
-async def test_server_violations_name_the_collection(
-    client: httpx.AsyncClient, fake_server: FakeServer
-) -> None:
+async def test_server_violations_name_the_collection(client: httpx.AsyncClient, fake_server: FakeServer) -> None:
     fake_server.recorder.fail_with = rich_status(
         Code.INVALID_ARGUMENT,
         "records[0].item_id: required for a variation",

@@ -137,9 +137,7 @@ def test_star_body_fills_the_message_with_short_enum_names() -> None:
     request = task_pb2.ListTasksRequest()
     bound = bind_body(request, {"section": "S", "status": "failed", "numResultsPerPage": "7"}, "*")
     assert bound == {"section", "status", "num_results_per_page"}
-    assert request == task_pb2.ListTasksRequest(
-        section="S", status=task_pb2.TASK_STATUS_FAILED, num_results_per_page=7
-    )
+    assert request == task_pb2.ListTasksRequest(section="S", status=task_pb2.TASK_STATUS_FAILED, num_results_per_page=7)
 
 
 def test_field_body_fills_one_field() -> None:

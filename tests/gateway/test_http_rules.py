@@ -109,9 +109,7 @@ def _service_with_rule(rule: http_pb2.HttpRule) -> descriptor_pool.DescriptorPoo
         proto = descriptor_pb2.FileDescriptorProto()
         module.DESCRIPTOR.CopyToProto(proto)
         pool.Add(proto)
-    proto = descriptor_pb2.FileDescriptorProto(
-        name="t.proto", package="t", dependency=["google/api/annotations.proto"]
-    )
+    proto = descriptor_pb2.FileDescriptorProto(name="t.proto", package="t", dependency=["google/api/annotations.proto"])
     message = proto.message_type.add(name="Req")
     message.field.add(name="id", number=1, type=descriptor_pb2.FieldDescriptorProto.TYPE_INT64, label=1)
     method = proto.service.add(name="S").method.add(name="M", input_type=".t.Req", output_type=".t.Req")

@@ -24,9 +24,9 @@ def test_task_via_response_body_with_numbers_and_short_enums() -> None:
 
 
 def test_int64_is_a_json_number_even_when_zero_or_huge() -> None:
-    assert orjson.dumps(
-        render(catalog_pb2.ReplaceRecordsResponse(task_id=1, task_status_path="/v1/task/1"))
-    ) == (b'{"task_id":1,"task_status_path":"/v1/task/1"}')
+    assert orjson.dumps(render(catalog_pb2.ReplaceRecordsResponse(task_id=1, task_status_path="/v1/task/1"))) == (
+        b'{"task_id":1,"task_status_path":"/v1/task/1"}'
+    )
     assert render(catalog_pb2.ReplaceRecordsResponse()) == {"task_id": 0, "task_status_path": ""}
     assert render(task_pb2.GetTaskRequest(id=2**63 - 1)) == {"id": 9223372036854775807, "key": ""}
 

@@ -104,9 +104,7 @@ def _write_error(collection: str, body: Any) -> dict[str, Any]:
 
 def test_records_request_reads_the_collection_key() -> None:
     request = _write("variations", {"variations": [{"id": "v", "item_id": "i", "data": {"a": 1}}]})
-    assert [(r.kind, r.id, r.item_id, r.data_json) for r in request.records] == [
-        (VARIATION, "v", "i", '{"a":1}')
-    ]
+    assert [(r.kind, r.id, r.item_id, r.data_json) for r in request.records] == [(VARIATION, "v", "i", '{"a":1}')]
 
 
 @pytest.mark.parametrize(
@@ -148,9 +146,7 @@ def test_list_records_response_is_keyed_by_collection() -> None:
     }
     response.next_page_token = "abc"
     assert (
-        list_records_response(catalog_pb2.ListRecordsRequest(collection="item_groups"), response)[
-            "next_page_token"
-        ]
+        list_records_response(catalog_pb2.ListRecordsRequest(collection="item_groups"), response)["next_page_token"]
         == "abc"
     )
 
@@ -171,9 +167,9 @@ def test_server_violations_are_renamed_to_the_collection() -> None:
 
 
 def test_ingestion_status_errors_are_message_only() -> None:
-    assert message_only_error(
-        catalog_pb2.ListRecordsRequest(), {"message": "no worker", "code": "UNAVAILABLE"}
-    ) == {"message": "no worker"}
+    assert message_only_error(catalog_pb2.ListRecordsRequest(), {"message": "no worker", "code": "UNAVAILABLE"}) == {
+        "message": "no worker"
+    }
 
 
 def test_shapes_are_keyed_by_real_methods_and_others_are_generic() -> None:
