@@ -69,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--skip-raw", action="store_true", help="only the end-to-end measurements")
     bench.add_argument("--rest-items", type=int, default=200_000, help="items for the REST JSON path (0: skip)")
     bench.add_argument("--stream-items", type=int, default=1_000_000, help="items for the gRPC stream (0: skip)")
+    bench.add_argument(
+        "--split", action="store_true", help="run the service as two processes: gateway and gRPC, and a worker"
+    )
 
     args = parser.parse_args(argv)
     configure_logging(args.log_level)
@@ -86,7 +89,9 @@ def main(argv: list[str] | None = None) -> int:
         from service.bench.runner import BenchOptions
         from service.bench.runner import main as bench_main
 
-        options = BenchOptions(skip_raw=args.skip_raw, rest_items=args.rest_items, stream_items=args.stream_items)
+        options = BenchOptions(
+            skip_raw=args.skip_raw, rest_items=args.rest_items, stream_items=args.stream_items, split=args.split
+        )
         bench_main(settings.database_url, args.items, args.variations_per_item, args.seed, options)
     return 0
 

@@ -32,11 +32,11 @@ async def replace(stack, section: str, *ids: str, tenant: str = "acme") -> int:
 async def test_a_task_reports_its_life_and_result(stack) -> None:
     task_id = await replace(stack, "Products", "a", "b")
     task = await wait_task(stack, task_id)
-    assert task.status == task_pb2.TASK_STATUS_DONE
-    assert (task.type, task.section, task.attempts) == ("records_replace", "Products", 1)
+    assert task.status == task_pb2.TASK_STATUS_DONE, task
+    assert (task.type, task.section, task.attempts) == ("records_replace", "Products", 1), task
     assert task.result.items.created == 2
     assert task.progress.records_applied == 2
-    assert task.submission_time.ToDatetime() <= task.start_time.ToDatetime() <= task.finish_time.ToDatetime()
+    assert task.submission_time.ToDatetime() <= task.start_time.ToDatetime() <= task.finish_time.ToDatetime(), task
 
 
 async def test_list_filters_and_pages(stack) -> None:

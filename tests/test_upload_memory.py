@@ -16,7 +16,7 @@ ROWS = 200_000
 async def test_a_200k_row_file_streams_with_bounded_memory(pg_url) -> None:
     shape = CatalogShape(items=ROWS, variations_per_item=0)
     file_mb = sum(len(chunk) for chunk in items_csv(shape)) / 2**20
-    server, token, http_port, _grpc_port = await asyncio.to_thread(start_service, pg_url)
+    (server,), token, http_port, _grpc_port = await asyncio.to_thread(start_service, pg_url)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{http_port}", timeout=120) as http:
             for _ in range(300):

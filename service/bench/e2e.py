@@ -47,17 +47,20 @@ async def multipart_body(
 
 
 class RssSampler:
-    def __init__(self, pid: int) -> None:
-        self.process = psutil.Process(pid)
+    """The peak of the summed RSS of some processes (and their children), sampled every 50 ms."""
+
+    def __init__(self, *pids: int) -> None:
+        self.processes = [psutil.Process(pid) for pid in pids]
         self.peak = 0
         self._task: asyncio.Task[None] | None = None
 
     def sample(self) -> int:
-        try:
-            processes = [self.process, *self.process.children(recursive=True)]
-            rss = sum(p.memory_info().rss for p in processes)
-        except psutil.NoSuchProcess:
-            return self.peak
+        rss = 0
+        for process in self.processes:
+            try:
+                rss += sum(p.memory_info().rss for p in [process, *process.children(recursive=True)])
+            except psutil.NoSuchProcess:
+                pass
         self.peak = max(self.peak, rss)
         return rss
 
@@ -75,8 +78,11 @@ class RssSampler:
             self._task.cancel()
 
 
-def start_service(database_url: str) -> tuple[subprocess.Popen[bytes], str, int, int]:
-    """The service on free ports, and a token for tenant `bench`: (process, token, http port, grpc port)."""
+def start_service(database_url: str, split: bool = False) -> tuple[list[subprocess.Popen[bytes]], str, int, int]:
+    """The service on free ports, and a token for tenant `bench`: (processes, token, http port, grpc port).
+
+    `split` runs it as the scale-out path does on two cores: gateway and gRPC in one process, the
+    worker in another; otherwise one process runs all three roles (`catalog-ingest serve`)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CATALOG_INGEST_")}
     env["CATALOG_INGEST_DATABASE_URL"] = database_url
     token = subprocess.run(
@@ -85,15 +91,15 @@ def start_service(database_url: str) -> tuple[subprocess.Popen[bytes], str, int,
     ).stdout.strip()  # fmt: skip
     http_port, grpc_port = _free_port(), _free_port()
     env.update(CATALOG_INGEST_HTTP_PORT=str(http_port), CATALOG_INGEST_GRPC_PORT=str(grpc_port))
-    server = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "--log-level", "WARNING", "serve"], env=env, stderr=subprocess.PIPE
-    )
-    return server, token, http_port, grpc_port
+    serve = [sys.executable, "-m", "service.cli", "--log-level", "WARNING", "serve"]
+    roles = [["--role=grpc", "--role=gateway"], ["--role=worker"]] if split else [[]]
+    processes = [subprocess.Popen([*serve, *r], env=env, stderr=subprocess.PIPE) for r in roles]
+    return processes, token, http_port, grpc_port
 
 
 @dataclass
 class Service:
-    process: subprocess.Popen[bytes]
+    processes: list[subprocess.Popen[bytes]]
     token: str
     http: httpx.AsyncClient
     channel: grpc.aio.Channel
@@ -114,8 +120,8 @@ class Service:
 
 
 @contextlib.asynccontextmanager
-async def running_service(database_url: str) -> AsyncIterator[Service]:
-    process, token, http_port, grpc_port = await asyncio.to_thread(start_service, database_url)
+async def running_service(database_url: str, split: bool = False) -> AsyncIterator[Service]:
+    processes, token, http_port, grpc_port = await asyncio.to_thread(start_service, database_url, split)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{http_port}", timeout=None) as http:
             while True:
@@ -124,20 +130,22 @@ async def running_service(database_url: str) -> AsyncIterator[Service]:
                         break
                 except httpx.TransportError:
                     pass
-                if process.poll() is not None:
-                    raise RuntimeError(
-                        f"the service exited: {process.stderr.read().decode() if process.stderr else ''}"
-                    )
+                for process in processes:
+                    if process.poll() is not None:
+                        detail = process.stderr.read().decode() if process.stderr else ""
+                        raise RuntimeError(f"the service exited: {detail}")
                 await asyncio.sleep(0.1)
             channel = grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}")
             try:
-                with RssSampler(process.pid) as rss:
-                    yield Service(process, token, http, channel, rss)
+                with RssSampler(*(p.pid for p in processes)) as rss:
+                    yield Service(processes, token, http, channel, rss)
             finally:
                 await channel.close()
     finally:
-        process.terminate()
-        await asyncio.to_thread(process.wait, 30)
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            await asyncio.to_thread(process.wait, 30)
 
 
 async def csv_upload(service: Service, shape: CatalogShape) -> tuple[float, dict]:

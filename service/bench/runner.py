@@ -75,7 +75,7 @@ async def bench(database_url: str, shape: CatalogShape, options: BenchOptions) -
             names.remove(raw_db)
         e2e_db = await _scratch(database_url, admin_dsn)
         names.append(e2e_db)
-        async with running_service(_dsn(database_url, e2e_db)) as service:
+        async with running_service(_dsn(database_url, e2e_db), options.split) as service:
             seconds, task = await csv_upload(service, shape)
             figures["e2e_items_per_s"] = shape.items / seconds
             figures["peak_rss_mb"] = service.rss.peak / 2**20
@@ -111,6 +111,7 @@ class BenchOptions:
     skip_raw: bool = False
     rest_items: int = 0
     stream_items: int = 0
+    split: bool = False
 
 
 def main(database_url: str, items: int, variations_per_item: float, seed: int, options: BenchOptions) -> None:

@@ -25,6 +25,9 @@ from service.store.staged import (
 )
 
 STAGE_COLUMNS = StagedRecord._fields
+# Below this many staged rows the planner's default guess for an unanalyzed table plans well enough,
+# and ANALYZE would cost a task of 1,000 records more than it saves.
+ANALYZE_ABOVE = 5000
 _KEY = "r.version_id = $1 AND r.kind = s.kind AND r.record_id = s.record_id AND r.context = s.context"
 _CHANGED = (
     "r.name IS DISTINCT FROM s.name OR r.suggested_score IS DISTINCT FROM s.suggested_score"
@@ -52,6 +55,7 @@ class PostgresRecordStore:
         self.version_id = version_id
         self._staged = False
         self._analyzed = False
+        self._rows = 0
 
     async def stage(self, records: Iterable[StagedRecord]) -> None:
         if not self._staged:
@@ -63,6 +67,8 @@ class PostgresRecordStore:
                     data jsonb, op_ts timestamptz, round int) ON COMMIT DROP"""
             )
             self._staged = True
+        records = list(records)
+        self._rows += len(records)
         await self.raw.copy_records_to_table("stage_records", records=records, columns=STAGE_COLUMNS)
 
     async def _rounds(self) -> int:
@@ -87,10 +93,16 @@ class PostgresRecordStore:
         await self.analyze()
         counts = empty_counts()
         if dedupe:
-            await self.raw.execute(
-                "DELETE FROM stage_records s USING stage_records l WHERE s.kind = l.kind"
-                " AND s.record_id = l.record_id AND s.context = l.context AND s.seq < l.seq"
-            )
+            # The self-join costs seconds at a million rows: only when a record is staged twice.
+            if await self.raw.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM stage_records GROUP BY kind, record_id, context HAVING count(*) > 1)"
+            ):
+                await self.raw.execute(
+                    "DELETE FROM stage_records s USING stage_records l WHERE s.kind = l.kind"
+                    " AND s.record_id = l.record_id AND s.context = l.context AND s.seq < l.seq"
+                )
+            if not await self._any_existing():
+                return await self._insert_new()
             return await self._upsert(counts)
         try:
             # A savepoint, so the duplicate can still be looked up after the upsert fails.
@@ -119,10 +131,13 @@ class PostgresRecordStore:
             self.version_id,
         )
         written = {row[0]: (row[1], row[2]) for row in rows}
+        unchanged = 0
         for kind, staged in (await self._staged_per_kind()).items():
             created, updated = written.get(kind, (0, 0))
             add_counts(counts, kind, created=created, updated=updated, unchanged=staged - created - updated)
-        await self._touch()
+            unchanged += staged - created - updated
+        if unchanged:
+            await self._touch()
         return counts
 
     async def _touch(self, round_: int | None = None) -> None:
@@ -188,10 +203,13 @@ class PostgresRecordStore:
                     round_,
                 )
                 created = {row[0]: row[1] for row in rows}
-            await self._touch(round_)
+            unchanged = 0
             for kind, staged in (await self._staged_per_kind(f"s.round = {round_}")).items():
                 u, c = updated.get(kind, 0), created.get(kind, 0)
                 add_counts(counts, kind, created=c, updated=u, unchanged=staged - u - c)
+                unchanged += staged - u - c
+            if unchanged:
+                await self._touch(round_)
         return counts
 
     async def delete(self) -> dict[str, Any]:
@@ -216,20 +234,27 @@ class PostgresRecordStore:
     async def analyze(self) -> None:
         """Statistics for the staged rows, once they are all staged: without them the planner takes the
         (fresh, unanalyzed) staging table for tiny and picks nested loops that take minutes at 1M rows."""
-        if not self._analyzed:
+        if not self._analyzed and self._rows > ANALYZE_ABOVE:
             await self.raw.execute("ANALYZE stage_records")
             self._analyzed = True
 
     async def check_parents(self) -> None:
         """Every variation written by this task must name an item that exists once it is applied."""
         await self.analyze()
+        # A staged item_id is checked as staged (one anti-join); only a merge that left item_id alone
+        # needs the stored record's parent.
         orphan = await self.raw.fetchrow(
-            """SELECT r.record_id, r.parent_id, s.seq FROM records r
-               JOIN stage_records s ON r.version_id = $1 AND r.kind = 2 AND s.kind = 2
-                    AND r.record_id = s.record_id AND r.context = s.context
+            """SELECT record_id, parent_id, seq FROM (
+                 SELECT s.record_id, s.parent_id, s.context, s.seq FROM stage_records s
+                 WHERE s.kind = 2 AND s.has_parent
+                 UNION ALL
+                 SELECT r.record_id, r.parent_id, r.context, s.seq FROM stage_records s
+                 JOIN records r ON r.version_id = $1 AND r.kind = 2 AND r.record_id = s.record_id
+                                AND r.context = s.context
+                 WHERE s.kind = 2 AND NOT s.has_parent) v
                WHERE NOT EXISTS (SELECT 1 FROM records p WHERE p.version_id = $1 AND p.kind = 1
-                                 AND p.record_id = r.parent_id AND p.context = r.context)
-               ORDER BY s.seq LIMIT 1""",
+                                 AND p.record_id = v.parent_id AND p.context = v.context)
+               ORDER BY seq LIMIT 1""",
             self.version_id,
         )
         if orphan is not None:
@@ -272,6 +297,15 @@ class PostgresRecordStore:
         for kind, count in deleted.items():
             add_counts(counts, kind, deleted=count)
         return counts
+
+    async def _any_existing(self) -> bool:
+        """Whether any staged kind already has records in this version (else a write is a first load)."""
+        # One index probe per staged kind (a plain IN may scan the whole table).
+        return await self.raw.fetchval(
+            "SELECT coalesce(bool_or(EXISTS (SELECT 1 FROM records r WHERE r.version_id = $1 AND r.kind = k.kind)),"
+            " false) FROM (SELECT DISTINCT kind FROM stage_records) k",
+            self.version_id,
+        )
 
     async def _insert_new(self) -> dict[str, Any]:
         """A first load (no records of the staged kinds yet): a plain INSERT, without the cost of ON CONFLICT.

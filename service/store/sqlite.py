@@ -42,10 +42,7 @@ class SqliteRecordStore:
 
     async def stage(self, records: Iterable[StagedRecord]) -> None:
         if not self._staged:
-            # Take the write lock before this transaction reads anything: a deferred transaction that has
-            # read and then writes fails at once ("database is locked") if another connection (a heartbeat,
-            # an enqueue) committed in between; a first write waits for the lock (busy_timeout) instead.
-            await self.conn.execute(text("UPDATE records SET op_ts = op_ts WHERE 0"))
+            # The worker's task transaction already holds the write lock (service.tasks.worker).
             await self.conn.execute(text("DROP TABLE IF EXISTS temp.stage_records"))
             await self.conn.execute(
                 text(
