@@ -31,7 +31,8 @@ class TaskContext:
     worker_id: str
     records_seen: int = 0
     records_applied: int = 0
-    _last_report: float = field(default=0.0)
+    # Progress is first written half a second into a task: a small task reports it with its result.
+    _last_report: float = field(default_factory=time.monotonic)
     _pending: asyncio.Task[None] | None = None
 
     @property
@@ -67,6 +68,10 @@ class TaskContext:
             return
         self._last_report = time.monotonic()
         self._pending = asyncio.create_task(self._write_progress(self.records_seen, self.records_applied))
+
+    async def write_progress(self) -> None:
+        """Write the progress now (off the task's transaction)."""
+        await self._write_progress(self.records_seen, self.records_applied)
 
     async def _write_progress(self, seen: int, applied: int) -> None:
         async with self.engine.connect() as conn:

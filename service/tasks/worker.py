@@ -68,6 +68,8 @@ class Worker:
         stopping = asyncio.create_task(stop.wait())
         try:
             while not stop.is_set():
+                # Cleared before claiming: a NOTIFY that lands while a claim finds nothing must still wake us.
+                self._wake.clear()
                 claimed_any = False
                 while len(self._running) < self.concurrency and not stop.is_set():
                     task = await self._claim()
@@ -79,7 +81,6 @@ class Worker:
                     runner.add_done_callback(self._finished)
                 if claimed_any and len(self._running) < self.concurrency:
                     continue
-                self._wake.clear()
                 waker = asyncio.create_task(self._wake.wait())
                 await asyncio.wait(
                     {waker, stopping}, timeout=self.settings.worker_poll_interval, return_when=asyncio.FIRST_COMPLETED
@@ -143,7 +144,10 @@ class Worker:
                     raise TaskFailed(f"unknown task type '{task.type}'", reason="UNKNOWN_TASK_TYPE")
                 result = await handler(ctx)
                 if self.settings.debug_apply_delay:
-                    # Failure-injection hook for tests: a window in which the task is applied but not committed.
+                    # Failure-injection hook for tests: a long task, applied but not committed, its progress
+                    # written as a long task's would be.
+                    if self.postgres:
+                        await ctx.write_progress()
                     await asyncio.sleep(self.settings.debug_apply_delay)
                 if await queue.finish(
                     conn,
