@@ -40,8 +40,10 @@ class Worker:
         self.settings = settings
         self.id = worker_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.postgres = engine.dialect.name == "postgresql"
-        # SQLite has one writer: tasks run one at a time there.
+        # SQLite has one writer: tasks run one at a time there. It has no NOTIFY either, and polling an
+        # embedded file is cheap: poll often, so a write is picked up within 0.1 s.
         self.concurrency = settings.worker_concurrency if self.postgres else 1
+        self.poll_interval = settings.worker_poll_interval if self.postgres else min(settings.worker_poll_interval, 0.1)
         self._wake = asyncio.Event()
         self._running: set[asyncio.Task[None]] = set()
 
@@ -82,9 +84,7 @@ class Worker:
                 if claimed_any and len(self._running) < self.concurrency:
                     continue
                 waker = asyncio.create_task(self._wake.wait())
-                await asyncio.wait(
-                    {waker, stopping}, timeout=self.settings.worker_poll_interval, return_when=asyncio.FIRST_COMPLETED
-                )
+                await asyncio.wait({waker, stopping}, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED)
                 waker.cancel()
         finally:
             stopping.cancel()
