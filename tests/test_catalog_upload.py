@@ -10,8 +10,8 @@ import grpc
 import pytest
 
 from catalogingest.v1 import catalog_pb2, record_pb2, task_pb2
-from tests.conftest import free_port
-from tests.helpers import eventually, wait_task
+from tests.conftest import free_port, start_stack
+from tests.helpers import eventually, stream_is_storing, wait_task
 
 ITEMS, VARIATIONS, GROUPS = (
     record_pb2.RECORD_KIND_ITEM,
@@ -259,3 +259,21 @@ async def test_a_failed_task_emails_its_notification_address(stack) -> None:
     assert received[0].rcpt_tos == ["ops@example.com"]
     body = received[0].content.decode()
     assert f"task {task_id} failed" in body and "items.csv, row 2, column 'suggested_score'" in body
+
+
+async def test_an_upload_the_client_cancels_creates_nothing(database_url) -> None:
+    """A cancelled upload ends the server's request stream like a finished one: it must not become a sync."""
+    async with start_stack(database_url, worker=False, gateway=False) as stack:
+        call = stack.catalog.UploadCatalog(metadata=stack.metadata())
+        await call.write(catalog_pb2.UploadCatalogRequest(header=catalog_pb2.UploadCatalogHeader(mode=SYNC)))
+        rows = "".join(f"id-{n},Item {n}\n" for n in range(120_000)).encode()  # > 1 MiB: a part gets stored
+        await call.write(
+            catalog_pb2.UploadCatalogRequest(chunk=catalog_pb2.FileChunk(file=ITEMS, data=b"id,item_name\n"))
+        )
+        await call.write(catalog_pb2.UploadCatalogRequest(chunk=catalog_pb2.FileChunk(file=ITEMS, data=rows)))
+        await eventually(lambda: stream_is_storing(stack), bool)
+        assert call.cancel()
+        assert await call.code() == grpc.StatusCode.CANCELLED
+        await eventually(lambda: stream_is_storing(stack), lambda storing: not storing)
+        listed = await stack.tasks.ListTasks(task_pb2.ListTasksRequest(), metadata=stack.metadata())
+        assert listed.total_count == 0

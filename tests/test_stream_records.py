@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
@@ -12,13 +11,11 @@ import grpc
 import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from catalogingest.v1 import catalog_pb2, record_pb2, task_pb2
 from service.tasks.worker import Worker
 from tests.conftest import start_stack
-from tests.helpers import eventually, wait_task
+from tests.helpers import eventually, stream_is_storing, wait_task
 
 REPLACE, UPDATE, DELETE = catalog_pb2.WRITE_MODE_REPLACE, catalog_pb2.WRITE_MODE_UPDATE, catalog_pb2.WRITE_MODE_DELETE
 
@@ -167,29 +164,6 @@ async def test_too_many_records_in_one_batch(stack) -> None:
     assert await task_count(stack) == 0
 
 
-async def _stream_is_storing(stack: Any) -> bool:
-    """Whether an uncommitted stream holds stored payload (PostgreSQL) or the write lock (SQLite)."""
-    if stack.engine.dialect.name == "postgresql":
-        async with stack.engine.connect() as conn:
-            held = await conn.execute(
-                text(
-                    "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
-                    " WHERE c.relname = 'task_payloads' AND l.mode = 'RowExclusiveLock'"
-                    " AND l.pid <> pg_backend_pid()"
-                )
-            )
-            return held.scalar_one() > 0
-    probe = sqlite3.connect(make_url(stack.database_url).database, timeout=0, isolation_level=None)
-    try:
-        probe.execute("BEGIN IMMEDIATE")
-        probe.execute("ROLLBACK")
-        return False
-    except sqlite3.OperationalError:
-        return True
-    finally:
-        probe.close()
-
-
 async def test_a_stream_the_client_cancels_creates_nothing(database_url) -> None:
     # No worker: on SQLite nothing else takes the write lock the stream is observed by.
     async with start_stack(database_url, worker=False, gateway=False) as stack:
@@ -199,10 +173,10 @@ async def test_a_stream_the_client_cancels_creates_nothing(database_url) -> None
             await call.write(
                 catalog_pb2.StreamRecordsRequest(batch=record_pb2.RecordBatch(records=items(n * 1000, 1000)))
             )
-        await eventually(lambda: _stream_is_storing(stack), bool)
+        await eventually(lambda: stream_is_storing(stack), bool)
         assert call.cancel()
         assert await call.code() == grpc.StatusCode.CANCELLED
-        await eventually(lambda: _stream_is_storing(stack), lambda storing: not storing)
+        await eventually(lambda: stream_is_storing(stack), lambda storing: not storing)
         assert await task_count(stack) == 0
 
         # Nothing is left behind: the next stream is stored and applied on its own.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import re
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
@@ -19,6 +18,7 @@ from service.db.models import Record, Task
 from service.errors import InvalidArgument
 from service.interceptors import current_principal
 from service.records import canonical_json, kind_for_collection, row_to_proto, validate_records
+from service.servicers.streaming import ensure_not_cancelled
 from service.servicers.uploads import CatalogUploads
 from service.settings import Settings
 from service.tasks import queue
@@ -306,7 +306,7 @@ class CatalogServicer(CatalogUploads, catalog_pb2_grpc.CatalogServiceServicer):
             else:
                 if once:
                     await once.seal(session, task.id, digest.hexdigest())
-                await _not_cancelled(context)
+                await ensure_not_cancelled(context)
                 # Durable, visible to workers, and the NOTIFY enqueue issued is delivered: all at this commit.
                 await session.commit()
                 task_id = task.id
@@ -338,19 +338,6 @@ def _method(name: str) -> str:
 
 def _invalid(field: str, description: str, reason: str = "INVALID_ARGUMENT") -> InvalidArgument:
     return InvalidArgument(f"{field}: {description}", reason=reason, field_violations=[(field, description)])
-
-
-async def _not_cancelled(context: grpc.aio.ServicerContext) -> None:
-    """Tell a stream the client ended from one the client cancelled, before committing its task.
-
-    grpc.aio ends the request iterator the same way in both cases and cancels the handler only
-    later. Sending the initial metadata is a round trip through the call that fails once the
-    client has cancelled; in a clean half-close it succeeds.
-    """
-    try:
-        await context.send_initial_metadata(())
-    except Exception as error:
-        raise asyncio.CancelledError("the client cancelled the stream") from error
 
 
 def _stream_batch(message: catalog_pb2.StreamRecordsRequest) -> record_pb2.RecordBatch:

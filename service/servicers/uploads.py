@@ -10,12 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from catalogingest.v1 import catalog_pb2, record_pb2
 from service.catalogs import ensure_catalog
 from service.csv_records import FILE_NAMES
-from service.db.models import Task
 from service.errors import InvalidArgument
 from service.interceptors import current_principal
+from service.servicers.streaming import ensure_not_cancelled
 from service.settings import Settings
 from service.tasks import queue
-from service.timeutil import utcnow
 
 # Chunks are coalesced to about this size before they are stored.
 PART_BYTES = 1024 * 1024
@@ -58,20 +57,17 @@ class CatalogUploads:
             catalog = await ensure_catalog(
                 session, principal.tenant_id, header.section or self.settings.default_section
             )
-            now = utcnow()
-            task = Task(
+            # Not committed (so not claimable) until the whole upload is stored.
+            task = await queue.enqueue(
+                session,
                 tenant_id=principal.tenant_id,
                 catalog_id=catalog.id,
-                type=task_type,
-                status="QUEUED",
+                task_type=task_type,
                 params={"patch_delta": header.patch_delta, "force": header.force},
                 submitted_by=principal.token_id,
-                notification_email=header.notification_email or None,
-                submission_time=now,
-                last_update=now,
+                notification_email=header.notification_email,
+                commit=False,
             )
-            session.add(task)
-            await session.flush()
             seq = 0
 
             async def store(kind: int) -> None:
@@ -97,6 +93,7 @@ class CatalogUploads:
                 if buffers[kind]:
                     await store(kind)
             task.params = {**task.params, "files": sorted(buffers)}
-            await queue.notify(session)
+            # A cancelled upload also ends the request iterator: never commit a truncated file as a sync.
+            await ensure_not_cancelled(context)
             await session.commit()
         return catalog_pb2.UploadCatalogResponse(task_id=task.id, task_status_path=f"/v1/task/{task.id}")
