@@ -148,3 +148,17 @@ async def test_interleaved_writers_converge_to_the_sequential_result(http_stack)
 
     await eventually(probe, lambda task: task["status"] == "DONE")
     assert await read(http_stack, "items", num_results_per_page=100) == model
+
+
+async def test_idempotency_key_over_http(http_stack) -> None:
+    headers = {**http_stack.auth(), "Idempotency-Key": "order-42"}
+    body = {"items": [{"id": "a", "name": "A"}]}
+    first = await http_stack.http.put("/v2/items", json=body, headers=headers)
+    retry = await http_stack.http.put("/v2/items", json=body, headers=headers)
+    assert first.status_code == retry.status_code == 200
+    assert retry.json() == first.json()
+    conflict = await http_stack.http.put("/v2/items", json={"items": [{"id": "b"}]}, headers=headers)
+    assert conflict.status_code == 409, conflict.text
+    assert conflict.json()["reason"] == "IDEMPOTENCY_KEY_REUSED"
+    tasks = (await http_stack.http.get("/v1/tasks", headers=http_stack.auth())).json()
+    assert tasks["total_count"] == 1
