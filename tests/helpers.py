@@ -8,6 +8,9 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -57,3 +60,22 @@ async def stream_is_storing(stack: Any) -> bool:
         return True
     finally:
         probe.close()
+
+
+def error_details(error: grpc.aio.AioRpcError) -> tuple[list[str], str]:
+    """The BadRequest field names and the ErrorInfo reason of a google.rpc.Status error."""
+    status = rpc_status.from_call(error)
+    assert status is not None, "the error carries a google.rpc.Status"
+    fields: list[str] = []
+    reason = ""
+    for detail in status.details:
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            detail.Unpack(bad)
+            fields += [v.field for v in bad.field_violations]
+            assert all(v.description for v in bad.field_violations)
+        elif detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            reason = info.reason
+    return fields, reason

@@ -11,12 +11,10 @@ import grpc
 import orjson
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 
 from catalogingest.v1 import catalog_pb2, record_pb2, task_pb2
 from tests.conftest import start_stack
-from tests.helpers import wait_task
+from tests.helpers import error_details, wait_task
 
 DONE, FAILED = task_pb2.TASK_STATUS_DONE, task_pb2.TASK_STATUS_FAILED
 IGNORE, CREATE = catalog_pb2.ON_MISSING_IGNORE, catalog_pb2.ON_MISSING_CREATE
@@ -439,24 +437,6 @@ async def test_a_variation_in_a_context_needs_its_item_in_that_context(stack) ->
 # ---- Validation: answered at once, nothing queued ----------------------------------------------------------------
 
 
-def violations(error: grpc.aio.AioRpcError) -> tuple[list[str], str]:
-    status = rpc_status.from_call(error)
-    assert status is not None, "the error carries a google.rpc.Status"
-    fields: list[str] = []
-    reason = ""
-    for detail in status.details:
-        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-            bad = error_details_pb2.BadRequest()
-            detail.Unpack(bad)
-            fields += [v.field for v in bad.field_violations]
-            assert all(v.description for v in bad.field_violations)
-        elif detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-            info = error_details_pb2.ErrorInfo()
-            detail.Unpack(info)
-            reason = info.reason
-    return fields, reason
-
-
 TOO_LONG = "x" * 1025
 INVALID = [
     # (method, collection, records, expected field violations)
@@ -494,7 +474,7 @@ async def test_invalid_writes_are_answered_at_once_with_field_violations(stack) 
         with pytest.raises(grpc.aio.AioRpcError) as error:
             await submit(stack, method, collection, records)
         assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT, case
-        fields, _reason = violations(error.value)
+        fields, _reason = error_details(error.value)
         assert fields == expected, case
     # A variation update may leave item_id out (it is kept), so that is no error.
     await ok(stack, "UpdateRecords", "variations", [rec("v")], on_missing=IGNORE)
@@ -508,7 +488,7 @@ async def test_more_records_than_max_records_per_call_is_rejected(stack) -> None
     with pytest.raises(grpc.aio.AioRpcError) as error:
         await submit(stack, "ReplaceRecords", "items", [rec(f"r{i}") for i in range(limit + 1)])
     assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert violations(error.value) == (["records"], "TOO_MANY_RECORDS")
+    assert error_details(error.value) == (["records"], "TOO_MANY_RECORDS")
     assert "1000" in error.value.details()
 
     task = await ok(stack, "ReplaceRecords", "items", [rec(f"r{i:04d}") for i in range(limit)])
@@ -525,5 +505,5 @@ async def test_max_records_per_call_is_configuration(database_url) -> None:
         with pytest.raises(grpc.aio.AioRpcError) as error:
             await submit(stack, "DeleteRecords", "items", [rec(i) for i in "abcd"])
         assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-        assert violations(error.value) == (["records"], "TOO_MANY_RECORDS")
+        assert error_details(error.value) == (["records"], "TOO_MANY_RECORDS")
         assert counts(await ok(stack, "ReplaceRecords", "items", [rec(i) for i in "abc"]), "items") == {"created": 3}

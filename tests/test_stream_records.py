@@ -9,13 +9,11 @@ from typing import Any
 
 import grpc
 import pytest
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 
 from catalogingest.v1 import catalog_pb2, record_pb2, task_pb2
 from service.tasks.worker import Worker
 from tests.conftest import start_stack
-from tests.helpers import eventually, stream_is_storing, wait_task
+from tests.helpers import error_details, eventually, stream_is_storing, wait_task
 
 REPLACE, UPDATE, DELETE = catalog_pb2.WRITE_MODE_REPLACE, catalog_pb2.WRITE_MODE_UPDATE, catalog_pb2.WRITE_MODE_DELETE
 
@@ -54,24 +52,6 @@ async def stream(
 
     metadata = stack.metadata(tenant) + ((("idempotency-key", key),) if key is not None else ())
     return await stack.catalog.StreamRecords(requests(), metadata=metadata)
-
-
-def error_details(error: grpc.aio.AioRpcError) -> tuple[list[str], str]:
-    """The BadRequest field names and the ErrorInfo reason of a google.rpc.Status error."""
-    status = rpc_status.from_call(error)
-    assert status is not None, "the error carries no google.rpc.Status"
-    fields: list[str] = []
-    reason = ""
-    for detail in status.details:
-        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-            bad = error_details_pb2.BadRequest()
-            detail.Unpack(bad)
-            fields += [v.field for v in bad.field_violations]
-        elif detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-            info = error_details_pb2.ErrorInfo()
-            detail.Unpack(info)
-            reason = info.reason
-    return fields, reason
 
 
 async def task_count(stack: Any, tenant: str = "acme") -> int:
