@@ -51,10 +51,13 @@ async def handle(request: Request, endpoint: Endpoint, variables: dict[str, str]
         return _error(endpoint, message, error)
     except grpc.aio.AioRpcError as error:
         return _error(endpoint, message, from_rpc_error(error))
-    if endpoint.shape.response is not None:
-        return json_response(endpoint.shape.response(message, reply))
+    shape = endpoint.shape
+    headers = shape.headers(message, reply) if shape.headers is not None else None
+    if shape.response is not None:
+        return json_response(shape.response(message, reply), headers=headers)
     binding = endpoint.binding
-    return json_response(render(reply, response_body=binding.response_body, camel_case=endpoint.camel_case))
+    content = render(reply, response_body=binding.response_body, camel_case=endpoint.camel_case)
+    return json_response(content, headers=headers)
 
 
 async def build_request(

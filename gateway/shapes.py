@@ -6,8 +6,6 @@ Every RPC without an entry here is bound and rendered generically (binding.py, r
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -15,21 +13,9 @@ from google.protobuf.message import Message
 
 from catalogingest.v1 import catalog_pb2, record_pb2
 from gateway.errors import GatewayError
-
-# (request with path variables bound, parsed JSON body) -> names of the request fields the body filled.
-RequestAdapter = Callable[[Any, Any], set[str]]
-# (request, response) -> the JSON to send.
-ResponseAdapter = Callable[[Any, Any], Any]
-# (request, default error body) -> the error body to send.
-ErrorAdapter = Callable[[Any, dict[str, Any]], dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class Shape:
-    request: RequestAdapter | None = None
-    response: ResponseAdapter | None = None
-    error: ErrorAdapter | None = None
-
+from gateway.shape import Shape
+from gateway.shapes_batch import BATCH_SHAPES
+from gateway.shapes_bulk_items import BULK_ITEM_SHAPES
 
 # The batch-imports document writes `createdAt`; the others write proto field names.
 CAMEL_CASE_SERVICES = frozenset({"catalogingest.v1.BatchService"})
@@ -204,6 +190,8 @@ SHAPES: dict[str, Shape] = {
     _CATALOG + "UpdateRecords": _RECORDS_WRITE,
     _CATALOG + "DeleteRecords": _RECORDS_WRITE,
     "/catalogingest.v1.TaskService/GetIngestionStatus": Shape(error=message_only_error),
+    **BULK_ITEM_SHAPES,
+    **BATCH_SHAPES,
 }
 
 

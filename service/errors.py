@@ -36,6 +36,11 @@ class InvalidArgument(CatalogIngestError):
     reason = "INVALID_ARGUMENT"
 
 
+def invalid_field(field: str, description: str, reason: str = "INVALID_ARGUMENT") -> InvalidArgument:
+    """INVALID_ARGUMENT for one field, named in the message and as a BadRequest field violation."""
+    return InvalidArgument(f"{field}: {description}", reason=reason, field_violations=[(field, description)])
+
+
 class Unauthenticated(CatalogIngestError):
     """A valid token is required: send 'authorization: Bearer <token>' or Basic '<token>:'."""
 

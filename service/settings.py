@@ -36,7 +36,15 @@ class Settings:
     max_records_per_call: int = 1000
     default_section: str = "Products"
     batch_expiry_seconds: float = 7 * 24 * 3600
+    # How often a worker deletes expired batches.
+    batch_purge_interval_seconds: float = 3600.0
+    # Previously active catalog versions kept for rollback.
     versions_kept: int = 3
+    # Bulk per-item catalog updates (/data/v2/...): body size, items per call, requests per window per catalog.
+    bulk_max_body_bytes: int = 10 * 1024 * 1024
+    bulk_max_items: int = 5000
+    bulk_rate_limit_requests: int = 5
+    bulk_rate_limit_window_seconds: float = 10.0
     idempotency_window_seconds: float = 24 * 3600
     # Test hook: seconds a worker waits after applying a task, before committing it.
     debug_apply_delay: float = 0.0

@@ -25,7 +25,7 @@ def _dsn(url: str, database: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-async def _scratch(url: str, admin_dsn: str) -> str:
+async def _scratch(admin_dsn: str) -> str:
     name = f"catalog_ingest_bench_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(admin_dsn)
     try:
@@ -59,46 +59,41 @@ def _seconds(task: dict, later: str, earlier: str) -> float:
     return (dt.datetime.fromisoformat(task[later]) - dt.datetime.fromisoformat(task[earlier])).total_seconds()
 
 
+def _report(figures: dict[str, float], key: str, label: str, seconds: float, items: int, detail: str = "") -> None:
+    figures[key] = items / seconds
+    suffix = f"  ({detail})" if detail else ""
+    print(f"{label + ':':18} {seconds:8.2f} s  {figures[key]:10,.0f} items/s{suffix}", flush=True)
+
+
 async def bench(database_url: str, shape: CatalogShape, options: BenchOptions) -> dict[str, float]:
     admin_dsn = _dsn(database_url, make_url(normalize_url(database_url)).database or "postgres")
     figures: dict[str, float] = {"items": shape.items}
     names = []
     try:
         if not options.skip_raw:
-            raw_db = await _scratch(database_url, admin_dsn)
+            raw_db = await _scratch(admin_dsn)
             names.append(raw_db)
             version = await _empty_version(_dsn(database_url, raw_db))
             seconds = await run_raw(_dsn(database_url, raw_db), shape, version)
-            figures["raw_items_per_s"] = shape.items / seconds
-            print(f"raw pipeline:      {seconds:8.2f} s  {figures['raw_items_per_s']:10,.0f} items/s", flush=True)
+            _report(figures, "raw_items_per_s", "raw pipeline", seconds, shape.items)
             await _drop(admin_dsn, raw_db)
             names.remove(raw_db)
-        e2e_db = await _scratch(database_url, admin_dsn)
+        e2e_db = await _scratch(admin_dsn)
         names.append(e2e_db)
         async with running_service(_dsn(database_url, e2e_db), options.split) as service:
             seconds, task = await csv_upload(service, shape)
-            figures["e2e_items_per_s"] = shape.items / seconds
-            figures["peak_rss_mb"] = service.rss.peak / 2**20
             stored = _seconds(task, "start_time", "submission_time")
             applied = _seconds(task, "finish_time", "start_time")
-            print(f"end to end (CSV):  {seconds:8.2f} s  {figures['e2e_items_per_s']:10,.0f} items/s", flush=True)
+            _report(figures, "e2e_items_per_s", "end to end (CSV)", seconds, shape.items)
             print(f"  of which stored and queued {stored:.2f} s, applied {applied:.2f} s", flush=True)
             if options.rest_items:
                 seconds = await rest_writes(service, options.rest_items)
-                figures["rest_items_per_s"] = options.rest_items / seconds
-                print(
-                    f"REST /v2/items:    {seconds:8.2f} s  {figures['rest_items_per_s']:10,.0f} items/s"
-                    f"  ({options.rest_items:,} items, 1,000 a call, 8 clients)",
-                    flush=True,
-                )
+                detail = f"{options.rest_items:,} items, 1,000 a call, 8 clients"
+                _report(figures, "rest_items_per_s", "REST /v2/items", seconds, options.rest_items, detail)
             if options.stream_items:
                 seconds = await grpc_stream(service, options.stream_items)
-                figures["stream_items_per_s"] = options.stream_items / seconds
-                print(
-                    f"gRPC stream:       {seconds:8.2f} s  {figures['stream_items_per_s']:10,.0f} items/s"
-                    f"  ({options.stream_items:,} items, 1,000 a message)",
-                    flush=True,
-                )
+                detail = f"{options.stream_items:,} items, 1,000 a message"
+                _report(figures, "stream_items_per_s", "gRPC stream", seconds, options.stream_items, detail)
             figures["peak_rss_mb"] = service.rss.peak / 2**20
     finally:
         for name in names:

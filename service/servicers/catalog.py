@@ -15,7 +15,7 @@ from catalogingest.v1 import catalog_pb2, catalog_pb2_grpc, record_pb2
 from service import idempotency, paging
 from service.catalogs import ensure_catalog, get_catalog
 from service.db.models import Record, Task
-from service.errors import InvalidArgument
+from service.errors import InvalidArgument, invalid_field
 from service.interceptors import current_principal
 from service.records import canonical_json, kind_for_collection, row_to_proto, validate_records
 from service.servicers.streaming import ensure_not_cancelled
@@ -221,7 +221,7 @@ class CatalogServicer(CatalogUploads, catalog_pb2_grpc.CatalogServiceServicer):
                 return task.id
 
             task_id = await idempotency.submit_once(session, once, digest or "", create)
-        return task_id, task_status_path(task_id)
+        return task_id, queue.status_path(task_id)
 
     async def ReplaceRecords(
         self, request: catalog_pb2.ReplaceRecordsRequest, context: grpc.aio.ServicerContext
@@ -253,10 +253,10 @@ class CatalogServicer(CatalogUploads, catalog_pb2_grpc.CatalogServiceServicer):
         requests = aiter(request_iterator)
         first = await anext(requests, None)
         if first is None or first.WhichOneof("part") != "header":
-            raise _invalid("header", "the first message must be the header", "STREAM_HEADER_REQUIRED")
+            raise invalid_field("header", "the first message must be the header", "STREAM_HEADER_REQUIRED")
         header = first.header
         if header.mode not in WRITE_MODES:
-            raise _invalid("header.mode", "must be WRITE_MODE_REPLACE, WRITE_MODE_UPDATE or WRITE_MODE_DELETE")
+            raise invalid_field("header.mode", "must be WRITE_MODE_REPLACE, WRITE_MODE_UPDATE or WRITE_MODE_DELETE")
         target = self._target(
             key=header.key,
             section=header.section,
@@ -299,7 +299,7 @@ class CatalogServicer(CatalogUploads, catalog_pb2_grpc.CatalogServiceServicer):
                     seq += 1
                 received += len(batch.records)
             if received == 0:
-                raise _invalid("batch", "at least one record is required", "NO_RECORDS")
+                raise invalid_field("batch", "at least one record is required", "NO_RECORDS")
             if task is None:
                 assert once is not None and isinstance(opened, idempotency.Earlier)
                 task_id = once.answer(opened, digest.hexdigest())
@@ -311,7 +311,7 @@ class CatalogServicer(CatalogUploads, catalog_pb2_grpc.CatalogServiceServicer):
                 await session.commit()
                 task_id = task.id
         return catalog_pb2.StreamRecordsResponse(
-            task_id=task_id, task_status_path=task_status_path(task_id), records_received=received
+            task_id=task_id, task_status_path=queue.status_path(task_id), records_received=received
         )
 
 
@@ -328,24 +328,16 @@ class WriteTarget:
     notification_email: str
 
 
-def task_status_path(task_id: int) -> str:
-    return f"/v1/task/{task_id}"
-
-
 def _method(name: str) -> str:
     return catalog_pb2.DESCRIPTOR.services_by_name["CatalogService"].methods_by_name[name].full_name
-
-
-def _invalid(field: str, description: str, reason: str = "INVALID_ARGUMENT") -> InvalidArgument:
-    return InvalidArgument(f"{field}: {description}", reason=reason, field_violations=[(field, description)])
 
 
 def _stream_batch(message: catalog_pb2.StreamRecordsRequest) -> record_pb2.RecordBatch:
     part = message.WhichOneof("part")
     if part == "header":
-        raise _invalid("header", "only the first message may be the header", "STREAM_HEADER_REPEATED")
+        raise invalid_field("header", "only the first message may be the header", "STREAM_HEADER_REPEATED")
     if part != "batch":
-        raise _invalid("part", "each message after the header must be a batch")
+        raise invalid_field("part", "each message after the header must be a batch")
     return message.batch
 
 

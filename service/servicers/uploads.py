@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from catalogingest.v1 import catalog_pb2, record_pb2
 from service.catalogs import ensure_catalog
 from service.csv_records import FILE_NAMES
-from service.errors import InvalidArgument
+from service.errors import invalid_field
 from service.interceptors import current_principal
 from service.servicers.streaming import ensure_not_cancelled
 from service.settings import Settings
@@ -21,17 +21,13 @@ PART_BYTES = 1024 * 1024
 MODES = {catalog_pb2.UPLOAD_MODE_SYNC: "catalog_sync", catalog_pb2.UPLOAD_MODE_DELTA: "catalog_delta"}
 
 
-def _invalid(field: str, message: str) -> InvalidArgument:
-    return InvalidArgument(f"{field}: {message}", field_violations=[(field, message)])
-
-
 def check_header(header: catalog_pb2.UploadCatalogHeader) -> str:
     if header.mode not in MODES:
-        raise _invalid("header.mode", "must be UPLOAD_MODE_SYNC or UPLOAD_MODE_DELTA")
+        raise invalid_field("header.mode", "must be UPLOAD_MODE_SYNC or UPLOAD_MODE_DELTA")
     if header.patch_delta and header.mode != catalog_pb2.UPLOAD_MODE_DELTA:
-        raise _invalid("header.patch_delta", "only a delta can be a patch")
+        raise invalid_field("header.patch_delta", "only a delta can be a patch")
     if len(set(header.files)) != len(header.files) or not set(header.files) <= set(FILE_NAMES):
-        raise _invalid("header.files", "each of items, variations, item_groups at most once")
+        raise invalid_field("header.files", "each of items, variations, item_groups at most once")
     return MODES[header.mode]
 
 
@@ -45,7 +41,7 @@ class CatalogUploads:
         principal = current_principal()
         first = await anext(aiter(request_iterator), None)
         if first is None or not first.HasField("header"):
-            raise _invalid("header", "the first message must be the header")
+            raise invalid_field("header", "the first message must be the header")
         header = first.header
         task_type = check_header(header)
         principal.check_tenant(header.key, "key")
@@ -79,16 +75,16 @@ class CatalogUploads:
             # The transaction is rolled back if the stream breaks off: no task without its whole payload.
             async for message in request_iterator:
                 if not message.HasField("chunk"):
-                    raise _invalid("header", "only the first message may be the header")
+                    raise invalid_field("header", "only the first message may be the header")
                 kind = message.chunk.file
                 if kind not in FILE_NAMES or (declared and kind not in declared):
-                    name = record_pb2.RecordKind.Name(kind) if kind in FILE_NAMES.keys() | {0} else str(kind)
-                    raise _invalid("chunk.file", f"{name} is not one of the files declared in the header")
+                    name = record_pb2.RecordKind.Name(kind) if kind in record_pb2.RecordKind.values() else str(kind)
+                    raise invalid_field("chunk.file", f"{name} is not one of the files declared in the header")
                 buffers.setdefault(kind, bytearray()).extend(message.chunk.data)
                 if len(buffers[kind]) >= PART_BYTES:
                     await store(kind)
             if not buffers:
-                raise _invalid("files", "send at least one of the files items, variations, item_groups")
+                raise invalid_field("files", "send at least one of the files items, variations, item_groups")
             for kind in sorted(buffers):
                 if buffers[kind]:
                     await store(kind)
@@ -96,4 +92,4 @@ class CatalogUploads:
             # A cancelled upload also ends the request iterator: never commit a truncated file as a sync.
             await ensure_not_cancelled(context)
             await session.commit()
-        return catalog_pb2.UploadCatalogResponse(task_id=task.id, task_status_path=f"/v1/task/{task.id}")
+        return catalog_pb2.UploadCatalogResponse(task_id=task.id, task_status_path=queue.status_path(task.id))

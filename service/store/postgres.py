@@ -28,6 +28,11 @@ STAGE_COLUMNS = StagedRecord._fields
 # Below this many staged rows the planner's default guess for an unanalyzed table plans well enough,
 # and ANALYZE would cost a task of 1,000 records more than it saves.
 ANALYZE_ABOVE = 5000
+# After writing more than this many records, refresh the records table's statistics in the same
+# transaction (ANALYZE counts its own inserts): a freshly loaded catalog otherwise looks empty to the
+# planner, and the parent check and the timestamp touch, in this task and the next ones, re-scan the
+# whole catalog per staged row (4 s for 20k items instead of 0.05 s).
+ANALYZE_RECORDS_ABOVE = 10_000
 _KEY = "r.version_id = $1 AND r.kind = s.kind AND r.record_id = s.record_id AND r.context = s.context"
 _CHANGED = (
     "r.name IS DISTINCT FROM s.name OR r.suggested_score IS DISTINCT FROM s.suggested_score"
@@ -131,6 +136,7 @@ class PostgresRecordStore:
             self.version_id,
         )
         written = {row[0]: (row[1], row[2]) for row in rows}
+        await self._refresh_statistics()
         unchanged = 0
         for kind, staged in (await self._staged_per_kind()).items():
             created, updated = written.get(kind, (0, 0))
@@ -238,6 +244,10 @@ class PostgresRecordStore:
             await self.raw.execute("ANALYZE stage_records")
             self._analyzed = True
 
+    async def _refresh_statistics(self) -> None:
+        if self._rows > ANALYZE_RECORDS_ABOVE:
+            await self.raw.execute("ANALYZE records")
+
     async def check_parents(self) -> None:
         """Every variation written by this task must name an item that exists once it is applied."""
         await self.analyze()
@@ -323,6 +333,7 @@ class PostgresRecordStore:
         except asyncpg.UniqueViolationError:
             await self.check_unique()
             raise
+        await self._refresh_statistics()
         counts = empty_counts()
         for kind, staged in (await self._staged_per_kind()).items():
             add_counts(counts, kind, created=staged)

@@ -65,12 +65,13 @@ class SqliteRecordStore:
 
     async def replace(self, dedupe: bool = True) -> dict[str, Any]:
         counts = empty_counts()
-        if not dedupe:
+        if dedupe:
+            await self._all(
+                "DELETE FROM stage_records AS s WHERE EXISTS (SELECT 1 FROM stage_records l WHERE l.kind = s.kind"
+                " AND l.record_id = s.record_id AND l.context = s.context AND l.seq > s.seq)"
+            )
+        else:
             await self.check_unique()
-        await self._all(
-            "DELETE FROM stage_records AS s WHERE EXISTS (SELECT 1 FROM stage_records l WHERE l.kind = s.kind"
-            " AND l.record_id = s.record_id AND l.context = s.context AND l.seq > s.seq)"
-        )
         existing = await self._per_kind(f"EXISTS (SELECT 1 FROM records r WHERE {_KEY})")
         written = await self._all(
             f"""INSERT INTO records AS r ({_INSERT_COLUMNS})
@@ -195,7 +196,6 @@ class SqliteRecordStore:
             raise DuplicateRecord(*duplicate[0])
 
     async def sync(self, kinds: Iterable[int], force: bool) -> dict[str, Any]:
-        await self.check_unique()
         deleted: dict[int, int] = {}
         for kind in kinds:
             existing = (await self._all("SELECT count(*) FROM records WHERE version_id = :v AND kind = :k", k=kind))[0][
@@ -209,7 +209,7 @@ class SqliteRecordStore:
             )
             deleted[kind] = len(gone)
             check_safety_threshold(kind, deleted[kind], existing, force)
-        counts = await self.replace()
+        counts = await self.replace(dedupe=False)
         for kind, count in deleted.items():
             add_counts(counts, kind, deleted=count)
         return counts

@@ -39,8 +39,8 @@ class TaskContext:
     def postgres(self) -> bool:
         return self.conn.dialect.name == "postgresql"
 
-    def parts(self, part: str | None = None) -> AsyncIterator[tuple[str, bytes]]:
-        return queue.payload_parts(self.conn, self.task.id, part)
+    def parts(self) -> AsyncIterator[tuple[str, bytes]]:
+        return queue.payload_parts(self.conn, self.task.id)
 
     async def active_version_id(self) -> int:
         version = (

@@ -80,6 +80,11 @@ async def enqueue(
     return task
 
 
+def status_path(task_id: int) -> str:
+    """Where the documented Tasks API shows a task (the `task_status_path` of write responses)."""
+    return f"/v1/task/{task_id}"
+
+
 async def notify(session: AsyncSession | AsyncConnection) -> None:
     """Wake listening workers when the surrounding transaction commits."""
     if session.bind.dialect.name == "postgresql":

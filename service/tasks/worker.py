@@ -16,7 +16,7 @@ import socket
 import uuid
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service import notify
@@ -30,8 +30,6 @@ from service.tasks.queue import ClaimedTask
 from service.timeutil import utcnow
 
 log = logging.getLogger(__name__)
-# A task that applied at least this many records refreshes the planner's statistics of the records table.
-ANALYZE_AFTER = 50_000
 
 
 class Worker:
@@ -160,8 +158,6 @@ class Worker:
                 ):
                     await conn.commit()
                     log.info("task %d done", task.id)
-                    if self.postgres and ctx.records_applied >= ANALYZE_AFTER:
-                        await self._analyze_records()
                 else:
                     await conn.rollback()
                     log.warning("task %d was taken over by another worker; rolled back", task.id)
@@ -174,17 +170,6 @@ class Worker:
             log.exception("task %d failed unexpectedly", task.id)
             message = f"internal error ({type(exc).__name__}) while applying the task; see the worker log"
             await self._fail(task, {"reason": "INTERNAL", "message": message}, ctx)
-
-    async def _analyze_records(self) -> None:
-        """Fresh planner statistics after a bulk load. Autovacuum gets there too, but later: until then the
-        planner takes a catalog of a million records for a small one, and the next tasks' joins scan it whole
-        instead of probing its index (50 ms instead of 1 ms per 1,000 records at 100k records, worse beyond)."""
-        try:
-            async with self.engine.connect() as conn:
-                await conn.execute(text("ANALYZE records"))
-                await conn.commit()
-        except Exception:
-            log.exception("ANALYZE records after a bulk task failed")
 
     async def _fail(self, task: ClaimedTask, error: dict[str, Any], ctx: TaskContext | None) -> None:
         log.info("task %d failed: %s", task.id, error.get("message"))

@@ -1,0 +1,24 @@
+"""The adapters an RPC may need where the documented JSON is not proto JSON."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+# (request with path variables bound, parsed JSON body) -> names of the request fields the body filled.
+RequestAdapter = Callable[[Any, Any], set[str]]
+# (request, response) -> the JSON to send.
+ResponseAdapter = Callable[[Any, Any], Any]
+# (request, response) -> extra response headers.
+HeadersAdapter = Callable[[Any, Any], Mapping[str, str]]
+# (request, default error body) -> the error body to send.
+ErrorAdapter = Callable[[Any, dict[str, Any]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Shape:
+    request: RequestAdapter | None = None
+    response: ResponseAdapter | None = None
+    headers: HeadersAdapter | None = None
+    error: ErrorAdapter | None = None
