@@ -1,5 +1,8 @@
+import datetime
+
 from catalogingest.v1 import record_pb2 as _record_pb2
 from google.api import annotations_pb2 as _annotations_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -239,3 +242,159 @@ class UploadCatalogResponse(_message.Message):
     task_id: int
     task_status_path: str
     def __init__(self, task_id: _Optional[int] = ..., task_status_path: _Optional[str] = ...) -> None: ...
+
+class CatalogField(_message.Message):
+    __slots__ = ("name", "type", "searchable", "required")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    SEARCHABLE_FIELD_NUMBER: _ClassVar[int]
+    REQUIRED_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    type: str
+    searchable: bool
+    required: bool
+    def __init__(self, name: _Optional[str] = ..., type: _Optional[str] = ..., searchable: _Optional[bool] = ..., required: _Optional[bool] = ...) -> None: ...
+
+class CatalogDefinition(_message.Message):
+    __slots__ = ("id", "name", "fields", "create_time")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    FIELDS_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    fields: _containers.RepeatedCompositeFieldContainer[CatalogField]
+    create_time: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., fields: _Optional[_Iterable[_Union[CatalogField, _Mapping]]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class CreateCatalogDefinitionRequest(_message.Message):
+    __slots__ = ("project_id", "catalog")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    CATALOG_FIELD_NUMBER: _ClassVar[int]
+    project_id: str
+    catalog: CatalogDefinition
+    def __init__(self, project_id: _Optional[str] = ..., catalog: _Optional[_Union[CatalogDefinition, _Mapping]] = ...) -> None: ...
+
+class CreateCatalogDefinitionResponse(_message.Message):
+    __slots__ = ("catalog",)
+    CATALOG_FIELD_NUMBER: _ClassVar[int]
+    catalog: CatalogDefinition
+    def __init__(self, catalog: _Optional[_Union[CatalogDefinition, _Mapping]] = ...) -> None: ...
+
+class GetCatalogDefinitionRequest(_message.Message):
+    __slots__ = ("project_id", "catalog_id")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    CATALOG_ID_FIELD_NUMBER: _ClassVar[int]
+    project_id: str
+    catalog_id: str
+    def __init__(self, project_id: _Optional[str] = ..., catalog_id: _Optional[str] = ...) -> None: ...
+
+class GetCatalogDefinitionResponse(_message.Message):
+    __slots__ = ("catalog",)
+    CATALOG_FIELD_NUMBER: _ClassVar[int]
+    catalog: CatalogDefinition
+    def __init__(self, catalog: _Optional[_Union[CatalogDefinition, _Mapping]] = ...) -> None: ...
+
+class ListCatalogDefinitionsRequest(_message.Message):
+    __slots__ = ("project_id", "page_size", "page_token")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    project_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, project_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListCatalogDefinitionsResponse(_message.Message):
+    __slots__ = ("catalogs", "next_page_token")
+    CATALOGS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    catalogs: _containers.RepeatedCompositeFieldContainer[CatalogDefinition]
+    next_page_token: str
+    def __init__(self, catalogs: _Optional[_Iterable[_Union[CatalogDefinition, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class AddCatalogFieldsRequest(_message.Message):
+    __slots__ = ("project_id", "catalog_id", "fields")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    CATALOG_ID_FIELD_NUMBER: _ClassVar[int]
+    FIELDS_FIELD_NUMBER: _ClassVar[int]
+    project_id: str
+    catalog_id: str
+    fields: _containers.RepeatedCompositeFieldContainer[CatalogField]
+    def __init__(self, project_id: _Optional[str] = ..., catalog_id: _Optional[str] = ..., fields: _Optional[_Iterable[_Union[CatalogField, _Mapping]]] = ...) -> None: ...
+
+class AddCatalogFieldsResponse(_message.Message):
+    __slots__ = ("catalog",)
+    CATALOG_FIELD_NUMBER: _ClassVar[int]
+    catalog: CatalogDefinition
+    def __init__(self, catalog: _Optional[_Union[CatalogDefinition, _Mapping]] = ...) -> None: ...
+
+class CatalogItem(_message.Message):
+    __slots__ = ("item_id", "properties_json", "structure_violations")
+    ITEM_ID_FIELD_NUMBER: _ClassVar[int]
+    PROPERTIES_JSON_FIELD_NUMBER: _ClassVar[int]
+    STRUCTURE_VIOLATIONS_FIELD_NUMBER: _ClassVar[int]
+    item_id: str
+    properties_json: str
+    structure_violations: _containers.RepeatedCompositeFieldContainer[CatalogItemViolation]
+    def __init__(self, item_id: _Optional[str] = ..., properties_json: _Optional[str] = ..., structure_violations: _Optional[_Iterable[_Union[CatalogItemViolation, _Mapping]]] = ...) -> None: ...
+
+class CatalogItemViolation(_message.Message):
+    __slots__ = ("field", "description")
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    field: str
+    description: str
+    def __init__(self, field: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
+
+class CatalogItemResult(_message.Message):
+    __slots__ = ("success", "queued", "errors")
+    SUCCESS_FIELD_NUMBER: _ClassVar[int]
+    QUEUED_FIELD_NUMBER: _ClassVar[int]
+    ERRORS_FIELD_NUMBER: _ClassVar[int]
+    success: bool
+    queued: bool
+    errors: _containers.RepeatedCompositeFieldContainer[CatalogItemViolation]
+    def __init__(self, success: _Optional[bool] = ..., queued: _Optional[bool] = ..., errors: _Optional[_Iterable[_Union[CatalogItemViolation, _Mapping]]] = ...) -> None: ...
+
+class BulkReplaceCatalogItemsRequest(_message.Message):
+    __slots__ = ("project_id", "catalog_id", "items")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    CATALOG_ID_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    project_id: str
+    catalog_id: str
+    items: _containers.RepeatedCompositeFieldContainer[CatalogItem]
+    def __init__(self, project_id: _Optional[str] = ..., catalog_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[CatalogItem, _Mapping]]] = ...) -> None: ...
+
+class BulkReplaceCatalogItemsResponse(_message.Message):
+    __slots__ = ("results", "task_id", "task_status_path")
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_STATUS_PATH_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[CatalogItemResult]
+    task_id: int
+    task_status_path: str
+    def __init__(self, results: _Optional[_Iterable[_Union[CatalogItemResult, _Mapping]]] = ..., task_id: _Optional[int] = ..., task_status_path: _Optional[str] = ...) -> None: ...
+
+class BulkUpdateCatalogItemsRequest(_message.Message):
+    __slots__ = ("project_id", "catalog_id", "items", "upsert")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    CATALOG_ID_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    UPSERT_FIELD_NUMBER: _ClassVar[int]
+    project_id: str
+    catalog_id: str
+    items: _containers.RepeatedCompositeFieldContainer[CatalogItem]
+    upsert: bool
+    def __init__(self, project_id: _Optional[str] = ..., catalog_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[CatalogItem, _Mapping]]] = ..., upsert: _Optional[bool] = ...) -> None: ...
+
+class BulkUpdateCatalogItemsResponse(_message.Message):
+    __slots__ = ("results", "task_id", "task_status_path")
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_STATUS_PATH_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[CatalogItemResult]
+    task_id: int
+    task_status_path: str
+    def __init__(self, results: _Optional[_Iterable[_Union[CatalogItemResult, _Mapping]]] = ..., task_id: _Optional[int] = ..., task_status_path: _Optional[str] = ...) -> None: ...

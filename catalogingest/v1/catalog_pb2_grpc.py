@@ -74,6 +74,36 @@ class CatalogServiceStub:
                 request_serializer=catalogingest_dot_v1_dot_catalog__pb2.UploadCatalogRequest.SerializeToString,
                 response_deserializer=catalogingest_dot_v1_dot_catalog__pb2.UploadCatalogResponse.FromString,
                 _registered_method=True)
+        self.CreateCatalogDefinition = channel.unary_unary(
+                '/catalogingest.v1.CatalogService/CreateCatalogDefinition',
+                request_serializer=catalogingest_dot_v1_dot_catalog__pb2.CreateCatalogDefinitionRequest.SerializeToString,
+                response_deserializer=catalogingest_dot_v1_dot_catalog__pb2.CreateCatalogDefinitionResponse.FromString,
+                _registered_method=True)
+        self.GetCatalogDefinition = channel.unary_unary(
+                '/catalogingest.v1.CatalogService/GetCatalogDefinition',
+                request_serializer=catalogingest_dot_v1_dot_catalog__pb2.GetCatalogDefinitionRequest.SerializeToString,
+                response_deserializer=catalogingest_dot_v1_dot_catalog__pb2.GetCatalogDefinitionResponse.FromString,
+                _registered_method=True)
+        self.ListCatalogDefinitions = channel.unary_unary(
+                '/catalogingest.v1.CatalogService/ListCatalogDefinitions',
+                request_serializer=catalogingest_dot_v1_dot_catalog__pb2.ListCatalogDefinitionsRequest.SerializeToString,
+                response_deserializer=catalogingest_dot_v1_dot_catalog__pb2.ListCatalogDefinitionsResponse.FromString,
+                _registered_method=True)
+        self.AddCatalogFields = channel.unary_unary(
+                '/catalogingest.v1.CatalogService/AddCatalogFields',
+                request_serializer=catalogingest_dot_v1_dot_catalog__pb2.AddCatalogFieldsRequest.SerializeToString,
+                response_deserializer=catalogingest_dot_v1_dot_catalog__pb2.AddCatalogFieldsResponse.FromString,
+                _registered_method=True)
+        self.BulkReplaceCatalogItems = channel.unary_unary(
+                '/catalogingest.v1.CatalogService/BulkReplaceCatalogItems',
+                request_serializer=catalogingest_dot_v1_dot_catalog__pb2.BulkReplaceCatalogItemsRequest.SerializeToString,
+                response_deserializer=catalogingest_dot_v1_dot_catalog__pb2.BulkReplaceCatalogItemsResponse.FromString,
+                _registered_method=True)
+        self.BulkUpdateCatalogItems = channel.unary_unary(
+                '/catalogingest.v1.CatalogService/BulkUpdateCatalogItems',
+                request_serializer=catalogingest_dot_v1_dot_catalog__pb2.BulkUpdateCatalogItemsRequest.SerializeToString,
+                response_deserializer=catalogingest_dot_v1_dot_catalog__pb2.BulkUpdateCatalogItemsResponse.FromString,
+                _registered_method=True)
 
 
 class CatalogServiceServicer:
@@ -136,6 +166,52 @@ class CatalogServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateCatalogDefinition(self, request, context):
+        """Creates a catalog with its field definitions. The catalog's name is its id in the
+        bulk per-item paths and the `section` of the other APIs. An existing name is ALREADY_EXISTS.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCatalogDefinition(self, request, context):
+        """One catalog and its fields (none for a catalog that was created by a write without a schema).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCatalogDefinitions(self, request, context):
+        """The project's catalogs, ordered by name.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddCatalogFields(self, request, context):
+        """Adds fields to a catalog. Restating a field with its type is allowed (its flags are updated);
+        changing a field's type is FAILED_PRECONDITION.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BulkReplaceCatalogItems(self, request, context):
+        """Replaces the properties of each valid item (properties left out become blank). Answers one
+        result per item in request order; the valid items are stored as one task before the answer.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BulkUpdateCatalogItems(self, request, context):
+        """Merges the given properties into each valid item; other properties keep their values. An item
+        that does not exist fails unless `upsert` is set.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CatalogServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -173,6 +249,36 @@ def add_CatalogServiceServicer_to_server(servicer, server):
                     servicer.UploadCatalog,
                     request_deserializer=catalogingest_dot_v1_dot_catalog__pb2.UploadCatalogRequest.FromString,
                     response_serializer=catalogingest_dot_v1_dot_catalog__pb2.UploadCatalogResponse.SerializeToString,
+            ),
+            'CreateCatalogDefinition': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateCatalogDefinition,
+                    request_deserializer=catalogingest_dot_v1_dot_catalog__pb2.CreateCatalogDefinitionRequest.FromString,
+                    response_serializer=catalogingest_dot_v1_dot_catalog__pb2.CreateCatalogDefinitionResponse.SerializeToString,
+            ),
+            'GetCatalogDefinition': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCatalogDefinition,
+                    request_deserializer=catalogingest_dot_v1_dot_catalog__pb2.GetCatalogDefinitionRequest.FromString,
+                    response_serializer=catalogingest_dot_v1_dot_catalog__pb2.GetCatalogDefinitionResponse.SerializeToString,
+            ),
+            'ListCatalogDefinitions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCatalogDefinitions,
+                    request_deserializer=catalogingest_dot_v1_dot_catalog__pb2.ListCatalogDefinitionsRequest.FromString,
+                    response_serializer=catalogingest_dot_v1_dot_catalog__pb2.ListCatalogDefinitionsResponse.SerializeToString,
+            ),
+            'AddCatalogFields': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddCatalogFields,
+                    request_deserializer=catalogingest_dot_v1_dot_catalog__pb2.AddCatalogFieldsRequest.FromString,
+                    response_serializer=catalogingest_dot_v1_dot_catalog__pb2.AddCatalogFieldsResponse.SerializeToString,
+            ),
+            'BulkReplaceCatalogItems': grpc.unary_unary_rpc_method_handler(
+                    servicer.BulkReplaceCatalogItems,
+                    request_deserializer=catalogingest_dot_v1_dot_catalog__pb2.BulkReplaceCatalogItemsRequest.FromString,
+                    response_serializer=catalogingest_dot_v1_dot_catalog__pb2.BulkReplaceCatalogItemsResponse.SerializeToString,
+            ),
+            'BulkUpdateCatalogItems': grpc.unary_unary_rpc_method_handler(
+                    servicer.BulkUpdateCatalogItems,
+                    request_deserializer=catalogingest_dot_v1_dot_catalog__pb2.BulkUpdateCatalogItemsRequest.FromString,
+                    response_serializer=catalogingest_dot_v1_dot_catalog__pb2.BulkUpdateCatalogItemsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -369,6 +475,168 @@ class CatalogService:
             '/catalogingest.v1.CatalogService/UploadCatalog',
             catalogingest_dot_v1_dot_catalog__pb2.UploadCatalogRequest.SerializeToString,
             catalogingest_dot_v1_dot_catalog__pb2.UploadCatalogResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateCatalogDefinition(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/catalogingest.v1.CatalogService/CreateCatalogDefinition',
+            catalogingest_dot_v1_dot_catalog__pb2.CreateCatalogDefinitionRequest.SerializeToString,
+            catalogingest_dot_v1_dot_catalog__pb2.CreateCatalogDefinitionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCatalogDefinition(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/catalogingest.v1.CatalogService/GetCatalogDefinition',
+            catalogingest_dot_v1_dot_catalog__pb2.GetCatalogDefinitionRequest.SerializeToString,
+            catalogingest_dot_v1_dot_catalog__pb2.GetCatalogDefinitionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCatalogDefinitions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/catalogingest.v1.CatalogService/ListCatalogDefinitions',
+            catalogingest_dot_v1_dot_catalog__pb2.ListCatalogDefinitionsRequest.SerializeToString,
+            catalogingest_dot_v1_dot_catalog__pb2.ListCatalogDefinitionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddCatalogFields(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/catalogingest.v1.CatalogService/AddCatalogFields',
+            catalogingest_dot_v1_dot_catalog__pb2.AddCatalogFieldsRequest.SerializeToString,
+            catalogingest_dot_v1_dot_catalog__pb2.AddCatalogFieldsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BulkReplaceCatalogItems(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/catalogingest.v1.CatalogService/BulkReplaceCatalogItems',
+            catalogingest_dot_v1_dot_catalog__pb2.BulkReplaceCatalogItemsRequest.SerializeToString,
+            catalogingest_dot_v1_dot_catalog__pb2.BulkReplaceCatalogItemsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BulkUpdateCatalogItems(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/catalogingest.v1.CatalogService/BulkUpdateCatalogItems',
+            catalogingest_dot_v1_dot_catalog__pb2.BulkUpdateCatalogItemsRequest.SerializeToString,
+            catalogingest_dot_v1_dot_catalog__pb2.BulkUpdateCatalogItemsResponse.FromString,
             options,
             channel_credentials,
             insecure,
