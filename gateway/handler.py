@@ -67,7 +67,8 @@ async def build_request(
     bound = bind_path(message, variables)
     body_field = endpoint.binding.body
     if body_field:
-        body = parse_json(await read_body(request, max_body_bytes))
+        reader = endpoint.shape.body_reader
+        body = parse_json(await reader(request) if reader is not None else await read_body(request, max_body_bytes))
         if endpoint.shape.request is not None:
             bound |= endpoint.shape.request(message, body)
         else:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from starlette.requests import Request
 
 # (request with path variables bound, parsed JSON body) -> names of the request fields the body filled.
 RequestAdapter = Callable[[Any, Any], set[str]]
@@ -14,6 +16,8 @@ ResponseAdapter = Callable[[Any, Any], Any]
 HeadersAdapter = Callable[[Any, Any], Mapping[str, str]]
 # (request, default error body) -> the error body to send.
 ErrorAdapter = Callable[[Any, dict[str, Any]], dict[str, Any]]
+# (HTTP request) -> the raw body, for a route whose size limit or over-limit answer is its own.
+BodyReader = Callable[[Request], Awaitable[bytes]]
 
 
 @dataclass(frozen=True)
@@ -22,3 +26,4 @@ class Shape:
     response: ResponseAdapter | None = None
     headers: HeadersAdapter | None = None
     error: ErrorAdapter | None = None
+    body_reader: BodyReader | None = None

@@ -83,6 +83,16 @@ class ResourceExhausted(CatalogIngestError):
     reason = "RESOURCE_EXHAUSTED"
 
 
+class RateLimited(ResourceExhausted):
+    """Too many requests; retry after `retry_after` seconds (sent as a google.rpc.RetryInfo detail)."""
+
+    reason = "RATE_LIMITED"
+
+    def __init__(self, message: str, *, retry_after: float, metadata: Mapping[str, str] | None = None) -> None:
+        super().__init__(message, metadata=metadata)
+        self.retry_after = retry_after
+
+
 class Unavailable(CatalogIngestError):
     """The service is not available right now."""
 

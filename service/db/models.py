@@ -74,6 +74,15 @@ class CatalogVersion(Base):
     activated_at: Mapped[dt.datetime | None] = mapped_column(Timestamp, nullable=True)
 
 
+class BulkRateLimit(Base):
+    """The bulk per-item API's sliding log, one row per catalog: locking the row serializes the check."""
+
+    __tablename__ = "bulk_rate_limits"
+    catalog_id: Mapped[int] = mapped_column(ForeignKey("catalogs.id", ondelete="CASCADE"), primary_key=True)
+    # UNIX seconds of the accepted requests still inside the window, oldest first (older ones are dropped).
+    request_times: Mapped[Any] = mapped_column(Json)
+
+
 class Record(Base):
     __tablename__ = "records"
     version_id: Mapped[int] = mapped_column(ForeignKey("catalog_versions.id", ondelete="CASCADE"), primary_key=True)

@@ -18,6 +18,8 @@ from service.db.models import Record, Task
 from service.errors import InvalidArgument, invalid_field
 from service.interceptors import current_principal
 from service.records import canonical_json, kind_for_collection, row_to_proto, validate_records
+from service.servicers.bulk_items import BulkItems
+from service.servicers.catalog_schemas import CatalogSchemas
 from service.servicers.streaming import ensure_not_cancelled
 from service.servicers.uploads import CatalogUploads
 from service.settings import Settings
@@ -43,7 +45,7 @@ WRITE_MODES = {
 }
 
 
-class CatalogServicer(CatalogUploads, catalog_pb2_grpc.CatalogServiceServicer):
+class CatalogServicer(CatalogUploads, CatalogSchemas, BulkItems, catalog_pb2_grpc.CatalogServiceServicer):
     def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
         self.sessions = sessions
         self.settings = settings

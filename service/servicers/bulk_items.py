@@ -1,0 +1,129 @@
+"""CatalogService: bulk per-item writes with one result per item, the valid items stored as one task."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import grpc
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from catalogingest.v1 import catalog_pb2, record_pb2
+from service.bulk_items import ITEM, ItemCheck, check_item, check_request, existing_item_ids
+from service.catalog_schemas import check_project, get_project_catalog
+from service.field_types import stored_fields
+from service.interceptors import current_principal
+from service.rate_limit import take_slot
+from service.settings import Settings
+from service.tasks import queue
+from service.tasks.bulk_items import BULK_REPLACE, BULK_UPDATE
+from service.tasks.record_writes import RECORDS_PART, encode_chunk
+
+# Items per stored payload part: the worker reads a few parts at a time.
+PART_ITEMS = 1000
+
+BulkRequest = catalog_pb2.BulkReplaceCatalogItemsRequest | catalog_pb2.BulkUpdateCatalogItemsRequest
+
+
+class BulkItems:
+    """Mixed into CatalogServicer, which provides the session factory and the settings."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    settings: Settings
+
+    async def BulkReplaceCatalogItems(
+        self, request: catalog_pb2.BulkReplaceCatalogItemsRequest, context: grpc.aio.ServicerContext
+    ) -> catalog_pb2.BulkReplaceCatalogItemsResponse:
+        results, task_id = await self._bulk_write(request, partial=False, upsert=False)
+        return catalog_pb2.BulkReplaceCatalogItemsResponse(
+            results=results, task_id=task_id, task_status_path=queue.status_path(task_id) if task_id else ""
+        )
+
+    async def BulkUpdateCatalogItems(
+        self, request: catalog_pb2.BulkUpdateCatalogItemsRequest, context: grpc.aio.ServicerContext
+    ) -> catalog_pb2.BulkUpdateCatalogItemsResponse:
+        results, task_id = await self._bulk_write(request, partial=True, upsert=request.upsert)
+        return catalog_pb2.BulkUpdateCatalogItemsResponse(
+            results=results, task_id=task_id, task_status_path=queue.status_path(task_id) if task_id else ""
+        )
+
+    async def _bulk_write(
+        self, request: BulkRequest, *, partial: bool, upsert: bool
+    ) -> tuple[list[catalog_pb2.CatalogItemResult], int]:
+        """Refuse the whole request (INVALID_ARGUMENT, NOT_FOUND, RESOURCE_EXHAUSTED) or answer per item.
+
+        Only requests that pass the whole-request checks count against the rate limit.
+        """
+        principal = current_principal()
+        check_project(principal, request.project_id)
+        settings = self.settings
+        check_request(request.items, max_items=settings.bulk_max_items, max_bytes=settings.bulk_max_body_bytes)
+        async with self.sessions() as session:
+            catalog = await get_project_catalog(session, principal.tenant_id, request.catalog_id)
+        await take_slot(
+            self.sessions,
+            catalog.id,
+            catalog.name,
+            settings.bulk_rate_limit_requests,
+            settings.bulk_rate_limit_window_seconds,
+        )
+        fields = stored_fields(catalog.field_schema)
+        checks = [check_item(item, fields, partial=partial) for item in request.items]
+        task_id = 0
+        async with self.sessions() as session:
+            if partial and not upsert:
+                # Checked now against the active version; an item an earlier queued task creates is not
+                # seen yet, and one deleted before this task runs is skipped then (see the task handler).
+                await _fail_missing(session, catalog.active_version_id, catalog.name, request.items, checks)
+            valid = [
+                (item.item_id, check.properties_json)
+                for item, check in zip(request.items, checks, strict=True)
+                if check.valid
+            ]
+            if valid:
+                task = await queue.enqueue(
+                    session,
+                    tenant_id=principal.tenant_id,
+                    catalog_id=catalog.id,
+                    task_type=BULK_UPDATE if partial else BULK_REPLACE,
+                    params={"kind": ITEM, "upsert": upsert},
+                    payload=_payload(valid),
+                    submitted_by=principal.token_id,
+                )
+                task_id = task.id
+        return [_result(check) for check in checks], task_id
+
+
+async def _fail_missing(
+    session: AsyncSession,
+    version_id: int | None,
+    catalog_name: str,
+    items: Sequence[catalog_pb2.CatalogItem],
+    checks: list[ItemCheck],
+) -> None:
+    ids = [item.item_id for item, check in zip(items, checks, strict=True) if check.valid]
+    existing = await existing_item_ids(session, version_id, ids)
+    for item, check in zip(items, checks, strict=True):
+        if check.valid and item.item_id not in existing:
+            check.violations.append(
+                (
+                    "item_id",
+                    f"Item '{item.item_id}' does not exist in catalog '{catalog_name}'; send upsert=true to create it.",
+                )
+            )
+
+
+def _payload(valid: list[tuple[str, str]]) -> Iterator[tuple[str, bytes]]:
+    for start in range(0, len(valid), PART_ITEMS):
+        records = [
+            record_pb2.Record(kind=ITEM, id=item_id, data_json=properties)
+            for item_id, properties in valid[start : start + PART_ITEMS]
+        ]
+        yield RECORDS_PART, encode_chunk(records)
+
+
+def _result(check: ItemCheck) -> catalog_pb2.CatalogItemResult:
+    return catalog_pb2.CatalogItemResult(
+        success=check.valid,
+        queued=check.valid,
+        errors=[catalog_pb2.CatalogItemViolation(field=f, description=d) for f, d in check.violations],
+    )
