@@ -26,8 +26,10 @@ if _version_not_supported:
 
 
 class BatchServiceStub:
-    """Staging areas for batch imports. `tenant` is the tenant's name and must be
-    the token's tenant; `environment` names the catalog.
+    """Batch imports: staging areas (batches) that items are added to, modified in and deleted from;
+    ingestions that validate a batch and load it into a catalog version; catalog versions and their
+    promotion. `tenant` is the tenant's name and must be the token's tenant; `environment` names the
+    catalog. Rendered in lowerCamelCase JSON by the gateway, as the batch items document writes it.
     """
 
     def __init__(self, channel):
@@ -46,11 +48,78 @@ class BatchServiceStub:
                 request_serializer=catalogingest_dot_v1_dot_batch__pb2.ListBatchesRequest.SerializeToString,
                 response_deserializer=catalogingest_dot_v1_dot_batch__pb2.ListBatchesResponse.FromString,
                 _registered_method=True)
+        self.AddBatchItems = channel.unary_unary(
+                '/catalogingest.v1.BatchService/AddBatchItems',
+                request_serializer=catalogingest_dot_v1_dot_batch__pb2.AddBatchItemsRequest.SerializeToString,
+                response_deserializer=catalogingest_dot_v1_dot_batch__pb2.AddBatchItemsResponse.FromString,
+                _registered_method=True)
+        self.UpdateBatchItems = channel.unary_unary(
+                '/catalogingest.v1.BatchService/UpdateBatchItems',
+                request_serializer=catalogingest_dot_v1_dot_batch__pb2.UpdateBatchItemsRequest.SerializeToString,
+                response_deserializer=catalogingest_dot_v1_dot_batch__pb2.UpdateBatchItemsResponse.FromString,
+                _registered_method=True)
+        self.DeleteBatchItems = channel.unary_unary(
+                '/catalogingest.v1.BatchService/DeleteBatchItems',
+                request_serializer=catalogingest_dot_v1_dot_batch__pb2.DeleteBatchItemsRequest.SerializeToString,
+                response_deserializer=catalogingest_dot_v1_dot_batch__pb2.DeleteBatchItemsResponse.FromString,
+                _registered_method=True)
+        self.StreamBatchItems = channel.stream_unary(
+                '/catalogingest.v1.BatchService/StreamBatchItems',
+                request_serializer=catalogingest_dot_v1_dot_batch__pb2.StreamBatchItemsRequest.SerializeToString,
+                response_deserializer=catalogingest_dot_v1_dot_batch__pb2.StreamBatchItemsResponse.FromString,
+                _registered_method=True)
+        self.CreateIngestion = channel.unary_unary(
+                '/catalogingest.v1.BatchService/CreateIngestion',
+                request_serializer=catalogingest_dot_v1_dot_batch__pb2.CreateIngestionRequest.SerializeToString,
+                response_deserializer=catalogingest_dot_v1_dot_batch__pb2.CreateIngestionResponse.FromString,
+                _registered_method=True)
+        self.GetIngestion = channel.unary_unary(
+                '/catalogingest.v1.BatchService/GetIngestion',
+                request_serializer=catalogingest_dot_v1_dot_batch__pb2.GetIngestionRequest.SerializeToString,
+                response_deserializer=catalogingest_dot_v1_dot_batch__pb2.GetIngestionResponse.FromString,
+                _registered_method=True)
+        self.ListIngestions = channel.unary_unary(
+                '/catalogingest.v1.BatchService/ListIngestions',
+                request_serializer=catalogingest_dot_v1_dot_batch__pb2.ListIngestionsRequest.SerializeToString,
+                response_deserializer=catalogingest_dot_v1_dot_batch__pb2.ListIngestionsResponse.FromString,
+                _registered_method=True)
+        self.DeleteIngestion = channel.unary_unary(
+                '/catalogingest.v1.BatchService/DeleteIngestion',
+                request_serializer=catalogingest_dot_v1_dot_batch__pb2.DeleteIngestionRequest.SerializeToString,
+                response_deserializer=catalogingest_dot_v1_dot_batch__pb2.DeleteIngestionResponse.FromString,
+                _registered_method=True)
+        self.CreateCatalogVersion = channel.unary_unary(
+                '/catalogingest.v1.BatchService/CreateCatalogVersion',
+                request_serializer=catalogingest_dot_v1_dot_batch__pb2.CreateCatalogVersionRequest.SerializeToString,
+                response_deserializer=catalogingest_dot_v1_dot_batch__pb2.CreateCatalogVersionResponse.FromString,
+                _registered_method=True)
+        self.ListCatalogVersions = channel.unary_unary(
+                '/catalogingest.v1.BatchService/ListCatalogVersions',
+                request_serializer=catalogingest_dot_v1_dot_batch__pb2.ListCatalogVersionsRequest.SerializeToString,
+                response_deserializer=catalogingest_dot_v1_dot_batch__pb2.ListCatalogVersionsResponse.FromString,
+                _registered_method=True)
+        self.GetActiveCatalogVersion = channel.unary_unary(
+                '/catalogingest.v1.BatchService/GetActiveCatalogVersion',
+                request_serializer=catalogingest_dot_v1_dot_batch__pb2.GetActiveCatalogVersionRequest.SerializeToString,
+                response_deserializer=catalogingest_dot_v1_dot_batch__pb2.GetActiveCatalogVersionResponse.FromString,
+                _registered_method=True)
+        self.ActivateCatalogVersion = channel.unary_unary(
+                '/catalogingest.v1.BatchService/ActivateCatalogVersion',
+                request_serializer=catalogingest_dot_v1_dot_batch__pb2.ActivateCatalogVersionRequest.SerializeToString,
+                response_deserializer=catalogingest_dot_v1_dot_batch__pb2.ActivateCatalogVersionResponse.FromString,
+                _registered_method=True)
+        self.DeleteCatalogVersion = channel.unary_unary(
+                '/catalogingest.v1.BatchService/DeleteCatalogVersion',
+                request_serializer=catalogingest_dot_v1_dot_batch__pb2.DeleteCatalogVersionRequest.SerializeToString,
+                response_deserializer=catalogingest_dot_v1_dot_batch__pb2.DeleteCatalogVersionResponse.FromString,
+                _registered_method=True)
 
 
 class BatchServiceServicer:
-    """Staging areas for batch imports. `tenant` is the tenant's name and must be
-    the token's tenant; `environment` names the catalog.
+    """Batch imports: staging areas (batches) that items are added to, modified in and deleted from;
+    ingestions that validate a batch and load it into a catalog version; catalog versions and their
+    promotion. `tenant` is the tenant's name and must be the token's tenant; `environment` names the
+    catalog. Rendered in lowerCamelCase JSON by the gateway, as the batch items document writes it.
     """
 
     def CreateBatch(self, request, context):
@@ -62,6 +131,95 @@ class BatchServiceServicer:
 
     def ListBatches(self, request, context):
         """The environment's batches that have not expired, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddBatchItems(self, request, context):
+        """Adds (or wholly replaces) items in a batch. One result per item, in request order.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateBatchItems(self, request, context):
+        """Merges the given attributes (and parent) into items of a batch.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteBatchItems(self, request, context):
+        """Marks items of a batch deleted (a tombstone: an ingestion deletes them from the catalog version).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StreamBatchItems(self, request_iterator, context):
+        """A header, then chunks of items: a batch of any size, each chunk stored as it arrives.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateIngestion(self, request, context):
+        """Starts an ingestion of a batch into a catalog version (a task, applied in order with the
+        catalog's other writes).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetIngestion(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListIngestions(self, request, context):
+        """The tenant's ingestions, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteIngestion(self, request, context):
+        """Deletes a finished ingestion, or cancels and deletes one whose task has not started.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateCatalogVersion(self, request, context):
+        """Creates a new, empty, inactive version of the environment's catalog.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCatalogVersions(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetActiveCatalogVersion(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ActivateCatalogVersion(self, request, context):
+        """Makes a version the active one in one atomic switch. Activating the previous version is a rollback.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteCatalogVersion(self, request, context):
+        """Deletes an inactive version and its records; the active version cannot be deleted.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -80,6 +238,71 @@ def add_BatchServiceServicer_to_server(servicer, server):
                     request_deserializer=catalogingest_dot_v1_dot_batch__pb2.ListBatchesRequest.FromString,
                     response_serializer=catalogingest_dot_v1_dot_batch__pb2.ListBatchesResponse.SerializeToString,
             ),
+            'AddBatchItems': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddBatchItems,
+                    request_deserializer=catalogingest_dot_v1_dot_batch__pb2.AddBatchItemsRequest.FromString,
+                    response_serializer=catalogingest_dot_v1_dot_batch__pb2.AddBatchItemsResponse.SerializeToString,
+            ),
+            'UpdateBatchItems': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateBatchItems,
+                    request_deserializer=catalogingest_dot_v1_dot_batch__pb2.UpdateBatchItemsRequest.FromString,
+                    response_serializer=catalogingest_dot_v1_dot_batch__pb2.UpdateBatchItemsResponse.SerializeToString,
+            ),
+            'DeleteBatchItems': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteBatchItems,
+                    request_deserializer=catalogingest_dot_v1_dot_batch__pb2.DeleteBatchItemsRequest.FromString,
+                    response_serializer=catalogingest_dot_v1_dot_batch__pb2.DeleteBatchItemsResponse.SerializeToString,
+            ),
+            'StreamBatchItems': grpc.stream_unary_rpc_method_handler(
+                    servicer.StreamBatchItems,
+                    request_deserializer=catalogingest_dot_v1_dot_batch__pb2.StreamBatchItemsRequest.FromString,
+                    response_serializer=catalogingest_dot_v1_dot_batch__pb2.StreamBatchItemsResponse.SerializeToString,
+            ),
+            'CreateIngestion': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateIngestion,
+                    request_deserializer=catalogingest_dot_v1_dot_batch__pb2.CreateIngestionRequest.FromString,
+                    response_serializer=catalogingest_dot_v1_dot_batch__pb2.CreateIngestionResponse.SerializeToString,
+            ),
+            'GetIngestion': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetIngestion,
+                    request_deserializer=catalogingest_dot_v1_dot_batch__pb2.GetIngestionRequest.FromString,
+                    response_serializer=catalogingest_dot_v1_dot_batch__pb2.GetIngestionResponse.SerializeToString,
+            ),
+            'ListIngestions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListIngestions,
+                    request_deserializer=catalogingest_dot_v1_dot_batch__pb2.ListIngestionsRequest.FromString,
+                    response_serializer=catalogingest_dot_v1_dot_batch__pb2.ListIngestionsResponse.SerializeToString,
+            ),
+            'DeleteIngestion': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteIngestion,
+                    request_deserializer=catalogingest_dot_v1_dot_batch__pb2.DeleteIngestionRequest.FromString,
+                    response_serializer=catalogingest_dot_v1_dot_batch__pb2.DeleteIngestionResponse.SerializeToString,
+            ),
+            'CreateCatalogVersion': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateCatalogVersion,
+                    request_deserializer=catalogingest_dot_v1_dot_batch__pb2.CreateCatalogVersionRequest.FromString,
+                    response_serializer=catalogingest_dot_v1_dot_batch__pb2.CreateCatalogVersionResponse.SerializeToString,
+            ),
+            'ListCatalogVersions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCatalogVersions,
+                    request_deserializer=catalogingest_dot_v1_dot_batch__pb2.ListCatalogVersionsRequest.FromString,
+                    response_serializer=catalogingest_dot_v1_dot_batch__pb2.ListCatalogVersionsResponse.SerializeToString,
+            ),
+            'GetActiveCatalogVersion': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetActiveCatalogVersion,
+                    request_deserializer=catalogingest_dot_v1_dot_batch__pb2.GetActiveCatalogVersionRequest.FromString,
+                    response_serializer=catalogingest_dot_v1_dot_batch__pb2.GetActiveCatalogVersionResponse.SerializeToString,
+            ),
+            'ActivateCatalogVersion': grpc.unary_unary_rpc_method_handler(
+                    servicer.ActivateCatalogVersion,
+                    request_deserializer=catalogingest_dot_v1_dot_batch__pb2.ActivateCatalogVersionRequest.FromString,
+                    response_serializer=catalogingest_dot_v1_dot_batch__pb2.ActivateCatalogVersionResponse.SerializeToString,
+            ),
+            'DeleteCatalogVersion': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteCatalogVersion,
+                    request_deserializer=catalogingest_dot_v1_dot_batch__pb2.DeleteCatalogVersionRequest.FromString,
+                    response_serializer=catalogingest_dot_v1_dot_batch__pb2.DeleteCatalogVersionResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'catalogingest.v1.BatchService', rpc_method_handlers)
@@ -89,8 +312,10 @@ def add_BatchServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class BatchService:
-    """Staging areas for batch imports. `tenant` is the tenant's name and must be
-    the token's tenant; `environment` names the catalog.
+    """Batch imports: staging areas (batches) that items are added to, modified in and deleted from;
+    ingestions that validate a batch and load it into a catalog version; catalog versions and their
+    promotion. `tenant` is the tenant's name and must be the token's tenant; `environment` names the
+    catalog. Rendered in lowerCamelCase JSON by the gateway, as the batch items document writes it.
     """
 
     @staticmethod
@@ -137,6 +362,357 @@ class BatchService:
             '/catalogingest.v1.BatchService/ListBatches',
             catalogingest_dot_v1_dot_batch__pb2.ListBatchesRequest.SerializeToString,
             catalogingest_dot_v1_dot_batch__pb2.ListBatchesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddBatchItems(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/catalogingest.v1.BatchService/AddBatchItems',
+            catalogingest_dot_v1_dot_batch__pb2.AddBatchItemsRequest.SerializeToString,
+            catalogingest_dot_v1_dot_batch__pb2.AddBatchItemsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateBatchItems(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/catalogingest.v1.BatchService/UpdateBatchItems',
+            catalogingest_dot_v1_dot_batch__pb2.UpdateBatchItemsRequest.SerializeToString,
+            catalogingest_dot_v1_dot_batch__pb2.UpdateBatchItemsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteBatchItems(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/catalogingest.v1.BatchService/DeleteBatchItems',
+            catalogingest_dot_v1_dot_batch__pb2.DeleteBatchItemsRequest.SerializeToString,
+            catalogingest_dot_v1_dot_batch__pb2.DeleteBatchItemsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamBatchItems(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/catalogingest.v1.BatchService/StreamBatchItems',
+            catalogingest_dot_v1_dot_batch__pb2.StreamBatchItemsRequest.SerializeToString,
+            catalogingest_dot_v1_dot_batch__pb2.StreamBatchItemsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateIngestion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/catalogingest.v1.BatchService/CreateIngestion',
+            catalogingest_dot_v1_dot_batch__pb2.CreateIngestionRequest.SerializeToString,
+            catalogingest_dot_v1_dot_batch__pb2.CreateIngestionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetIngestion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/catalogingest.v1.BatchService/GetIngestion',
+            catalogingest_dot_v1_dot_batch__pb2.GetIngestionRequest.SerializeToString,
+            catalogingest_dot_v1_dot_batch__pb2.GetIngestionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListIngestions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/catalogingest.v1.BatchService/ListIngestions',
+            catalogingest_dot_v1_dot_batch__pb2.ListIngestionsRequest.SerializeToString,
+            catalogingest_dot_v1_dot_batch__pb2.ListIngestionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteIngestion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/catalogingest.v1.BatchService/DeleteIngestion',
+            catalogingest_dot_v1_dot_batch__pb2.DeleteIngestionRequest.SerializeToString,
+            catalogingest_dot_v1_dot_batch__pb2.DeleteIngestionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateCatalogVersion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/catalogingest.v1.BatchService/CreateCatalogVersion',
+            catalogingest_dot_v1_dot_batch__pb2.CreateCatalogVersionRequest.SerializeToString,
+            catalogingest_dot_v1_dot_batch__pb2.CreateCatalogVersionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCatalogVersions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/catalogingest.v1.BatchService/ListCatalogVersions',
+            catalogingest_dot_v1_dot_batch__pb2.ListCatalogVersionsRequest.SerializeToString,
+            catalogingest_dot_v1_dot_batch__pb2.ListCatalogVersionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetActiveCatalogVersion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/catalogingest.v1.BatchService/GetActiveCatalogVersion',
+            catalogingest_dot_v1_dot_batch__pb2.GetActiveCatalogVersionRequest.SerializeToString,
+            catalogingest_dot_v1_dot_batch__pb2.GetActiveCatalogVersionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ActivateCatalogVersion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/catalogingest.v1.BatchService/ActivateCatalogVersion',
+            catalogingest_dot_v1_dot_batch__pb2.ActivateCatalogVersionRequest.SerializeToString,
+            catalogingest_dot_v1_dot_batch__pb2.ActivateCatalogVersionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteCatalogVersion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/catalogingest.v1.BatchService/DeleteCatalogVersion',
+            catalogingest_dot_v1_dot_batch__pb2.DeleteCatalogVersionRequest.SerializeToString,
+            catalogingest_dot_v1_dot_batch__pb2.DeleteCatalogVersionResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -99,6 +99,8 @@ class Record(Base):
     data: Mapped[Any] = mapped_column(Json)
     # Batch ingestions delete the missing items of one source only.
     source: Mapped[str] = mapped_column(Text, server_default="")
+    # The batch item's `type` of a record a batch ingestion wrote (NULL for the other APIs).
+    item_type: Mapped[str | None] = mapped_column(Text, nullable=True)
     # When the operation that last wrote the record happened; older operations are ignored.
     op_ts: Mapped[dt.datetime] = mapped_column(Timestamp)
     updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=text("CURRENT_TIMESTAMP"))
@@ -168,8 +170,11 @@ class TaskPayload(Base):
 
 class Batch(Base):
     __tablename__ = "batches"
+    __table_args__ = (Index("ix_batches_catalog_name", "catalog_id", "name", unique=True),)
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     catalog_id: Mapped[int] = mapped_column(ForeignKey("catalogs.id", ondelete="CASCADE"), index=True)
+    # The id callers use, unique per catalog: a catalog version's batch is named after the version ("2").
+    name: Mapped[str] = mapped_column(String(64), server_default="")
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=text("CURRENT_TIMESTAMP"))
     expires_at: Mapped[dt.datetime] = mapped_column(Timestamp, index=True)
 
@@ -183,6 +188,8 @@ class BatchItem(Base):
     parent_id: Mapped[str | None] = mapped_column(Text, nullable=True)
     attributes: Mapped[Any | None] = mapped_column(Json, nullable=True)
     deleted: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    # Only modifications were received: an ingestion merges it into the version's existing record.
+    partial: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     op_ts: Mapped[dt.datetime] = mapped_column(Timestamp)
 
 
@@ -196,5 +203,5 @@ class Ingestion(Base):
     status: Mapped[str] = mapped_column(String(16), server_default="RUNNING")
     status_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     summary: Mapped[Any | None] = mapped_column(Json, nullable=True)
-    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=text("CURRENT_TIMESTAMP"))
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=text("CURRENT_TIMESTAMP"), index=True)
     updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=text("CURRENT_TIMESTAMP"))

@@ -20,12 +20,13 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service import notify
+from service.batches import purge_expired
 from service.db.models import Catalog, Task
 from service.errors import TaskFailed
 from service.settings import Settings
 from service.tasks import queue
 from service.tasks.context import TaskContext
-from service.tasks.handlers import HANDLERS
+from service.tasks.handlers import FAILURE_HOOKS, HANDLERS
 from service.tasks.queue import ClaimedTask
 from service.timeutil import utcnow
 
@@ -50,14 +51,16 @@ class Worker:
             await queue.register_worker(conn, self.id, socket.gethostname(), os.getpid())
         log.info("worker %s started (concurrency %d)", self.id, self.concurrency)
         heartbeat = asyncio.create_task(self._heartbeat(stop))
+        purger = asyncio.create_task(self._purge_batches(stop))
         listener = await self._listen() if self.postgres else None
         try:
             await self._loop(stop)
         finally:
             await self._drain()
-            heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await heartbeat
+            for background in (heartbeat, purger):
+                background.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await background
             if listener is not None:
                 await listener.close()
             async with self.engine.connect() as conn:
@@ -119,6 +122,19 @@ class Worker:
                 log.exception("heartbeat failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.settings.worker_heartbeat_interval)
+
+    async def _purge_batches(self, stop: asyncio.Event) -> None:
+        """Delete expired batches every batch_purge_interval_seconds (any worker may; deleting twice is harmless)."""
+        while not stop.is_set():
+            try:
+                async with self.engine.connect() as conn:
+                    purged = await purge_expired(conn)
+                if purged:
+                    log.info("purged %d expired batch(es)", purged)
+            except Exception:
+                log.exception("purging expired batches failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.settings.batch_purge_interval_seconds)
 
     async def _listen(self) -> Any:
         conn = await self.engine.connect()
@@ -183,6 +199,8 @@ class Worker:
                 records_seen=ctx.records_seen if ctx else None,
                 records_applied=0,
             )
+            if finished and (on_failure := FAILURE_HOOKS.get(task.type)) is not None:
+                await on_failure(conn, task, error)
             await conn.commit()
             section = (await conn.execute(select(Catalog.name).where(Catalog.id == task.catalog_id))).scalar_one()
         if finished and task.notification_email:

@@ -1,0 +1,191 @@
+"""Items of a batch: per-item checks, then set-based writes ordered by each operation's timestamp.
+
+A batch holds one row per (type, id, context): the item as added (`partial` false), the
+modifications received for an item the batch never had (`partial` true; an ingestion merges them
+into the version's record), or a tombstone (`deleted`). An operation older than the row's last one
+is ignored, so operations delivered out of order converge; an ignored operation still answers 0.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import orjson
+from google.protobuf.timestamp_pb2 import Timestamp
+from sqlalchemy import cast, func
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from catalogingest.v1 import batch_pb2
+from service.db.models import BatchItem
+from service.errors import NotFound
+from service.timeutil import utcnow
+
+Operation = Literal["add", "modify", "delete"]
+OPERATIONS: tuple[Operation, ...] = ("add", "modify", "delete")
+NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
+MAX_NAME_LENGTH = 1024
+# Rows per INSERT statement: 8 parameters a row stays well under both backends' parameter limits.
+ROWS_PER_STATEMENT = 1000
+_KEY = ("batch_id", "item_type", "item_id", "context")
+
+
+class Code(enum.IntEnum):
+    """The per-item result codes (stable: clients may switch on them)."""
+
+    OK = 0
+    INVALID_ID = 1
+    INVALID_CONTEXT = 2
+    MISSING_TYPE = 3
+    INVALID_TIMESTAMP = 4
+    MALFORMED_ITEM = 5
+    INVALID_PARENT_ID = 6
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    item_id: str
+    item_type: str
+    context: str
+    code: Code = Code.OK
+    message: str = ""
+
+
+def _name_problem(value: str, field: str, *, required: bool) -> str | None:
+    if not value:
+        return f"{field} must not be empty" if required else None
+    if len(value) > MAX_NAME_LENGTH:
+        return f"{field} is longer than {MAX_NAME_LENGTH} characters"
+    if not NAME_PATTERN.fullmatch(value):
+        return f"{field} '{value}' may only contain letters, digits, '_' and '-'"
+    return None
+
+
+def parse_timestamp(text: str) -> dt.datetime:
+    """An RFC 3339 date-time (with its offset) as an aware UTC datetime; ValueError if it is not one."""
+    ts = Timestamp()
+    ts.FromJsonString(text.strip())
+    return ts.ToDatetime(tzinfo=dt.UTC)
+
+
+def check_item(item: batch_pb2.BatchItem, op: Operation, now: dt.datetime) -> tuple[dict[str, Any] | None, ItemResult]:
+    """The row to write for one item (None when refused) and its result."""
+
+    def refused(code: Code, message: str) -> tuple[None, ItemResult]:
+        return None, ItemResult(item.id, item.type, item.context, code, message)
+
+    if item.malformed:
+        return refused(Code.MALFORMED_ITEM, item.malformed)
+    if problem := _name_problem(item.id, "id", required=True):
+        return refused(Code.INVALID_ID, problem)
+    if problem := _name_problem(item.context, "context", required=False):
+        return refused(Code.INVALID_CONTEXT, problem)
+    if not item.type.strip():
+        return refused(Code.MISSING_TYPE, "type is required")
+    if len(item.type) > MAX_NAME_LENGTH:
+        return refused(Code.MISSING_TYPE, f"type is longer than {MAX_NAME_LENGTH} characters")
+    op_ts = now
+    if item.timestamp:
+        try:
+            op_ts = parse_timestamp(item.timestamp)
+        except ValueError:
+            return refused(Code.INVALID_TIMESTAMP, f"timestamp '{item.timestamp}' is not an RFC 3339 date-time")
+    parent_id = None
+    if op != "delete" and item.HasField("parent_id"):
+        if problem := _name_problem(item.parent_id, "parentId", required=True):
+            return refused(Code.INVALID_PARENT_ID, problem)
+        parent_id = item.parent_id
+    attributes: dict[str, Any] | None = None
+    if op != "delete":
+        if item.HasField("attributes_json"):
+            try:
+                attributes = orjson.loads(item.attributes_json)
+            except orjson.JSONDecodeError:
+                return refused(Code.MALFORMED_ITEM, "attributes is not valid JSON")
+            if not isinstance(attributes, dict):
+                return refused(Code.MALFORMED_ITEM, "attributes must be a JSON object")
+        elif op == "add":
+            return refused(Code.MALFORMED_ITEM, "attributes is required")
+    row = {
+        "item_type": item.type,
+        "item_id": item.id,
+        "context": item.context,
+        "parent_id": parent_id,
+        "attributes": attributes if op != "modify" else (attributes or {}),
+        "deleted": op == "delete",
+        "partial": op == "modify",
+        "op_ts": op_ts,
+    }
+    return row, ItemResult(item.id, item.type, item.context)
+
+
+def _rounds(rows: list[dict[str, Any]], op: Operation) -> list[list[dict[str, Any]]]:
+    """Statements may not touch a row twice: each round holds one operation per item, oldest first.
+    An add or delete wholly replaces the row, so only the newest of an item's adds or deletes matters."""
+    by_key: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for row in rows:  # request order: among equal timestamps the later operation wins
+        by_key.setdefault((row["item_type"], row["item_id"], row["context"]), []).append(row)
+    rounds: list[list[dict[str, Any]]] = []
+    for ops in by_key.values():
+        ordered = sorted(ops, key=lambda r: r["op_ts"])
+        if op != "modify":
+            ordered = ordered[-1:]
+        for n, row in enumerate(ordered):
+            if n == len(rounds):
+                rounds.append([])
+            rounds[n].append(row)
+    return rounds
+
+
+def _upsert(dialect: str, rows: list[dict[str, Any]], op: Operation) -> Any:
+    table = BatchItem.__table__
+    stmt = (postgresql if dialect == "postgresql" else sqlite).insert(table).values(rows)
+    new = stmt.excluded
+    if op == "modify":
+        if dialect == "postgresql":
+            merged = func.coalesce(table.c.attributes, cast("{}", JSONB)).op("||")(new.attributes)
+        else:
+            merged = func.json_merge(table.c.attributes, new.attributes)
+        changes = {
+            "attributes": merged,
+            "parent_id": func.coalesce(new.parent_id, table.c.parent_id),
+            "op_ts": new.op_ts,
+        }
+        # A modification needs an item: one that arrives after the item's deletion changes nothing.
+        where = (new.op_ts >= table.c.op_ts) & table.c.deleted.is_(False)
+    else:
+        changes = {c: getattr(new, c) for c in ("parent_id", "attributes", "deleted", "partial", "op_ts")}
+        where = new.op_ts >= table.c.op_ts
+    return stmt.on_conflict_do_update(index_elements=list(_KEY), set_=changes, where=where)
+
+
+async def write_items(
+    session: AsyncSession, batch_pk: str, op: Operation, items: Sequence[batch_pb2.BatchItem]
+) -> list[ItemResult]:
+    """Check every item, write the valid ones (a few set-based statements), commit; results in item order."""
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+    results: list[ItemResult] = []
+    for item in items:
+        row, result = check_item(item, op, now)
+        results.append(result)
+        if row is not None:
+            rows.append({"batch_id": batch_pk, **row})
+    dialect = session.bind.dialect.name
+    try:
+        for round_rows in _rounds(rows, op):
+            for start in range(0, len(round_rows), ROWS_PER_STATEMENT):
+                await session.execute(_upsert(dialect, round_rows[start : start + ROWS_PER_STATEMENT], op))
+        await session.commit()
+    except IntegrityError:
+        # The batch was purged between its lookup and this write.
+        await session.rollback()
+        raise NotFound("the batch expired", reason="BATCH_NOT_FOUND") from None
+    return results

@@ -1,0 +1,121 @@
+"""Adding, modifying and deleting the items of a batch: three unary calls and a client stream."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+
+import grpc
+
+from catalogingest.v1 import batch_pb2
+from service.batch_items import ItemResult, Operation, write_items
+from service.batches import get_live_batch
+from service.db.models import Batch
+from service.errors import InvalidArgument
+from service.servicers.batch_scope import BatchScope
+
+# The refused items a stream reports one by one; the rest are counted.
+MAX_STREAM_ERRORS = 1000
+_OPERATIONS: dict[int, Operation] = {
+    batch_pb2.BATCH_OPERATION_ADD: "add",
+    batch_pb2.BATCH_OPERATION_MODIFY: "modify",
+    batch_pb2.BATCH_OPERATION_DELETE: "delete",
+}
+
+ItemsRequest = batch_pb2.AddBatchItemsRequest | batch_pb2.UpdateBatchItemsRequest | batch_pb2.DeleteBatchItemsRequest
+
+
+def _key(result: ItemResult) -> batch_pb2.BatchItemKey:
+    return batch_pb2.BatchItemKey(id=result.item_id, type=result.item_type, context=result.context)
+
+
+def _result(result: ItemResult) -> batch_pb2.BatchItemResult:
+    out = batch_pb2.BatchItemResult(id=_key(result), code=int(result.code))
+    if result.code:
+        out.message = result.message
+    return out
+
+
+class BatchItemsMixin(BatchScope):
+    async def _batch(self, tenant: str, environment: str, batch_id: str) -> Batch:
+        tenant_id = self._scope(tenant, environment)
+        async with self.sessions() as session:
+            catalog = await self._find_catalog(session, tenant_id, environment)
+            return await get_live_batch(session, catalog.id if catalog else None, batch_id)
+
+    async def _write(self, request: ItemsRequest, op: Operation) -> list[batch_pb2.BatchItemResult]:
+        batch = await self._batch(request.tenant, request.environment, request.batch_id)
+        async with self.sessions() as session:
+            results = await write_items(session, batch.id, op, request.items)
+        return [_result(r) for r in results]
+
+    async def AddBatchItems(
+        self, request: batch_pb2.AddBatchItemsRequest, context: grpc.aio.ServicerContext
+    ) -> batch_pb2.AddBatchItemsResponse:
+        return batch_pb2.AddBatchItemsResponse(results=await self._write(request, "add"))
+
+    async def UpdateBatchItems(
+        self, request: batch_pb2.UpdateBatchItemsRequest, context: grpc.aio.ServicerContext
+    ) -> batch_pb2.UpdateBatchItemsResponse:
+        return batch_pb2.UpdateBatchItemsResponse(results=await self._write(request, "modify"))
+
+    async def DeleteBatchItems(
+        self, request: batch_pb2.DeleteBatchItemsRequest, context: grpc.aio.ServicerContext
+    ) -> batch_pb2.DeleteBatchItemsResponse:
+        return batch_pb2.DeleteBatchItemsResponse(results=await self._write(request, "delete"))
+
+    async def StreamBatchItems(
+        self, request_iterator: AsyncIterator[batch_pb2.StreamBatchItemsRequest], context: grpc.aio.ServicerContext
+    ) -> batch_pb2.StreamBatchItemsResponse:
+        """Each chunk is checked and stored as it arrives (what was stored stays stored if the stream breaks)."""
+        header: batch_pb2.StreamBatchItemsHeader | None = None
+        batch: Batch | None = None
+        op: Operation = "add"
+        response = batch_pb2.StreamBatchItemsResponse()
+        async for message in request_iterator:
+            if header is None:
+                if not message.HasField("header"):
+                    raise InvalidArgument(
+                        "the first message of the stream must be the header",
+                        field_violations=[("header", "required first")],
+                    )
+                header = message.header
+                if header.operation not in _OPERATIONS:
+                    raise InvalidArgument(
+                        "header.operation must be ADD, MODIFY or DELETE",
+                        field_violations=[("header.operation", "must be ADD, MODIFY or DELETE")],
+                    )
+                op = _OPERATIONS[header.operation]
+                batch = await self._batch(header.tenant, header.environment, header.batch_id)
+                continue
+            if message.HasField("header"):
+                raise InvalidArgument(
+                    "the header may only be the first message", field_violations=[("header", "only first")]
+                )
+            assert batch is not None
+            await self._write_chunk(batch, op, message.chunk.items, response)
+        if header is None:
+            raise InvalidArgument("the stream sent no header", field_violations=[("header", "required")])
+        return response
+
+    async def _write_chunk(
+        self,
+        batch: Batch,
+        op: Operation,
+        items: Sequence[batch_pb2.BatchItem],
+        response: batch_pb2.StreamBatchItemsResponse,
+    ) -> None:
+        async with self.sessions() as session:
+            results = await write_items(session, batch.id, op, items)
+        start = response.items_received
+        for offset, result in enumerate(results):
+            if not result.code:
+                continue
+            response.items_rejected += 1
+            if len(response.errors) < MAX_STREAM_ERRORS:
+                response.errors.append(
+                    batch_pb2.BatchItemError(
+                        index=start + offset, id=_key(result), code=int(result.code), message=result.message
+                    )
+                )
+        response.items_received += len(results)
+        response.items_accepted = response.items_received - response.items_rejected

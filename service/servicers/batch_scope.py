@@ -1,0 +1,32 @@
+"""What every BatchService call shares: the tenant and environment check, and the catalog they name."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from service.catalogs import find_catalog
+from service.db.models import Catalog
+from service.errors import InvalidArgument
+from service.interceptors import current_principal
+from service.settings import Settings
+
+
+class BatchScope:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+        self.sessions = sessions
+        self.settings = settings
+
+    @staticmethod
+    def _scope(tenant: str, environment: str | None) -> int:
+        """The caller's tenant id; `tenant` must be the token's tenant, and `environment` given (unless None)."""
+        principal = current_principal()
+        principal.check_tenant(tenant, "tenant")
+        required = [("tenant", tenant)] + ([("environment", environment)] if environment is not None else [])
+        violations = [(name, "required") for name, value in required if not value]
+        if violations:
+            raise InvalidArgument(f"{violations[0][0]} is required", field_violations=violations)
+        return principal.tenant_id
+
+    @staticmethod
+    async def _find_catalog(session: AsyncSession, tenant_id: int, environment: str) -> Catalog | None:
+        return await find_catalog(session, tenant_id, environment)

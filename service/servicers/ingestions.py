@@ -1,0 +1,116 @@
+"""Batch ingestions over BatchService: create, get, list, delete."""
+
+from __future__ import annotations
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from catalogingest.v1 import batch_pb2
+from service.catalogs import get_catalog
+from service.db.models import Ingestion
+from service.ingestions import (
+    IngestionRequest,
+    create_ingestion,
+    delete_ingestion,
+    get_ingestion,
+    list_ingestions,
+    summary_of,
+)
+from service.interceptors import current_principal
+from service.servicers.batch_scope import BatchScope
+from service.timeutil import as_utc
+
+_STATUS_NAMES = {
+    batch_pb2.INGESTION_STATUS_RUNNING: "RUNNING",
+    batch_pb2.INGESTION_STATUS_SUCCESS: "SUCCESS",
+    batch_pb2.INGESTION_STATUS_FAILURE: "FAILURE",
+    batch_pb2.INGESTION_STATUS_ERROR: "ERROR",
+}
+_STATUSES = {name: number for number, name in _STATUS_NAMES.items()}
+
+
+def _ts(value: object) -> Timestamp:
+    ts = Timestamp()
+    ts.FromDatetime(as_utc(value))  # type: ignore[arg-type]
+    return ts
+
+
+def ingestion_proto(ingestion: Ingestion, environment: str) -> batch_pb2.Ingestion:
+    """The documented fields, each present when the document says it is (by status)."""
+    status = ingestion.status
+    summary = summary_of(ingestion)
+    config = ingestion.configuration or {}
+    out = batch_pb2.Ingestion(
+        id=ingestion.id,
+        status=_STATUSES.get(status, batch_pb2.INGESTION_STATUS_UNSPECIFIED),
+        created_at=_ts(ingestion.created_at),
+        updated_at=_ts(ingestion.updated_at),
+        configuration=batch_pb2.IngestionConfiguration(**config),
+        environment=environment,
+    )
+    if status in ("FAILURE", "ERROR"):
+        out.status_reason = ingestion.status_reason or ""
+    if status in ("SUCCESS", "FAILURE") and "item_error_count" in summary:
+        out.item_error_count = summary["item_error_count"]
+        for error_type, errors in summary.get("item_errors_summary", {}).items():
+            out.item_errors_summary[error_type].CopyFrom(batch_pb2.ItemErrorSummary(**errors))
+    if status == "SUCCESS":
+        out.upserted_item_count = summary.get("upserted_item_count", 0)
+        out.deleted_item_count = summary.get("deleted_item_count", 0)
+    if status in ("SUCCESS", "FAILURE") and "duration" in summary:
+        out.duration = summary["duration"]
+    return out
+
+
+class IngestionsMixin(BatchScope):
+    async def CreateIngestion(
+        self, request: batch_pb2.CreateIngestionRequest, context: grpc.aio.ServicerContext
+    ) -> batch_pb2.CreateIngestionResponse:
+        tenant_id = self._scope(request.tenant, request.environment)
+        async with self.sessions() as session:
+            catalog = await get_catalog(session, tenant_id, request.environment, "environment")
+            ingestion = await create_ingestion(
+                session,
+                tenant_id=tenant_id,
+                catalog=catalog,
+                request=IngestionRequest(
+                    batch_import_id=request.batch_import_id,
+                    catalog_version=request.catalog_version,
+                    min_item_count=request.min_item_count,
+                    min_success_rate_percent=request.min_success_rate_percent,
+                    source=request.source,
+                    delete_missing_items=request.delete_missing_items,
+                    promote_catalog_on_completion=request.promote_catalog_on_completion,
+                ),
+                submitted_by=current_principal().token_id,
+            )
+        return batch_pb2.CreateIngestionResponse(id=ingestion.id)
+
+    async def GetIngestion(
+        self, request: batch_pb2.GetIngestionRequest, context: grpc.aio.ServicerContext
+    ) -> batch_pb2.GetIngestionResponse:
+        tenant_id = self._scope(request.tenant, request.environment)
+        async with self.sessions() as session:
+            catalog = await self._find_catalog(session, tenant_id, request.environment)
+            ingestion = await get_ingestion(session, catalog.id if catalog else None, request.id)
+        return batch_pb2.GetIngestionResponse(ingestion=ingestion_proto(ingestion, request.environment))
+
+    async def ListIngestions(
+        self, request: batch_pb2.ListIngestionsRequest, context: grpc.aio.ServicerContext
+    ) -> batch_pb2.ListIngestionsResponse:
+        tenant_id = self._scope(request.tenant, None)
+        status = _STATUS_NAMES.get(request.status) if request.status else None
+        async with self.sessions() as session:
+            found = await list_ingestions(
+                session, tenant_id, list(request.environment), max(request.lookback_duration, 0), status
+            )
+        return batch_pb2.ListIngestionsResponse(ingestions=[ingestion_proto(i, env) for i, env in found])
+
+    async def DeleteIngestion(
+        self, request: batch_pb2.DeleteIngestionRequest, context: grpc.aio.ServicerContext
+    ) -> batch_pb2.DeleteIngestionResponse:
+        tenant_id = self._scope(request.tenant, request.environment)
+        async with self.sessions() as session:
+            catalog = await self._find_catalog(session, tenant_id, request.environment)
+            await delete_ingestion(session, catalog.id if catalog else None, request.id)
+        return batch_pb2.DeleteIngestionResponse()

@@ -1,0 +1,199 @@
+"""A batch into a catalog version, set-based: batch_items is already a table, so the records are
+written by INSERT ... SELECT / UPDATE ... FROM / DELETE statements straight from it, on both backends.
+
+Item errors collect in a temporary table (`ingest_errors`): the schema check runs in Python over the
+batch read in chunks, the structural checks are SQL. Every write below skips the items in error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy import select, text, tuple_
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from service.db.models import BatchItem
+
+CHUNK_ROWS = 1000
+SAMPLE_IDS = 5
+# The error types of itemErrorsSummary.
+INVALID_ATTRIBUTES = "INVALID_ATTRIBUTES"
+MISSING_PARENT = "MISSING_PARENT"
+MISSING_ITEM = "MISSING_ITEM"
+DUPLICATE_ID = "DUPLICATE_ID"
+
+_NO_ERROR = (
+    "NOT EXISTS (SELECT 1 FROM ingest_errors e WHERE e.item_type = {b}.item_type AND e.item_id = {b}.item_id"
+    " AND e.context = {b}.context)"
+)
+_OK_B = _NO_ERROR.format(b="b")
+_LIVE = "b.batch_id = :batch AND NOT b.deleted"
+# A batch item and the version's record it writes: a batch-written record keeps its item type; one written
+# by another API (no type) is any type's.
+_SAME_RECORD = (
+    "r.version_id = :version AND r.kind IN (1, 2) AND r.record_id = b.item_id AND r.context = b.context"
+    " AND (r.item_type = b.item_type OR r.item_type IS NULL)"
+)
+
+
+class BatchIngest:
+    def __init__(self, conn: AsyncConnection, batch_pk: str, version_id: int) -> None:
+        self.conn = conn
+        self.postgres = conn.dialect.name == "postgresql"
+        self.params = {"batch": batch_pk, "version": version_id}
+
+    async def _run(self, sql: str, **params: Any) -> Any:
+        return await self.conn.execute(text(sql), {**self.params, **params})
+
+    async def prepare(self) -> None:
+        if not self.postgres:
+            await self._run("DROP TABLE IF EXISTS temp.ingest_errors")
+        await self._run(
+            "CREATE TEMP TABLE ingest_errors (item_type TEXT, item_id TEXT, context TEXT, error_type TEXT,"
+            " message TEXT, PRIMARY KEY (item_type, item_id, context))" + (" ON COMMIT DROP" if self.postgres else "")
+        )
+
+    async def item_count(self) -> int:
+        """Items in the batch (tombstones are deletions, not items)."""
+        return (await self._run(f"SELECT count(*) FROM batch_items b WHERE {_LIVE}")).scalar_one()
+
+    async def chunks(self) -> AsyncIterator[list[Any]]:
+        """The batch's items (not tombstones) in key order, CHUNK_ROWS at a time: memory stays bounded."""
+        table = BatchItem.__table__
+        key = tuple_(table.c.item_type, table.c.item_id, table.c.context)
+        last: tuple[str, str, str] | None = None
+        while True:
+            query = (
+                select(table.c.item_type, table.c.item_id, table.c.context, table.c.attributes, table.c.partial)
+                .where(table.c.batch_id == self.params["batch"], table.c.deleted.is_(False))
+                .order_by(table.c.item_type, table.c.item_id, table.c.context)
+                .limit(CHUNK_ROWS)
+            )
+            if last is not None:
+                query = query.where(key > tuple_(*last))
+            rows = (await self.conn.execute(query)).all()
+            if not rows:
+                return
+            yield rows
+            last = (rows[-1].item_type, rows[-1].item_id, rows[-1].context)
+
+    async def add_errors(self, errors: list[dict[str, str]]) -> None:
+        if errors:
+            await self.conn.execute(
+                text(
+                    "INSERT INTO ingest_errors (item_type, item_id, context, error_type, message)"
+                    " VALUES (:item_type, :item_id, :context, :error_type, :message)"
+                ),
+                errors,
+            )
+
+    async def check_structure(self, version: int) -> None:
+        """Items the version could not hold: modifications of an item it lacks, variants without a parent,
+        two items of different types that would be the same record."""
+        await self._run(
+            f"""INSERT INTO ingest_errors (item_type, item_id, context, error_type, message)
+                SELECT b.item_type, b.item_id, b.context, '{MISSING_ITEM}',
+                       'item ''' || b.item_id || ''' was only modified in the batch and is not in catalog version '
+                       || :number
+                FROM batch_items b
+                WHERE {_LIVE} AND b.partial AND {_OK_B}
+                  AND NOT EXISTS (SELECT 1 FROM records r WHERE {_SAME_RECORD})""",
+            number=str(version),
+        )
+        await self._run(
+            f"""INSERT INTO ingest_errors (item_type, item_id, context, error_type, message)
+                SELECT b.item_type, b.item_id, b.context, '{MISSING_PARENT}',
+                       'parentId ''' || b.parent_id || ''' names no valid item of the batch or of catalog version '
+                       || :number
+                FROM batch_items b
+                WHERE {_LIVE} AND b.parent_id IS NOT NULL AND {_OK_B}
+                  AND NOT EXISTS (SELECT 1 FROM batch_items p WHERE p.batch_id = :batch AND NOT p.deleted
+                                  AND NOT p.partial AND p.parent_id IS NULL AND p.item_id = b.parent_id
+                                  AND p.context = b.context AND {_NO_ERROR.format(b="p")})
+                  AND NOT EXISTS (SELECT 1 FROM records r WHERE r.version_id = :version AND r.kind = 1
+                                  AND r.record_id = b.parent_id AND r.context = b.context)""",
+            number=str(version),
+        )
+        await self._run(
+            f"""INSERT INTO ingest_errors (item_type, item_id, context, error_type, message)
+                SELECT item_type, item_id, context, '{DUPLICATE_ID}',
+                       'item ''' || item_id || ''' is also in the batch with type ''' || kept || ''''
+                FROM (SELECT b.item_type, b.item_id, b.context,
+                             row_number() OVER w AS n, first_value(b.item_type) OVER w AS kept
+                      FROM batch_items b WHERE {_LIVE} AND NOT b.partial AND {_OK_B}
+                      WINDOW w AS (PARTITION BY b.parent_id IS NULL, b.item_id, b.context
+                                   ORDER BY b.op_ts DESC, b.item_type)) d
+                WHERE n > 1"""
+        )
+
+    async def error_summary(self) -> tuple[int, dict[str, dict[str, Any]]]:
+        """(errors, {type: {count, sample_ids, sample_message}})."""
+        counts = (await self._run("SELECT error_type, count(*) FROM ingest_errors GROUP BY error_type")).all()
+        summary: dict[str, dict[str, Any]] = {}
+        for error_type, count in counts:
+            samples = (
+                await self._run(
+                    "SELECT item_id, message FROM ingest_errors WHERE error_type = :t"
+                    " ORDER BY item_type, item_id, context LIMIT :n",
+                    t=error_type,
+                    n=SAMPLE_IDS,
+                )
+            ).all()
+            summary[error_type] = {
+                "count": count,
+                "sample_ids": [row[0] for row in samples],
+                "sample_message": samples[0][1] if samples else "",
+            }
+        return sum(s["count"] for s in summary.values()), summary
+
+    async def upsert(self, source: str) -> int:
+        """Added items become the version's records (an older write than the record's last is ignored)."""
+        empty = "'{}'::jsonb" if self.postgres else "'{}'"
+        written = await self._run(
+            f"""INSERT INTO records AS r (version_id, kind, record_id, context, parent_id, data, source, item_type,
+                                          op_ts, updated_at)
+                SELECT CAST(:version AS INTEGER), CASE WHEN b.parent_id IS NULL THEN 1 ELSE 2 END, b.item_id,
+                       b.context, b.parent_id, coalesce(b.attributes, {empty}), :source, b.item_type, b.op_ts,
+                       CURRENT_TIMESTAMP
+                FROM batch_items b
+                WHERE {_LIVE} AND NOT b.partial AND {_OK_B}
+                ON CONFLICT (version_id, kind, record_id, context) DO UPDATE SET
+                    parent_id = excluded.parent_id, data = excluded.data, source = excluded.source,
+                    item_type = excluded.item_type, op_ts = excluded.op_ts, updated_at = excluded.updated_at
+                WHERE r.op_ts <= excluded.op_ts""",
+            source=source,
+        )
+        return written.rowcount or 0
+
+    async def merge_partial(self, source: str) -> int:
+        """Items only modified in the batch: their attributes merge into the version's records."""
+        merged = "r.data || b.attributes" if self.postgres else "json_merge(r.data, b.attributes)"
+        target = "records r" if self.postgres else "records AS r"
+        written = await self._run(
+            f"""UPDATE {target} SET data = {merged}, parent_id = coalesce(b.parent_id, r.parent_id),
+                       source = :source, op_ts = b.op_ts, updated_at = CURRENT_TIMESTAMP
+                FROM batch_items b
+                WHERE {_LIVE} AND b.partial AND {_OK_B} AND {_SAME_RECORD} AND r.op_ts <= b.op_ts""",
+            source=source,
+        )
+        return written.rowcount or 0
+
+    async def apply_tombstones(self) -> int:
+        gone = await self._run(
+            """DELETE FROM records WHERE version_id = :version AND kind IN (1, 2) AND EXISTS (
+                 SELECT 1 FROM batch_items b WHERE b.batch_id = :batch AND b.deleted
+                 AND b.item_id = records.record_id AND b.context = records.context
+                 AND (records.item_type = b.item_type OR records.item_type IS NULL) AND records.op_ts <= b.op_ts)"""
+        )
+        return gone.rowcount or 0
+
+    async def delete_missing(self, source: str) -> int:
+        """Records of `source` the batch does not hold (an item in error is held: it is not deleted)."""
+        gone = await self._run(
+            """DELETE FROM records WHERE version_id = :version AND kind IN (1, 2) AND source = :source
+               AND NOT EXISTS (SELECT 1 FROM batch_items b WHERE b.batch_id = :batch AND NOT b.deleted
+                               AND b.item_id = records.record_id AND b.context = records.context)""",
+            source=source,
+        )
+        return gone.rowcount or 0

@@ -1,0 +1,150 @@
+"""Applying a batch ingestion in the task's one transaction: validate every item, check the thresholds,
+write the valid items into the catalog version, delete what the batch deletes, promote when asked.
+
+A FAILURE (thresholds, expired batch...) raises IngestionFailed: the worker rolls everything back and
+calls record_ingestion_failure, which shows the outcome on the ingestion in a transaction of its own.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy import select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from service.catalog_versions import activate
+from service.db.models import Catalog, CatalogVersion, Ingestion
+from service.errors import CatalogIngestError, TaskFailed
+from service.field_types import check_properties, stored_fields
+from service.store.batch_ingest import INVALID_ATTRIBUTES, BatchIngest
+from service.tasks.context import TaskContext
+from service.tasks.queue import ClaimedTask
+from service.timeutil import utcnow
+
+
+class IngestionFailed(TaskFailed):
+    """The batch cannot be ingested; carries what the ingestion shows (counts, errors, duration)."""
+
+    def __init__(self, message: str, reason: str, outcome: dict[str, Any] | None = None) -> None:
+        super().__init__(message, reason=reason)
+        self.outcome = outcome or {}
+
+    def as_dict(self) -> dict[str, object]:
+        return {**super().as_dict(), "ingestion": self.outcome}
+
+
+def _duration(started: float) -> str:
+    return f"{time.monotonic() - started:.3f}"
+
+
+async def _check_batch(conn: AsyncConnection, batch_pk: str, batch_name: str) -> None:
+    """The batch must still be live; on PostgreSQL its row is share-locked so a purge waits for this task."""
+    lock = " FOR SHARE" if conn.dialect.name == "postgresql" else ""
+    found = (
+        await conn.execute(
+            text(f"SELECT id FROM batches WHERE id = :id AND expires_at > :now{lock}"),
+            {"id": batch_pk, "now": utcnow()},
+        )
+    ).first()
+    if found is None:
+        raise IngestionFailed(f"batch '{batch_name}' expired or was deleted; nothing was changed", "BATCH_NOT_FOUND")
+
+
+async def _validate(ingest: BatchIngest, schema: Any) -> None:
+    fields = stored_fields(schema)
+    if not fields:  # a catalog without a schema accepts any attributes
+        return
+    async for rows in ingest.chunks():
+        errors = []
+        for row in rows:
+            attributes = row.attributes if isinstance(row.attributes, dict) else {}
+            problems = check_properties(fields, attributes, partial=bool(row.partial))
+            if problems:
+                errors.append(
+                    {
+                        "item_type": row.item_type,
+                        "item_id": row.item_id,
+                        "context": row.context,
+                        "error_type": INVALID_ATTRIBUTES,
+                        "message": " ".join(problems),
+                    }
+                )
+        await ingest.add_errors(errors)
+
+
+def _threshold_failure(config: dict[str, Any], total: int, valid: int) -> str | None:
+    min_count = int(config["min_item_count"])
+    min_rate = float(config["min_success_rate_percent"])
+    if valid < min_count:
+        return f"{valid} of {total} items passed validation, fewer than minItemCount {min_count}; nothing was changed"
+    rate = 100.0 * valid / total if total else 100.0
+    if rate < min_rate:
+        return (
+            f"{rate:.2f}% of the items passed validation ({valid} of {total}), below minSuccessRatePercent"
+            f" {min_rate:g}; nothing was changed"
+        )
+    return None
+
+
+async def apply_batch_ingestion(ctx: TaskContext) -> dict[str, Any]:
+    started = time.monotonic()
+    config = ctx.task.params
+    conn = ctx.conn
+    exists = (await conn.execute(select(Ingestion.id).where(Ingestion.id == config["ingestion_id"]))).first()
+    if exists is None:
+        raise IngestionFailed("the ingestion was deleted", "INGESTION_NOT_FOUND")
+    await _check_batch(conn, config["batch_pk"], config["batch_import_id"])
+    version_id: int = config["version_id"]
+    version = (await conn.execute(select(CatalogVersion.version).where(CatalogVersion.id == version_id))).first()
+    if version is None:
+        raise IngestionFailed(f"catalog version '{config['catalog_version']}' was deleted", "CATALOG_VERSION_NOT_FOUND")
+    schema = (await conn.execute(select(Catalog.field_schema).where(Catalog.id == ctx.task.catalog_id))).scalar_one()
+
+    ingest = BatchIngest(conn, config["batch_pk"], version_id)
+    await ingest.prepare()
+    total = await ingest.item_count()
+    ctx.progress(total)
+    await _validate(ingest, schema)
+    await ingest.check_structure(version[0])
+    error_count, errors = await ingest.error_summary()
+    outcome: dict[str, Any] = {"item_error_count": error_count, "item_errors_summary": errors}
+    failure = _threshold_failure(config, total, total - error_count)
+    if failure is not None:
+        raise IngestionFailed(failure, "THRESHOLD_NOT_MET", {**outcome, "duration": _duration(started)})
+
+    upserted = await ingest.upsert(config["source"]) + await ingest.merge_partial(config["source"])
+    deleted = await ingest.apply_tombstones()
+    if config["delete_missing_items"]:
+        deleted += await ingest.delete_missing(config["source"])
+    if config["promote_catalog_on_completion"]:
+        try:
+            await activate(
+                conn, ctx.task.catalog_id, version[0], min_item_count=0, versions_kept=ctx.settings.versions_kept
+            )
+        except CatalogIngestError as error:
+            raise IngestionFailed(error.message, error.reason, outcome) from None
+    outcome |= {"upserted_item_count": upserted, "deleted_item_count": deleted, "duration": _duration(started)}
+    await conn.execute(
+        update(Ingestion)
+        .where(Ingestion.id == config["ingestion_id"])
+        .values(status="SUCCESS", status_reason=None, summary=outcome, updated_at=utcnow())
+    )
+    ctx.progress(total, upserted + deleted)
+    return {"ingestion_id": config["ingestion_id"], **outcome}
+
+
+async def record_ingestion_failure(conn: AsyncConnection, task: ClaimedTask, error: dict[str, Any]) -> None:
+    """After the task rolled back: FAILURE for an invalid batch, ERROR for an unexpected error."""
+    status = "ERROR" if error.get("reason") == "INTERNAL" else "FAILURE"
+    outcome = error.get("ingestion")
+    await conn.execute(
+        update(Ingestion)
+        .where(Ingestion.id == task.params.get("ingestion_id"))
+        .values(
+            status=status,
+            status_reason=str(error.get("message", "")),
+            summary=outcome if isinstance(outcome, dict) else None,
+            updated_at=utcnow(),
+        )
+    )
