@@ -83,6 +83,32 @@ def test_route_table_comes_from_the_annotations() -> None:
         ("PUT", "/v2/{collection}"): (catalog + "ReplaceRecords", "*", ""),
         ("PATCH", "/v2/{collection}"): (catalog + "UpdateRecords", "*", ""),
         ("DELETE", "/v2/{collection}"): (catalog + "DeleteRecords", "*", ""),
+        ("POST", "/data/v2/projects/{project_id}/catalogs"): (
+            catalog + "CreateCatalogDefinition",
+            "catalog",
+            "catalog",
+        ),
+        ("GET", "/data/v2/projects/{project_id}/catalogs"): (catalog + "ListCatalogDefinitions", "", ""),
+        ("GET", "/data/v2/projects/{project_id}/catalogs/{catalog_id}"): (
+            catalog + "GetCatalogDefinition",
+            "",
+            "catalog",
+        ),
+        ("PATCH", "/data/v2/projects/{project_id}/catalogs/{catalog_id}"): (
+            catalog + "AddCatalogFields",
+            "*",
+            "catalog",
+        ),
+        ("PUT", "/data/v2/projects/{project_id}/catalogs/{catalog_id}/items"): (
+            catalog + "BulkReplaceCatalogItems",
+            "items",
+            "",
+        ),
+        ("POST", "/data/v2/projects/{project_id}/catalogs/{catalog_id}/items/partial-update"): (
+            catalog + "BulkUpdateCatalogItems",
+            "items",
+            "",
+        ),
         ("POST", "/batch-imports"): (batch + "CreateBatch", "", ""),
         ("GET", "/batch-imports"): (batch + "ListBatches", "", "batches"),
     }
@@ -99,7 +125,14 @@ def test_one_route_per_template_with_verbs_and_literals_first() -> None:
     order = [r.template.source for r in routes]
     assert order.index("/v1/tasks/{id}:cancel") < order.index("/v1/tasks/{id}")
     catalog = build_routes(load_bindings([catalog_pb2.DESCRIPTOR.services_by_name["CatalogService"]]))
-    assert [sorted(r.endpoints) for r in catalog] == [["DELETE", "GET", "PATCH", "PUT"]]
+    projects = "/data/v2/projects/{project_id}/catalogs"
+    assert [(r.template.source, sorted(r.endpoints)) for r in catalog] == [
+        (projects + "/{catalog_id}/items/partial-update", ["POST"]),
+        (projects + "/{catalog_id}/items", ["PUT"]),
+        (projects, ["GET", "POST"]),
+        (projects + "/{catalog_id}", ["GET", "PATCH"]),
+        ("/v2/{collection}", ["DELETE", "GET", "PATCH", "PUT"]),
+    ]
 
 
 def _service_with_rule(rule: http_pb2.HttpRule) -> descriptor_pool.DescriptorPool:
