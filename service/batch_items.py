@@ -32,8 +32,6 @@ Operation = Literal["add", "modify", "delete"]
 OPERATIONS: tuple[Operation, ...] = ("add", "modify", "delete")
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
 MAX_NAME_LENGTH = 1024
-# Rows per INSERT statement: 8 parameters a row stays well under both backends' parameter limits.
-ROWS_PER_STATEMENT = 1000
 _KEY = ("batch_id", "item_type", "item_id", "context")
 
 
@@ -144,9 +142,11 @@ def _rounds(rows: list[dict[str, Any]], op: Operation) -> list[list[dict[str, An
     return rounds
 
 
-def _upsert(dialect: str, rows: list[dict[str, Any]], op: Operation) -> Any:
+def _upsert(dialect: str, op: Operation) -> Any:
+    """INSERT ... ON CONFLICT DO UPDATE, executed with a list of rows: SQLAlchemy sends them as multi-row
+    VALUES statements ("insertmanyvalues"), compiled once and cached."""
     table = BatchItem.__table__
-    stmt = (postgresql if dialect == "postgresql" else sqlite).insert(table).values(rows)
+    stmt = (postgresql if dialect == "postgresql" else sqlite).insert(table)
     new = stmt.excluded
     if op == "modify":
         if dialect == "postgresql":
@@ -181,8 +181,7 @@ async def write_items(
     dialect = session.bind.dialect.name
     try:
         for round_rows in _rounds(rows, op):
-            for start in range(0, len(round_rows), ROWS_PER_STATEMENT):
-                await session.execute(_upsert(dialect, round_rows[start : start + ROWS_PER_STATEMENT], op))
+            await session.execute(_upsert(dialect, op), round_rows)
         await session.commit()
     except IntegrityError:
         # The batch was purged between its lookup and this write.

@@ -181,6 +181,8 @@ class Batch(Base):
 
 class BatchItem(Base):
     __tablename__ = "batch_items"
+    # Ingestions match batch items to records by id and context, whatever the item's type.
+    __table_args__ = (Index("ix_batch_items_item", "batch_id", "item_id", "context"),)
     batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id", ondelete="CASCADE"), primary_key=True)
     item_type: Mapped[str] = mapped_column(Text, primary_key=True)
     item_id: Mapped[str] = mapped_column(Text, primary_key=True)

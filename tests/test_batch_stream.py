@@ -1,0 +1,126 @@
+"""BatchService over gRPC: the client stream of items (a header, then chunks), then an ingestion of it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+
+import grpc
+import pytest
+
+from catalogingest.v1 import batch_pb2
+from tests.helpers import error_details, eventually
+
+ADD, MODIFY, DELETE = batch_pb2.BATCH_OPERATION_ADD, batch_pb2.BATCH_OPERATION_MODIFY, batch_pb2.BATCH_OPERATION_DELETE
+ENV = "grpc"
+
+
+def items(start: int, count: int, **fields) -> list[batch_pb2.BatchItem]:
+    return [
+        batch_pb2.BatchItem(id=f"i{n:07d}", type="product", attributes_json=f'{{"n": {n}}}', **fields)
+        for n in range(start, start + count)
+    ]
+
+
+async def stream(
+    stack, batch_id: str, operation: int, chunks: Iterable[list[batch_pb2.BatchItem]], tenant: str = "acme"
+) -> batch_pb2.StreamBatchItemsResponse:
+    async def requests() -> AsyncIterator[batch_pb2.StreamBatchItemsRequest]:
+        header = batch_pb2.StreamBatchItemsHeader(
+            tenant=tenant, environment=ENV, batch_id=batch_id, operation=operation
+        )
+        yield batch_pb2.StreamBatchItemsRequest(header=header)
+        for chunk in chunks:
+            yield batch_pb2.StreamBatchItemsRequest(chunk=batch_pb2.BatchItemChunk(items=chunk))
+
+    return await stack.batches.StreamBatchItems(requests(), metadata=stack.metadata(tenant))
+
+
+async def new_version(stack) -> str:
+    created = await stack.batches.CreateCatalogVersion(
+        batch_pb2.CreateCatalogVersionRequest(tenant="acme", environment=ENV, create_batch_import=True),
+        metadata=stack.metadata(),
+    )
+    return created.version.batch_import_id
+
+
+async def wait_ingestion(stack, ingestion_id: str) -> batch_pb2.Ingestion:
+    async def probe() -> batch_pb2.Ingestion:
+        got = await stack.batches.GetIngestion(
+            batch_pb2.GetIngestionRequest(tenant="acme", environment=ENV, id=ingestion_id), metadata=stack.metadata()
+        )
+        return got.ingestion
+
+    return await eventually(probe, lambda i: i.status != batch_pb2.INGESTION_STATUS_RUNNING, timeout=120)
+
+
+async def test_a_streamed_batch_of_50k_items_is_ingested_and_promoted(stack) -> None:
+    batch_id = await new_version(stack)
+    chunks = [items(n, 1000) for n in range(0, 50_000, 1000)]
+    chunks[3][10].id = "not valid!"
+    chunks[7][0].ClearField("attributes_json")
+    response = await stream(stack, batch_id, ADD, chunks)
+    assert (response.items_received, response.items_accepted, response.items_rejected) == (50_000, 49_998, 2)
+    assert [(e.index, e.code) for e in response.errors] == [(3010, 1), (7000, 5)]
+    assert response.errors[1].id.id == "i0007000" and response.errors[1].message == "attributes is required"
+    # Modify and delete streams use the same header with another operation.
+    modified = await stream(
+        stack, batch_id, MODIFY, [[batch_pb2.BatchItem(id="i0000001", type="product", attributes_json='{"m": true}')]]
+    )
+    assert modified.items_accepted == 1
+    deleted = await stream(stack, batch_id, DELETE, [[batch_pb2.BatchItem(id="i0000002", type="product")]])
+    assert deleted.items_accepted == 1
+
+    created = await stack.batches.CreateIngestion(
+        batch_pb2.CreateIngestionRequest(
+            tenant="acme", environment=ENV, catalog_version=batch_id, promote_catalog_on_completion=True
+        ),
+        metadata=stack.metadata(),
+    )
+    ingestion = await wait_ingestion(stack, created.id)
+    assert ingestion.status == batch_pb2.INGESTION_STATUS_SUCCESS, ingestion.status_reason
+    assert ingestion.upserted_item_count == 49_997 and ingestion.configuration.catalog_version == batch_id
+    active = await stack.batches.GetActiveCatalogVersion(
+        batch_pb2.GetActiveCatalogVersionRequest(tenant="acme", environment=ENV), metadata=stack.metadata()
+    )
+    assert active.version.version == batch_id and active.version.item_count == 49_997
+
+
+async def test_stream_errors(stack) -> None:
+    batch_id = await new_version(stack)
+
+    async def no_header() -> AsyncIterator[batch_pb2.StreamBatchItemsRequest]:
+        yield batch_pb2.StreamBatchItemsRequest(chunk=batch_pb2.BatchItemChunk(items=items(0, 1)))
+
+    with pytest.raises(grpc.aio.AioRpcError) as first:
+        await stack.batches.StreamBatchItems(no_header(), metadata=stack.metadata())
+    assert first.value.code() == grpc.StatusCode.INVALID_ARGUMENT and error_details(first.value)[0] == ["header"]
+    with pytest.raises(grpc.aio.AioRpcError) as unspecified:
+        await stream(stack, batch_id, batch_pb2.BATCH_OPERATION_UNSPECIFIED, [items(0, 1)])
+    assert error_details(unspecified.value)[0] == ["header.operation"]
+    with pytest.raises(grpc.aio.AioRpcError) as unknown:
+        await stream(stack, "nope", ADD, [items(0, 1)])
+    assert unknown.value.code() == grpc.StatusCode.NOT_FOUND and error_details(unknown.value)[1] == "BATCH_NOT_FOUND"
+    with pytest.raises(grpc.aio.AioRpcError) as other_tenant:
+        await stream(stack, batch_id, ADD, [items(0, 1)], tenant="globex")
+    assert other_tenant.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_unary_items_calls_over_grpc(stack) -> None:
+    batch_id = await new_version(stack)
+    added = await stack.batches.AddBatchItems(
+        batch_pb2.AddBatchItemsRequest(
+            tenant="acme",
+            environment=ENV,
+            batch_id=batch_id,
+            items=[*items(0, 2), batch_pb2.BatchItem(id="x", type="product", attributes_json="[1]")],
+        ),
+        metadata=stack.metadata(),
+    )
+    assert [r.code for r in added.results] == [0, 0, 5]
+    assert not added.results[0].HasField("message") and added.results[2].message == "attributes must be a JSON object"
+    with pytest.raises(grpc.aio.AioRpcError) as denied:
+        await stack.batches.DeleteBatchItems(
+            batch_pb2.DeleteBatchItemsRequest(tenant="acme", environment=ENV, batch_id=batch_id, items=items(0, 1)),
+            metadata=stack.metadata("globex"),
+        )
+    assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
