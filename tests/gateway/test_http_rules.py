@@ -111,6 +111,18 @@ def test_route_table_comes_from_the_annotations() -> None:
         ),
         ("POST", "/batch-imports"): (batch + "CreateBatch", "", ""),
         ("GET", "/batch-imports"): (batch + "ListBatches", "", "batches"),
+        ("POST", "/batch-imports/items"): (batch + "AddBatchItems", "items", "results"),
+        ("PATCH", "/batch-imports/items"): (batch + "UpdateBatchItems", "items", "results"),
+        ("POST", "/batch-imports/items/delete"): (batch + "DeleteBatchItems", "items", "results"),
+        ("POST", "/batch-imports/ingestions"): (batch + "CreateIngestion", "*", ""),
+        ("GET", "/batch-imports/ingestions"): (batch + "ListIngestions", "", "ingestions"),
+        ("GET", "/batch-imports/ingestions/{id}"): (batch + "GetIngestion", "", "ingestion"),
+        ("DELETE", "/batch-imports/ingestions/{id}"): (batch + "DeleteIngestion", "", ""),
+        ("POST", "/catalogs"): (batch + "CreateCatalogVersion", "", "version"),
+        ("GET", "/catalogs"): (batch + "ListCatalogVersions", "", "versions"),
+        ("GET", "/catalogs/active"): (batch + "GetActiveCatalogVersion", "", "version"),
+        ("POST", "/catalogs/activate/{version}"): (batch + "ActivateCatalogVersion", "", "version"),
+        ("DELETE", "/catalogs/{version}"): (batch + "DeleteCatalogVersion", "", ""),
     }
 
 
@@ -118,6 +130,7 @@ def test_methods_without_annotation_or_streaming_get_no_route() -> None:
     methods = {full for full, _, _ in _routes().values()}
     assert "/catalogingest.v1.CatalogService/BatchGetRecords" not in methods
     assert "/catalogingest.v1.TaskService/WatchTask" not in methods
+    assert "/catalogingest.v1.BatchService/StreamBatchItems" not in methods
 
 
 def test_one_route_per_template_with_verbs_and_literals_first() -> None:
