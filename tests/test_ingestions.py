@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from service.store.batch_ingest import BatchIngest
+from service.tasks.worker import Worker
 from tests.batch_helpers import ENV, active_version, add, ingest, items_of, new_version, scope, wait_ingestion
+from tests.conftest import start_stack
+from tests.helpers import eventually
 
 FIELDS = [
     {"name": "title", "type": "string"},
@@ -244,3 +249,25 @@ async def test_ingestions_of_one_catalog_apply_in_order(http_stack) -> None:
     assert (await wait_ingestion(stack, first))["status"] == "SUCCESS"
     assert (await wait_ingestion(stack, second))["deletedItemCount"] == 1
     assert set(await items_of(stack)) == {"b"}
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_a_batch_that_expires_before_its_ingestion_runs_fails_it(database_url) -> None:
+    async with start_stack(database_url, worker=False, batch_expiry_seconds=1.0) as stack:
+        version = await new_version(stack)
+        await add(stack, [product("a")], version)
+        ingestion_id = await ingest(stack, {"catalogVersion": version})
+
+        async def batches() -> list:
+            return (await stack.http.get("/batch-imports", params=scope(), headers=stack.auth())).json()
+
+        await eventually(batches, lambda listed: listed == [], timeout=10)
+        stop = asyncio.Event()
+        worker = asyncio.create_task(Worker(stack.engine, stack.settings).run(stop))
+        try:
+            status = await wait_ingestion(stack, ingestion_id)
+        finally:
+            stop.set()
+            await worker
+    assert status["status"] == "FAILURE"
+    assert status["statusReason"] == f"batch '{version}' expired or was deleted; nothing was changed"
