@@ -19,7 +19,7 @@ from catalogingest.v1 import catalog_pb2
 from service.db.models import Record
 from service.errors import InvalidArgument
 from service.field_types import FieldDef, check_properties
-from service.records import MAX_ID_LENGTH, canonical_json
+from service.records import MAX_ID_LENGTH, canonical_json, has_nul
 
 ITEM = 1  # RecordKind RECORD_KIND_ITEM: the bulk per-item API writes items.
 ID_CHUNK = 500
@@ -95,7 +95,7 @@ def _parse_properties(text: str) -> tuple[dict[str, Any] | None, list[str]]:
     if not isinstance(value, dict):
         return None, [f"The properties must be a JSON object, got {_json_kind(value)}."]
     # PostgreSQL cannot store NUL in text or jsonb; refused on both backends alike.
-    if "\\u0000" in text and _has_nul(value):
+    if "\\u0000" in text and has_nul(value):
         return value, ["The properties must not contain NUL characters (\\u0000)."]
     return value, []
 
@@ -108,16 +108,6 @@ def _json_kind(value: Any) -> str:
     if isinstance(value, int | float):
         return "a number"
     return "a string" if isinstance(value, str) else "an array"
-
-
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
 
 
 async def existing_item_ids(

@@ -77,7 +77,7 @@ def validate_records(
             if not isinstance(data, dict):
                 violations.append((f"{where}.data", "must be a JSON object"))
                 data = {}
-            elif "\\u0000" in record.data_json and _has_nul(data):
+            elif "\\u0000" in record.data_json and has_nul(data):
                 violations.append((f"{where}.data", "must not contain NUL characters (\\u0000)"))
         if kind == 2 and not delete and not merge and not record.item_id:
             violations.append((f"{where}.item_id", "required for a variation"))
@@ -145,13 +145,14 @@ def row_to_proto(row: Any) -> record_pb2.Record:
     return record
 
 
-def _has_nul(value: Any) -> bool:
+def has_nul(value: Any) -> bool:
+    """Whether a JSON value holds a NUL character anywhere: PostgreSQL text and jsonb cannot store one."""
     if isinstance(value, str):
         return "\x00" in value
     if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
     if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
+        return any(has_nul(v) for v in value)
     return False
 
 

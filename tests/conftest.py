@@ -8,6 +8,7 @@ import contextlib
 import os
 import shutil
 import socket
+import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -215,3 +216,14 @@ async def http_stack(database_url: str) -> AsyncIterator[Stack]:
     """gRPC server, worker and the gateway over real HTTP."""
     async with start_stack(database_url) as running:
         yield running
+
+
+@pytest.fixture
+def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
+    """The processes a test spawns; killed at the end if still running."""
+    started: list[subprocess.Popen[bytes]] = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+        process.wait(10)

@@ -4,12 +4,7 @@ kept in the database so that it holds across server and gateway processes."""
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import grpc
 import httpx
@@ -22,8 +17,8 @@ from catalogingest.v1 import catalog_pb2
 from service.db.models import BulkRateLimit
 from tests.conftest import Stack, free_port, start_stack
 from tests.helpers import error_details, eventually
+from tests.processes import spawn
 
-ROOT = Path(__file__).resolve().parent.parent
 CATALOGS = "/data/v2/projects/acme/catalogs"
 ITEM = [{"item_id": "a", "properties": {"title": "A"}}]
 
@@ -103,34 +98,6 @@ async def test_grpc_callers_get_resource_exhausted_with_retry_info(database_url)
         assert 25 < retry.retry_delay.ToTimedelta().total_seconds() <= 30
 
 
-@pytest.fixture
-def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
-    started: list[subprocess.Popen[bytes]] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.terminate()
-    for process in started:
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-
-
-def spawn_server(started: list, database_url: str, http_port: int) -> None:
-    """A gRPC server and gateway of their own, in another process, on the same database."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CATALOG_INGEST_")}
-    env.update(
-        CATALOG_INGEST_DATABASE_URL=database_url,
-        CATALOG_INGEST_GRPC_PORT=str(free_port()),
-        CATALOG_INGEST_HTTP_PORT=str(http_port),
-        CATALOG_INGEST_BULK_RATE_LIMIT_WINDOW_SECONDS="60",
-    )
-    command = [sys.executable, "-m", "service.cli", "--log-level", "WARNING", "serve", "--role=grpc", "--role=gateway"]
-    started.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-
-
 async def answering(client: httpx.AsyncClient) -> bool:
     try:
         await client.get("/status/ingestion")
@@ -144,7 +111,8 @@ async def test_the_limit_holds_across_two_gateway_and_server_processes(pg_url, p
         await define(s, "shop")
         ports = [free_port(), free_port()]
         for port in ports:
-            spawn_server(processes, pg_url, port)
+            settings = {"grpc_port": free_port(), "http_port": port, "bulk_rate_limit_window_seconds": 60}
+            spawn(processes, pg_url, "grpc", "gateway", **settings)
         clients = [httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) for port in ports]
         try:
             for client in clients:

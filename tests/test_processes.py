@@ -4,46 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import signal
-import subprocess
-import sys
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from catalogingest.v1 import catalog_pb2, record_pb2, task_pb2
 from service.tasks import queue
 from tests.conftest import free_port, start_stack
 from tests.helpers import eventually, wait_task
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
-    started: list[subprocess.Popen[bytes]] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-        process.wait(10)
-
-
-def spawn(started: list, database_url: str, *roles: str, **settings: object) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CATALOG_INGEST_")}
-    env.update(
-        CATALOG_INGEST_DATABASE_URL=database_url,
-        CATALOG_INGEST_WORKER_POLL_INTERVAL="0.2",
-        CATALOG_INGEST_WORKER_HEARTBEAT_INTERVAL="0.5",
-        CATALOG_INGEST_WORKER_LEASE_TIMEOUT="2",
-        **{f"CATALOG_INGEST_{k.upper()}": str(v) for k, v in settings.items()},
-    )
-    command = [sys.executable, "-m", "service.cli", "--log-level", "WARNING", "serve", *(f"--role={r}" for r in roles)]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    started.append(process)
-    return process
+from tests.processes import spawn
 
 
 async def live_workers(stack) -> int:
