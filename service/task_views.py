@@ -35,8 +35,23 @@ def task_to_proto(task: Task, section: str) -> task_pb2.Task:
             getattr(message, name).CopyFrom(value)
     result: dict[str, Any] | None = task.result
     if result:
-        for kind, counts in result.items():
-            getattr(message.result, kind).CopyFrom(task_pb2.RecordCounts(**counts))
+        message.result.CopyFrom(_result(result))
     if task.error:
-        message.error.CopyFrom(task_pb2.TaskError(**{k: v for k, v in task.error.items() if v is not None}))
+        # Handlers may store more than TaskError shows (an ingestion's outcome lives on the ingestion).
+        shown = {k: v for k, v in task.error.items() if k in _ERROR_FIELDS and v is not None}
+        message.error.CopyFrom(task_pb2.TaskError(**shown))
+    return message
+
+
+_ERROR_FIELDS = frozenset(task_pb2.TaskError.DESCRIPTOR.fields_by_name)
+_KINDS = ("items", "variations", "item_groups")
+
+
+def _result(result: dict[str, Any]) -> task_pb2.TaskResult:
+    message = task_pb2.TaskResult(
+        skipped_record_ids=result.get("skipped_record_ids", ()), ingestion_id=result.get("ingestion_id", "")
+    )
+    for kind in _KINDS:
+        if kind in result:
+            getattr(message, kind).CopyFrom(task_pb2.RecordCounts(**result[kind]))
     return message

@@ -133,7 +133,7 @@ async def test_partial_update_of_a_missing_item_needs_upsert(shop) -> None:
 
 async def test_an_item_deleted_before_its_partial_update_runs_is_skipped(database_url) -> None:
     """The existence check is made at submission: a delete queued earlier but applied later wins, and the
-    partial update's task skips the item instead of creating it, counting it as rejected."""
+    partial update's task skips the item instead of creating it, counting it as rejected and naming it."""
     async with bulk_stack(database_url, worker=False) as s:
         stop = asyncio.Event()
         worker = asyncio.create_task(Worker(s.engine, s.settings).run(stop))
@@ -155,6 +155,7 @@ async def test_an_item_deleted_before_its_partial_update_runs_is_skipped(databas
             await applied(s, delete.task_id)
             task = await applied(s, update)
             assert (task.result.items.rejected, task.result.items.created) == (1, 0)
+            assert list(task.result.skipped_record_ids) == ["a"]
             assert await stored(s) == {}
         finally:
             stop.set()

@@ -69,6 +69,20 @@ async def test_min_item_count_fails_then_passes(http_stack) -> None:
     assert set(await items_of(stack)) == {"a", "b", "c"}
 
 
+async def test_ingestion_tasks_show_in_the_task_list(http_stack) -> None:
+    stack = http_stack
+    version = await three_good_one_bad(stack)
+    failed = await run(stack, catalogVersion=version, minItemCount=4)
+    passed = await run(stack, catalogVersion=version)
+    assert (failed["status"], passed["status"]) == ("FAILURE", "SUCCESS")
+    listed = await stack.http.get("/v1/tasks", params={"section": ENV, "type": "batch_ingestion"}, headers=stack.auth())
+    assert listed.status_code == 200, listed.text
+    newest, oldest = listed.json()["tasks"]
+    assert (newest["status"], newest["result"]["ingestion_id"]) == ("DONE", passed["id"])
+    assert (oldest["status"], oldest["error"]["reason"]) == ("FAILED", "THRESHOLD_NOT_MET")
+    assert oldest["error"]["message"] == failed["statusReason"]
+
+
 async def test_min_success_rate_fails_then_passes(http_stack) -> None:
     stack = http_stack
     version = await three_good_one_bad(stack)

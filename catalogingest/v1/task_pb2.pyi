@@ -41,14 +41,18 @@ class RecordCounts(_message.Message):
     def __init__(self, created: _Optional[int] = ..., updated: _Optional[int] = ..., deleted: _Optional[int] = ..., unchanged: _Optional[int] = ..., rejected: _Optional[int] = ...) -> None: ...
 
 class TaskResult(_message.Message):
-    __slots__ = ("items", "variations", "item_groups")
+    __slots__ = ("items", "variations", "item_groups", "skipped_record_ids", "ingestion_id")
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     VARIATIONS_FIELD_NUMBER: _ClassVar[int]
     ITEM_GROUPS_FIELD_NUMBER: _ClassVar[int]
+    SKIPPED_RECORD_IDS_FIELD_NUMBER: _ClassVar[int]
+    INGESTION_ID_FIELD_NUMBER: _ClassVar[int]
     items: RecordCounts
     variations: RecordCounts
     item_groups: RecordCounts
-    def __init__(self, items: _Optional[_Union[RecordCounts, _Mapping]] = ..., variations: _Optional[_Union[RecordCounts, _Mapping]] = ..., item_groups: _Optional[_Union[RecordCounts, _Mapping]] = ...) -> None: ...
+    skipped_record_ids: _containers.RepeatedScalarFieldContainer[str]
+    ingestion_id: str
+    def __init__(self, items: _Optional[_Union[RecordCounts, _Mapping]] = ..., variations: _Optional[_Union[RecordCounts, _Mapping]] = ..., item_groups: _Optional[_Union[RecordCounts, _Mapping]] = ..., skipped_record_ids: _Optional[_Iterable[str]] = ..., ingestion_id: _Optional[str] = ...) -> None: ...
 
 class TaskError(_message.Message):
     __slots__ = ("reason", "message", "file", "row", "column", "record_id")

@@ -3,12 +3,11 @@
 The payload holds only items that passed validation at submission (servicers/bulk_items.py), as
 item records whose `data` is the properties object. A partial update without upsert was checked
 against the catalog at submission; an item deleted since then is skipped here, not created, and
-counted as rejected in the task's result.
+counted as rejected and named in the task's result.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from catalogingest.v1 import record_pb2
@@ -18,8 +17,7 @@ from service.tasks.context import TaskContext
 
 BULK_REPLACE = "bulk_items_replace"
 BULK_UPDATE = "bulk_items_update"
-
-log = logging.getLogger(__name__)
+MAX_SKIPPED_SHOWN = 100
 
 
 async def apply_bulk_items(ctx: TaskContext) -> dict[str, Any]:
@@ -45,6 +43,6 @@ async def apply_bulk_items(ctx: TaskContext) -> dict[str, Any]:
             skipped = sum(1 for i in ids if i in missing)
             items["unchanged"] -= skipped
             items["rejected"] += skipped
-            log.info("task %d skipped items deleted since submission: %s", ctx.task.id, sorted(missing)[:20])
+            counts["skipped_record_ids"] = sorted(missing)[:MAX_SKIPPED_SHOWN]
     ctx.progress(len(ids), len(ids))
     return counts
