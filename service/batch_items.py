@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from catalogingest.v1 import batch_pb2
 from service.db.models import BatchItem
 from service.errors import NotFound
+from service.records import has_nul
 from service.timeutil import utcnow
 
 Operation = Literal["add", "modify", "delete"]
@@ -89,6 +90,8 @@ def check_item(item: batch_pb2.BatchItem, op: Operation, now: dt.datetime) -> tu
         return refused(Code.MISSING_TYPE, "type is required")
     if len(item.type) > MAX_NAME_LENGTH:
         return refused(Code.MISSING_TYPE, f"type is longer than {MAX_NAME_LENGTH} characters")
+    if "\x00" in item.type:
+        return refused(Code.MALFORMED_ITEM, "type must not contain NUL characters")
     op_ts = now
     if item.timestamp:
         try:
@@ -109,6 +112,9 @@ def check_item(item: batch_pb2.BatchItem, op: Operation, now: dt.datetime) -> tu
                 return refused(Code.MALFORMED_ITEM, "attributes is not valid JSON")
             if not isinstance(attributes, dict):
                 return refused(Code.MALFORMED_ITEM, "attributes must be a JSON object")
+            # PostgreSQL cannot store NUL in jsonb; refused on both backends alike.
+            if "\\u0000" in item.attributes_json and has_nul(attributes):
+                return refused(Code.MALFORMED_ITEM, "attributes must not contain NUL characters (\\u0000)")
         elif op == "add":
             return refused(Code.MALFORMED_ITEM, "attributes is required")
     row = {

@@ -19,10 +19,17 @@ def check_name(name: str, parameter: str) -> str:
             f"{parameter} must be 1 to {MAX_NAME} characters",
             field_violations=[(parameter, "must be 1 to 200 characters")],
         )
+    if not name.isprintable():
+        raise InvalidArgument(
+            f"{parameter} must not contain control characters",
+            field_violations=[(parameter, "must not contain control characters")],
+        )
     return name
 
 
 async def find_catalog(session: AsyncSession, tenant_id: int, name: str) -> Catalog | None:
+    if "\x00" in name:  # cannot be stored (PostgreSQL text), so no catalog has it
+        return None
     return (
         await session.execute(select(Catalog).where(Catalog.tenant_id == tenant_id, Catalog.name == name))
     ).scalar_one_or_none()

@@ -45,6 +45,8 @@ async def test_every_item_validation_error_has_its_code(http_stack) -> None:
         {"id": "ok5", "type": "product", "attributes": [1, 2]},
         {"id": "ok6", "type": "product"},
         {"id": "ok7", "type": "variant", "parentId": "p/1", "attributes": {}},
+        {"id": "ok8", "type": "product", "attributes": {"title": "a\u0000b"}},
+        {"id": "ok9", "type": "pro\u0000duct", "attributes": {}},
         {
             "id": "good_one-1",
             "type": "product",
@@ -54,7 +56,7 @@ async def test_every_item_validation_error_has_its_code(http_stack) -> None:
         },
     ]
     results = await add(stack, body, version)
-    assert [r["code"] for r in results] == [1, 1, 1, 2, 3, 4, 4, 5, 5, 5, 5, 6, 0]
+    assert [r["code"] for r in results] == [1, 1, 1, 2, 3, 4, 4, 5, 5, 5, 5, 6, 5, 5, 0]
     assert results[0] == {"id": key("", "product"), "code": 1, "message": "id must not be empty"}
     assert "letters, digits" in results[1]["message"] and "'a b'" in results[1]["message"]
     assert results[3]["id"] == key("ok1", context="store 1") and "context" in results[3]["message"]
@@ -65,7 +67,9 @@ async def test_every_item_validation_error_has_its_code(http_stack) -> None:
     assert results[9]["message"] == "attributes must be a JSON object"
     assert results[10]["message"] == "attributes is required"
     assert results[11]["id"] == key("ok7", "variant") and "parentId" in results[11]["message"]
-    assert results[12] == {"id": key("good_one-1", context="store_1"), "code": 0}
+    assert results[12]["message"] == "attributes must not contain NUL characters (\\u0000)"
+    assert results[13]["message"] == "type must not contain NUL characters"
+    assert results[14] == {"id": key("good_one-1", context="store_1"), "code": 0}
     # Only the valid item reached the batch.
     assert set(await load(stack, version)) == {"good_one-1"}
 

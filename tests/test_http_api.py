@@ -97,3 +97,20 @@ async def test_auth_errors_have_the_standard_codes(http_stack) -> None:
     assert other_tenant.status_code == 404
     missing = await http_stack.http.get("/v2/items", params={"section": "Nope"}, headers=http_stack.auth())
     assert missing.status_code == 404 and "section 'Nope' not found" in missing.json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "params"),
+    [
+        ("PUT", "/v2/items", {"key": "acme", "section": "a\x00b"}),
+        ("GET", "/v2/items", {"key": "acme", "section": "a\x00b"}),
+        ("POST", "/batch-imports", {"tenant": "acme", "environment": "a\x00b"}),
+        ("GET", "/batch-imports", {"tenant": "acme", "environment": "a\x00b"}),
+        ("GET", "/catalogs", {"tenant": "acme", "environment": "a\x00b"}),
+        ("GET", "/data/v2/projects/acme/catalogs/a%00b", {}),
+    ],
+)
+async def test_a_catalog_name_with_a_nul_is_refused_not_a_crash(http_stack, method, path, params) -> None:
+    response = await http_stack.http.request(method, path, params=params, json={"items": []}, headers=http_stack.auth())
+    assert response.status_code in (400, 404), response.text
+    assert "internal" not in response.text.lower()

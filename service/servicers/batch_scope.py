@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from service.catalogs import find_catalog
+from service.catalogs import check_name, find_catalog
 from service.db.models import Catalog
 from service.errors import InvalidArgument
 from service.interceptors import current_principal
@@ -25,6 +25,8 @@ class BatchScope:
         violations = [(name, "required") for name, value in required if not value]
         if violations:
             raise InvalidArgument(f"{violations[0][0]} is required", field_violations=violations)
+        if environment is not None:
+            check_name(environment, "environment")
         return principal.tenant_id
 
     @staticmethod
