@@ -89,6 +89,8 @@ async def test_whole_request_errors_are_http_errors(http_stack) -> None:
         "/batch-imports/items", params={"tenant": "acme", "batch_id": version}, json=[], headers=stack.auth()
     )
     assert missing_env.status_code == 400 and "environment is required" in missing_env.json()["message"]
+    no_batch = await stack.http.post("/batch-imports/items", params=scope(), json=[], headers=stack.auth())
+    assert no_batch.status_code == 400 and no_batch.json()["message"] == "batch_id: required"
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)

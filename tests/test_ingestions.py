@@ -212,6 +212,11 @@ async def test_list_get_and_delete(http_stack) -> None:
     assert await listed(environment=ENV) == [passed["id"], failed["id"]]
     assert await listed(environment=[ENV, "staging"], status="FAILURE") == [failed["id"]]
     assert await listed(lookback_duration=60_000) == [elsewhere["id"], passed["id"], failed["id"]]
+    assert await listed(lookback_duration=1) == []  # all were created more than a millisecond ago
+    negative = await stack.http.get(
+        "/batch-imports/ingestions", params={"tenant": "acme", "lookback_duration": -5}, headers=stack.auth()
+    )
+    assert negative.status_code == 400 and "lookback_duration" in negative.json()["message"]
     bad_status = await stack.http.get(
         "/batch-imports/ingestions", params={"tenant": "acme", "status": "DONE"}, headers=stack.auth()
     )

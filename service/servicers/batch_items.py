@@ -10,7 +10,7 @@ from catalogingest.v1 import batch_pb2
 from service.batch_items import ItemResult, Operation, write_items
 from service.batches import get_live_batch
 from service.db.models import Batch
-from service.errors import InvalidArgument
+from service.errors import InvalidArgument, invalid_field
 from service.servicers.batch_scope import BatchScope
 
 # The refused items a stream reports one by one; the rest are counted.
@@ -38,6 +38,8 @@ def _result(result: ItemResult) -> batch_pb2.BatchItemResult:
 class BatchItemsMixin(BatchScope):
     async def _batch(self, tenant: str, environment: str, batch_id: str) -> Batch:
         tenant_id = self._scope(tenant, environment)
+        if not batch_id:
+            raise invalid_field("batch_id", "required")
         async with self.sessions() as session:
             catalog = await self._find_catalog(session, tenant_id, environment)
             return await get_live_batch(session, catalog.id if catalog else None, batch_id)

@@ -8,6 +8,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from catalogingest.v1 import batch_pb2
 from service.catalogs import get_catalog
 from service.db.models import Ingestion
+from service.errors import invalid_field
 from service.ingestions import (
     IngestionRequest,
     create_ingestion,
@@ -99,10 +100,12 @@ class IngestionsMixin(BatchScope):
         self, request: batch_pb2.ListIngestionsRequest, context: grpc.aio.ServicerContext
     ) -> batch_pb2.ListIngestionsResponse:
         tenant_id = self._scope(request.tenant, None)
+        if request.lookback_duration < 0:
+            raise invalid_field("lookback_duration", "must not be negative (milliseconds back from now)")
         status = _STATUS_NAMES.get(request.status) if request.status else None
         async with self.sessions() as session:
             found = await list_ingestions(
-                session, tenant_id, list(request.environment), max(request.lookback_duration, 0), status
+                session, tenant_id, list(request.environment), request.lookback_duration, status
             )
         return batch_pb2.ListIngestionsResponse(ingestions=[ingestion_proto(i, env) for i, env in found])
 
