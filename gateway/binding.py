@@ -17,7 +17,7 @@ from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
-from gateway.enums import parse_enum
+from gateway.enums import parse_enum, short_name
 from gateway.errors import GatewayError
 
 _INTEGER = re.compile(r"[+-]?\d+")
@@ -113,7 +113,8 @@ def parse_scalar(field: FieldDescriptor, text: str, param: str) -> Any:
     if cpp == FieldDescriptor.CPPTYPE_ENUM:
         number = parse_enum(field.enum_type, text)
         if number is None:
-            names = ", ".join(v.name for v in field.enum_type.values)
+            # As the documents write them (RUNNING, not INGESTION_STATUS_RUNNING); 0 is "unset", not a choice.
+            names = ", ".join(short_name(field.enum_type, v.name) for v in field.enum_type.values if v.number)
             raise GatewayError.invalid_argument(param, f"not one of {names}: {text!r}")
         return number
     raise GatewayError.invalid_argument(param, "cannot be set from a query parameter")

@@ -48,9 +48,9 @@ _KINDS = ("items", "variations", "item_groups")
 
 
 def _result(result: dict[str, Any]) -> task_pb2.TaskResult:
-    message = task_pb2.TaskResult(
-        skipped_record_ids=result.get("skipped_record_ids", ()), ingestion_id=result.get("ingestion_id", "")
-    )
+    message = task_pb2.TaskResult(skipped_record_ids=result.get("skipped_record_ids", ()))
+    if "ingestion_id" in result:
+        message.ingestion_id = result["ingestion_id"]
     for kind in _KINDS:
         if kind in result:
             getattr(message, kind).CopyFrom(task_pb2.RecordCounts(**result[kind]))

@@ -70,6 +70,11 @@ def test_enum_by_name_with_or_without_prefix(text: str) -> None:
     assert query(task_pb2.ListTasksRequest(), f"status={text}").status == task_pb2.TASK_STATUS_DONE
 
 
+def test_an_unknown_enum_value_lists_the_names_the_documents_use() -> None:
+    error = rejected(task_pb2.ListTasksRequest(), "status=FINISHED")
+    assert error.message == "status: not one of QUEUED, IN_PROGRESS, DONE, FAILED, CANCELED: 'FINISHED'"
+
+
 def test_enum_on_missing() -> None:
     request = query(catalog_pb2.UpdateRecordsRequest(), "on_missing=IGNORE")
     assert request.on_missing == catalog_pb2.ON_MISSING_IGNORE

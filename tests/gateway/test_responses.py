@@ -18,7 +18,10 @@ def test_task_via_response_body_with_numbers_and_short_enums() -> None:
         "section": "Products",
         "submission_time": "2024-09-05T10:50:42Z",
         "progress": {"records_seen": 3, "records_applied": 3},
-        "result": {"items": {"created": 2, "updated": 1, "deleted": 0, "unchanged": 0, "rejected": 0}},
+        "result": {
+            "items": {"created": 2, "updated": 1, "deleted": 0, "unchanged": 0, "rejected": 0},
+            "skipped_record_ids": [],
+        },
         "attempts": 1,
     }
 
