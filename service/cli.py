@@ -67,8 +67,14 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--variations-per-item", type=float, default=0.5)
     bench.add_argument("--seed", type=int, default=7)
     bench.add_argument("--skip-raw", action="store_true", help="only the end-to-end measurements")
+    bench.add_argument("--skip-csv", action="store_true", help="no CSV upload (PUT /v1/catalog) measurement")
     bench.add_argument("--rest-items", type=int, default=200_000, help="items for the REST JSON path (0: skip)")
     bench.add_argument("--stream-items", type=int, default=1_000_000, help="items for the gRPC stream (0: skip)")
+    bench.add_argument(
+        "--batch-items",
+        type=int,
+        help="items for the batch imports path, plus their variants (default: --items; 0: skip)",
+    )
     bench.add_argument(
         "--split", action="store_true", help="run the service as two processes: gateway and gRPC, and a worker"
     )
@@ -90,7 +96,12 @@ def main(argv: list[str] | None = None) -> int:
         from service.bench.runner import main as bench_main
 
         options = BenchOptions(
-            skip_raw=args.skip_raw, rest_items=args.rest_items, stream_items=args.stream_items, split=args.split
+            skip_raw=args.skip_raw,
+            skip_csv=args.skip_csv,
+            rest_items=args.rest_items,
+            stream_items=args.stream_items,
+            split=args.split,
+            batch_items=args.items if args.batch_items is None else args.batch_items,
         )
         bench_main(settings.database_url, args.items, args.variations_per_item, args.seed, options)
     return 0

@@ -6,12 +6,13 @@ import asyncio
 import datetime as dt
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import asyncpg
 from sqlalchemy.engine import make_url
 
 from service.auth import ensure_tenant
+from service.bench.batch import batch_import
 from service.bench.e2e import csv_upload, grpc_stream, rest_writes, running_service
 from service.bench.raw import run_raw
 from service.bench.synthetic import CatalogShape
@@ -81,11 +82,12 @@ async def bench(database_url: str, shape: CatalogShape, options: BenchOptions) -
         e2e_db = await _scratch(admin_dsn)
         names.append(e2e_db)
         async with running_service(_dsn(database_url, e2e_db), options.split) as service:
-            seconds, task = await csv_upload(service, shape)
-            stored = _seconds(task, "start_time", "submission_time")
-            applied = _seconds(task, "finish_time", "start_time")
-            _report(figures, "e2e_items_per_s", "end to end (CSV)", seconds, shape.items)
-            print(f"  of which stored and queued {stored:.2f} s, applied {applied:.2f} s", flush=True)
+            if not options.skip_csv:
+                seconds, task = await csv_upload(service, shape)
+                stored = _seconds(task, "start_time", "submission_time")
+                applied = _seconds(task, "finish_time", "start_time")
+                _report(figures, "e2e_items_per_s", "end to end (CSV)", seconds, shape.items)
+                print(f"  of which stored and queued {stored:.2f} s, applied {applied:.2f} s", flush=True)
             if options.rest_items:
                 seconds = await rest_writes(service, options.rest_items)
                 detail = f"{options.rest_items:,} items, 1,000 a call, 8 clients"
@@ -94,6 +96,17 @@ async def bench(database_url: str, shape: CatalogShape, options: BenchOptions) -
                 seconds = await grpc_stream(service, options.stream_items)
                 detail = f"{options.stream_items:,} items, 1,000 a message"
                 _report(figures, "stream_items_per_s", "gRPC stream", seconds, options.stream_items, detail)
+            if options.batch_items:
+                run = await batch_import(service, replace(shape, items=options.batch_items))
+                detail = f"{run.items:,} items + {run.variants:,} variants, 1,000 a message"
+                _report(figures, "batch_stream_items_per_s", "batch stream", run.stream_seconds, run.items, detail)
+                detail = f"duration {run.ingestion_duration:.2f} s, {run.upserted:,} records, promoted"
+                _report(
+                    figures, "batch_ingest_items_per_s", "batch ingestion", run.ingestion_seconds, run.items, detail
+                )
+                figures["batch_duration_s"] = run.ingestion_duration
+                figures["batch_peak_rss_mb"] = run.peak_rss / 2**20
+                print(f"  peak RSS of the service meanwhile {figures['batch_peak_rss_mb']:.0f} MB", flush=True)
             figures["peak_rss_mb"] = service.rss.peak / 2**20
     finally:
         for name in names:
@@ -104,9 +117,11 @@ async def bench(database_url: str, shape: CatalogShape, options: BenchOptions) -
 @dataclass(frozen=True)
 class BenchOptions:
     skip_raw: bool = False
+    skip_csv: bool = False
     rest_items: int = 0
     stream_items: int = 0
     split: bool = False
+    batch_items: int = 0
 
 
 def main(database_url: str, items: int, variations_per_item: float, seed: int, options: BenchOptions) -> None:
@@ -122,8 +137,12 @@ def main(database_url: str, items: int, variations_per_item: float, seed: int, o
     f = asyncio.run(bench(database_url, shape, options))
     print(f"service peak RSS: {f['peak_rss_mb']:.0f} MB")
     raw = f.get("raw_items_per_s", 0.0)
-    ratio = f["e2e_items_per_s"] / raw if raw else 0.0
+    e2e = f.get("e2e_items_per_s", 0.0)
+    ratio = e2e / raw if raw else 0.0
+    batch = "".join(
+        f" {key}={f[key]:.0f}" for key in ("batch_stream_items_per_s", "batch_ingest_items_per_s") if key in f
+    )
     print(
-        f"items={items} raw_items_per_s={raw:.0f} e2e_items_per_s={f['e2e_items_per_s']:.0f}"
-        f" ratio={ratio:.2f} peak_rss_mb={f['peak_rss_mb']:.0f}"
+        f"items={items} raw_items_per_s={raw:.0f} e2e_items_per_s={e2e:.0f}"
+        f" ratio={ratio:.2f} peak_rss_mb={f['peak_rss_mb']:.0f}{batch}"
     )
