@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import Text, any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from catalogingest.v1 import catalog_pb2
@@ -113,19 +114,24 @@ def _json_kind(value: Any) -> str:
 async def existing_item_ids(
     session: AsyncSession | AsyncConnection, version_id: int | None, ids: Sequence[str]
 ) -> set[str]:
-    """Which of `ids` are items of the catalog version (in chunks, to stay under bind-parameter limits)."""
+    """Which of `ids` are items of the catalog version.
+
+    PostgreSQL gets one statement with the ids as one array parameter: an IN list of hundreds of
+    parameters is a new statement to compile and prepare each time (0.8 s for 5,000 ids against 30 ms).
+    SQLite has no arrays and prepares cheaply, so it gets IN lists within its bind-parameter limit.
+    """
     found: set[str] = set()
-    if version_id is None:
+    if version_id is None or not ids:
         return found
     unique = list(dict.fromkeys(ids))
-    for start in range(0, len(unique), ID_CHUNK):
+    item = select(Record.record_id).where(Record.version_id == version_id, Record.kind == ITEM, Record.context == "")
+    conn = session if isinstance(session, AsyncConnection) else await session.connection()
+    if conn.dialect.name == "postgresql":
         rows = await session.execute(
-            select(Record.record_id).where(
-                Record.version_id == version_id,
-                Record.kind == ITEM,
-                Record.context == "",
-                Record.record_id.in_(unique[start : start + ID_CHUNK]),
-            )
+            item.where(Record.record_id == any_(bindparam("ids", type_=ARRAY(Text)))), {"ids": unique}
         )
+        return set(rows.scalars())
+    for start in range(0, len(unique), ID_CHUNK):
+        rows = await session.execute(item.where(Record.record_id.in_(unique[start : start + ID_CHUNK])))
         found.update(rows.scalars())
     return found
