@@ -8,10 +8,10 @@ batch read in chunks, the structural checks are SQL. Every write below skips the
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select, text, tuple_
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from service.db.models import BatchItem
 
@@ -37,6 +37,13 @@ _SAME_RECORD = (
 )
 
 
+class BatchCounts(NamedTuple):
+    # Items added or modified (not tombstones); of them, modifications of items the batch never had.
+    items: int
+    partial: int
+    deleted: int
+
+
 class BatchIngest:
     def __init__(self, conn: AsyncConnection, batch_pk: str, version_id: int) -> None:
         self.conn = conn
@@ -54,9 +61,29 @@ class BatchIngest:
             " message TEXT, PRIMARY KEY (item_type, item_id, context))" + (" ON COMMIT DROP" if self.postgres else "")
         )
 
-    async def item_count(self) -> int:
-        """Items in the batch (tombstones are deletions, not items)."""
-        return (await self._run(f"SELECT count(*) FROM batch_items b WHERE {_LIVE}")).scalar_one()
+    async def counts(self) -> BatchCounts:
+        """What the batch holds, in one pass over it."""
+        row = (
+            await self._run(
+                "SELECT coalesce(sum(CASE WHEN NOT deleted THEN 1 ELSE 0 END), 0),"
+                " coalesce(sum(CASE WHEN partial AND NOT deleted THEN 1 ELSE 0 END), 0),"
+                " coalesce(sum(CASE WHEN deleted THEN 1 ELSE 0 END), 0)"
+                " FROM batch_items WHERE batch_id = :batch"
+            )
+        ).one()
+        return BatchCounts(*(int(n) for n in row))
+
+    async def refresh_statistics(self, engine: AsyncEngine) -> None:
+        """ANALYZE batch_items on a connection of its own, committed at once.
+
+        A batch streamed in moments ago has no statistics yet: the planner then estimates it at a few
+        hundred rows and picks nested loops over it (100k items: 97 s in the parent check, 3 s after
+        ANALYZE). Inside the task's transaction ANALYZE would hold its lock until the ingestion ends and
+        serialize the ingestions of all catalogs; on its own it takes ~0.2 s.
+        """
+        if self.postgres:
+            async with engine.connect() as conn:
+                await (await conn.execution_options(isolation_level="AUTOCOMMIT")).execute(text("ANALYZE batch_items"))
 
     async def chunks(self) -> AsyncIterator[list[Any]]:
         """The batch's items (not tombstones) in key order, CHUNK_ROWS at a time: memory stays bounded."""

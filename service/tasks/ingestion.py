@@ -22,6 +22,9 @@ from service.tasks.context import TaskContext
 from service.tasks.queue import ClaimedTask
 from service.timeutil import utcnow
 
+# Below this a poor plan costs about what ANALYZE does (~0.2 s); at 10k items it already cost 1.2 s.
+ANALYZE_BATCH_ABOVE = 5000
+
 
 class IngestionFailed(TaskFailed):
     """The batch cannot be ingested; carries what the ingestion shows (counts, errors, duration)."""
@@ -103,7 +106,10 @@ async def apply_batch_ingestion(ctx: TaskContext) -> dict[str, Any]:
 
     ingest = BatchIngest(conn, config["batch_pk"], version_id)
     await ingest.prepare()
-    total = await ingest.item_count()
+    counts = await ingest.counts()
+    total = counts.items
+    if total > ANALYZE_BATCH_ABOVE:
+        await ingest.refresh_statistics(ctx.engine)
     ctx.progress(total)
     await _validate(ingest, schema)
     await ingest.check_structure(version[0])
@@ -113,8 +119,11 @@ async def apply_batch_ingestion(ctx: TaskContext) -> dict[str, Any]:
     if failure is not None:
         raise IngestionFailed(failure, "THRESHOLD_NOT_MET", {**outcome, "duration": _duration(started)})
 
-    upserted = await ingest.upsert(config["source"]) + await ingest.merge_partial(config["source"])
-    deleted = await ingest.apply_tombstones()
+    # Each of these reads every record of the version: skipped when the batch gives it nothing to do.
+    upserted = await ingest.upsert(config["source"])
+    if counts.partial:
+        upserted += await ingest.merge_partial(config["source"])
+    deleted = await ingest.apply_tombstones() if counts.deleted else 0
     if config["delete_missing_items"]:
         deleted += await ingest.delete_missing(config["source"])
     if config["promote_catalog_on_completion"]:
