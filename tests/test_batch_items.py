@@ -5,6 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
+from catalogingest.v1 import batch_pb2
+from service import batch_items
+from service.db.engine import create_engine, session_factory
+from service.errors import NotFound
 from tests.batch_helpers import add, delete, ingest, items_of, modify, new_version, scope, send, wait_ingestion
 from tests.conftest import start_stack
 from tests.helpers import eventually
@@ -19,6 +23,16 @@ def item(item_id: str, ts: str | None = None, **attributes) -> dict:
     if ts:
         out["timestamp"] = ts
     return out
+
+
+@pytest.fixture(params=["values", "copy"])
+def write_path(request: pytest.FixtureRequest, backend: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both PostgreSQL write paths: multi-row VALUES (small writes) and COPY through a staging table."""
+    if request.param == "copy":
+        if backend != "postgresql":
+            pytest.skip("COPY is PostgreSQL's")
+        monkeypatch.setattr(batch_items, "COPY_FROM_ROWS", 1)
+    return request.param
 
 
 async def load(stack, version: str) -> dict:
@@ -101,7 +115,7 @@ async def test_a_body_over_the_limit_is_413(database_url) -> None:
     assert response.status_code == 413 and "limit of 1000 bytes" in response.json()["message"]
 
 
-async def test_an_older_operation_than_the_items_last_is_ignored(http_stack) -> None:
+async def test_an_older_operation_than_the_items_last_is_ignored(write_path, http_stack) -> None:
     stack = http_stack
     version = await new_version(stack)
     await add(stack, [item("a", "2024-01-01T00:00:00Z", v=1), item("b", "2024-01-01T00:00:00Z", v=1)], version)
@@ -124,7 +138,7 @@ async def test_an_older_operation_than_the_items_last_is_ignored(http_stack) -> 
     assert records["c"]["data"] == {"v": "new"}
 
 
-async def test_a_newer_add_revives_a_deleted_item_and_modifies_merge_in_order(http_stack) -> None:
+async def test_a_newer_add_revives_a_deleted_item_and_modifies_merge_in_order(write_path, http_stack) -> None:
     stack = http_stack
     version = await new_version(stack)
     await delete(stack, [{"id": "a", "type": "product", "timestamp": "2024-01-02T00:00:00Z"}], version)
@@ -200,3 +214,15 @@ async def test_an_expired_batch_is_404_then_purged_by_the_worker(database_url) -
             return batches, items
 
         assert await eventually(rows, lambda counts: counts == (0, 0), timeout=10) == (0, 0)
+
+
+@pytest.mark.parametrize("op", ["add", "modify", "delete"])
+async def test_a_write_into_a_purged_batch_is_not_found(write_path, database_url, op) -> None:
+    engine = create_engine(database_url)
+    try:
+        async with session_factory(engine)() as session:
+            items = [batch_pb2.BatchItem(id=f"i{n}", type="product", attributes_json="{}") for n in range(10)]
+            with pytest.raises(NotFound, match="the batch expired"):
+                await batch_items.write_items(session, "purged", op, items)
+    finally:
+        await engine.dispose()
