@@ -10,7 +10,7 @@ from service import batch_items
 from service.db.engine import create_engine, session_factory
 from service.errors import NotFound
 from tests.batch_helpers import add, delete, ingest, items_of, modify, new_version, scope, send, wait_ingestion
-from tests.conftest import start_stack
+from tests.conftest import BACKENDS, start_stack
 from tests.helpers import eventually
 
 
@@ -25,12 +25,17 @@ def item(item_id: str, ts: str | None = None, **attributes) -> dict:
     return out
 
 
-@pytest.fixture(params=["values", "copy"])
-def write_path(request: pytest.FixtureRequest, backend: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Both PostgreSQL write paths: multi-row VALUES (small writes) and COPY through a staging table."""
+# Both PostgreSQL write paths, multi-row VALUES (small writes) and COPY through a staging table; SQLite has one.
+each_write_path = pytest.mark.parametrize(
+    ("backend", "write_path"),
+    [(b, path) for b in BACKENDS for path in (("values", "copy") if b == "postgresql" else ("values",))],
+    indirect=True,
+)
+
+
+@pytest.fixture
+def write_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     if request.param == "copy":
-        if backend != "postgresql":
-            pytest.skip("COPY is PostgreSQL's")
         monkeypatch.setattr(batch_items, "COPY_FROM_ROWS", 1)
     return request.param
 
@@ -115,6 +120,7 @@ async def test_a_body_over_the_limit_is_413(database_url) -> None:
     assert response.status_code == 413 and "limit of 1000 bytes" in response.json()["message"]
 
 
+@each_write_path
 async def test_an_older_operation_than_the_items_last_is_ignored(write_path, http_stack) -> None:
     stack = http_stack
     version = await new_version(stack)
@@ -138,6 +144,7 @@ async def test_an_older_operation_than_the_items_last_is_ignored(write_path, htt
     assert records["c"]["data"] == {"v": "new"}
 
 
+@each_write_path
 async def test_a_newer_add_revives_a_deleted_item_and_modifies_merge_in_order(write_path, http_stack) -> None:
     stack = http_stack
     version = await new_version(stack)
@@ -216,6 +223,7 @@ async def test_an_expired_batch_is_404_then_purged_by_the_worker(database_url) -
         assert await eventually(rows, lambda counts: counts == (0, 0), timeout=10) == (0, 0)
 
 
+@each_write_path
 @pytest.mark.parametrize("op", ["add", "modify", "delete"])
 async def test_a_write_into_a_purged_batch_is_not_found(write_path, database_url, op) -> None:
     engine = create_engine(database_url)
