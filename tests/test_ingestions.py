@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from catalogingest.v1 import task_pb2
 from service.store.batch_ingest import BatchIngest
 from service.tasks.worker import Worker
 from tests.batch_helpers import ENV, active_version, add, ingest, items_of, new_version, scope, wait_ingestion
@@ -290,3 +291,20 @@ async def test_a_batch_that_expires_before_its_ingestion_runs_fails_it(database_
             await worker
     assert status["status"] == "FAILURE"
     assert status["statusReason"] == f"batch '{version}' expired or was deleted; nothing was changed"
+
+
+async def test_an_ingestion_whose_task_is_canceled_is_a_failure(database_url) -> None:
+    async with start_stack(database_url, worker=False) as stack:
+        version = await new_version(stack)
+        await add(stack, [product("a")], version)
+        ingestion_id = await ingest(stack, {"catalogVersion": version})
+        listed = await stack.http.get("/v1/tasks", params={"section": ENV}, headers=stack.auth())
+        (task,) = listed.json()["tasks"]
+        await stack.tasks.CancelTask(task_pb2.CancelTaskRequest(id=task["id"]), metadata=stack.metadata())
+        response = await stack.http.get(
+            f"/batch-imports/ingestions/{ingestion_id}", params=scope(), headers=stack.auth()
+        )
+    assert response.status_code == 200, response.text
+    status = response.json()
+    assert (status["status"], status["statusReason"]) == ("FAILURE", f"task {task['id']} was canceled before it ran")
+    assert status["configuration"]["catalogVersion"] == version

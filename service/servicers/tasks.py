@@ -19,6 +19,7 @@ from service.interceptors import current_principal
 from service.settings import Settings
 from service.task_views import task_to_proto
 from service.tasks import queue
+from service.tasks.handlers import record_cancellation
 
 WATCH_INTERVAL = 0.2
 
@@ -88,7 +89,7 @@ class TaskServicer(task_pb2_grpc.TaskServiceServicer):
     ) -> task_pb2.CancelTaskResponse:
         current_principal().check_tenant(request.key, "key")
         async with self.sessions() as session:
-            await queue.cancel(session, current_principal().tenant_id, request.id)
+            await queue.cancel(session, current_principal().tenant_id, request.id, on_canceled=record_cancellation)
             return task_pb2.CancelTaskResponse(task=await self._get(session, request.id))
 
     async def WatchTask(

@@ -29,3 +29,10 @@ HANDLERS: dict[str, Handler] = {
 # its own: what the task's own resources must show about the failure.
 FailureHook = Callable[[AsyncConnection, ClaimedTask, dict[str, Any]], Awaitable[None]]
 FAILURE_HOOKS: dict[str, FailureHook] = {"batch_ingestion": record_ingestion_failure}
+
+
+async def record_cancellation(conn: AsyncConnection, task: ClaimedTask) -> None:
+    """A task canceled before it ran failed, as far as its own resources are concerned."""
+    hook = FAILURE_HOOKS.get(task.type)
+    if hook is not None:
+        await hook(conn, task, {"reason": "CANCELED", "message": f"task {task.id} was canceled before it ran"})

@@ -6,9 +6,10 @@ FOR UPDATE SKIP LOCKED and enqueues NOTIFY the workers. SQLite serves one proces
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,8 +122,7 @@ async def payload_parts(
 
 
 _CLAIM = """
-UPDATE tasks SET status = 'IN_PROGRESS', worker_id = :worker, attempts = attempts + 1,
-       start_time = COALESCE(start_time, :now), last_update = :now
+UPDATE tasks SET status = 'IN_PROGRESS', worker_id = :worker, attempts = attempts + 1
 WHERE id = (
     SELECT t.id FROM tasks t
     WHERE t.status IN ('QUEUED', 'IN_PROGRESS')
@@ -159,6 +159,15 @@ async def claim(conn: AsyncConnection, worker_id: str, lease_timeout: float) -> 
             {"worker": worker_id, "now": now, "stale_before": now - dt.timedelta(seconds=lease_timeout)},
         )
     ).first()
+    if row is not None:
+        # Taken after the claim saw the previous task's commit, so that a task never seems to start before
+        # the one it waited for finished (`now` above can be older than that commit).
+        started = utcnow()
+        await conn.execute(
+            update(Task)
+            .where(Task.id == row.id)
+            .values(start_time=func.coalesce(Task.start_time, started), last_update=started)
+        )
     await conn.commit()
     if row is None:
         return None
@@ -247,16 +256,24 @@ async def report_progress(conn: AsyncConnection, task_id: int, worker_id: str, s
     await conn.commit()
 
 
-async def cancel(session: AsyncSession, tenant_id: int, task_id: int) -> Task:
+# Called in the transaction that cancels a task: what the task's own resources must show about it.
+OnCanceled = Callable[[AsyncConnection, ClaimedTask], Awaitable[None]]
+
+
+async def cancel(session: AsyncSession, tenant_id: int, task_id: int, on_canceled: OnCanceled | None = None) -> Task:
     now = utcnow()
     changed = await session.execute(
         update(Task)
         .where(Task.id == task_id, Task.tenant_id == tenant_id, Task.status == "QUEUED")
         .values(status="CANCELED", finish_time=now, last_update=now)
+        .returning(*(getattr(Task, f.name) for f in dataclasses.fields(ClaimedTask)))
     )
+    canceled = changed.first()
+    if canceled is not None and on_canceled is not None:
+        await on_canceled(await session.connection(), ClaimedTask(*canceled))
     await session.commit()
     task = await get_task(session, tenant_id, task_id)
-    if (changed.rowcount or 0) == 0:
+    if canceled is None:
         raise FailedPrecondition(
             f"task {task_id} is {task.status}; only a QUEUED task can be canceled",
             reason="TASK_NOT_CANCELABLE",
