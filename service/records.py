@@ -8,12 +8,11 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from catalogingest.v1 import record_pb2
 from service.errors import InvalidArgument
 from service.store.staged import COLLECTIONS, StagedRecord
-from service.timeutil import as_utc, utcnow
+from service.timeutil import to_timestamp, utcnow
 
 MAX_ID_LENGTH = 1024
 # The range of google.protobuf.Timestamp (0001-01-01 to 9999-12-31, UTC).
@@ -139,9 +138,7 @@ def row_to_proto(row: Any) -> record_pb2.Record:
         record.parent_ids.extend(parent_ids)
     data = row.data if isinstance(row.data, str) else orjson.dumps(row.data or {}).decode()
     record.data_json = data
-    ts = Timestamp()
-    ts.FromDatetime(as_utc(row.op_ts))
-    record.timestamp.CopyFrom(ts)
+    record.timestamp.CopyFrom(to_timestamp(row.op_ts))
     return record
 
 

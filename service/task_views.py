@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
-
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from catalogingest.v1 import task_pb2
 from service.db.models import Task
-from service.timeutil import as_utc
-
-
-def _ts(value: dt.datetime | None) -> Timestamp | None:
-    if value is None:
-        return None
-    ts = Timestamp()
-    ts.FromDatetime(as_utc(value))
-    return ts
+from service.timeutil import to_timestamp
 
 
 def task_to_proto(task: Task, section: str) -> task_pb2.Task:
@@ -30,9 +19,9 @@ def task_to_proto(task: Task, section: str) -> task_pb2.Task:
         attempts=task.attempts,
     )
     for name in ("submission_time", "start_time", "finish_time", "last_update"):
-        value = _ts(getattr(task, name))
+        value = getattr(task, name)
         if value is not None:
-            getattr(message, name).CopyFrom(value)
+            getattr(message, name).CopyFrom(to_timestamp(value))
     result: dict[str, Any] | None = task.result
     if result:
         message.result.CopyFrom(_result(result))

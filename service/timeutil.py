@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from google.protobuf.timestamp_pb2 import Timestamp
+
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
@@ -15,3 +17,10 @@ def as_utc(value: dt.datetime | str | None) -> dt.datetime | None:
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def to_timestamp(value: dt.datetime | str) -> Timestamp:
+    """A stored time (aware, naive UTC from SQLite, or ISO text) as a protobuf Timestamp."""
+    ts = Timestamp()
+    ts.FromDatetime(as_utc(value))  # type: ignore[arg-type]
+    return ts

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy import select
 
 from catalogingest.v1 import batch_pb2, batch_pb2_grpc
@@ -13,13 +12,7 @@ from service.db.models import Batch
 from service.servicers.batch_items import BatchItemsMixin
 from service.servicers.catalog_versions import CatalogVersionsMixin
 from service.servicers.ingestions import IngestionsMixin
-from service.timeutil import as_utc, utcnow
-
-
-def _ts(value: object) -> Timestamp:
-    ts = Timestamp()
-    ts.FromDatetime(as_utc(value))  # type: ignore[arg-type]
-    return ts
+from service.timeutil import to_timestamp, utcnow
 
 
 class BatchServicer(BatchItemsMixin, IngestionsMixin, CatalogVersionsMixin, batch_pb2_grpc.BatchServiceServicer):
@@ -51,6 +44,9 @@ class BatchServicer(BatchItemsMixin, IngestionsMixin, CatalogVersionsMixin, batc
             ).scalars()
             return batch_pb2.ListBatchesResponse(
                 batches=[
-                    batch_pb2.Batch(id=b.name, created_at=_ts(b.created_at), expires_at=_ts(b.expires_at)) for b in rows
+                    batch_pb2.Batch(
+                        id=b.name, created_at=to_timestamp(b.created_at), expires_at=to_timestamp(b.expires_at)
+                    )
+                    for b in rows
                 ]
             )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from catalogingest.v1 import catalog_pb2
@@ -22,7 +21,7 @@ from service.db.models import Catalog
 from service.errors import invalid_field
 from service.field_types import stored_fields
 from service.interceptors import current_principal
-from service.timeutil import as_utc
+from service.timeutil import to_timestamp
 
 
 class CatalogSchemas:
@@ -92,7 +91,5 @@ def catalog_to_proto(catalog: Catalog) -> catalog_pb2.CatalogDefinition:
         ],
     )
     if catalog.created_at is not None:
-        created = Timestamp()
-        created.FromDatetime(as_utc(catalog.created_at))
-        message.create_time.CopyFrom(created)
+        message.create_time.CopyFrom(to_timestamp(catalog.created_at))
     return message

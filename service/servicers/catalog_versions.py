@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from catalogingest.v1 import batch_pb2
 from service.batches import new_batch
@@ -19,18 +18,20 @@ from service.catalog_versions import (
 )
 from service.catalogs import ensure_catalog, get_catalog
 from service.servicers.batch_scope import BatchScope
+from service.timeutil import to_timestamp
 
 _STATES = {True: batch_pb2.CATALOG_VERSION_STATE_ACTIVE, False: batch_pb2.CATALOG_VERSION_STATE_INACTIVE}
 
 
 def version_proto(info: VersionInfo, batch_import_id: str | None = None) -> batch_pb2.CatalogVersion:
-    created = Timestamp()
-    created.FromDatetime(info.created_at)
     out = batch_pb2.CatalogVersion(
-        version=str(info.version), state=_STATES[info.active], created_at=created, item_count=info.item_count
+        version=str(info.version),
+        state=_STATES[info.active],
+        created_at=to_timestamp(info.created_at),
+        item_count=info.item_count,
     )
     if info.activated_at is not None:
-        out.activated_at.FromDatetime(info.activated_at)
+        out.activated_at.CopyFrom(to_timestamp(info.activated_at))
     if batch_import_id is not None:
         out.batch_import_id = batch_import_id
     return out

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from catalogingest.v1 import batch_pb2
 from service.catalogs import get_catalog
@@ -19,7 +18,7 @@ from service.ingestions import (
 )
 from service.interceptors import current_principal
 from service.servicers.batch_scope import BatchScope
-from service.timeutil import as_utc
+from service.timeutil import to_timestamp
 
 _STATUS_NAMES = {
     batch_pb2.INGESTION_STATUS_RUNNING: "RUNNING",
@@ -30,12 +29,6 @@ _STATUS_NAMES = {
 _STATUSES = {name: number for number, name in _STATUS_NAMES.items()}
 
 
-def _ts(value: object) -> Timestamp:
-    ts = Timestamp()
-    ts.FromDatetime(as_utc(value))  # type: ignore[arg-type]
-    return ts
-
-
 def ingestion_proto(ingestion: Ingestion, environment: str) -> batch_pb2.Ingestion:
     """The documented fields, each present when the document says it is (by status)."""
     status = ingestion.status
@@ -44,8 +37,8 @@ def ingestion_proto(ingestion: Ingestion, environment: str) -> batch_pb2.Ingesti
     out = batch_pb2.Ingestion(
         id=ingestion.id,
         status=_STATUSES.get(status, batch_pb2.INGESTION_STATUS_UNSPECIFIED),
-        created_at=_ts(ingestion.created_at),
-        updated_at=_ts(ingestion.updated_at),
+        created_at=to_timestamp(ingestion.created_at),
+        updated_at=to_timestamp(ingestion.updated_at),
         configuration=batch_pb2.IngestionConfiguration(**config),
         environment=environment,
     )
