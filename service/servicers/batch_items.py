@@ -12,6 +12,7 @@ from service.batches import get_live_batch
 from service.db.models import Batch
 from service.errors import InvalidArgument, invalid_field
 from service.servicers.batch_scope import BatchScope
+from service.servicers.streaming import read_header, stream_body
 
 # The refused items a stream reports one by one; the rest are counted.
 MAX_STREAM_ERRORS = 1000
@@ -69,34 +70,18 @@ class BatchItemsMixin(BatchScope):
         self, request_iterator: AsyncIterator[batch_pb2.StreamBatchItemsRequest], context: grpc.aio.ServicerContext
     ) -> batch_pb2.StreamBatchItemsResponse:
         """Each chunk is checked and stored as it arrives (what was stored stays stored if the stream breaks)."""
-        header: batch_pb2.StreamBatchItemsHeader | None = None
-        batch: Batch | None = None
-        op: Operation = "add"
+        requests = aiter(request_iterator)
+        header = await read_header(requests)
+        if header.operation not in _OPERATIONS:
+            raise InvalidArgument(
+                "header.operation must be ADD, MODIFY or DELETE",
+                field_violations=[("header.operation", "must be ADD, MODIFY or DELETE")],
+            )
+        op = _OPERATIONS[header.operation]
+        batch = await self._batch(header.tenant, header.environment, header.batch_id)
         response = batch_pb2.StreamBatchItemsResponse()
-        async for message in request_iterator:
-            if header is None:
-                if not message.HasField("header"):
-                    raise InvalidArgument(
-                        "the first message of the stream must be the header",
-                        field_violations=[("header", "required first")],
-                    )
-                header = message.header
-                if header.operation not in _OPERATIONS:
-                    raise InvalidArgument(
-                        "header.operation must be ADD, MODIFY or DELETE",
-                        field_violations=[("header.operation", "must be ADD, MODIFY or DELETE")],
-                    )
-                op = _OPERATIONS[header.operation]
-                batch = await self._batch(header.tenant, header.environment, header.batch_id)
-                continue
-            if message.HasField("header"):
-                raise InvalidArgument(
-                    "the header may only be the first message", field_violations=[("header", "only first")]
-                )
-            assert batch is not None
-            await self._write_chunk(batch, op, message.chunk.items, response)
-        if header is None:
-            raise InvalidArgument("the stream sent no header", field_violations=[("header", "required")])
+        async for message in requests:
+            await self._write_chunk(batch, op, stream_body(message, "chunk").items, response)
         return response
 
     async def _write_chunk(

@@ -20,7 +20,7 @@ from service.interceptors import current_principal
 from service.records import canonical_json, kind_for_collection, row_to_proto, validate_records
 from service.servicers.bulk_items import BulkItems
 from service.servicers.catalog_schemas import CatalogSchemas
-from service.servicers.streaming import ensure_not_cancelled
+from service.servicers.streaming import ensure_not_cancelled, read_header, stream_body
 from service.servicers.uploads import CatalogUploads
 from service.settings import Settings
 from service.tasks import queue
@@ -253,10 +253,7 @@ class CatalogServicer(CatalogUploads, CatalogSchemas, BulkItems, catalog_pb2_grp
         stream is read to its end for the hash and stores nothing.
         """
         requests = aiter(request_iterator)
-        first = await anext(requests, None)
-        if first is None or first.WhichOneof("part") != "header":
-            raise invalid_field("header", "the first message must be the header", "STREAM_HEADER_REQUIRED")
-        header = first.header
+        header = await read_header(requests)
         if header.mode not in WRITE_MODES:
             raise invalid_field("header.mode", "must be WRITE_MODE_REPLACE, WRITE_MODE_UPDATE or WRITE_MODE_DELETE")
         target = self._target(
@@ -290,7 +287,7 @@ class CatalogServicer(CatalogUploads, CatalogSchemas, BulkItems, catalog_pb2_grp
             task = opened if isinstance(opened, Task) else None
             seq = 0
             async for message in requests:
-                batch = _stream_batch(message)
+                batch = stream_body(message, "batch")
                 with _positions_from(received):
                     if batch.records:
                         self._validate(batch.records, target)
@@ -332,15 +329,6 @@ class WriteTarget:
 
 def _method(name: str) -> str:
     return catalog_pb2.DESCRIPTOR.services_by_name["CatalogService"].methods_by_name[name].full_name
-
-
-def _stream_batch(message: catalog_pb2.StreamRecordsRequest) -> record_pb2.RecordBatch:
-    part = message.WhichOneof("part")
-    if part == "header":
-        raise invalid_field("header", "only the first message may be the header", "STREAM_HEADER_REPEATED")
-    if part != "batch":
-        raise invalid_field("part", "each message after the header must be a batch")
-    return message.batch
 
 
 @contextlib.contextmanager

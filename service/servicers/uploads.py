@@ -12,7 +12,7 @@ from service.catalogs import ensure_catalog
 from service.csv_records import FILE_NAMES
 from service.errors import invalid_field
 from service.interceptors import current_principal
-from service.servicers.streaming import ensure_not_cancelled
+from service.servicers.streaming import ensure_not_cancelled, read_header, stream_body
 from service.settings import Settings
 from service.tasks import queue
 
@@ -39,10 +39,8 @@ class CatalogUploads:
         self, request_iterator: AsyncIterator[catalog_pb2.UploadCatalogRequest], context: grpc.aio.ServicerContext
     ) -> catalog_pb2.UploadCatalogResponse:
         principal = current_principal()
-        first = await anext(aiter(request_iterator), None)
-        if first is None or not first.HasField("header"):
-            raise invalid_field("header", "the first message must be the header")
-        header = first.header
+        requests = aiter(request_iterator)
+        header = await read_header(requests)
         task_type = check_header(header)
         principal.check_tenant(header.key, "key")
         # Files are declared in the header, or by their first chunk (an empty chunk declares an empty file):
@@ -73,14 +71,13 @@ class CatalogUploads:
                 seq += 1
 
             # The transaction is rolled back if the stream breaks off: no task without its whole payload.
-            async for message in request_iterator:
-                if not message.HasField("chunk"):
-                    raise invalid_field("header", "only the first message may be the header")
-                kind = message.chunk.file
+            async for message in requests:
+                chunk = stream_body(message, "chunk")
+                kind = chunk.file
                 if kind not in FILE_NAMES or (declared and kind not in declared):
                     name = record_pb2.RecordKind.Name(kind) if kind in record_pb2.RecordKind.values() else str(kind)
                     raise invalid_field("chunk.file", f"{name} is not one of the files declared in the header")
-                buffers.setdefault(kind, bytearray()).extend(message.chunk.data)
+                buffers.setdefault(kind, bytearray()).extend(chunk.data)
                 if len(buffers[kind]) >= PART_BYTES:
                     await store(kind)
             if not buffers:
