@@ -7,7 +7,7 @@ A project is a tenant, named as the tenant is. A catalog's name is its id: the s
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,17 +17,10 @@ from service.catalogs import check_name, ensure_catalog, find_catalog
 from service.db.models import Catalog
 from service.db.upsert import insert_ignore
 from service.errors import AlreadyExists, InvalidArgument, NotFound, invalid_field
-from service.field_types import FieldDef, add_fields, parse_fields, schema_json, stored_fields
+from service.field_types import add_fields, parse_fields, schema_json, stored_fields
 
-
-@dataclass(frozen=True)
-class FieldInput:
-    """A field definition as a caller sent it (the proto's CatalogField), before it is checked."""
-
-    name: str
-    type: str
-    searchable: bool = False
-    required: bool = False
+# A field definition as a caller sent it ({"name", "type", "searchable", "required"}), checked by parse_fields.
+RawField = dict[str, Any]
 
 
 def check_project(principal: Principal, project_id: str) -> None:
@@ -53,17 +46,10 @@ async def get_project_catalog(session: AsyncSession, tenant_id: int, catalog_id:
     return catalog
 
 
-def _parse(fields: Sequence[FieldInput], where: str) -> list[FieldDef]:
-    return parse_fields(
-        [{"name": f.name, "type": f.type, "searchable": f.searchable, "required": f.required} for f in fields],
-        where,
-    )
-
-
-async def create_catalog(session: AsyncSession, tenant_id: int, name: str, fields: Sequence[FieldInput]) -> Catalog:
+async def create_catalog(session: AsyncSession, tenant_id: int, name: str, fields: Sequence[RawField]) -> Catalog:
     """A new catalog with its schema and an active first version; an existing name is ALREADY_EXISTS."""
     check_catalog_name(name, "catalog.name")
-    schema = schema_json({f.name: f for f in _parse(fields, "catalog.fields")})
+    schema = schema_json({f.name: f for f in parse_fields(list(fields), "catalog.fields")})
     inserted = await session.execute(
         insert_ignore(
             session, Catalog, [{"tenant_id": tenant_id, "name": name, "field_schema": schema}], ["tenant_id", "name"]
@@ -85,10 +71,10 @@ async def list_catalogs(session: AsyncSession, tenant_id: int, after: str, limit
 
 
 async def add_catalog_fields(
-    session: AsyncSession, tenant_id: int, catalog_id: str, fields: Sequence[FieldInput]
+    session: AsyncSession, tenant_id: int, catalog_id: str, fields: Sequence[RawField]
 ) -> Catalog:
     """The catalog with `fields` added; a field's type never changes (FAILED_PRECONDITION names it)."""
-    added = _parse(fields, "fields")
+    added = parse_fields(list(fields), "fields")
     if not added:
         raise InvalidArgument("fields: at least one field is required", field_violations=[("fields", "required")])
     # FOR UPDATE: two callers adding fields at once both land (SQLite serializes writers anyway).

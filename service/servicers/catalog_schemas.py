@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from catalogingest.v1 import catalog_pb2
 from service import paging
 from service.catalog_schemas import (
-    FieldInput,
+    RawField,
     add_catalog_fields,
     check_project,
     create_catalog,
@@ -77,8 +77,8 @@ class CatalogSchemas:
         return catalog_pb2.AddCatalogFieldsResponse(catalog=catalog_to_proto(catalog))
 
 
-def _field_inputs(fields: Iterable[catalog_pb2.CatalogField]) -> list[FieldInput]:
-    return [FieldInput(f.name, f.type, f.searchable, f.required) for f in fields]
+def _field_inputs(fields: Iterable[catalog_pb2.CatalogField]) -> list[RawField]:
+    return [{"name": f.name, "type": f.type, "searchable": f.searchable, "required": f.required} for f in fields]
 
 
 def catalog_to_proto(catalog: Catalog) -> catalog_pb2.CatalogDefinition:
