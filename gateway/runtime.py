@@ -22,6 +22,9 @@ class GatewaySettings(Protocol):
     @property
     def max_body_bytes(self) -> int: ...
 
+    @property
+    def bulk_max_body_bytes(self) -> int: ...
+
 
 def grpc_target(settings: GatewaySettings) -> str:
     """`effective_grpc_target` when the settings derive one (an empty grpc_target means the local port)."""

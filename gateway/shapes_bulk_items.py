@@ -28,8 +28,7 @@ _NOT_JSON = "body: not valid JSON: "
 
 async def read_bulk_body(request: Request) -> bytes:
     """The body up to `bulk_max_body_bytes`; past it the document's answer is a 400, not a 413."""
-    settings = runtime_of(request).settings
-    limit = int(getattr(settings, "bulk_max_body_bytes", settings.max_body_bytes))
+    limit = runtime_of(request).settings.bulk_max_body_bytes
     try:
         return await read_body(request, limit)
     except GatewayError as error:

@@ -27,6 +27,7 @@ from catalogingest.v1 import (
 class GatewayTestSettings:
     grpc_target: str
     max_body_bytes: int = 10 * 1024 * 1024
+    bulk_max_body_bytes: int = 10 * 1024 * 1024
 
 
 def rich_status(
