@@ -33,6 +33,20 @@ PG_ADMIN_URL = os.environ.get("CATALOG_INGEST_TEST_PG", "postgresql://postgres@1
 BACKENDS = [b for b in os.environ.get("CATALOG_INGEST_TEST_BACKENDS", "postgresql,sqlite").split(",") if b]
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--long",
+        action="store_true",
+        help="the long form of the model-based, fuzz and fault suites: 10x their CI budget",
+    )
+
+
+@pytest.fixture(scope="session")
+def budget(request: pytest.FixtureRequest) -> int:
+    """How many times the CI budget the model-based, fuzz and fault suites spend (10 with --long)."""
+    return 10 if request.config.getoption("--long") else 1
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _clean_environment() -> Iterator[None]:
     """Tests configure the service explicitly; nothing leaks in from the developer's shell."""
