@@ -41,6 +41,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    from tests.figures import lines
+
+    if measured := lines():
+        terminalreporter.section("figures")
+        for line in measured:
+            terminalreporter.write_line(line)
+
+
 @pytest.fixture(scope="session")
 def budget(request: pytest.FixtureRequest) -> int:
     """How many times the CI budget the model-based, fuzz and fault suites spend (10 with --long)."""
