@@ -39,6 +39,8 @@ class _Parts:
         self._kind = 0
         self._buffer = bytearray()
         self.error: GatewayError | None = None
+        # python-multipart calls on_end only at the closing boundary: a body cut anywhere before it never ends.
+        self.ended = False
 
     def callbacks(self) -> dict[str, object]:
         return {
@@ -48,6 +50,7 @@ class _Parts:
             "on_headers_finished": self._headers_finished,
             "on_part_data": self._data,
             "on_part_end": self._end,
+            "on_end": lambda: setattr(self, "ended", True),
         }
 
     def _begin(self) -> None:
@@ -86,13 +89,26 @@ class _Parts:
         self.out.append(catalog_pb2.UploadCatalogRequest(chunk=catalog_pb2.FileChunk(file=self._kind, data=data)))
 
 
+# RFC 2046 section 5.1.1: a boundary is 1 to 70 characters.
+MAX_BOUNDARY_CHARS = 70
+TRUNCATED = (
+    "the multipart body ended before its closing boundary (truncated upload): nothing was applied; send the whole body"
+)
+
+
 def _boundary(request: Request) -> bytes:
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
     if content_type != b"multipart/form-data" or not options.get(b"boundary"):
         raise GatewayError.invalid_argument(
             "Content-Type", "send multipart/form-data with the CSV files as items, variations, item_groups"
         )
-    return options[b"boundary"]
+    boundary = options[b"boundary"]
+    if len(boundary) > MAX_BOUNDARY_CHARS:
+        raise GatewayError.invalid_argument(
+            "Content-Type",
+            f"the multipart boundary is {len(boundary)} characters; RFC 2046 allows at most {MAX_BOUNDARY_CHARS}",
+        )
+    return boundary
 
 
 async def upload_catalog(request: Request) -> Response:
@@ -119,6 +135,10 @@ async def upload_catalog(request: Request) -> Response:
         except Exception as exc:  # python-multipart's parse errors
             parts.error = GatewayError.invalid_argument("body", f"malformed multipart body: {exc}")
             raise
+        if not parts.ended:
+            # Raised before the last chunk goes out: the call is cancelled and the server keeps nothing.
+            parts.error = GatewayError.invalid_argument("body", TRUNCATED)
+            raise parts.error
         for message in parts.out:
             yield message
         if not parts.seen:
