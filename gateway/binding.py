@@ -70,14 +70,11 @@ def bind_query(message: Message, params: Iterable[tuple[str, str]], exclude: Col
     """
     grouped: dict[str, list[str]] = {}
     for name, value in params:
-        _no_nul(name, name)
-        _no_nul(name, value)
         grouped.setdefault(name, []).append(value)
+    check_query(message.DESCRIPTOR, params, exclude)
     for name, values in grouped.items():
-        field_names = name.split(".")
-        first = _field(message.DESCRIPTOR, field_names[0])
-        if first is None or not _is_path_to_field(message.DESCRIPTOR, field_names):
-            raise unknown_parameter(name, message.DESCRIPTOR, exclude)
+        first = _field(message.DESCRIPTOR, name.split(".")[0])
+        assert first is not None
         if first.name in exclude:
             continue
         target, field = _resolve(message, name)
@@ -85,9 +82,14 @@ def bind_query(message: Message, params: Iterable[tuple[str, str]], exclude: Col
         _set(target, field, values, name)
 
 
-def unknown_parameter(name: str, descriptor: Descriptor, exclude: Collection[str] = ()) -> GatewayError:
-    known = ", ".join(sorted(f.name for f in descriptor.fields if f.name not in exclude)) or "none"
-    return GatewayError.invalid_argument(name, f"unknown query parameter; this route takes: {known}")
+def check_query(descriptor: Descriptor, params: Iterable[tuple[str, str]], exclude: Collection[str] = ()) -> None:
+    """400 for a parameter that names no field of the request or holds NUL: callable before the body is read."""
+    for name, value in params:
+        _no_nul(name, name)
+        _no_nul(name, value)
+        if _field(descriptor, name.split(".")[0]) is None or not _is_path_to_field(descriptor, name.split(".")):
+            known = ", ".join(sorted(f.name for f in descriptor.fields if f.name not in exclude)) or "none"
+            raise GatewayError.invalid_argument(name, f"unknown query parameter; this route takes: {known}")
 
 
 def bind_body(message: Message, body: Any, body_field: str) -> set[str]:

@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from catalogingest.v1 import catalog_pb2, catalog_pb2_grpc, record_pb2
 from gateway.binding import bind_query
+from gateway.credentials import require_credentials
 from gateway.errors import GatewayError, from_rpc_error
 from gateway.metadata import grpc_metadata
 from gateway.responses import error_response, json_response, render
@@ -112,6 +113,8 @@ def _boundary(request: Request) -> bytes:
 
 
 async def upload_catalog(request: Request) -> Response:
+    metadata = grpc_metadata(request)
+    await require_credentials(runtime_of(request), metadata)  # before the query, content type and body
     header = catalog_pb2.UploadCatalogHeader(mode=MODES[request.method])
     bind_query(header, request.query_params.multi_items(), exclude={"mode", "files"})
     if header.patch_delta and request.method == "PUT":
@@ -147,7 +150,7 @@ async def upload_catalog(request: Request) -> Response:
 
     stub = catalog_pb2_grpc.CatalogServiceStub(runtime_of(request).channel)
     try:
-        response = await stub.UploadCatalog(messages(), metadata=grpc_metadata(request))
+        response = await stub.UploadCatalog(messages(), metadata=metadata)
     except grpc.aio.AioRpcError as exc:
         return error_response(parts.error or from_rpc_error(exc))
     except asyncio.CancelledError:
