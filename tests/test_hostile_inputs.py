@@ -243,7 +243,37 @@ async def test_grpc_values_nested_too_deep_are_refused_naming_the_field(stack) -
         )
     assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert raised.value.details().startswith("records[0].data: nested deeper than 64 levels"), raised.value.details()
-    assert await snapshot(stack) == before
+
+    md = stack.metadata()
+    catalog = catalog_pb2.CatalogDefinition(name="shop", fields=[catalog_pb2.CatalogField(name="t", type="string")])
+    await stack.catalog.CreateCatalogDefinition(
+        catalog_pb2.CreateCatalogDefinitionRequest(project_id="acme", catalog=catalog), metadata=md
+    )
+    bulk = await stack.catalog.BulkReplaceCatalogItems(
+        catalog_pb2.BulkReplaceCatalogItemsRequest(
+            project_id="acme",
+            catalog_id="shop",
+            items=[catalog_pb2.CatalogItem(item_id="x", properties_json='{"t":' + deep(300) + "}")],
+        ),
+        metadata=md,
+    )
+    assert not bulk.results[0].success and bulk.task_id == 0, bulk
+    assert "nested deeper than 64 levels" in str(bulk.results[0].errors), bulk
+
+    created = await stack.batches.CreateBatch(
+        batch_pb2.CreateBatchRequest(tenant="acme", environment="prod"), metadata=md
+    )
+    added = await stack.batches.AddBatchItems(
+        batch_pb2.AddBatchItemsRequest(
+            tenant="acme",
+            environment="prod",
+            batch_id=created.id,
+            items=[batch_pb2.BatchItem(id="x", type="product", attributes_json=deep(300))],
+        ),
+        metadata=md,
+    )
+    assert added.results[0].code != 0 and "nested deeper than 64 levels" in added.results[0].message, added
+    assert await snapshot(stack) == (before[0], before[1])
 
 
 async def test_bad_page_tokens_on_rest_list_routes_are_400_naming_page_token(http_stack) -> None:
