@@ -5,11 +5,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from service import values
 from service.db.postgres_url import connect_args, is_postgres_url
+
+
+def _json_serializer(value: Any) -> str:
+    # orjson writes the canonical numbers of service.values (orjson.Fragment) that json.dumps cannot.
+    return orjson.dumps(value).decode()
 
 
 def normalize_url(url: str) -> str:
@@ -30,7 +37,9 @@ def is_postgres(engine_or_url: AsyncEngine | str) -> bool:
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """The engine of `url`. A PostgreSQL URL is read as libpq reads it (service.db.postgres_url); an unsupported
-    parameter raises ValueError naming it."""
+    parameter raises ValueError naming it. Stored JSON is read with values.loads: no stored value fails a read."""
+    kwargs.setdefault("json_serializer", _json_serializer)
+    kwargs.setdefault("json_deserializer", values.loads)
     if is_postgres_url(url):
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 10)
