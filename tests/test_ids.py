@@ -174,3 +174,19 @@ async def test_each_violation_is_refused_in_each_apis_shape(http_stack, bad, sai
     assert [r["code"] for r in results] == ([1, 0, 6] if not bad else [1, 2, 6]), results
     assert said in results[0]["message"] and (not bad or said in results[1]["message"]), results
     assert "id" in results[0]["message"] and (not bad or "context" in results[1]["message"]), results
+
+
+async def test_a_lookup_by_an_id_that_breaks_the_rule_is_a_400_not_a_500(http_stack) -> None:
+    s = http_stack
+    await v2(s, "PUT", [{"id": "a"}])
+    response = await s.http.get("/v2/items", params={"section": CATALOG, "id": ["a", "b\x00"]}, headers=s.auth())
+    assert response.status_code == 400 and "id[1]" in response.text, response.text
+    with pytest.raises(grpc.aio.AioRpcError) as error:
+        await s.catalog.BatchGetRecords(
+            catalog_pb2.BatchGetRecordsRequest(section=CATALOG, collection="items", ids=["a"], context="c\x00"),
+            metadata=s.metadata(),
+        )
+    assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error_details(error.value)[0] == ["context"]
+    listed = await s.http.get("/v2/items", params={"section": CATALOG, "id": "a"}, headers=s.auth())
+    assert [r["id"] for r in listed.json()["items"]] == ["a"]
