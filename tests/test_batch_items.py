@@ -53,9 +53,9 @@ async def test_every_item_validation_error_has_its_code(http_stack) -> None:
     version = await new_version(stack)
     body = [
         {"id": "", "type": "product", "attributes": {}},
-        {"id": "a b", "type": "product", "attributes": {}},
-        {"id": "caf\u00e9", "type": "product", "attributes": {}},
-        {"id": "ok1", "type": "product", "context": "store 1", "attributes": {}},
+        {"id": " a b", "type": "product", "attributes": {}},
+        {"id": "caf\u00e9/x", "type": "product", "attributes": {}},
+        {"id": "ok1", "type": "product", "context": "store\t1", "attributes": {}},
         {"id": "ok2", "attributes": {}},
         {"id": "ok3", "type": "product", "timestamp": "yesterday", "attributes": {}},
         {"id": "ok4", "type": "product", "timestamp": "2024-09-05T10:50:42", "attributes": {}},
@@ -73,12 +73,16 @@ async def test_every_item_validation_error_has_its_code(http_stack) -> None:
             "timestamp": "1985-04-12T23:20:50.52Z",
             "attributes": {"a": 1},
         },
+        # R1: the id rule of every API, wider than the document's letters, digits, '_' and '-'.
+        {"id": "a b", "type": "product", "context": "store 1", "attributes": {}},
+        {"id": "caf\u00e9 ?#", "type": "product", "attributes": {}},
     ]
     results = await add(stack, body, version)
-    assert [r["code"] for r in results] == [1, 1, 1, 2, 3, 4, 4, 5, 5, 5, 5, 6, 5, 5, 0]
+    assert [r["code"] for r in results] == [1, 1, 1, 2, 3, 4, 4, 5, 5, 5, 5, 6, 5, 5, 0, 0, 0]
     assert results[0] == {"id": key("", "product"), "code": 1, "message": "id must not be empty"}
-    assert "letters, digits" in results[1]["message"] and "'a b'" in results[1]["message"]
-    assert results[3]["id"] == key("ok1", context="store 1") and "context" in results[3]["message"]
+    assert "whitespace" in results[1]["message"] and '" a b"' in results[1]["message"]
+    assert "'/'" in results[2]["message"]
+    assert results[3]["id"] == key("ok1", context="store\t1") and "context" in results[3]["message"]
     assert results[4] == {"id": key("ok2", ""), "code": 3, "message": "type is required"}
     assert "RFC 3339" in results[5]["message"]
     assert results[7]["message"] == "an item must be a JSON object"
@@ -86,11 +90,11 @@ async def test_every_item_validation_error_has_its_code(http_stack) -> None:
     assert results[9]["message"] == "attributes must be a JSON object"
     assert results[10]["message"] == "attributes is required"
     assert results[11]["id"] == key("ok7", "variant") and "parentId" in results[11]["message"]
-    assert results[12]["message"] == "attributes must not contain NUL characters (\\u0000)"
+    assert results[12]["message"] == "attributes.title must not contain NUL characters (\\u0000)"
     assert results[13]["message"] == "type must not contain NUL characters"
     assert results[14] == {"id": key("good_one-1", context="store_1"), "code": 0}
     # Only the valid item reached the batch.
-    assert set(await load(stack, version)) == {"good_one-1"}
+    assert set(await load(stack, version)) == {"good_one-1", "a b", "caf\u00e9 ?#"}
 
 
 async def test_whole_request_errors_are_http_errors(http_stack) -> None:

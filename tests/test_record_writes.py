@@ -455,7 +455,7 @@ INVALID = [
     ("ReplaceRecords", "items", [rec("a", timestamp=Timestamp(seconds=253402300800))], ["records[0].timestamp"]),
     ("ReplaceRecords", "items", [rec("a", suggested_score=float("nan"))], ["records[0].suggested_score"]),
     ("ReplaceRecords", "items", [rec("a\x00b"), rec("c", name="x\x00")], ["records[0].id", "records[1].name"]),
-    ("ReplaceRecords", "items", [record_pb2.Record(id="a", data_json='{"k": ["\\u0000"]}')], ["records[0].data"]),
+    ("ReplaceRecords", "items", [record_pb2.Record(id="a", data_json='{"k": ["\\u0000"]}')], ["records[0].data.k[0]"]),
     ("ReplaceRecords", "item_groups", [rec("g", parent_ids=["ok", "\x00"])], ["records[0].parent_ids[1]"]),
     ("ReplaceRecords", "items", [], ["records"]),
     ("ReplaceRecords", "widgets", [rec("a")], ["collection"]),
