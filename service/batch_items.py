@@ -27,8 +27,8 @@ from catalogingest.v1 import batch_pb2
 from service import values
 from service.db.models import BatchItem
 from service.errors import NotFound
-from service.json_depth import TOO_DEEP, too_deep
 from service.ids import id_problem
+from service.json_depth import TOO_DEEP, too_deep
 from service.store.batch_items_pg import write_rounds
 from service.timeutil import utcnow
 

@@ -24,8 +24,8 @@ import orjson
 
 from service import values
 from service.errors import TaskFailed
-from service.json_depth import TOO_DEEP, too_deep
 from service.ids import id_problem
+from service.json_depth import TOO_DEEP, too_deep
 from service.store.staged import ID_COLUMNS, KIND_NAMES, ROW_BITS, StagedRecord
 
 ITEM, VARIATION, ITEM_GROUP = 1, 2, 3

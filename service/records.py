@@ -13,8 +13,8 @@ import orjson
 from catalogingest.v1 import record_pb2
 from service import values
 from service.errors import InvalidArgument
-from service.json_depth import TOO_DEEP, too_deep
 from service.ids import id_problem
+from service.json_depth import TOO_DEEP, too_deep
 from service.store.staged import COLLECTIONS, StagedRecord
 from service.timeutil import to_timestamp, utcnow
 
