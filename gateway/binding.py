@@ -84,10 +84,14 @@ def bind_query(message: Message, params: Iterable[tuple[str, str]], exclude: Col
 
 def check_query(descriptor: Descriptor, params: Iterable[tuple[str, str]], exclude: Collection[str] = ()) -> None:
     """400 for a parameter that names no field of the request or holds NUL: callable before the body is read."""
+    seen: dict[str, int] = {}
     for name, value in params:
         _no_nul(name, name)
-        _no_nul(name, value)
-        if _field(descriptor, name.split(".")[0]) is None or not _is_path_to_field(descriptor, name.split(".")):
+        index = seen[name] = seen.get(name, -1) + 1
+        field = _field(descriptor, name.split(".")[0])
+        # a repeated parameter (`id=a&id=b`) is named with its index, as the server names `id[1]`
+        _no_nul(f"{name}[{index}]" if field is not None and field.is_repeated else name, value)
+        if field is None or not _is_path_to_field(descriptor, name.split(".")):
             known = ", ".join(sorted(f.name for f in descriptor.fields if f.name not in exclude and _from_query(f)))
             takes = f"this route takes: {known}" if known else "this route takes no query parameters"
             raise GatewayError.invalid_argument(name, f"unknown query parameter; {takes}")
