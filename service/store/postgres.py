@@ -16,9 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.errors import TaskFailed
 from service.store.staged import (
+    MAX_SKIPPED_SHOWN,
     DuplicateRecord,
     StagedRecord,
     add_counts,
+    add_skipped,
     check_safety_threshold,
     empty_counts,
     missing_parent,
@@ -172,6 +174,7 @@ class PostgresRecordStore:
                     reason="RECORD_NOT_FOUND",
                     record_id=missing[1],
                 )
+        skipped = await self._missing() if on_missing == "IGNORE" else {}
         for round_ in range(1, rounds + 1):
             rows = await self.raw.fetch(
                 f"""WITH up AS (
@@ -216,7 +219,26 @@ class PostgresRecordStore:
                 unchanged += staged - u - c
             if unchanged:
                 await self._touch(round_)
+        for kind, (count, ids) in skipped.items():
+            # Counted as unchanged above: they were not applied at all.
+            add_counts(counts, kind, unchanged=-count)
+            add_skipped(counts, kind, count, ids)
         return counts
+
+    async def _missing(self) -> dict[int, tuple[int, list[str]]]:
+        """Per kind: the staged operations whose record does not exist, and the first such records' ids."""
+        missing = f"NOT EXISTS (SELECT 1 FROM records r WHERE {_KEY})"
+        counts = await self.raw.fetch(
+            f"SELECT s.kind, count(*) FROM stage_records s WHERE {missing} GROUP BY s.kind", self.version_id
+        )
+        if not counts:
+            return {}
+        rows = await self.raw.fetch(
+            f"SELECT s.kind, s.record_id FROM stage_records s WHERE {missing} AND s.round = 1 ORDER BY s.seq LIMIT $2",
+            self.version_id,
+            MAX_SKIPPED_SHOWN,
+        )
+        return {kind: (count, [r[1] for r in rows if r[0] == kind]) for kind, count in counts}
 
     async def delete(self) -> dict[str, Any]:
         await self.analyze()

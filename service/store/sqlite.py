@@ -15,9 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.errors import TaskFailed
 from service.store.staged import (
+    MAX_SKIPPED_SHOWN,
     DuplicateRecord,
     StagedRecord,
     add_counts,
+    add_skipped,
     check_safety_threshold,
     empty_counts,
     missing_parent,
@@ -123,6 +125,7 @@ class SqliteRecordStore:
                     record_id=missing[0][0],
                 )
         rounds = (await self._all("SELECT coalesce(max(round), 0) FROM stage_records"))[0][0]
+        skipped = await self._missing() if on_missing == "IGNORE" else {}
         for round_ in range(1, rounds + 1):
             updated: dict[int, int] = {}
             for (kind,) in await self._all(
@@ -158,7 +161,23 @@ class SqliteRecordStore:
             for kind, staged in (await self._per_kind(f"s.round = {round_}")).items():
                 u, c = updated.get(kind, 0), created.get(kind, 0)
                 add_counts(counts, kind, created=c, updated=u, unchanged=staged - u - c)
+        for kind, (count, ids) in skipped.items():
+            # Counted as unchanged above: they were not applied at all.
+            add_counts(counts, kind, unchanged=-count)
+            add_skipped(counts, kind, count, ids)
         return counts
+
+    async def _missing(self) -> dict[int, tuple[int, list[str]]]:
+        """Per kind: the staged operations whose record does not exist, and the first such records' ids."""
+        missing = f"NOT EXISTS (SELECT 1 FROM records r WHERE {_KEY})"
+        counts = await self._all(f"SELECT s.kind, count(*) FROM stage_records s WHERE {missing} GROUP BY s.kind")
+        if not counts:
+            return {}
+        rows = await self._all(
+            f"SELECT s.kind, s.record_id FROM stage_records s WHERE {missing} AND s.round = 1 ORDER BY s.seq LIMIT :n",
+            n=MAX_SKIPPED_SHOWN,
+        )
+        return {kind: (count, [r[1] for r in rows if r[0] == kind]) for kind, count in counts}
 
     async def delete(self) -> dict[str, Any]:
         counts = empty_counts()
