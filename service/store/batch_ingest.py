@@ -37,6 +37,13 @@ _SAME_RECORD = (
 )
 
 
+# The batch's snapshot time: when its newest operation happened, or its creation when it has none.
+_SNAPSHOT_TIME = (
+    "SELECT coalesce(max(s.op_ts), (SELECT c.created_at FROM batches c WHERE c.id = :batch))"
+    " FROM batch_items s WHERE s.batch_id = :batch"
+)
+
+
 class BatchCounts(NamedTuple):
     # Items added or modified (not tombstones); of them, modifications of items the batch never had.
     items: int
@@ -193,16 +200,16 @@ class BatchIngest:
         )
         return written.rowcount or 0
 
-    async def merge_partial(self, source: str) -> int:
+    async def merge_partial(self) -> int:
         """Items only modified in the batch: their attributes merge into the version's records."""
         merged = "r.data || b.attributes" if self.postgres else "json_merge(r.data, b.attributes)"
         target = "records r" if self.postgres else "records AS r"
+        # A modification changes only the attributes it names: the record keeps its source (R4).
         written = await self._run(
             f"""UPDATE {target} SET data = {merged}, parent_id = coalesce(b.parent_id, r.parent_id),
-                       source = :source, op_ts = b.op_ts, updated_at = CURRENT_TIMESTAMP
+                       op_ts = b.op_ts, updated_at = CURRENT_TIMESTAMP
                 FROM batch_items b
-                WHERE {_LIVE} AND b.partial AND {_OK_B} AND {_SAME_RECORD} AND r.op_ts <= b.op_ts""",
-            source=source,
+                WHERE {_LIVE} AND b.partial AND {_OK_B} AND {_SAME_RECORD} AND r.op_ts <= b.op_ts"""
         )
         return written.rowcount or 0
 
@@ -216,9 +223,12 @@ class BatchIngest:
         return gone.rowcount or 0
 
     async def delete_missing(self, source: str) -> int:
-        """Records of `source` the batch does not hold (an item in error is held: it is not deleted)."""
+        """Records of `source` the batch does not hold (an item in error is held: it is not deleted), and only
+        those last written before the batch's snapshot time: an older batch ingested after a newer one removes
+        nothing the newer one wrote (R3)."""
         gone = await self._run(
-            """DELETE FROM records WHERE version_id = :version AND kind IN (1, 2) AND source = :source
+            f"""DELETE FROM records WHERE version_id = :version AND kind IN (1, 2) AND source = :source
+               AND records.op_ts < ({_SNAPSHOT_TIME})
                AND NOT EXISTS (SELECT 1 FROM batch_items b WHERE b.batch_id = :batch AND NOT b.deleted
                                AND b.item_id = records.record_id AND b.context = records.context)""",
             source=source,

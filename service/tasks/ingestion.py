@@ -122,7 +122,7 @@ async def apply_batch_ingestion(ctx: TaskContext) -> dict[str, Any]:
     # Each of these reads every record of the version: skipped when the batch gives it nothing to do.
     upserted = await ingest.upsert(config["source"])
     if counts.partial:
-        upserted += await ingest.merge_partial(config["source"])
+        upserted += await ingest.merge_partial()
     deleted = await ingest.apply_tombstones() if counts.deleted else 0
     if config["delete_missing_items"]:
         deleted += await ingest.delete_missing(config["source"])
