@@ -14,6 +14,7 @@ from sqlalchemy import select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from service.db.models import BatchItem
+from service.store.links import LinkRules, link_values
 
 CHUNK_ROWS = 1000
 SAMPLE_IDS = 5
@@ -22,6 +23,7 @@ INVALID_ATTRIBUTES = "INVALID_ATTRIBUTES"
 MISSING_PARENT = "MISSING_PARENT"
 MISSING_ITEM = "MISSING_ITEM"
 DUPLICATE_ID = "DUPLICATE_ID"
+MISSING_GROUP = "MISSING_GROUP"
 
 _NO_ERROR = (
     "NOT EXISTS (SELECT 1 FROM ingest_errors e WHERE e.item_type = {b}.item_type AND e.item_id = {b}.item_id"
@@ -159,6 +161,29 @@ class BatchIngest:
                       WINDOW w AS (PARTITION BY b.parent_id IS NULL, b.item_id, b.context
                                    ORDER BY b.op_ts DESC, b.item_type)) d
                 WHERE n > 1"""
+        )
+
+    async def check_group_links(self, version: int) -> None:
+        """Items whose attributes' group_ids name a group the version lacks (R2): an item error."""
+        group_ids = "b.attributes->'group_ids'" if self.postgres else "json_extract(b.attributes, '$.group_ids')"
+        await self._run(
+            f"""INSERT INTO ingest_errors (item_type, item_id, context, error_type, message)
+                SELECT b.item_type, b.item_id, b.context, '{MISSING_GROUP}',
+                       'group_ids names ''' || min(g.value) || ''', which is not an item group of catalog version '
+                       || :number
+                FROM batch_items b, {link_values(self.conn.dialect.name, group_ids)}
+                WHERE {_LIVE} AND b.parent_id IS NULL AND {_OK_B}
+                  AND NOT EXISTS (SELECT 1 FROM records p WHERE p.version_id = :version AND p.kind = 3
+                                  AND p.record_id = g.value AND p.context = b.context)
+                GROUP BY b.item_type, b.item_id, b.context""",
+            number=str(version),
+        )
+
+    async def cascade_variations(self, *, tombstones_only: bool) -> int:
+        """The variants of the items this ingestion deleted (R2): of its tombstones, or of any item."""
+        tombstones = "SELECT item_id, context FROM batch_items WHERE batch_id = :batch AND deleted"
+        return await LinkRules(self.conn, self.params["version"]).cascade_variations(
+            tombstones if tombstones_only else None, staged=False, batch=self.params["batch"]
         )
 
     async def error_summary(self) -> tuple[int, dict[str, dict[str, Any]]]:

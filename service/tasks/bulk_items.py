@@ -21,6 +21,7 @@ from service.db.models import Catalog
 from service.field_types import FieldDef, stored_fields
 from service.item_existence import creation_problems
 from service.records import to_staged
+from service.store.links import LinkRules
 from service.store.staged import add_skipped
 from service.tasks.context import TaskContext
 
@@ -45,12 +46,14 @@ async def apply_bulk_items(ctx: TaskContext) -> dict[str, Any]:
         await store.stage(to_staged(records, ITEM, start_seq=seen))
         seen += count
         ctx.progress(seen)
+    # An item naming a missing group is refused on its own (R2), like any other per-item problem.
+    dangling, dangling_ids = await LinkRules(ctx.conn, version_id).reject_dangling_items()
     if ctx.task.type == BULK_REPLACE:
         counts = await store.replace()
     else:
         counts = await store.merge("CREATE" if upsert else "IGNORE")
-    if refused:
-        add_skipped(counts, ITEM, len(refused), refused)
+    if refused or dangling:
+        add_skipped(counts, ITEM, len(refused) + dangling, refused + dangling_ids)
     ctx.progress(seen, seen)
     return counts
 
