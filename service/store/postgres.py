@@ -42,11 +42,16 @@ _CHANGED = (
     " OR r.data IS DISTINCT FROM s.data"
 )
 
-# jsonb `||`, except that facets merge per facet: a patch that names one facet keeps the others.
+# The keys of a JSON object whose value is null: a merge removes them (R8).
+_NULL_KEYS = "ARRAY(SELECT n.key FROM jsonb_each({0}) n WHERE n.value = 'null'::jsonb)"
+# jsonb `||`, except that facets merge per facet (a patch that names one facet keeps the others) and a
+# null removes the property (or the facet).
 _MERGED_DATA = (
-    "CASE WHEN jsonb_typeof(s.data->'facets') = 'object' AND jsonb_typeof(r.data->'facets') = 'object'"
-    " THEN r.data || s.data || jsonb_build_object('facets', (r.data->'facets') || (s.data->'facets'))"
-    " ELSE r.data || s.data END"
+    "(CASE WHEN jsonb_typeof(s.data->'facets') = 'object' AND jsonb_typeof(r.data->'facets') = 'object'"
+    " THEN r.data || s.data || jsonb_build_object('facets', ((r.data->'facets') || (s.data->'facets')) - "
+    + _NULL_KEYS.format("s.data->'facets'")
+    + ") ELSE r.data || s.data END) - "
+    + _NULL_KEYS.format("s.data")
 )
 
 
@@ -200,11 +205,11 @@ class PostgresRecordStore:
             created: dict[int, int] = {}
             if on_missing == "CREATE":
                 rows = await self.raw.fetch(
-                    """WITH ins AS (
+                    f"""WITH ins AS (
                         INSERT INTO records (version_id, kind, record_id, context, name, suggested_score,
                                              parent_id, parent_ids, data, op_ts, updated_at)
                         SELECT $1, kind, record_id, context, name, suggested_score, parent_id, parent_ids,
-                               data, op_ts, now()
+                               data - {_NULL_KEYS.format("data")}, op_ts, now()
                         FROM stage_records WHERE round = $2
                         ON CONFLICT DO NOTHING RETURNING kind)
                        SELECT kind, count(*) FROM ins GROUP BY kind""",

@@ -1,7 +1,8 @@
 """SQLite (the embedded default): the same staging and set-based statements as PostgreSQL.
 
 SQLite has no COPY and no DML in CTEs, so rows are staged with executemany and counted from
-RETURNING. `json_merge` is registered on every connection (service.db.engine) as jsonb `||`.
+RETURNING. `json_merge_removing_nulls` is registered on every connection (service.db.engine): the
+merge of service.store.postgres.
 """
 
 from __future__ import annotations
@@ -134,14 +135,15 @@ class SqliteRecordStore:
                         suggested_score = CASE WHEN s.has_score THEN s.suggested_score ELSE r.suggested_score END,
                         parent_id = CASE WHEN s.has_parent THEN s.parent_id ELSE r.parent_id END,
                         parent_ids = CASE WHEN s.has_parent_ids THEN s.parent_ids ELSE r.parent_ids END,
-                        data = json_merge(r.data, s.data), op_ts = s.op_ts, updated_at = CURRENT_TIMESTAMP
+                        data = json_merge_removing_nulls(r.data, s.data), op_ts = s.op_ts,
+                        updated_at = CURRENT_TIMESTAMP
                     FROM stage_records s
                     WHERE s.round = :round AND {_KEY} AND r.op_ts <= s.op_ts AND (
                         (s.has_name AND r.name IS NOT s.name)
                         OR (s.has_score AND r.suggested_score IS NOT s.suggested_score)
                         OR (s.has_parent AND r.parent_id IS NOT s.parent_id)
                         OR (s.has_parent_ids AND json(r.parent_ids) IS NOT json(s.parent_ids))
-                        OR json_merge(r.data, s.data) IS NOT json(r.data))
+                        OR json_merge_removing_nulls(r.data, s.data) IS NOT json(r.data))
                     RETURNING kind""",
                 round=round_,
             ):
@@ -151,7 +153,7 @@ class SqliteRecordStore:
                 for (kind,) in await self._all(
                     f"""INSERT INTO records ({_INSERT_COLUMNS})
                         SELECT :v, kind, record_id, context, name, suggested_score, parent_id, parent_ids,
-                               json(data), op_ts, CURRENT_TIMESTAMP
+                               json_merge_removing_nulls('{{}}', data), op_ts, CURRENT_TIMESTAMP
                         FROM stage_records WHERE round = :round
                         ON CONFLICT DO NOTHING RETURNING kind""",
                     round=round_,
