@@ -35,3 +35,23 @@ async def test_an_unknown_environment_is_404_naming_it_and_creates_nothing(http_
     versions = await s.http.get("/catalogs", params=scope("typo"), headers=s.auth())
     assert versions.status_code == 404
     assert (await s.http.post("/catalogs", params=scope("typo"), headers=s.auth())).status_code == 200
+
+
+async def test_unknown_keys_of_a_batch_item_are_warned_about_and_the_item_is_stored(http_stack) -> None:
+    s = http_stack
+    version = await new_version(s)
+    items = [
+        {"id": "a", "type": "variant", "parentID": "x", "attributes": {}},
+        {"id": "b", "type": "product", "attributes": {}},
+    ]
+    for method, path in (("POST", "/batch-imports/items"), ("PATCH", "/batch-imports/items")):
+        response = await s.http.request(method, path, params=scope(batch_id=version), json=items, headers=s.auth())
+        assert response.status_code == 200, response.text
+        assert response.json() == [
+            {
+                "id": {"id": "a", "type": "variant", "context": ""},
+                "code": 0,
+                "warnings": ["unknown key 'parentID' ignored"],
+            },
+            {"id": {"id": "b", "type": "product", "context": ""}, "code": 0},
+        ]

@@ -30,7 +30,7 @@ def _key(result: ItemResult) -> batch_pb2.BatchItemKey:
 
 
 def _result(result: ItemResult) -> batch_pb2.BatchItemResult:
-    out = batch_pb2.BatchItemResult(id=_key(result), code=int(result.code))
+    out = batch_pb2.BatchItemResult(id=_key(result), code=int(result.code), warnings=result.warnings)
     if result.code:
         out.message = result.message
     return out
