@@ -89,30 +89,23 @@ class LinkRules:
             if staged
             else ""
         )
-        gone = await self._all(
-            f"""DELETE FROM records AS v WHERE v.version_id = :v AND v.kind = 2 AND v.parent_id IS NOT NULL{among}
-                AND NOT EXISTS (SELECT 1 FROM records p WHERE p.version_id = :v AND p.kind = 1
-                                AND p.record_id = v.parent_id AND p.context = v.context){not_staged}
-                RETURNING kind""",
-            **params,
+        gone = await self.conn.execute(
+            text(
+                f"""DELETE FROM records AS v WHERE v.version_id = :v AND v.kind = 2 AND v.parent_id IS NOT NULL{among}
+                    AND NOT EXISTS (SELECT 1 FROM records p WHERE p.version_id = :v AND p.kind = 1
+                                    AND p.record_id = v.parent_id AND p.context = v.context){not_staged}"""
+            ),
+            {"v": self.version_id, **params},
         )
-        return len(gone)
+        return gone.rowcount or 0
 
     async def reject_dangling_items(self) -> tuple[int, list[str]]:
         """Per-item APIs: drop the staged items whose given group_ids name a missing group; (count, ids)."""
         staged = "SELECT s.kind, s.record_id, s.context, s.seq, s.data, s.parent_ids FROM stage_records s"
-        rows = await self._all(
-            f"SELECT DISTINCT l.seq, l.record_id FROM ({_links(self.dialect, staged)}) l WHERE {_NO_GROUP}"
-            " ORDER BY l.seq"
-        )
+        dangling = f"SELECT l.seq, l.record_id FROM ({_links(self.dialect, staged)}) l WHERE {_NO_GROUP}"
+        rows = await self._all(f"SELECT DISTINCT seq, record_id FROM ({dangling}) d ORDER BY seq")
         if rows:
-            await self._all(
-                "DELETE FROM stage_records WHERE seq IN (SELECT value FROM "
-                + (
-                    "unnest(CAST(:seqs AS bigint[])) AS value)" if self.dialect == "postgresql" else "json_each(:seqs))"
-                ),
-                seqs=[row[0] for row in rows] if self.dialect == "postgresql" else str([row[0] for row in rows]),
-            )
+            await self._all(f"DELETE FROM stage_records WHERE seq IN (SELECT seq FROM ({dangling}) d)")
         return len(rows), [row[1] for row in rows]
 
     async def check_group_links(self, groups_deleted: bool) -> None:
