@@ -209,7 +209,7 @@ class Worker:
         """LISTEN for enqueues on a connection of its own, connected again whenever it is lost (the poll
         interval covers the gap)."""
         dsn = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        retry = self.poll_interval
+        retry = 0.2
         while not stop.is_set():
             listener: asyncpg.Connection | None = None
             try:
@@ -219,7 +219,7 @@ class Worker:
                 await listener.add_listener(queue.NOTIFY_CHANNEL, lambda *_: self._wake.set())
                 # Whatever was enqueued while nobody listened: look now.
                 self._wake.set()
-                retry = self.poll_interval
+                retry = 0.2
                 while not stop.is_set() and not lost.is_set() and not listener.is_closed():
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(_first(stop, lost), self.settings.worker_lease_timeout / 2)
