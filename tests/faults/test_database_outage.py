@@ -38,6 +38,10 @@ async def task_status(stack, task_id: int) -> int | None:
     return response.task.status
 
 
+async def reaches(stack, task_id: int, status: int, timeout: float = 20.0) -> None:
+    await eventually(lambda: task_status(stack, task_id), lambda s: s == status, timeout=timeout)
+
+
 async def ingestion_health(stack) -> int:
     health = health_pb2_grpc.HealthStub(stack.channel)
     return (await health.Check(health_pb2.HealthCheckRequest(service="ingestion"))).status
@@ -67,7 +71,7 @@ async def test_a_task_in_flight_is_finished_after_a_database_outage(
         recoveries = []
         for round_ in range(budget):
             in_flight = await write(stack, "A", f"in flight {round_}")
-            await eventually(lambda: task_status(stack, in_flight), lambda s: s == task_pb2.TASK_STATUS_IN_PROGRESS)
+            await reaches(stack, in_flight, task_pb2.TASK_STATUS_IN_PROGRESS)
             if mode == "restart":
                 await asyncio.to_thread(postgres_instance.restart)
             else:
@@ -80,13 +84,11 @@ async def test_a_task_in_flight_is_finished_after_a_database_outage(
                 await asyncio.to_thread(postgres_instance.start)
             back = time.monotonic()
             # Finished (re-run) within the lease and the task's own time, with nobody's help.
-            await eventually(
-                lambda: task_status(stack, in_flight), lambda s: s == task_pb2.TASK_STATUS_DONE, timeout=3 * LEASE + 10
-            )
+            await reaches(stack, in_flight, task_pb2.TASK_STATUS_DONE, timeout=3 * LEASE + 10)
             recoveries.append(time.monotonic() - back)
             # The LISTEN connection is back: a new write is applied at once, not at the next poll.
             after = await write(stack, "B", f"after {round_}")
-            await eventually(lambda: task_status(stack, after), lambda s: s == task_pb2.TASK_STATUS_DONE, timeout=10)
+            await reaches(stack, after, task_pb2.TASK_STATUS_DONE, timeout=10)
             # And the health checks recovered on their own.
             assert await ingestion_status(stack) == grpc.StatusCode.OK
             await eventually(lambda: ingestion_health(stack), lambda s: s == health_pb2.HealthCheckResponse.SERVING)
