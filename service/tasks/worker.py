@@ -139,22 +139,26 @@ class Worker:
         id, so that none of its tasks stays held by an id that looks alive.
         """
         lease = self.settings.worker_lease_timeout
-        renewed = time.monotonic()
+        # Since when every attempt failed. Only failures count: a heartbeat that is merely late (a busy event
+        # loop) is no sign of an outage, and a task held past its lease is protected by finish's check anyway.
+        failing_since: float | None = None
         while not stop.is_set():
+            attempt = time.monotonic()
             try:
-                async with asyncio.timeout(max(lease / 2, self.settings.worker_heartbeat_interval)):
-                    async with self.engine.connect() as conn:
-                        if not self._registered:
-                            await self._reregister(conn)
-                        elif not await queue.heartbeat(conn, self.id):
-                            self._give_up_lease("its worker row is gone")
-                            await self._reregister(conn)
-                        renewed = time.monotonic()
-                        await self._release_abandoned(conn)
+                async with asyncio.timeout(lease), self.engine.connect() as conn:
+                    if not self._registered:
+                        await self._reregister(conn)
+                    elif not await queue.heartbeat(conn, self.id):
+                        self._give_up_lease("its worker row is gone")
+                        await self._reregister(conn)
+                    failing_since = None
+                    await self._release_abandoned(conn)
             except Exception as exc:
+                failing_since = attempt if failing_since is None else failing_since
                 _log_failure("heartbeat failed", exc)
-            if self._registered and time.monotonic() - renewed > lease:
-                self._give_up_lease(f"no heartbeat for {time.monotonic() - renewed:.1f}s (lease {lease:g}s)")
+            if self._registered and failing_since is not None and time.monotonic() - failing_since > lease:
+                self._give_up_lease(f"heartbeats failed for {time.monotonic() - failing_since:.1f}s (lease {lease:g}s)")
+                failing_since = None
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.settings.worker_heartbeat_interval)
 
@@ -175,6 +179,7 @@ class Worker:
         await queue.register_worker(conn, self.id, socket.gethostname(), os.getpid())
         self._registered = True
         log.info("worker registered again as %s", self.id)
+        self._wake.set()
 
     async def _release_abandoned(self, conn: AsyncConnection) -> None:
         while self._abandoned:
