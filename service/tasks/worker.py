@@ -145,7 +145,9 @@ class Worker:
         while not stop.is_set():
             attempt = time.monotonic()
             try:
-                async with asyncio.timeout(lease), self.engine.connect() as conn:
+                # SQLite: one process, and a heartbeat may wait for the write lock a long task holds: no lease
+                # is given up there (nobody else could take the tasks over).
+                async with asyncio.timeout(lease if self.postgres else None), self.engine.connect() as conn:
                     if not self._registered:
                         await self._reregister(conn)
                     elif not await queue.heartbeat(conn, self.id):
@@ -156,7 +158,7 @@ class Worker:
             except Exception as exc:
                 failing_since = attempt if failing_since is None else failing_since
                 _log_failure("heartbeat failed", exc)
-            if self._registered and failing_since is not None and time.monotonic() - failing_since > lease:
+            if self.postgres and self._registered and failing_since and time.monotonic() - failing_since > lease:
                 self._give_up_lease(f"heartbeats failed for {time.monotonic() - failing_since:.1f}s (lease {lease:g}s)")
                 failing_since = None
             with contextlib.suppress(TimeoutError):
