@@ -8,13 +8,17 @@ from service.catalogs import check_name, get_catalog
 from service.db.models import Catalog
 from service.errors import InvalidArgument
 from service.interceptors import current_principal
+from service.servicers.streaming import UploadSlots
 from service.settings import Settings
 
 
 class BatchScope:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], settings: Settings, uploads: UploadSlots | None = None
+    ) -> None:
         self.sessions = sessions
         self.settings = settings
+        self.uploads = uploads or UploadSlots(settings.max_uploads_per_tenant, settings.max_uploads)
 
     @staticmethod
     def _scope(tenant: str, environment: str | None) -> int:

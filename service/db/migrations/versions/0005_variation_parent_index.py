@@ -1,7 +1,7 @@
 """variations found by their item: the cascade of an item delete (R2, issue 10)
 
 Revision ID: 0005
-Revises: 0003 (the lead re-chains it after 0004)
+Revises: 0004
 Create Date: 2026-11-29
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
