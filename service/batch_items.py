@@ -60,6 +60,7 @@ class ItemResult:
     context: str
     code: Code = Code.OK
     message: str = ""
+    warnings: tuple[str, ...] = ()
 
 
 def _name_problem(value: str, field: str, *, required: bool) -> str | None:
@@ -133,7 +134,8 @@ def check_item(item: batch_pb2.BatchItem, op: Operation, now: dt.datetime) -> tu
         "partial": op == "modify",
         "op_ts": op_ts,
     }
-    return row, ItemResult(item.id, item.type, item.context)
+    warnings = tuple(f"unknown key '{key}' ignored" for key in item.unknown_keys)
+    return row, ItemResult(item.id, item.type, item.context, warnings=warnings)
 
 
 def _rounds(rows: list[dict[str, Any]], op: Operation) -> list[list[dict[str, Any]]]:
