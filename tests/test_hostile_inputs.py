@@ -260,14 +260,14 @@ async def test_grpc_values_nested_too_deep_are_refused_naming_the_field(stack) -
     assert not bulk.results[0].success and bulk.task_id == 0, bulk
     assert "nested deeper than 64 levels" in str(bulk.results[0].errors), bulk
 
-    created = await stack.batches.CreateBatch(
-        batch_pb2.CreateBatchRequest(tenant="acme", environment="prod"), metadata=md
+    created = await stack.batches.CreateCatalogVersion(
+        batch_pb2.CreateCatalogVersionRequest(tenant="acme", environment="prod", create_batch_import=True), metadata=md
     )
     added = await stack.batches.AddBatchItems(
         batch_pb2.AddBatchItemsRequest(
             tenant="acme",
             environment="prod",
-            batch_id=created.id,
+            batch_id=created.version.version,
             items=[batch_pb2.BatchItem(id="x", type="product", attributes_json=deep(300))],
         ),
         metadata=md,
