@@ -85,6 +85,17 @@ class BulkRateLimit(Base):
 
 class Record(Base):
     __tablename__ = "records"
+    __table_args__ = (
+        # Deleting an item finds its variations by this (the cascade of service.store.links).
+        Index(
+            "ix_records_variation_parent",
+            "version_id",
+            "parent_id",
+            "context",
+            postgresql_where=text("kind = 2"),
+            sqlite_where=text("kind = 2"),
+        ),
+    )
     version_id: Mapped[int] = mapped_column(ForeignKey("catalog_versions.id", ondelete="CASCADE"), primary_key=True)
     # 1 item, 2 variation, 3 item group: the RecordKind numbers of the protos.
     kind: Mapped[int] = mapped_column(SmallInteger, primary_key=True)

@@ -31,7 +31,7 @@ def _key(result: ItemResult) -> batch_pb2.BatchItemKey:
 
 
 def _result(result: ItemResult) -> batch_pb2.BatchItemResult:
-    out = batch_pb2.BatchItemResult(id=_key(result), code=int(result.code))
+    out = batch_pb2.BatchItemResult(id=_key(result), code=int(result.code), warnings=result.warnings)
     if result.code:
         out.message = result.message
     return out
@@ -43,8 +43,8 @@ class BatchItemsMixin(BatchScope):
         if not batch_id:
             raise invalid_field("batch_id", "required")
         async with self.sessions() as session:
-            catalog = await self._find_catalog(session, tenant_id, environment)
-            return await get_live_batch(session, catalog.id if catalog else None, batch_id)
+            catalog = await self._catalog(session, tenant_id, environment)
+            return await get_live_batch(session, catalog.id, batch_id)
 
     async def _write(self, request: ItemsRequest, op: Operation) -> list[batch_pb2.BatchItemResult]:
         batch = await self._batch(request.tenant, request.environment, request.batch_id)

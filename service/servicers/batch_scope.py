@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from service.catalogs import check_name, find_catalog
+from service.catalogs import check_name, get_catalog
 from service.db.models import Catalog
 from service.errors import InvalidArgument
 from service.interceptors import current_principal
@@ -34,5 +34,7 @@ class BatchScope:
         return principal.tenant_id
 
     @staticmethod
-    async def _find_catalog(session: AsyncSession, tenant_id: int, environment: str) -> Catalog | None:
-        return await find_catalog(session, tenant_id, environment)
+    async def _catalog(session: AsyncSession, tenant_id: int, environment: str) -> Catalog:
+        """The environment's catalog; NOT_FOUND naming it when there is none. Only POST /catalogs (and the
+        catalog writes of the other APIs) create a catalog: a typo never silently makes an empty one (R9)."""
+        return await get_catalog(session, tenant_id, environment, "environment")

@@ -16,6 +16,7 @@ from service import idempotency, paging
 from service.catalogs import ensure_catalog, get_catalog
 from service.db.models import Record, Task
 from service.errors import InvalidArgument, invalid_field
+from service.ids import id_problem
 from service.interceptors import current_principal
 from service.records import canonical_json, kind_for_collection, row_to_proto, validate_records
 from service.servicers.bulk_items import BulkItems
@@ -65,6 +66,7 @@ class CatalogServicer(CatalogUploads, CatalogSchemas, BulkItems, catalog_pb2_grp
         kind = kind_for_collection(request.collection)
         if len(request.ids) > paging.MAX_PAGE_SIZE:
             raise InvalidArgument(f"at most {paging.MAX_PAGE_SIZE} ids", field_violations=[("ids", "too many")])
+        _check_lookup_ids("ids", request.ids, request.context)
         async with self.sessions() as session:
             catalog = await get_catalog(session, principal.tenant_id, self._section(request.section))
             rows = (
@@ -89,6 +91,7 @@ class CatalogServicer(CatalogUploads, CatalogSchemas, BulkItems, catalog_pb2_grp
         principal.check_tenant(request.key, "key")
         kind = kind_for_collection(request.collection)
         size = paging.page_size(request.num_results_per_page)
+        _check_lookup_ids("id", request.id)
         async with self.sessions() as session:
             catalog = await get_catalog(session, principal.tenant_id, self._section(request.section))
             where = [Record.version_id == catalog.active_version_id, Record.kind == kind]
@@ -97,8 +100,8 @@ class CatalogServicer(CatalogUploads, CatalogSchemas, BulkItems, catalog_pb2_grp
             total = (await session.execute(select(func.count()).select_from(Record).where(*where))).scalar_one()
             query = select(*RECORD_COLUMNS).where(*where).order_by(Record.record_id, Record.context).limit(size + 1)
             if request.page_token:
-                after = paging.decode_token(request.page_token)
-                last_id, last_context = str(after.get("id", "")), str(after.get("context", ""))
+                after = paging.decode_token(request.page_token, {"id": str, "context": str})
+                last_id, last_context = after["id"], after["context"]
                 query = query.where(
                     or_(
                         Record.record_id > last_id,
@@ -388,3 +391,13 @@ def _positions_from(offset: int) -> Iterator[None]:
             error.message = f"{field}: {description}"
         error.args = (error.message,)
         raise
+
+
+def _check_lookup_ids(field: str, ids: Sequence[str], context: str = "") -> None:
+    """Ids looked up follow the id rule too (R1): no record has another, and PostgreSQL cannot even compare a
+    NUL (a 500 before)."""
+    violations = [(f"{field}[{i}]", problem) for i, value in enumerate(ids) if (problem := id_problem(value))]
+    if problem := id_problem(context, required=False):
+        violations.append(("context", problem))
+    if violations:
+        raise InvalidArgument(f"{violations[0][0]}: {violations[0][1]}", field_violations=violations[:20])
