@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from catalogingest.v1 import batch_pb2, batch_pb2_grpc, catalog_pb2, catalog_pb2_grpc, task_pb2, task_pb2_grpc
 from service.auth import Authenticator
+from service.inflight import InflightBytes
+from service.inflight_interceptor import InflightInterceptor
 from service.interceptors import ServiceInterceptor
 from service.servicers.batch import BatchServicer
 from service.servicers.catalog import CatalogServicer
@@ -44,13 +46,23 @@ class GrpcServer:
 
 
 def create_server(
-    settings: Settings, sessions: async_sessionmaker[AsyncSession], *, host: str | None = None, port: int | None = None
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    inflight: InflightBytes | None = None,
 ) -> GrpcServer:
+    """`inflight`: the process's memory budget, when the gateway in this process shares it."""
+    inflight = inflight or InflightBytes.of(settings)
+    inflight.serves_grpc = True
     server = grpc.aio.server(
-        interceptors=[ServiceInterceptor(Authenticator(sessions))],
+        # The memory bound runs inside: the caller is authenticated, and its refusal mapped, by the first.
+        interceptors=[ServiceInterceptor(Authenticator(sessions)), InflightInterceptor(inflight)],
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.http2.bdp_probe", 0),
         ],
     )
     catalog_pb2_grpc.add_CatalogServiceServicer_to_server(CatalogServicer(sessions, settings), server)
