@@ -62,6 +62,8 @@ def create_server(
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            # No window growth by BDP probing: a stream waiting on the memory budget or the database buffers
+            # one HTTP/2 window (64 KiB) of its client's data, not megabytes.
             ("grpc.http2.bdp_probe", 0),
         ],
     )
