@@ -5,7 +5,8 @@ The interceptor takes each call's messages as bytes (its handlers have no deseri
 A unary call holds its lease until it returns; a client stream holds one per message, released when the
 servicer asks for the next one. A call the local gateway already paid for (its lease token in the metadata)
 reserves nothing. It runs inside ServiceInterceptor, so the caller is authenticated before anything is
-reserved and MemoryBusy becomes RESOURCE_EXHAUSTED with RetryInfo there.
+reserved, and MemoryBusy (RESOURCE_EXHAUSTED with RetryInfo) and undecodable messages (INVALID_ARGUMENT,
+service/request_guard.py) are mapped there.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import grpc
 
 from service.inflight import LEASE_METADATA_KEY, SERVER_MULTIPLE, SMALL_BYTES, InflightBytes, Lease
+from service.request_guard import checked, guarded_deserializer
 
 
 class InflightInterceptor(grpc.aio.ServerInterceptor):
@@ -30,7 +32,12 @@ class InflightInterceptor(grpc.aio.ServerInterceptor):
         handler = await continuation(details)
         if handler is None or not details.method.startswith("/catalogingest."):
             return handler
-        deserialize: Callable[[bytes], Any] = handler.request_deserializer or (lambda raw: raw)
+        # Parsed here, after the reservation; undecodable bytes are INVALID_ARGUMENT as everywhere else.
+        guarded = guarded_deserializer(handler.request_deserializer, details.method)
+
+        def deserialize(raw: bytes) -> Any:
+            return checked(guarded(raw))
+
         if handler.unary_unary:
             inner_uu = handler.unary_unary
 
