@@ -26,6 +26,7 @@ class Service:
     ) -> None:
         self.process = process
         self.database_url = database_url
+        self.backend = "postgresql" if database_url.startswith("postgres") else "sqlite"
         self.http = http
         self.auth = {"Authorization": f"Bearer {token}"}
 

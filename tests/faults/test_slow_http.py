@@ -12,7 +12,9 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import orjson
+import pytest
 
+from tests.conftest import BACKENDS
 from tests.faults.http_service import Service, serving
 from tests.figures import record
 
@@ -20,6 +22,13 @@ HEADER_TIMEOUT = 1.0
 BODY_IDLE_TIMEOUT = 1.0
 MIN_RATE = 200  # bytes per second
 TRICKLE_PAUSE = 0.25  # seconds between bytes: well under the idle timeout, far under the minimum rate
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """CI runs this on PostgreSQL (the budget and the timeouts are the servers', not the database's); --long on
+    both backends."""
+    if metafunc.function.__name__ == "test_slow_clients_are_cut_off_with_408_and_hold_nothing":
+        metafunc.parametrize("backend", BACKENDS if metafunc.config.getoption("--long") else ["postgresql"])
 
 
 async def test_slow_clients_are_cut_off_with_408_and_hold_nothing(database_url, processes) -> None:
@@ -114,7 +123,7 @@ async def header_trickle(service: Service) -> None:
     assert orjson.loads(body)["reason"] == "HEADER_TIMEOUT"
     assert HEADER_TIMEOUT <= took < HEADER_TIMEOUT + 2
     assert held[0] == 0
-    record("slow http header trickle", tried=1, fivexx=0, cut_after_s=round(took, 1))
+    record(f"slow http {service.backend} header trickle", tried=1, fivexx=0, cut_after_s=round(took, 1))
 
 
 async def silent_connection(service: Service) -> None:
@@ -143,7 +152,7 @@ async def json_body_trickle(service: Service) -> None:
     assert BODY_IDLE_TIMEOUT <= took < BODY_IDLE_TIMEOUT + 2
     assert held[0] == 0
     assert await service.count("slow") == 0
-    record("slow http json body trickle", tried=1, fivexx=0, cut_after_s=round(took, 1))
+    record(f"slow http {service.backend} json body trickle", tried=1, fivexx=0, cut_after_s=round(took, 1))
 
 
 async def upload_body_trickle(service: Service) -> None:
@@ -174,4 +183,4 @@ async def upload_body_trickle(service: Service) -> None:
     if listed.status_code != 404:
         assert listed.status_code == 200, listed.text
         assert [t for t in listed.json()["tasks"] if t["status"] in ("QUEUED", "IN_PROGRESS", "DONE")] == []
-    record("slow http upload body trickle", tried=1, fivexx=0, cut_after_s=round(took, 1))
+    record(f"slow http {service.backend} upload body trickle", tried=1, fivexx=0, cut_after_s=round(took, 1))
