@@ -16,6 +16,7 @@ from tests.model.reference import (
     GROUP,
     ITEM,
     VARIATION,
+    Ambiguous,
     Catalog,
     Counts,
     Failed,
@@ -39,10 +40,6 @@ BUILT_IN_KEYS = {
 ID_COLUMN = {ITEM: "id", VARIATION: "variation_id", GROUP: "id"}
 
 
-class Ambiguous(Exception):
-    """The rules do not decide this input's outcome: the machine does not send it."""
-
-
 @dataclass
 class Outcome:
     status: str  # DONE, FAILED, CANCELED
@@ -50,6 +47,7 @@ class Outcome:
     counts: Counts | None = None
     skipped: list[str] | None = None
     ingestion: dict[str, Any] | None = None
+    why: str = ""
 
 
 # ---- CSV (PUT / PATCH /v1/catalog) ---------------------------------------------------------------------------
@@ -132,7 +130,16 @@ class CsvUpload:
     files: list[CsvFile]
 
     def apply(self, cat: Catalog) -> Outcome:
-        parsed = {f.kind: parse_csv(f, self.patch and not self.sync) for f in self.files}
+        parsed: dict[int, list[Write]] = {}
+        failures: list[Failed] = []
+        for file in self.files:
+            try:
+                parsed[file.kind] = parse_csv(file, self.patch and not self.sync)
+            except Failed as failure:
+                failures.append(failure)
+        if failures:
+            reasons = {f.reason for f in failures}
+            raise Failed(failures[0].reason if len(reasons) == 1 else None, ",".join(str(f) for f in failures))
         ts = cat.tick()
         before = cat.live()
         after = copy.deepcopy(before)
@@ -207,7 +214,7 @@ def write_of(kind: int, r: dict[str, Any]) -> Write:
         fields["score"] = float(r["suggested_score"])
     if kind == VARIATION and r.get("item_id") is not None:
         fields["item_id"] = r["item_id"]
-    if kind == GROUP and r.get("parent_ids") is not None:
+    if kind == GROUP and r.get("parent_ids"):  # an empty list is no list in the proto: not given
         fields["parent_ids"] = r["parent_ids"]
     return Write((kind, r["id"], r.get("context", "")), fields)
 

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, Phase, settings
 from tests.conftest import start_stack
 from tests.figures import record
 from tests.model.client import WorkerControl
-from tests.model.machine import Harness, run_machine
+from tests.model.machine import EXCLUDE, Harness, run_machine
 
 # The CI budget: both backends together stay within about 40 s.
 EXAMPLES = 4
@@ -31,7 +31,7 @@ async def test_the_write_surface_matches_the_model(database_url: str, backend: s
             database=None,
             derandomize=budget == 1,
             suppress_health_check=list(HealthCheck),
-            phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
+            phases=[Phase.explicit, Phase.reuse, Phase.generate] + ([] if "shrink" in EXCLUDE else [Phase.shrink]),
             print_blob=True,
         )
         try:
