@@ -29,6 +29,8 @@ class WorkerControl:
         self.task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        if self.task is not None and not self.task.done():
+            return
         self.stop_event = asyncio.Event()
         self.task = asyncio.create_task(Worker(self.stack.engine, self.settings).run(self.stop_event))
 
@@ -59,6 +61,38 @@ async def csv_upload(stack: Any, catalog: str, files: list[CsvFile], *, sync: bo
     return await stack.http.request(
         "PUT" if sync else "PATCH", "/v1/catalog", params=params, files=multipart, headers=stack.auth()
     )
+
+
+def multipart(files: list[CsvFile], boundary: str) -> tuple[bytes, bytes]:
+    """A multipart body built by hand, so that a test can cut it: (the parts, the closing boundary)."""
+    body = b""
+    for f in files:
+        name = FILE_KEYS[f.kind]
+        body += (
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{name}.csv"\r\n'
+                "Content-Type: text/csv\r\n\r\n"
+            ).encode()
+            + render_csv(f)
+            + b"\r\n"
+        )
+    return body, f"--{boundary}--\r\n".encode()
+
+
+async def raw_upload(stack: Any, catalog: str, body: bytes, boundary: str, *, sync: bool, **params: str) -> Any:
+    """R10: a body as a client that crashed mid-upload sends it."""
+    return await stack.http.request(
+        "PUT" if sync else "PATCH",
+        "/v1/catalog",
+        params={"key": TENANT, "section": catalog, **params},
+        content=body,
+        headers={**stack.auth(), "content-type": f"multipart/form-data; boundary={boundary}"},
+    )
+
+
+async def task_count(stack: Any, catalog: str) -> int:
+    listed = await stack.tasks.ListTasks(task_pb2.ListTasksRequest(section=catalog), metadata=stack.metadata())
+    return listed.total_count
 
 
 async def records_write(stack: Any, catalog: str, verb: str, kind: int, records: list[dict], on_missing: str) -> Any:

@@ -103,6 +103,7 @@ class CatalogMachine(RuleBasedStateMachine):
         self.h = type(self).harness
         self.stack = self.h.stack
         self.name = f"model{next(_names)}"
+        self.h.run(self.h.worker.start())  # an example that failed while paused left it stopped
         self.h.run(client.define_catalog(self.stack, self.name, FIELDS))
         self.cat = Catalog(fields={f["name"]: f for f in FIELDS})
         self.pending: list[tuple[int, Any]] = []  # acknowledged tasks the model has not applied yet
@@ -330,7 +331,10 @@ class CatalogMachine(RuleBasedStateMachine):
         mode = data.draw(st.sampled_from(["sync", "delta", "patch"]), label="mode")
         kinds = data.draw(st.sets(st.sampled_from([ITEM, VARIATION, GROUP]), min_size=1), label="kinds")
         files = [self.csv_file(data, kind, mode == "patch") for kind in sorted(kinds)]
-        if how := self.hostile(data, "csv", ["id", "nul", "metadata", "number"]):
+        how = self.hostile(data, "csv", ["id", "nul", "metadata", "number", "truncated", "typo"])
+        if how in ("truncated", "typo"):
+            return self.csv_refused(data, mode, files, how)
+        if how:
             self.spoil_csv(data, files, how)
         force = mode == "sync" and data.draw(st.booleans(), label="force")
         op = CsvUpload(sync=mode == "sync", patch=mode == "patch", force=force, files=files)
@@ -345,6 +349,28 @@ class CatalogMachine(RuleBasedStateMachine):
         )
         self.expect(response.status_code == 200, f"CSV upload answered {response.status_code} {response.text}")
         self.submitted(op, response.json()["task_id"])
+
+    def csv_refused(self, data: st.DataObject, mode: str, files: list[CsvFile], how: str) -> None:
+        """R10: a body cut before its closing boundary (or inside its last part); R9: an unknown query parameter
+        (`forse`). Either is a 400, creates no task and changes nothing."""
+        label = f"csv {how}"
+        if self.left_out(label):
+            return
+        self.fire(label)
+        boundary = "model-boundary-7e3f"
+        body, closing = client.multipart(files, boundary)
+        params = {"patch_delta": "true"} if mode == "patch" else {}
+        if how == "truncated":
+            body = body[: len(body) - data.draw(st.integers(0, min(40, len(body) - 1)), label="cut")]
+        else:
+            body += closing
+            params["forse"] = "true"
+        before = self.h.run(client.task_count(self.stack, self.name))
+        response = self.h.run(client.raw_upload(self.stack, self.name, body, boundary, sync=mode == "sync", **params))
+        self.expect(response.status_code == 400, f"CSV upload ({how}) answered {response.status_code} {response.text}")
+        after = self.h.run(client.task_count(self.stack, self.name))
+        self.expect(after == before, f"CSV upload ({how}) created a task")
+        self.after()
 
     def spoil_csv(self, data: st.DataObject, files: list[CsvFile], how: str) -> None:
         """R1 (a bad id), R5 (NUL, a number that cannot read back), R6 (a colliding metadata column)."""
@@ -517,8 +543,10 @@ class CatalogMachine(RuleBasedStateMachine):
                 items.append(item)
         if not items:
             return
-        if how := self.hostile(data, "batch", ["id", "context", "nul", "number", "parent"]):
+        if how := self.hostile(data, "batch", ["id", "context", "nul", "number", "parent", "typo"]):
             item = data.draw(st.sampled_from(items))
+            if how == "typo":
+                item["parentID"] = IDS[ITEM][0]  # R9: accepted, with a warning naming the key
             if how in ("id", "context"):
                 item[how] = data.draw(st.sampled_from(BAD_IDS))
             elif how == "parent" and op != "delete":
@@ -555,6 +583,9 @@ class CatalogMachine(RuleBasedStateMachine):
             [c == 0 for c in codes] == expected,
             f"batch {op} {items}: codes {response.json()}, the model says {expected}",
         )
+        for item, result in zip(items, response.json(), strict=True):
+            if "parentID" in item:
+                self.expect("parentID" in json.dumps(result), f"batch {op}: no warning names parentID in {result}")
         self.after()
 
     def batch_decided(self, batch: Batch, op: str, item: dict[str, Any], ts: int | None) -> bool:
@@ -617,7 +648,7 @@ class CatalogMachine(RuleBasedStateMachine):
         that writes are most of the steps."""
         if "batches_and_versions" in EXCLUDE:
             return
-        choices = ["new batch", "new version", "new version with batch"]
+        choices = ["new batch", "new version", "new version with batch", "unknown environment"]
         if len(self.cat.versions) > 1:
             choices.append("activate")
         if len(self.history) > 1:
@@ -628,6 +659,8 @@ class CatalogMachine(RuleBasedStateMachine):
         self.fire(label)
         if label == "new batch":
             self.new_batch()
+        elif label == "unknown environment":
+            self.unknown_environment(data)
         elif label.startswith("new version"):
             params = {"createBatchImport": "true"} if label.endswith("batch") else {}
             response = self.h.run(client.call(self.stack, "POST", "/catalogs", self.name, params=params))
@@ -644,6 +677,24 @@ class CatalogMachine(RuleBasedStateMachine):
             self.cat.active = version
             self.history.append(version)
         self.after()
+
+    def unknown_environment(self, data: st.DataObject) -> None:
+        """R9: a typo in `environment` on a batch or version call is a 404 naming it, and creates no catalog."""
+        typo = self.name + "x"
+        method, path = data.draw(
+            st.sampled_from(
+                [("POST", "/batch-imports"), ("GET", "/catalogs/active"), ("POST", "/batch-imports/ingestions")]
+            ),
+            label="call",
+        )
+        body = {"json": {"catalogVersion": "1"}} if path.endswith("ingestions") else {}
+        response = self.h.run(client.call(self.stack, method, path, typo, **body))
+        self.expect(
+            response.status_code == 404 and typo in response.text,
+            f"{method} {path} in environment {typo!r} answered {response.status_code} {response.text}",
+        )
+        check = self.h.run(client.call(self.stack, "GET", "/catalogs/active", typo))
+        self.expect(check.status_code == 404, f"{method} {path} created environment {typo!r}: {check.text}")
 
     def new_batch(self) -> None:
         response = self.h.run(client.call(self.stack, "POST", "/batch-imports", self.name))

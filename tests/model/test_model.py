@@ -20,6 +20,8 @@ STEPS = 12
 
 
 async def test_the_write_surface_matches_the_model(database_url: str, backend: str, budget: int) -> None:
+    if backend == "postgresql" and "sslmode" not in EXCLUDE:
+        database_url += "?sslmode=disable&application_name=catalog-ingest-model"  # as libpq tools write it
     async with start_stack(database_url, worker=False, bulk_rate_limit_requests=1_000_000, versions_kept=1000) as stack:
         worker = WorkerControl(stack)
         await worker.start()
