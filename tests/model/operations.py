@@ -357,6 +357,8 @@ class Ingestion:
                     written.add(key)
             elif old is None or old.ts <= r.ts:
                 after[key] = Rec(*key, item_id=r.parent, data=dict(r.attrs or {}), source=self.source, ts=r.ts)
+                if old is not None and (old.name, old.score) != (None, None):
+                    after[key].open_typed = (old.name, old.score)
                 upserted += 1
                 written.add(key)
         for r in batch.rows.values():

@@ -97,6 +97,9 @@ class Rec:
     data: dict[str, Any] = field(default_factory=dict)
     source: str = ""
     ts: int = 0
+    # (name, suggested_score) a batch upsert replaced: whether it keeps or blanks them the rules leave open,
+    # so the first read-back decides (and the model keeps what it read).
+    open_typed: tuple[str | None, float | None] | None = None
 
     @property
     def key(self) -> Key:
