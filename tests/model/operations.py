@@ -48,6 +48,7 @@ class Outcome:
     skipped: list[str] | None = None
     ingestion: dict[str, Any] | None = None
     why: str = ""
+    columns: list[str] | None = None
 
 
 # ---- CSV (PUT / PATCH /v1/catalog) ---------------------------------------------------------------------------
@@ -67,7 +68,7 @@ def _split(cell: str) -> list[str]:
 
 
 def parse_csv(file: CsvFile, patch: bool) -> list[Write]:
-    """The model's reading of a file (R1, R5, R6 included). A Failed("INVALID_CSV") carries every column at fault
+    """The model's reading of a file (R1, R5, R6 included). A CSV error carries every column at fault
     (the service names one of them)."""
     kind = file.kind
     problems = [c for c in file.header if c.startswith("metadata:") and c.split(":", 1)[1] in BUILT_IN_KEYS]  # R6
@@ -115,8 +116,8 @@ def parse_csv(file: CsvFile, patch: bool) -> list[Write]:
                 data["facets"] = {"color": [v.strip() for v in row["facet:color"].split("|")]}
         fields["data"] = data
         writes.append(Write((kind, record_id, ""), fields))
-    if problems:
-        raise Failed("INVALID_CSV" if not duplicate else None, ",".join(problems))
+    if problems:  # R1, R5, R6: a CSV error naming file, row and column (its reason code the rules leave open)
+        raise Failed(None, ",".join(problems), columns=problems)
     if duplicate:
         raise Failed("DUPLICATE_ID", ID_COLUMN[kind])
     return writes
@@ -139,7 +140,12 @@ class CsvUpload:
                 failures.append(failure)
         if failures:
             reasons = {f.reason for f in failures}
-            raise Failed(failures[0].reason if len(reasons) == 1 else None, ",".join(str(f) for f in failures))
+            columns = [c for f in failures for c in (f.columns or [])]
+            raise Failed(
+                failures[0].reason if len(reasons) == 1 else None,
+                ",".join(str(f) for f in failures),
+                columns=columns if all(f.columns for f in failures) else None,
+            )
         ts = cat.tick()
         before = cat.live()
         after = copy.deepcopy(before)

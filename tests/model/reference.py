@@ -24,9 +24,10 @@ NOW_BASE = 10**18  # microseconds: above every explicit timestamp the generators
 class Failed(Exception):
     """The task fails as a whole and changes nothing; `reason` is the TaskError reason when one is ruled."""
 
-    def __init__(self, reason: str | None, what: str) -> None:
+    def __init__(self, reason: str | None, what: str, columns: list[str] | None = None) -> None:
         super().__init__(what)
         self.reason = reason
+        self.columns = columns  # a CSV error: the columns at fault (the task names one of them)
 
 
 class Ambiguous(Exception):
