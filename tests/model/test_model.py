@@ -14,9 +14,10 @@ from tests.figures import record
 from tests.model.client import WorkerControl
 from tests.model.machine import EXCLUDE, Harness, run_machine
 
-# The CI budget: both backends together stay within about 40 s.
+# The CI budget: both backends together stay within about 40 s (unloaded machine). Examples are drawn afresh
+# each run (a failure prints its shrunk steps and a @reproduce_failure blob), so CI covers new interleavings.
 EXAMPLES = 4
-STEPS = 12
+STEPS = 10
 
 
 async def test_the_write_surface_matches_the_model(database_url: str, backend: str, budget: int) -> None:
@@ -31,7 +32,6 @@ async def test_the_write_surface_matches_the_model(database_url: str, backend: s
             stateful_step_count=STEPS,
             deadline=None,
             database=None,
-            derandomize=budget == 1,
             suppress_health_check=list(HealthCheck),
             phases=[Phase.explicit, Phase.reuse, Phase.generate] + ([] if "shrink" in EXCLUDE else [Phase.shrink]),
             print_blob=True,
