@@ -13,7 +13,7 @@ from service.db.models import Batch
 from service.errors import InvalidArgument, invalid_field
 from service.interceptors import current_principal
 from service.servicers.batch_scope import BatchScope
-from service.servicers.streaming import idle_timeout, read_header, stream_body
+from service.servicers.streaming import accept_header, idle_timeout, read_header, stream_body
 
 # The refused items a stream reports one by one; the rest are counted.
 MAX_STREAM_ERRORS = 1000
@@ -82,6 +82,7 @@ class BatchItemsMixin(BatchScope):
                 )
             op = _OPERATIONS[header.operation]
             batch = await self._batch(header.tenant, header.environment, header.batch_id)
+            await accept_header(context)
             response = batch_pb2.StreamBatchItemsResponse()
             async for message in requests:
                 await self._write_chunk(batch, op, stream_body(message, "chunk").items, response)

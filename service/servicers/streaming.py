@@ -15,12 +15,30 @@ from service.errors import DeadlineExceeded, RateLimited, invalid_field
 T = TypeVar("T")
 
 
+# The initial metadata a client stream gets once its header is accepted (see accept_header).
+HEADER_ACCEPTED = (("catalog-ingest-stream", "header-accepted"),)
+
+
+async def accept_header(context: grpc.aio.ServicerContext) -> None:
+    """Acknowledge a client stream's header: it is authenticated, valid, and its upload slot taken.
+
+    A client that waits for this initial metadata before writing the body never races a refusal at the
+    header: grpc.aio's client turns a status that arrives while it is still writing into INTERNAL
+    "Internal error from Core" (https://github.com/grpc/grpc/issues/36066), hiding RESOURCE_EXHAUSTED
+    and its Retry-After. Only for streams that commit chunk by chunk (StreamBatchItems): the others
+    still need their initial metadata for ensure_not_cancelled.
+    """
+    await context.send_initial_metadata(HEADER_ACCEPTED)
+
+
 async def ensure_not_cancelled(context: grpc.aio.ServicerContext) -> None:
     """Tell a stream the client ended from one the client cancelled, before committing its task.
 
     grpc.aio ends the request iterator the same way in both cases and cancels the handler only
     later. Sending the initial metadata is a round trip through the call that fails once the
-    client has cancelled; in a clean half-close it succeeds.
+    client has cancelled; in a clean half-close it succeeds. So a stream that needs this check must
+    not have sent its initial metadata before (grpc 1.85 offers no other test: `cancelled()` and
+    `done()` stay False and `read()` answers EOF after a cancel, as after a half-close).
     """
     try:
         await context.send_initial_metadata(())
