@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterable
 
 import grpc
@@ -124,3 +125,37 @@ async def test_unary_items_calls_over_grpc(stack) -> None:
             metadata=stack.metadata("globex"),
         )
     assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_a_stream_over_the_cap_gets_resource_exhausted_when_it_waits_for_the_ack(database_url) -> None:
+    """The header-ack protocol: a client that waits for the initial metadata after its header never races
+    a refusal at the header, so it sees RESOURCE_EXHAUSTED with a RetryInfo, not INTERNAL (grpc/grpc#36066)."""
+    from google.rpc import error_details_pb2
+    from grpc_status import rpc_status
+
+    from tests.conftest import start_stack
+
+    async with start_stack(database_url, gateway=False, max_uploads_per_tenant=1) as stack:
+        batch_id = await new_version(stack)
+        header = batch_pb2.StreamBatchItemsRequest(
+            header=batch_pb2.StreamBatchItemsHeader(tenant="acme", environment=ENV, batch_id=batch_id, operation=ADD)
+        )
+        holder = stack.batches.StreamBatchItems(metadata=stack.metadata())
+        await holder.write(header)
+        await asyncio.wait_for(holder.initial_metadata(), 10)  # the ack: the one slot of the tenant is taken
+        big = batch_pb2.StreamBatchItemsRequest(chunk=batch_pb2.BatchItemChunk(items=items(0, 2000)))
+        for _ in range(3):
+            refused = stack.batches.StreamBatchItems(metadata=stack.metadata())
+            await refused.write(header)
+            # Returns at the ack, or empty when the call ended: the body goes only after the ack.
+            if dict(await refused.initial_metadata() or ()).get("catalog-ingest-stream") == "header-accepted":
+                await refused.write(big)
+            with pytest.raises(grpc.aio.AioRpcError) as caught:
+                await refused
+            assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, caught.value.details()
+            status = rpc_status.from_call(caught.value)
+            assert status is not None
+            assert any(d.Is(error_details_pb2.RetryInfo.DESCRIPTOR) for d in status.details)
+        await holder.write(big)
+        await holder.done_writing()
+        assert (await holder).items_accepted == 2000

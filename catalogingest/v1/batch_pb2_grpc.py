@@ -159,6 +159,11 @@ class BatchServiceServicer:
 
     def StreamBatchItems(self, request_iterator, context):
         """A header, then chunks of items: a batch of any size, each chunk stored as it arrives.
+        Once the header is accepted (authenticated, valid, an upload slot taken) the server sends its
+        initial metadata with `catalog-ingest-stream: header-accepted`. Wait for it before writing the
+        chunks: initial metadata without it means the call already ended (await its status, e.g.
+        RESOURCE_EXHAUSTED with a RetryInfo). A client that writes on regardless may see a header-time
+        refusal as INTERNAL "Internal error from Core" (grpc.aio, https://github.com/grpc/grpc/issues/36066).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
