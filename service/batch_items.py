@@ -28,6 +28,7 @@ from service import values
 from service.db.models import BatchItem
 from service.errors import NotFound
 from service.ids import id_problem
+from service.json_depth import TOO_DEEP, too_deep
 from service.store.batch_items_pg import write_rounds
 from service.timeutil import utcnow
 
@@ -59,6 +60,7 @@ class ItemResult:
     context: str
     code: Code = Code.OK
     message: str = ""
+    warnings: tuple[str, ...] = ()
 
 
 def _name_problem(value: str, field: str, *, required: bool) -> str | None:
@@ -113,6 +115,8 @@ def check_item(item: batch_pb2.BatchItem, op: Operation, now: dt.datetime) -> tu
                 return refused(Code.MALFORMED_ITEM, "attributes is not valid JSON")
             if not isinstance(attributes, dict):
                 return refused(Code.MALFORMED_ITEM, "attributes must be a JSON object")
+            if too_deep(attributes, item.attributes_json):
+                return refused(Code.MALFORMED_ITEM, f"attributes: {TOO_DEEP}")
             # R5: NUL, and numbers that would not read back as sent, are refused on both backends alike.
             attributes, problems = values.check(attributes, "attributes")
             if problems:
@@ -130,7 +134,8 @@ def check_item(item: batch_pb2.BatchItem, op: Operation, now: dt.datetime) -> tu
         "partial": op == "modify",
         "op_ts": op_ts,
     }
-    return row, ItemResult(item.id, item.type, item.context)
+    warnings = tuple(f"unknown key '{key}' ignored" for key in item.unknown_keys)
+    return row, ItemResult(item.id, item.type, item.context, warnings=warnings)
 
 
 def _rounds(rows: list[dict[str, Any]], op: Operation) -> list[list[dict[str, Any]]]:

@@ -22,6 +22,7 @@ from service.db.models import Record
 from service.errors import InvalidArgument
 from service.field_types import FieldDef, check_properties
 from service.ids import id_problem
+from service.json_depth import TOO_DEEP, too_deep
 from service.records import canonical_json
 
 ITEM = 1  # RecordKind RECORD_KIND_ITEM: the bulk per-item API writes items.
@@ -92,6 +93,8 @@ def _parse_properties(text: str) -> tuple[dict[str, Any] | None, list[str]]:
         return None, [f"The properties are not valid JSON: {exc}."]
     if not isinstance(value, dict):
         return None, [f"The properties must be a JSON object, got {_json_kind(value)}."]
+    if too_deep(value, text):
+        return None, [f"The properties are {TOO_DEEP}."]
     # R5: NUL, and numbers that would not read back as sent, are refused on both backends alike.
     _, problems = values.check(value, "")
     return value, [f"The property '{path}' {problem}." for path, problem in problems]

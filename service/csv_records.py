@@ -25,6 +25,7 @@ import orjson
 from service import values
 from service.errors import TaskFailed
 from service.ids import id_problem
+from service.json_depth import TOO_DEEP, too_deep
 from service.store.staged import ID_COLUMNS, KIND_NAMES, ROW_BITS, StagedRecord
 
 ITEM, VARIATION, ITEM_GROUP = 1, 2, 3
@@ -209,6 +210,8 @@ def _json(kind: int, row: int, column: str, text: str, expected: type) -> Any:
         raise CsvError(kind, row, column, f"invalid JSON: {exc}") from None
     if not isinstance(value, expected):
         raise CsvError(kind, row, column, f"must be a JSON {'object' if expected is dict else 'array'}")
+    if too_deep(value, text):
+        raise CsvError(kind, row, column, TOO_DEEP)
     return value
 
 

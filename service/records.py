@@ -14,6 +14,7 @@ from catalogingest.v1 import record_pb2
 from service import values
 from service.errors import InvalidArgument
 from service.ids import id_problem
+from service.json_depth import TOO_DEEP, too_deep
 from service.store.staged import COLLECTIONS, StagedRecord
 from service.timeutil import to_timestamp, utcnow
 
@@ -79,6 +80,8 @@ def validate_records(
             if not isinstance(data, dict):
                 violations.append((f"{where}.data", "must be a JSON object"))
                 data = {}
+            elif too_deep(data, record.data_json):
+                violations.append((f"{where}.data", TOO_DEEP))
             else:
                 violations += values.check(data, f"{where}.data")[1]
         if kind == 2 and not delete and not merge and not record.item_id:
@@ -143,17 +146,6 @@ def row_to_proto(row: Any) -> record_pb2.Record:
     record.data_json = data
     record.timestamp.CopyFrom(to_timestamp(row.op_ts))
     return record
-
-
-def has_nul(value: Any) -> bool:
-    """Whether a JSON value holds a NUL character anywhere: PostgreSQL text and jsonb cannot store one."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(has_nul(k) or has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(has_nul(v) for v in value)
-    return False
 
 
 def _json(value: Any) -> Any:

@@ -167,12 +167,15 @@ async def test_a_newer_add_revives_a_deleted_item_and_modifies_merge_in_order(wr
 
 async def test_list_batches(http_stack) -> None:
     stack = http_stack
+    # POST /batch-imports does not create the environment (R9): it must exist first.
+    unknown = await stack.http.post("/batch-imports", params=scope(), headers=stack.auth())
+    assert unknown.status_code == 404 and "environment 'prod' not found" in unknown.json()["message"]
+    version = await new_version(stack)
     created = await stack.http.post("/batch-imports", params=scope(), headers=stack.auth())
     assert created.status_code == 200 and list(created.json()) == ["id"]
-    version = await new_version(stack)
     listed = await stack.http.get("/batch-imports", params=scope(), headers=stack.auth())
     assert listed.status_code == 200
-    assert [b["id"] for b in listed.json()] == [version, created.json()["id"]]
+    assert [b["id"] for b in listed.json()] == [created.json()["id"], version]
     assert all(b["createdAt"].endswith("Z") for b in listed.json())
     # A batch created with POST /batch-imports takes items like any other.
     assert (await add(stack, [item("a", v=1)], created.json()["id"]))[0]["code"] == 0
@@ -193,7 +196,7 @@ async def test_tenant_and_environment_isolation(http_stack) -> None:
     )
     assert globex_own.status_code == 404
     other_env = await send(stack, [item("a")], version, environment="staging")
-    assert other_env.status_code == 404 and "not found in this environment" in other_env.json()["message"]
+    assert other_env.status_code == 404 and "environment 'staging' not found" in other_env.json()["message"]
     # Each environment numbers its own versions and batches: "staging" has its own batch "2".
     staging = await new_version(stack, "staging")
     assert staging == version

@@ -250,7 +250,9 @@ async def test_update_on_missing_fail_names_the_record_and_changes_nothing(stack
 async def test_update_on_missing_ignore_skips_the_record(stack) -> None:
     await ok(stack, "ReplaceRecords", "items", [rec("a", name="A")])
     task = await ok(stack, "UpdateRecords", "items", [rec("a", name="A2"), rec("ghost", name="G")], on_missing=IGNORE)
-    assert counts(task, "items") == {"updated": 1, "unchanged": 1}
+    # Skipped, not unchanged: counted as rejected and named (R8).
+    assert counts(task, "items") == {"updated": 1, "rejected": 1}
+    assert list(task.result.skipped_record_ids) == ["ghost"]
     assert [(r.id, r.name) for r in await listed(stack, "items")] == [("a", "A2")]
 
 

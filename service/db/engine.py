@@ -58,6 +58,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
         dbapi_connection.create_function("json_merge", 2, json_merge, deterministic=True)
+        dbapi_connection.create_function("json_merge_removing_nulls", 2, json_merge_removing_nulls, deterministic=True)
 
     return engine
 
@@ -73,6 +74,19 @@ def json_merge(left: str | None, right: str | None) -> str:
     if isinstance(facets, dict) and isinstance(patch.get("facets"), dict):
         patch["facets"] = {**facets, **patch["facets"]}
     merged.update(patch)
+    return json.dumps(merged, separators=(",", ":"), ensure_ascii=False)
+
+
+def json_merge_removing_nulls(left: str | None, right: str | None) -> str:
+    """A record merge (json_merge) in which a null removes the property, or the facet (R8)."""
+    patch = json.loads(right) if right else {}
+    merged = json.loads(json_merge(left, right))
+    for key in [k for k, v in patch.items() if v is None]:
+        merged.pop(key, None)
+    facets = merged.get("facets")
+    if isinstance(facets, dict) and isinstance(patch.get("facets"), dict):
+        for key in [k for k, v in patch["facets"].items() if v is None]:
+            facets.pop(key, None)
     return json.dumps(merged, separators=(",", ":"), ensure_ascii=False)
 
 
