@@ -205,6 +205,7 @@ class CatalogServicer(CatalogUploads, CatalogSchemas, BulkItems, catalog_pb2_grp
             on_missing=getattr(request, "on_missing", 0),
         )
         self._validate(request.records, target)
+        target.params["records_total"] = len(request.records)  # progress total (TaskProgress.records_total)
         once = self._idempotency(context, target)
         digest = idempotency.request_hash(_method(method), request) if once else None
         async with self.sessions() as session:
@@ -305,6 +306,7 @@ class CatalogServicer(CatalogUploads, CatalogSchemas, BulkItems, catalog_pb2_grp
             else:
                 if once:
                     await once.seal(session, task.id, digest.hexdigest())
+                task.params = {**task.params, "records_total": received}  # TaskProgress.records_total
                 await ensure_not_cancelled(context)
                 # Durable, visible to workers, and the NOTIFY enqueue issued is delivered: all at this commit.
                 await session.commit()

@@ -63,6 +63,7 @@ class CatalogUploads:
                 commit=False,
             )
             seq = 0
+            stored_bytes = 0  # TaskProgress.bytes_total
 
             async def store(kind: int) -> None:
                 nonlocal seq
@@ -78,6 +79,7 @@ class CatalogUploads:
                     name = record_pb2.RecordKind.Name(kind) if kind in record_pb2.RecordKind.values() else str(kind)
                     raise invalid_field("chunk.file", f"{name} is not one of the files declared in the header")
                 buffers.setdefault(kind, bytearray()).extend(chunk.data)
+                stored_bytes += len(chunk.data)
                 if len(buffers[kind]) >= PART_BYTES:
                     await store(kind)
             if not buffers:
@@ -85,7 +87,7 @@ class CatalogUploads:
             for kind in sorted(buffers):
                 if buffers[kind]:
                     await store(kind)
-            task.params = {**task.params, "files": sorted(buffers)}
+            task.params = {**task.params, "files": sorted(buffers), "bytes_total": stored_bytes}
             # A cancelled upload also ends the request iterator: never commit a truncated file as a sync.
             await ensure_not_cancelled(context)
             await session.commit()
