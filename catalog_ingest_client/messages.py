@@ -90,7 +90,10 @@ def source_size(source: FileSource) -> int | None:
         return Path(source).stat().st_size
     try:
         if source.seekable():
-            return os.fstat(source.fileno()).st_size - source.tell()
+            here = source.tell()
+            end = source.seek(0, io.SEEK_END)
+            source.seek(here)
+            return end - here
     except (OSError, AttributeError, io.UnsupportedOperation):
         pass
     return None

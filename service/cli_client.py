@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,6 @@ import orjson
 
 from catalog_ingest_client import Progress, WaitTimeout
 from service.cli_backends import ConnectionProblem, GrpcBackend, HttpBackend, RequestFailed
-from service.cli_progress import TaskBar, UploadBar
 
 COMMANDS = frozenset({"upload", "tasks", "records", "completion"})
 EXIT_DONE, EXIT_FAILED, EXIT_USAGE, EXIT_CONNECTION = 0, 1, 2, 3
@@ -149,6 +147,8 @@ def _upload(args: argparse.Namespace, backend: GrpcBackend | HttpBackend) -> int
             raise UsageError(f"--{name.replace('_', '-')}: no such file: {path}")
     if args.patch_delta and not args.delta:
         raise UsageError("--patch-delta needs --delta")
+    from service.cli_progress import UploadBar
+
     quiet = args.json
     with UploadBar(sum(p.stat().st_size for p in files.values()), disabled=quiet) as bar:
 
@@ -173,6 +173,8 @@ def _upload(args: argparse.Namespace, backend: GrpcBackend | HttpBackend) -> int
 
 
 def _follow(args: argparse.Namespace, backend: GrpcBackend | HttpBackend, task_id: int, timeout: float | None) -> int:
+    from service.cli_progress import TaskBar
+
     task: dict[str, Any] = {}
     with TaskBar(task_id, disabled=args.json) as bar:
         for task in backend.watch(task_id, timeout):
@@ -257,5 +259,9 @@ def _print(args: argparse.Namespace, data: Any, text: str) -> None:
     print(orjson.dumps(data).decode() if args.json else text, flush=True)
 
 
-def iter_lines(text: str) -> Iterator[str]:
-    yield from text.splitlines()
+def main(argv: list[str]) -> int:
+    """The client commands alone: `catalog-ingest upload ...` without importing the server's modules."""
+    parser = argparse.ArgumentParser(prog="catalog-ingest", description="Catalog ingestion service client.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    register(commands)
+    return run(parser.parse_args(argv), parser)
