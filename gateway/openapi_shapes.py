@@ -251,7 +251,22 @@ def custom_operations(registry: Any) -> list[tuple[str, str, dict[str, Any]]]:
             "200": {
                 "description": "`event: task` with the task as GET /v1/tasks/{id} shows it, once per change;"
                 " `event: error` with an error body if the watch fails after the first event",
-                "content": {"text/event-stream": {"schema": {"type": "string"}, "x-event-data": task}},
+                "content": {
+                    "text/event-stream": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["event", "data"],
+                            "properties": {
+                                "event": {"type": "string", "enum": ["task", "error"]},
+                                "data": {
+                                    "type": "string",
+                                    "contentMediaType": "application/json",
+                                    "contentSchema": {"oneOf": [task, ref("Error")]},
+                                },
+                            },
+                        }
+                    }
+                },
             },
             **_errors(),
         },
