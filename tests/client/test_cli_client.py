@@ -8,7 +8,13 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import Stack, free_port
+
+# The commands are clients of the API: one backend is enough here (test_client_server.py runs the client
+# library on both); each run starts Python processes, the slowest part of the suite.
+pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
