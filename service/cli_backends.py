@@ -7,6 +7,7 @@ GET /v2/{collection} does), so the commands print one format whichever way they 
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -17,6 +18,7 @@ import orjson
 
 from catalog_ingest_client import Client, Progress, UploadMode
 from catalog_ingest_client.jsonshape import message_to_json, record_to_json
+from catalog_ingest_client.retry import RetryPolicy, retry_after_header
 
 JsonDict = dict[str, Any]
 ProgressCallback = Callable[[Progress], None]
@@ -110,19 +112,26 @@ class HttpBackend:
         self.base_url = base_url.rstrip("/")
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         verify: Any = cacert if cacert else True
+        self.retry = RetryPolicy()
         self.http = httpx.Client(base_url=self.base_url, headers=headers, timeout=30, verify=verify)
 
     def close(self) -> None:
         self.http.close()
 
     def _send(self, method: str, url: str, **kwargs: Any) -> Any:
+        """One request; a GET answered 429 or 503 is sent again after its Retry-After (reads are safe)."""
         import httpx
 
-        try:
-            response = self.http.request(method, url, **kwargs)
-        except (httpx.ConnectError, httpx.TimeoutException, httpx.RemoteProtocolError) as error:
-            raise ConnectionProblem(f"{self.base_url}: {error}") from None
-        return _answer(response, self.base_url)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = self.http.request(method, url, **kwargs)
+            except (httpx.ConnectError, httpx.TimeoutException, httpx.RemoteProtocolError) as error:
+                raise ConnectionProblem(f"{self.base_url}: {error}") from None
+            if method != "GET" or response.status_code not in (429, 503) or attempt >= self.retry.max_attempts:
+                return _answer(response, self.base_url)
+            time.sleep(retry_after_header(response.headers.get("Retry-After"), self.retry, attempt))
 
     def upload(
         self,
