@@ -4,6 +4,7 @@ arrives and forwarded in ~1 MiB chunks on CatalogService.UploadCatalog; no file 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 
 import grpc
@@ -14,6 +15,7 @@ from starlette.routing import Route
 
 from catalogingest.v1 import catalog_pb2, catalog_pb2_grpc, record_pb2
 from gateway.binding import bind_query
+from gateway.credentials import require_credentials
 from gateway.errors import GatewayError, from_rpc_error
 from gateway.metadata import grpc_metadata
 from gateway.responses import error_response, json_response, render
@@ -25,6 +27,9 @@ FILE_FIELDS = {
     "item_groups": record_pb2.RECORD_KIND_ITEM_GROUP,
 }
 CHUNK_BYTES = 1024 * 1024
+# A slow client's bytes are forwarded at least this often, so that the server's idle timeout on the stream
+# measures the client's silence, not the time it takes to fill a chunk.
+FLUSH_SECONDS = 1.0
 MODES = {"PUT": catalog_pb2.UPLOAD_MODE_SYNC, "PATCH": catalog_pb2.UPLOAD_MODE_DELTA}
 
 
@@ -38,7 +43,10 @@ class _Parts:
         self._headers: dict[bytes, bytes] = {}
         self._kind = 0
         self._buffer = bytearray()
+        self._emitted_at = time.monotonic()
         self.error: GatewayError | None = None
+        # python-multipart calls on_end only at the closing boundary: a body cut anywhere before it never ends.
+        self.ended = False
 
     def callbacks(self) -> dict[str, object]:
         return {
@@ -48,6 +56,7 @@ class _Parts:
             "on_headers_finished": self._headers_finished,
             "on_part_data": self._data,
             "on_part_end": self._end,
+            "on_end": lambda: setattr(self, "ended", True),
         }
 
     def _begin(self) -> None:
@@ -73,7 +82,7 @@ class _Parts:
 
     def _data(self, data: bytes, start: int, end: int) -> None:
         self._buffer += data[start:end]
-        if len(self._buffer) >= CHUNK_BYTES:
+        if len(self._buffer) >= CHUNK_BYTES or time.monotonic() - self._emitted_at >= FLUSH_SECONDS:
             self._emit(bytes(self._buffer))
             self._buffer.clear()
 
@@ -83,7 +92,15 @@ class _Parts:
             self._buffer.clear()
 
     def _emit(self, data: bytes) -> None:
+        self._emitted_at = time.monotonic()
         self.out.append(catalog_pb2.UploadCatalogRequest(chunk=catalog_pb2.FileChunk(file=self._kind, data=data)))
+
+
+# RFC 2046 section 5.1.1: a boundary is 1 to 70 characters.
+MAX_BOUNDARY_CHARS = 70
+TRUNCATED = (
+    "the multipart body ended before its closing boundary (truncated upload): nothing was applied; send the whole body"
+)
 
 
 def _boundary(request: Request) -> bytes:
@@ -92,10 +109,18 @@ def _boundary(request: Request) -> bytes:
         raise GatewayError.invalid_argument(
             "Content-Type", "send multipart/form-data with the CSV files as items, variations, item_groups"
         )
-    return options[b"boundary"]
+    boundary = options[b"boundary"]
+    if len(boundary) > MAX_BOUNDARY_CHARS:
+        raise GatewayError.invalid_argument(
+            "Content-Type",
+            f"the multipart boundary is {len(boundary)} characters; RFC 2046 allows at most {MAX_BOUNDARY_CHARS}",
+        )
+    return boundary
 
 
 async def upload_catalog(request: Request) -> Response:
+    metadata = grpc_metadata(request)
+    await require_credentials(runtime_of(request), metadata)  # before the query, content type and body
     header = catalog_pb2.UploadCatalogHeader(mode=MODES[request.method])
     bind_query(header, request.query_params.multi_items(), exclude={"mode", "files"})
     if header.patch_delta and request.method == "PUT":
@@ -119,6 +144,10 @@ async def upload_catalog(request: Request) -> Response:
         except Exception as exc:  # python-multipart's parse errors
             parts.error = GatewayError.invalid_argument("body", f"malformed multipart body: {exc}")
             raise
+        if not parts.ended:
+            # Raised before the last chunk goes out: the call is cancelled and the server keeps nothing.
+            parts.error = GatewayError.invalid_argument("body", TRUNCATED)
+            raise parts.error
         for message in parts.out:
             yield message
         if not parts.seen:
@@ -127,7 +156,7 @@ async def upload_catalog(request: Request) -> Response:
 
     stub = catalog_pb2_grpc.CatalogServiceStub(runtime_of(request).channel)
     try:
-        response = await stub.UploadCatalog(messages(), metadata=grpc_metadata(request))
+        response = await stub.UploadCatalog(messages(), metadata=metadata)
     except grpc.aio.AioRpcError as exc:
         return error_response(parts.error or from_rpc_error(exc))
     except asyncio.CancelledError:

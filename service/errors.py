@@ -76,6 +76,20 @@ class FailedPrecondition(CatalogIngestError):
     reason = "FAILED_PRECONDITION"
 
 
+class Aborted(CatalogIngestError):
+    """The operation was aborted; send it again."""
+
+    code = grpc.StatusCode.ABORTED
+    reason = "ABORTED"
+
+
+class DeadlineExceeded(CatalogIngestError):
+    """The client sent nothing for too long."""
+
+    code = grpc.StatusCode.DEADLINE_EXCEEDED
+    reason = "DEADLINE_EXCEEDED"
+
+
 class ResourceExhausted(CatalogIngestError):
     """Too many requests."""
 
@@ -98,6 +112,18 @@ class Unavailable(CatalogIngestError):
 
     code = grpc.StatusCode.UNAVAILABLE
     reason = "UNAVAILABLE"
+
+
+class DatabaseUnavailable(Unavailable):
+    """The database cannot be reached right now; retry after `retry_after` seconds (a google.rpc.RetryInfo)."""
+
+    reason = "DATABASE_UNAVAILABLE"
+    # A restart or failover takes seconds; a client that waits this long rarely meets the outage twice.
+    RETRY_AFTER_SECONDS = 2.0
+
+    def __init__(self, cause: str) -> None:
+        super().__init__(f"the database is unavailable: {cause}; retry later")
+        self.retry_after = self.RETRY_AFTER_SECONDS
 
 
 class TaskFailed(Exception):
