@@ -170,16 +170,14 @@ async def start_stack(
     database_url: str, *, worker: bool = True, gateway: bool = True, **overrides: Any
 ) -> AsyncIterator[Stack]:
     """Start gRPC server, worker and (optionally) the gateway in this event loop, each on a free port."""
+    timings = {"worker_poll_interval": 0.2, "worker_heartbeat_interval": 0.5, "worker_lease_timeout": 3.0}
     settings = Settings.from_env(
         {},
         database_url=database_url,
         grpc_port=free_port(),
         http_port=free_port(),
-        worker_poll_interval=0.2,
-        worker_heartbeat_interval=0.5,
-        worker_lease_timeout=3.0,
         shutdown_grace=2.0,
-        **overrides,
+        **{**timings, **overrides},
     )
     engine = create_engine(settings.effective_database_url)
     await upgrade(engine)

@@ -1,0 +1,369 @@
+"""The clear-error oracle: every fuzzed request is either refused clearly with nothing changed, or stored as sent.
+
+For each request: snapshot every catalog table, send, classify the answer.
+- 5xx, or gRPC INTERNAL / UNKNOWN: a failure (`fivexx`, `internal`).
+- a 4xx or another gRPC code, or a task that ends FAILED: its message must name the problem (one of the
+  names the case lists: a field, parameter, row or the body), else `unclear_error`; the catalog must read
+  back byte for byte as before, else `changed_after_error`.
+- success: the case's `verify` reads back what was written (after its task is DONE) and compares it with
+  what was sent, else `stored_wrong`; a read must change nothing.
+Failures are collected, deduplicated by (path, outcome, what the input was) and reported at the end, so a
+run counts everything it tried rather than stopping at the first finding.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+import httpx
+from grpc_status import rpc_status
+from sqlalchemy import text
+
+from catalogingest.v1 import task_pb2
+from service.db.models import Base
+from tests.helpers import eventually
+
+# The catalog: what no refused request may change. Tasks are compared by their highest id only.
+CATALOG_TABLES = ("catalogs", "catalog_versions", "records", "batches", "batch_items", "ingestions")
+FAILURES = (
+    "fivexx",
+    "no_answer",
+    "internal",
+    "task_from_truncated",
+    "unclear_error",
+    "changed_after_error",
+    "stored_wrong",
+)
+FIGURES = ("ok_stored", "clear_error", *FAILURES)
+SHOWN = 300
+
+
+@dataclass
+class Snapshot:
+    tables: dict[str, list[str]]
+    last_task_id: int
+
+    def diff(self, other: Snapshot, new_catalogs: bool = False) -> list[str]:
+        """What changed; with `new_catalogs`, a catalog (and its first version) that a write created at
+        acknowledgement, empty, is not a change (rules R9: a write creates its catalog)."""
+        changed = []
+        for table, rows in self.tables.items():
+            after = other.tables[table]
+            if new_catalogs and table in ("catalogs", "catalog_versions") and set(rows) <= set(after):
+                continue
+            if rows != after:
+                gone = sorted(set(rows) - set(after))[:2]
+                new = sorted(set(after) - set(rows))[:2]
+                changed.append(f"{table}: -{gone} +{new}"[:SHOWN])
+        return changed
+
+
+def _snapshot_sql(dialect: str) -> str:
+    """One statement that reads every catalog table as sorted text rows, the last task id and the number of
+    unfinished tasks: one round trip per snapshot keeps an example cheap."""
+    parts = []
+    for table in CATALOG_TABLES:
+        columns = Base.metadata.tables[table].columns.keys()
+        if dialect == "postgresql":
+            row = "concat_ws('|', " + ", ".join(f"quote_nullable({c}::text)" for c in columns) + ")"
+            agg = f"(SELECT coalesce(string_agg(r, E'\\n' ORDER BY r), '') FROM (SELECT {row} AS r FROM {table}) s)"
+        else:
+            row = " || '|' || ".join(f"quote({c})" for c in columns)
+            agg = f"(SELECT coalesce(group_concat(r, char(10)), '') FROM (SELECT {row} AS r FROM {table} ORDER BY r))"
+        parts.append(f"{agg} AS {table}")
+    parts.append("(SELECT coalesce(max(id), 0) FROM tasks) AS last_task_id")
+    parts.append("(SELECT count(*) FROM tasks WHERE status IN ('QUEUED', 'IN_PROGRESS')) AS unfinished")
+    return "SELECT " + ", ".join(parts)
+
+
+async def snapshot(stack: Any, timeout: float = 30.0) -> Snapshot:
+    """The catalog tables once no task is queued or running (a snapshot never catches a task half done)."""
+    sql = text(_snapshot_sql(stack.engine.dialect.name))
+    deadline = time.monotonic() + timeout
+    while True:
+        async with stack.engine.connect() as conn:
+            row = (await conn.execute(sql)).one()._mapping
+        if row["unfinished"] == 0:
+            tables = {t: row[t].split("\n") if row[t] else [] for t in CATALOG_TABLES}
+            return Snapshot(tables, int(row["last_task_id"]))
+        if time.monotonic() > deadline:
+            raise AssertionError(f"tasks still unfinished after {timeout}s")
+        await asyncio.sleep(0.02)
+
+
+async def rows_of(stack: Any, table: str, where: str = "", **params: Any) -> list[dict[str, Any]]:
+    async with stack.engine.connect() as conn:
+        result = await conn.execute(text(f"SELECT * FROM {table} {where}"), params)
+        return [dict(row._mapping) for row in result]
+
+
+async def wait_quiet(stack: Any, timeout: float = 30.0) -> None:
+    """Until no task is queued or running, so a snapshot is not taken in the middle of one."""
+
+    async def unfinished() -> int:
+        async with stack.engine.connect() as conn:
+            result = await conn.execute(text("SELECT count(*) FROM tasks WHERE status IN ('QUEUED', 'IN_PROGRESS')"))
+            return int(result.scalar_one())
+
+    await eventually(unfinished, lambda n: n == 0, timeout)
+
+
+@dataclass
+class Finding:
+    count: int
+    example: str
+    answer: str
+
+
+@dataclass
+class Tally:
+    """What a suite tried, per path or RPC and per outcome, and its failures deduplicated."""
+
+    suite: str
+    tried: Counter[str] = field(default_factory=Counter)
+    outcomes: Counter[tuple[str, str]] = field(default_factory=Counter)
+    findings: dict[tuple[str, str, str], Finding] = field(default_factory=dict)
+    seconds: Counter[str] = field(default_factory=Counter)
+
+    def add(self, label: str, what: str, outcomes: list[str], example: str, answer: str) -> None:
+        self.tried[label] += 1
+        for outcome in outcomes:
+            self.outcomes[(label, outcome)] += 1
+            if outcome in FAILURES:
+                key = (label, outcome, what)
+                if key in self.findings:
+                    self.findings[key].count += 1
+                else:
+                    self.findings[key] = Finding(1, example[:SHOWN], answer[:SHOWN])
+
+    def figures(self) -> dict[str, int]:
+        totals = {"tried": sum(self.tried.values())}
+        for name in FIGURES:
+            totals[name] = sum(n for (_, outcome), n in self.outcomes.items() if outcome == name)
+        return totals
+
+    def per_label(self) -> list[str]:
+        return [
+            f"  {label}: tried {n} in {self.seconds[label]:.1f}s, "
+            + ", ".join(f"{o} {self.outcomes[(label, o)]}" for o in FIGURES if self.outcomes[(label, o)])
+            for label, n in sorted(self.tried.items())
+        ]
+
+    def report(self) -> str:
+        lines = [f"{self.suite}: {len(self.findings)} distinct failures", *self.per_label()]
+        for (label, outcome, what), finding in sorted(self.findings.items()):
+            lines.append(f"- {outcome} x{finding.count} on {label} [{what}]")
+            lines.append(f"    sent: {finding.example}")
+            lines.append(f"    got:  {finding.answer}")
+        return "\n".join(lines)
+
+
+def names_problem(message: str, names: tuple[str, ...], fields: list[str] = ()) -> bool:  # type: ignore[assignment]
+    """Whether an error message (or its field violations) names one of the things the input got wrong."""
+    said = (message + " " + " ".join(fields)).lower()
+    return bool(message.strip()) and any(name.lower() in said for name in names)
+
+
+# A verify step: given the answer (parsed JSON or a gRPC response) and the snapshots, the problems found
+# with what was stored (empty: stored as sent), or None when every item was refused with a clear error.
+Verify = Callable[[Any, Any, Snapshot, Snapshot], Awaitable[list[str] | None]]
+
+
+@dataclass
+class HttpCase:
+    label: str  # the documented path, e.g. "PUT /v2/{collection}"
+    what: str  # what is hostile about it, for deduplication
+    method: str
+    path: str
+    query: str = ""  # already percent-encoded: hostile bytes go through as they are
+    body: bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    names: tuple[str, ...] = ("body",)
+    verify: Verify | None = None
+    auth: bool = True
+    # An upload that did not end properly: no task may come of it (rules R10), whatever the task does.
+    truncated: bool = False
+
+    def url(self) -> str:
+        return self.path + ("?" + self.query if self.query else "")
+
+    def describe(self) -> str:
+        body = (
+            ""
+            if self.body is None
+            else " " + repr(self.body[:160]) + (f"... ({len(self.body)} bytes)" if len(self.body) > 160 else "")
+        )
+        extra = {k: (v[:40] + f"...({len(v)})" if len(v) > 40 else v) for k, v in self.headers.items()}
+        return f"{self.method} {self.url()[:160]}{' ' + str(extra) if extra else ''}{body}"
+
+
+@dataclass
+class GrpcCase:
+    label: str  # the RPC, e.g. "CatalogService/ReplaceRecords"
+    what: str
+    call: Callable[[Any], Awaitable[Any]]  # sends the request on the stack's channel
+    shown: str  # the request, for the report
+    names: tuple[str, ...] = ()
+    verify: Verify | None = None
+    writes: bool = False
+
+
+async def _task_outcome(stack: Any, task_id: int) -> task_pb2.Task:
+    from tests.helpers import wait_task
+
+    return await wait_task(stack, task_id, timeout=30)
+
+
+def _task_id(answer: Any, headers: Any = None) -> int | None:
+    if headers is not None and headers.get("x-task-id"):
+        return int(headers["x-task-id"])
+    value = answer.get("task_id") if isinstance(answer, dict) else getattr(answer, "task_id", None)
+    return int(value) if value else None
+
+
+async def _after_success(
+    stack: Any, label: str, case: Any, answer: Any, task_id: int | None, before: Snapshot
+) -> tuple[list[str], str]:
+    """Outcomes of an accepted request: wait for its task, then verify what was stored."""
+    if task_id is not None:
+        task = await _task_outcome(stack, task_id)
+        if task.status == task_pb2.TASK_STATUS_FAILED:
+            after = await snapshot(stack)
+            outcomes = []
+            error = task.error
+            said = f"task {task_id} FAILED {error.reason}: {error.message} ({error.file} {error.row} {error.column})"
+            clear = error.reason not in ("INTERNAL", "UNKNOWN", "") and names_problem(
+                error.message, (*case.names, "row", "record", "item", "column"), [error.column, error.record_id]
+            )
+            outcomes.append("clear_error" if clear else "unclear_error")
+            if (changed := before.diff(after, new_catalogs=True)) and error.reason != "INTERNAL":
+                outcomes.append("changed_after_error")
+                said += f"; changed: {changed}"
+            if error.reason in ("INTERNAL", "UNKNOWN"):
+                outcomes.append("internal")
+            return outcomes, said
+    after = await snapshot(stack)
+    if case.verify is None:
+        changed = before.diff(after)
+        problems: list[str] | None = [f"a read changed the catalog: {changed}"] if changed and not writes(case) else []
+    else:
+        problems = await case.verify(stack, answer, before, after)
+    if problems is None:
+        return ["clear_error"], ""
+    if problems:
+        return ["stored_wrong"], "; ".join(problems)
+    return ["ok_stored"], ""
+
+
+def writes(case: Any) -> bool:
+    return case.writes if isinstance(case, GrpcCase) else case.method != "GET"
+
+
+async def check_http(stack: Any, tally: Tally, case: HttpCase) -> None:
+    began = time.monotonic()
+    try:
+        await _check_http(stack, tally, case)
+    finally:
+        tally.seconds[case.label] += time.monotonic() - began
+
+
+async def _check_http(stack: Any, tally: Tally, case: HttpCase) -> None:
+    before = await snapshot(stack)
+    headers = {**(stack.auth() if case.auth else {}), **case.headers}
+    started = time.monotonic()
+    try:
+        response = await stack.http.request(case.method, case.url(), content=case.body, headers=headers)
+    except httpx.HTTPError as exc:
+        outcomes = ["no_answer"]
+        if changed := before.diff(await snapshot(stack)):
+            outcomes.append("changed_after_error")
+        tally.add(case.label, case.what, outcomes, case.describe(), f"{type(exc).__name__}: {exc} {changed}")
+        return
+    answer_text = f"{response.status_code} {response.text[:200]!r} ({time.monotonic() - started:.2f}s)"
+    try:
+        answer: Any = response.json()
+    except ValueError:
+        answer = None
+    outcomes: list[str] = []
+    if response.status_code >= 500:
+        outcomes.append("fivexx")
+        after = await snapshot(stack)
+        if before.diff(after):
+            outcomes.append("changed_after_error")
+    elif response.status_code >= 400:
+        message = answer.get("message", "") if isinstance(answer, dict) else ""
+        fields = [v.get("field", "") for v in answer.get("field_violations", [])] if isinstance(answer, dict) else []
+        names = (*case.names, "json") if case.body is not None else case.names
+        outcomes.append("clear_error" if names_problem(str(message), names, fields) else "unclear_error")
+        after = await snapshot(stack)
+        if changed := before.diff(after) or (
+            ["tasks: a task was created"] if after.last_task_id != before.last_task_id else []
+        ):
+            outcomes.append("changed_after_error")
+            answer_text += f"; changed: {changed}"
+    else:
+        if case.truncated:
+            outcomes.append("task_from_truncated")
+        found, said = await _after_success(stack, case.label, case, answer, _task_id(answer, response.headers), before)
+        outcomes += found
+        answer_text += ("; " + said) if said else ""
+    tally.add(case.label, case.what, outcomes, case.describe(), answer_text)
+
+
+async def check_grpc(stack: Any, tally: Tally, case: GrpcCase) -> None:
+    began = time.monotonic()
+    try:
+        await _check_grpc(stack, tally, case)
+    finally:
+        tally.seconds[case.label] += time.monotonic() - began
+
+
+async def _check_grpc(stack: Any, tally: Tally, case: GrpcCase) -> None:
+    before = await snapshot(stack)
+    outcomes: list[str] = []
+    answer_text = ""
+    try:
+        answer = await case.call(stack)
+    except grpc.aio.AioRpcError as error:
+        code = error.code()
+        answer_text = f"{code.name}: {error.details()!r}"[:SHOWN]
+        fields: list[str] = []
+        try:
+            status = rpc_status.from_call(error)
+        except ValueError:
+            status = None
+        if status is not None:
+            from tests.helpers import error_details
+
+            try:
+                fields = error_details(error)[0]
+            except AssertionError:
+                fields = []
+        if code in (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN):
+            outcomes.append("internal")
+        else:
+            names = case.names or ()
+            outcomes.append("clear_error" if names_problem(error.details() or "", names, fields) else "unclear_error")
+        after = await snapshot(stack)
+        if changed := before.diff(after) or (
+            ["tasks: a task was created"] if after.last_task_id != before.last_task_id else []
+        ):
+            outcomes.append("changed_after_error")
+            answer_text += f"; changed: {changed}"
+    else:
+        found, said = await _after_success(stack, case.label, case, answer, _task_id(answer), before)
+        outcomes += found
+        answer_text = said or "OK"
+    tally.add(case.label, case.what, outcomes, case.shown, answer_text)
+
+
+def as_json(value: Any) -> bytes:
+    """JSON bytes the way a client writes them (json.dumps keeps lone surrogates as escapes)."""
+    return json.dumps(value, allow_nan=True).encode()
