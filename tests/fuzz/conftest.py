@@ -8,6 +8,7 @@ taken just before it, so examples need no isolation from each other.
 from __future__ import annotations
 
 import shutil
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +22,9 @@ from catalogingest.v1 import catalog_pb2, record_pb2
 from tests.conftest import BACKENDS, PG_ADMIN_URL, Stack, _pg_url, start_stack
 from tests.fuzz.loop import BackgroundLoop
 from tests.helpers import wait_task
+
+# Reading back and comparing 2,000 levels of JSON recurses that deep (json.loads, the comparison).
+sys.setrecursionlimit(max(sys.getrecursionlimit(), 20_000))
 
 # Small limits, so bodies near and over each limit are cheap to send (limits are configuration).
 LIMITS = {
@@ -151,9 +155,10 @@ async def seed_catalogs(stack: Stack) -> Seed:
     return seed
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
+@pytest.fixture(scope="package", params=BACKENDS)
 def fuzz(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzz]:
-    """A seeded stack in a background loop, shared by the module's examples on one backend."""
+    """A seeded stack in a background loop, shared by the fuzz modules' examples on one backend (a stack's
+    start and seed cost more than a hundred examples)."""
     backend: str = request.param
     loop = BackgroundLoop()
     pg_name = ""

@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import grpc
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 from hypothesis import strategies as st
@@ -16,7 +17,7 @@ from catalogingest.v1 import batch_pb2, catalog_pb2, record_pb2, task_pb2
 from tests.fuzz.conftest import LIMITS, TYPED_FIELDS, Seed
 from tests.fuzz.oracle import GrpcCase, Snapshot
 from tests.fuzz.readback import same, show
-from tests.fuzz.values import DEPTHS, NASTY_TEXT, dumps, json_objects, nested, page_tokens
+from tests.fuzz.values import DEPTHS, NASTY_TEXT, breaks_id_rule, dumps, json_objects, nested, page_tokens
 
 C, T, B = "catalogingest.v1.CatalogService", "catalogingest.v1.TaskService", "catalogingest.v1.BatchService"
 STREAMS = {"StreamRecords", "UploadCatalog", "StreamBatchItems"}
@@ -126,6 +127,10 @@ def unary(service: str, method: str, response: Any) -> Callable[[Any, Message], 
 def _verify_records(mode: str, request: Any) -> Any:
     async def verify(stack: Any, answer: Any, before: Snapshot, after: Snapshot) -> list[str]:
         problems = []
+        if mode != "DELETE":
+            for r in request.records:
+                if breaks_id_rule(r.id) or "\\u0000" in r.data_json or "\x00" in r.name + r.context + r.item_id:
+                    problems.append(f"accepted record {r.id!r} whose id breaks R1 or that holds a NUL (R5)")
         kinds = {r.kind for r in request.records}
         for context in {r.context for r in request.records}:
             got = await stack.catalog.BatchGetRecords(
@@ -178,6 +183,9 @@ def _verify_records(mode: str, request: Any) -> Any:
 def _verify_bulk(partial: bool, request: Any) -> Any:
     async def verify(stack: Any, answer: Any, before: Snapshot, after: Snapshot) -> list[str] | None:
         accepted = [item for item, r in zip(request.items, answer.results, strict=True) if r.success]
+        for item in accepted:
+            if breaks_id_rule(item.item_id) or "\\u0000" in item.properties_json:
+                return [f"accepted item {item.item_id!r} whose id breaks R1 or that holds a NUL (R5)"]
         problems = [
             f"item {i} failed without errors" for i, r in enumerate(answer.results) if not r.success and not r.errors
         ]
@@ -425,7 +433,8 @@ def request_words(method: str, descriptor: Any) -> tuple[str, ...]:
 
     words = [w.lower() for w in re.findall(r"[A-Z][a-z]+", method)[1:]]
     for field in descriptor.fields:
-        words += [field.name, field.name.removesuffix("_json").removesuffix("_id"), field.name.replace("_", " ")]
+        camel = re.sub(r"_(\w)", lambda m: m.group(1).upper(), field.name)
+        words += [field.name, field.name.removesuffix("_json").removesuffix("_id"), field.name.replace("_", " "), camel]
     return tuple(w for w in words if len(w) > 2)
 
 
@@ -475,7 +484,7 @@ def watch_case(draw: st.DrawFn, seed: Seed) -> GrpcCase:
         "hostile " + ",".join(names[2::4]),
         call,
         f"WatchTask({_short(request)})",
-        names=(*names, "id", "task"),
+        names=(*names, *request_words("WatchTask", request.DESCRIPTOR)),
     )
 
 
@@ -599,7 +608,13 @@ def stream_case(draw: st.DrawFn, seed: Seed, method: str) -> GrpcCase:
         running = multi(messages(), metadata=stack.metadata(), timeout=30)
         await sent.wait()
         running.cancel()
-        return await running
+        try:
+            return await running
+        except asyncio.CancelledError:
+            metadata = grpc.aio.Metadata()
+            raise grpc.aio.AioRpcError(
+                grpc.StatusCode.CANCELLED, metadata, metadata, "cancelled by the client"
+            ) from None
 
     shown = f"{method}[{shape}]({', '.join(_short(p) for p in parts)})"
     return GrpcCase(
@@ -607,7 +622,16 @@ def stream_case(draw: st.DrawFn, seed: Seed, method: str) -> GrpcCase:
         f"{shape} " + ",".join(sorted(set(names[2::4]))),
         call,
         shown,
-        names=(*names, *REQUEST_WORDS, "cancel", "records", "item", "limit"),
+        names=(
+            *names,
+            *REQUEST_WORDS,
+            *request_words(method, parts[0].DESCRIPTOR),
+            *request_words(method, parts[0].header.DESCRIPTOR),
+            "cancel",
+            "records",
+            "item",
+            "limit",
+        ),
         verify=verify,
         writes=True,
     )

@@ -10,7 +10,17 @@ from tests.fuzz.conftest import LIMITS, Seed
 from tests.fuzz.http_common import envelope_bodies, query, query_text
 from tests.fuzz.oracle import HttpCase, Snapshot
 from tests.fuzz.readback import batch_rows, parse_sent, same, show
-from tests.fuzz.values import dumps, hostile_text, int_params, json_objects, numbers, timestamps, wrong_types
+from tests.fuzz.values import (
+    breaks_id_rule,
+    dumps,
+    has_nul,
+    hostile_text,
+    int_params,
+    json_objects,
+    numbers,
+    timestamps,
+    wrong_types,
+)
 
 ITEM_PATHS = {
     "add": ("POST", "/batch-imports/items"),
@@ -70,6 +80,10 @@ def _verify_items(operation: str, seed: Seed, batch: str, body: bytes):
             if r.get("code") and not r.get("message")
         ]
         accepted = [item for item, r in zip(sent, answer, strict=True) if r.get("code") == 0]
+        for item in accepted:
+            context = item.get("context") or ""
+            if breaks_id_rule(item.get("id")) or (context and breaks_id_rule(context)) or has_nul(item):
+                problems.append(f"accepted item {show(item)[:80]} whose id or context breaks R1 or holds a NUL (R5)")
         if not accepted:
             return problems or None
         rows = await batch_rows(stack, seed.environment, batch)

@@ -10,7 +10,18 @@ from tests.fuzz.conftest import LIMITS, TYPED_FIELDS
 from tests.fuzz.http_common import envelope_bodies, query, query_text
 from tests.fuzz.oracle import HttpCase, Snapshot
 from tests.fuzz.readback import parse_sent, read_records, same, show
-from tests.fuzz.values import DEPTHS, dumps, hostile_text, json_values, nested, numbers, page_tokens, wrong_types
+from tests.fuzz.values import (
+    DEPTHS,
+    breaks_id_rule,
+    dumps,
+    has_nul,
+    hostile_text,
+    json_values,
+    nested,
+    numbers,
+    page_tokens,
+    wrong_types,
+)
 
 PROJECT = "/data/v2/projects/acme/catalogs"
 FIELD_TYPES = [f["type"] for f in TYPED_FIELDS]
@@ -66,6 +77,9 @@ def _verify_bulk(partial: bool, body: bytes):
         for i, result in enumerate(answer):
             if result.get("success") == "False" and not result.get("errors"):
                 problems.append(f"item {i} failed without naming why")
+        for item, r in zip(sent, answer, strict=True):
+            if r.get("success") == "True" and (breaks_id_rule(item.get("item_id")) or has_nul(item)):
+                problems.append(f"accepted item {show(item)[:80]} whose id breaks R1 or that holds a NUL (R5)")
         accepted = {
             item["item_id"]: item["properties"] for item, r in zip(sent, answer, strict=True) if r["success"] == "True"
         }

@@ -11,7 +11,9 @@ from tests.fuzz.http_common import envelope_bodies, query, query_text
 from tests.fuzz.oracle import HttpCase, Snapshot
 from tests.fuzz.readback import parse_sent, read_records, same, show
 from tests.fuzz.values import (
+    breaks_id_rule,
     dumps,
+    has_nul,
     hostile_text,
     int_params,
     json_objects,
@@ -135,7 +137,13 @@ def records_write(draw: st.DrawFn, method: str) -> HttpCase:
     elif draw(st.integers(0, 6)) == 0:
         what, body = draw(envelope_bodies({collection: records}, LIMITS["max_body_bytes"]))
         names += ["json", "limit", "utf-8", "bytes", collection]
+    must_refuse = ""
+    if method != "DELETE" and any(breaks_id_rule(r.get("id")) for r in records):
+        must_refuse = "an id breaks the id rule (R1)"
+    elif method != "DELETE" and has_nul(records):
+        must_refuse = "a NUL (R5)"
     return HttpCase(
+        must_refuse=must_refuse,
         label=label,
         what=what,
         method=method,

@@ -232,7 +232,9 @@ def upload(draw: st.DrawFn) -> HttpCase:
     verify = None
     if well_formed and not qnames:
         verify = _verify_upload(method, header, rows, False)
-    truncated = envelope in ("cut anywhere", "no closing boundary", "header line never ends")
+    must_refuse = ""
+    if envelope in ("cut anywhere", "no closing boundary", "header line never ends"):
+        must_refuse = "the upload did not end properly (R10)"
     return HttpCase(
         f"{method} /v1/catalog",
         what,
@@ -243,5 +245,51 @@ def upload(draw: st.DrawFn) -> HttpCase:
         headers,
         names=tuple(names),
         verify=verify,
-        truncated=truncated,
+        must_refuse=must_refuse,
+    )
+
+
+FRAMINGS = [
+    "Content-Length beyond the body",
+    "Content-Length short of the body",
+    "Content-Length not a number",
+    "Content-Length negative",
+    "Content-Length twice, different",
+    "chunked without its last chunk",
+    "chunked with a bad chunk size",
+]
+
+
+@st.composite
+def upload_framing(draw: st.DrawFn) -> HttpCase:
+    """A complete multipart body whose HTTP framing lies about it: sent on a socket."""
+    method = draw(st.sampled_from(["PUT", "PATCH"]))
+    body = multipart([file_part("items", b"id,item_name\r\nf1,F1\r\n")], BOUNDARY.encode())
+    framing = draw(st.sampled_from(FRAMINGS))
+    head = f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n".encode()
+    n = len(body)
+    if framing == "Content-Length beyond the body":
+        raw = head + f"Content-Length: {n + draw(st.integers(1, 1000))}\r\n\r\n".encode() + body
+    elif framing == "Content-Length short of the body":
+        raw = head + f"Content-Length: {draw(st.integers(1, n - 1))}\r\n\r\n".encode() + body
+    elif framing == "Content-Length not a number":
+        raw = head + b"Content-Length: 12abc\r\n\r\n" + body
+    elif framing == "Content-Length negative":
+        raw = head + b"Content-Length: -1\r\n\r\n" + body
+    elif framing == "Content-Length twice, different":
+        raw = head + f"Content-Length: {n}\r\nContent-Length: {n - 10}\r\n\r\n".encode() + body
+    elif framing == "chunked without its last chunk":
+        raw = head + b"Transfer-Encoding: chunked\r\n\r\n" + f"{n:x}\r\n".encode() + body + b"\r\n"
+    else:
+        raw = head + b"Transfer-Encoding: chunked\r\n\r\nzz\r\n" + body + b"\r\n0\r\n\r\n"
+    return HttpCase(
+        f"{method} /v1/catalog",
+        framing,
+        method,
+        "/v1/catalog",
+        f"key=acme&section={SECTION}&force=true",
+        body,
+        names=("body", "content-length", "multipart", "boundary"),
+        raw=raw,
+        must_refuse="the body did not arrive as framed (R10)",
     )

@@ -36,7 +36,7 @@ FAILURES = (
     "fivexx",
     "no_answer",
     "internal",
-    "task_from_truncated",
+    "accepted_invalid",
     "unclear_error",
     "changed_after_error",
     "stored_wrong",
@@ -188,8 +188,18 @@ class HttpCase:
     names: tuple[str, ...] = ("body",)
     verify: Verify | None = None
     auth: bool = True
-    # An upload that did not end properly: no task may come of it (rules R10), whatever the task does.
-    truncated: bool = False
+    # Why the rules require a refusal (an upload that did not end properly, R10; an unknown query parameter,
+    # R9; an id breaking R1; a NUL, R5): then an accepted request is a failure, whatever its task does.
+    must_refuse: str = ""
+    # Sent as these bytes on a socket instead (a Content-Length or chunked framing no client library writes).
+    raw: bytes | None = None
+
+    def __post_init__(self) -> None:
+        from tests.fuzz.http_common import UNKNOWN_PARAMS, encode_query
+
+        for param in UNKNOWN_PARAMS:
+            if not self.must_refuse and ("&" + self.query).find("&" + encode_query([(param, "")])) >= 0:
+                self.must_refuse = f"unknown query parameter {param!r} (R9)"
 
     def url(self) -> str:
         return self.path + ("?" + self.query if self.query else "")
@@ -215,10 +225,18 @@ class GrpcCase:
     writes: bool = False
 
 
-async def _task_outcome(stack: Any, task_id: int) -> task_pb2.Task:
-    from tests.helpers import wait_task
+async def _task_outcome(stack: Any, task_id: int, timeout: float = 30.0) -> task_pb2.Task:
+    """The task once finished, as GetTask shows it (polled often: examples wait on hundreds of tasks)."""
+    from tests.helpers import FINISHED
 
-    return await wait_task(stack, task_id, timeout=30)
+    deadline = time.monotonic() + timeout
+    while True:
+        response = await stack.tasks.GetTask(task_pb2.GetTaskRequest(id=task_id), metadata=stack.metadata())
+        if response.task.status in FINISHED:
+            return response.task
+        if time.monotonic() > deadline:
+            raise AssertionError(f"task {task_id} not finished within {timeout}s: {response.task}")
+        await asyncio.sleep(0.01)
 
 
 def _task_id(answer: Any, headers: Any = None) -> int | None:
@@ -278,6 +296,9 @@ async def _check_http(stack: Any, tally: Tally, case: HttpCase) -> None:
     before = await snapshot(stack)
     headers = {**(stack.auth() if case.auth else {}), **case.headers}
     started = time.monotonic()
+    if case.raw is not None:
+        await _check_raw(stack, tally, case, before)
+        return
     try:
         response = await stack.http.request(case.method, case.url(), content=case.body, headers=headers)
     except httpx.HTTPError as exc:
@@ -309,12 +330,44 @@ async def _check_http(stack: Any, tally: Tally, case: HttpCase) -> None:
             outcomes.append("changed_after_error")
             answer_text += f"; changed: {changed}"
     else:
-        if case.truncated:
-            outcomes.append("task_from_truncated")
+        if case.must_refuse:
+            outcomes.append("accepted_invalid")
+            answer_text += f"; accepted although {case.must_refuse}"
         found, said = await _after_success(stack, case.label, case, answer, _task_id(answer, response.headers), before)
         outcomes += found
         answer_text += ("; " + said) if said else ""
     tally.add(case.label, case.what, outcomes, case.describe(), answer_text)
+
+
+async def _check_raw(stack: Any, tally: Tally, case: HttpCase, before: Snapshot) -> None:
+    """A request with framing no client library writes, on a socket; the client ends its side after sending.
+    An answer must be a 4xx; no answer is right only for a body that never arrived whole."""
+    assert case.raw is not None
+    reader, writer = await asyncio.open_connection("127.0.0.1", stack.settings.http_port)
+    head = f"{case.method} {case.url()} HTTP/1.1\r\nHost: fuzz\r\nAuthorization: {stack.auth()['Authorization']}\r\n"
+    writer.write(head.encode() + case.raw)
+    await writer.drain()
+    writer.write_eof()
+    try:
+        answer = await asyncio.wait_for(reader.read(4096), 10)
+    except (TimeoutError, ConnectionError):
+        answer = b""
+    writer.close()
+    status = int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/1.1 ") else 0
+    outcomes = []
+    if status >= 500:
+        outcomes.append("fivexx")
+    elif 200 <= status < 300:
+        outcomes.append("accepted_invalid")
+    else:
+        message = answer.split(b"\r\n\r\n", 1)[-1].decode("utf-8", "replace")
+        clear = status == 0 or names_problem(message, (*case.names, "invalid http request"))
+        outcomes.append("clear_error" if clear else "unclear_error")
+    after = await snapshot(stack)
+    changed = before.diff(after) or (["a task was created"] if after.last_task_id != before.last_task_id else [])
+    if changed:
+        outcomes.append("changed_after_error")
+    tally.add(case.label, case.what, outcomes, case.describe(), f"{answer[:200]!r} {changed}")
 
 
 async def check_grpc(stack: Any, tally: Tally, case: GrpcCase) -> None:

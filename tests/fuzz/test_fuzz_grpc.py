@@ -20,8 +20,8 @@ from tests.fuzz.conftest import Fuzz, Seed
 from tests.fuzz.oracle import GrpcCase, Tally, check_grpc
 
 # Examples per RPC in CI (times the `budget` fixture); the raw-bytes strategy gets RAW_EXAMPLES over all RPCs.
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "3"))
-RAW_EXAMPLES = 3 * EXAMPLES
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "2"))
+RAW_EXAMPLES = 5 * EXAMPLES
 
 
 def strategies(seed: Seed) -> dict[str, st.SearchStrategy[GrpcCase]]:

@@ -13,6 +13,37 @@ from hypothesis import strategies as st
 ID_MAX = 256
 
 
+def breaks_id_rule(value: object) -> bool:
+    """Rules R1: an id (or batch context) is 1 to 256 characters, no "/", no control character (Cc), no
+    leading or trailing whitespace."""
+    import unicodedata
+
+    if not isinstance(value, str):
+        return True
+    return (
+        not 1 <= len(value) <= ID_MAX
+        or "/" in value
+        or any(unicodedata.category(c) == "Cc" for c in value)
+        or value != value.strip()
+    )
+
+
+def has_nul(value: object) -> bool:
+    """Whether a NUL is in any string of a JSON value (keys too); iterative, for 2,000 levels."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str) and "\x00" in item:
+            return True
+        if isinstance(item, dict):
+            pending += [*item.keys(), *item.values()]
+        elif isinstance(item, list | tuple):
+            pending += item
+        elif isinstance(item, Pairs):
+            pending += [v for pair in item.items for v in pair]
+    return False
+
+
 @dataclass(frozen=True)
 class Raw:
     """Bytes written into the JSON text as they are: `1e400`, `"\xff"`, `-0`."""
