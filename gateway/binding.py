@@ -1,8 +1,9 @@
 """HTTP request parts into the request message (model: grpc-gateway runtime/query.go).
 
 Path variables fill their fields; a JSON body fills the message (`body: "*"`) or one field; query
-parameters fill the fields bound by neither. A query parameter that names no field is ignored; a value
-that cannot be parsed is a 400 naming the parameter.
+parameters fill the fields bound by neither. A query parameter that names no field of the request (a typo
+such as `forse=true`), a value that cannot be parsed, or a value holding NUL is a 400 naming the parameter.
+Values are quoted as JSON in messages (the callers are JSON clients, not Python).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
+import orjson
 from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
@@ -37,9 +39,21 @@ _EXPECTED = {"google.protobuf.Timestamp": "an RFC 3339 date-time", "google.proto
 _JSON_STRING_TYPES = frozenset({"google.protobuf.Timestamp", "google.protobuf.Duration", "google.protobuf.FieldMask"})
 
 
+def shown(value: Any) -> str:
+    """A value as JSON text for an error message (never a Python repr), cut to a readable length."""
+    text = orjson.dumps(value, default=str).decode()
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _no_nul(param: str, value: str) -> None:
+    if "\x00" in value:
+        raise GatewayError.invalid_argument(param, "must not contain NUL (U+0000)")
+
+
 def bind_path(message: Message, variables: Mapping[str, str]) -> set[str]:
     """Sets each path variable's field; returns the top-level field names bound."""
     for field_path, value in variables.items():
+        _no_nul(field_path, value)
         target, field = _resolve(message, field_path)
         if field is None:
             raise GatewayError.invalid_argument(field_path, "is not a field of the request")
@@ -50,20 +64,32 @@ def bind_path(message: Message, variables: Mapping[str, str]) -> set[str]:
 def bind_query(message: Message, params: Iterable[tuple[str, str]], exclude: Collection[str] = ()) -> None:
     """Sets fields from query parameters (proto or JSON names, dotted for nested fields).
 
-    A parameter whose first name component is in `exclude` (bound by path or body) or that names no field
-    is ignored. A repeated field takes every value; a singular field given twice is an error.
+    A parameter whose first name component is in `exclude` (bound by path or body) is ignored; one that
+    names no field is a 400 listing the parameters the route takes. A repeated field takes every value;
+    a singular field given twice is an error.
     """
     grouped: dict[str, list[str]] = {}
     for name, value in params:
         grouped.setdefault(name, []).append(value)
+    check_query(message.DESCRIPTOR, params, exclude)
     for name, values in grouped.items():
-        field_names = name.split(".")
-        first = _field(message.DESCRIPTOR, field_names[0])
-        if first is None or first.name in exclude or not _is_path_to_field(message.DESCRIPTOR, field_names):
+        first = _field(message.DESCRIPTOR, name.split(".")[0])
+        assert first is not None
+        if first.name in exclude:
             continue
         target, field = _resolve(message, name)
         assert field is not None
         _set(target, field, values, name)
+
+
+def check_query(descriptor: Descriptor, params: Iterable[tuple[str, str]], exclude: Collection[str] = ()) -> None:
+    """400 for a parameter that names no field of the request or holds NUL: callable before the body is read."""
+    for name, value in params:
+        _no_nul(name, name)
+        _no_nul(name, value)
+        if _field(descriptor, name.split(".")[0]) is None or not _is_path_to_field(descriptor, name.split(".")):
+            known = ", ".join(sorted(f.name for f in descriptor.fields if f.name not in exclude)) or "none"
+            raise GatewayError.invalid_argument(name, f"unknown query parameter; this route takes: {known}")
 
 
 def bind_body(message: Message, body: Any, body_field: str) -> set[str]:
@@ -80,9 +106,44 @@ def bind_body(message: Message, body: Any, body_field: str) -> set[str]:
     try:
         json_format.ParseDict(payload, message)
     except json_format.ParseError as exc:
-        raise GatewayError.invalid_argument("body", str(exc)) from exc
+        raise _body_error(exc, payload, message.DESCRIPTOR) from None
     bound = {_field(message.DESCRIPTOR, key) for key in payload}
     return {field.name for field in bound if field is not None}
+
+
+_PARSE_FAILED = re.compile(r"Failed to parse (\w+) field")
+_NO_FIELD = re.compile(r'has no field named "([^"]+)"')
+_EXPECTED_JSON = {
+    FieldDescriptor.CPPTYPE_STRING: "a string",
+    FieldDescriptor.CPPTYPE_BOOL: "a boolean",
+    FieldDescriptor.CPPTYPE_DOUBLE: "a number",
+    FieldDescriptor.CPPTYPE_FLOAT: "a number",
+    FieldDescriptor.CPPTYPE_MESSAGE: "a JSON object",
+}
+
+
+def _body_error(exc: json_format.ParseError, payload: dict[str, Any], descriptor: Descriptor) -> GatewayError:
+    """json_format's message (Python reprs, internal type names) as a 400 naming the body field in JSON terms."""
+    text = str(exc)
+    unknown = _NO_FIELD.search(text)
+    if unknown:
+        known = ", ".join(sorted(f.json_name for f in descriptor.fields))
+        return GatewayError.invalid_argument(unknown.group(1), f"unknown field; this body takes: {known}")
+    failed = _PARSE_FAILED.search(text)
+    field = _field(descriptor, failed.group(1)) if failed else None
+    if failed is None or field is None:
+        return GatewayError.invalid_argument("body", "does not match the request: check the field names and types")
+    if field.cpp_type == FieldDescriptor.CPPTYPE_ENUM:
+        expected = "one of " + ", ".join(
+            short_name(field.enum_type, v.name) for v in field.enum_type.values if v.number
+        )
+    else:
+        expected = _EXPECTED_JSON.get(field.cpp_type, "an integer")
+    if field.is_repeated:
+        expected = f"a list whose values are each {expected}"
+    key = failed.group(1)
+    got = f", got {shown(payload[key])}" if key in payload else ""
+    return GatewayError.invalid_argument(key, f"must be {expected}{got}")
 
 
 def parse_scalar(field: FieldDescriptor, text: str, param: str) -> Any:
@@ -95,27 +156,27 @@ def parse_scalar(field: FieldDescriptor, text: str, param: str) -> Any:
             padded = text + "=" * (-len(text) % 4)
             return base64.urlsafe_b64decode(padded.replace("+", "-").replace("/", "_"))
         except (binascii.Error, ValueError):
-            raise GatewayError.invalid_argument(param, f"not valid base64: {text!r}") from None
+            raise GatewayError.invalid_argument(param, f"not valid base64: {shown(text)}") from None
     if cpp in _INT_RANGES:
         low, high = _INT_RANGES[cpp]
         if not _INTEGER.fullmatch(text.strip()) or not low <= int(text) <= high:
-            raise GatewayError.invalid_argument(param, f"not an integer in [{low}, {high}]: {text!r}")
+            raise GatewayError.invalid_argument(param, f"not an integer in [{low}, {high}]: {shown(text)}")
         return int(text)
     if cpp in (FieldDescriptor.CPPTYPE_DOUBLE, FieldDescriptor.CPPTYPE_FLOAT):
         try:
             return float(text)
         except ValueError:
-            raise GatewayError.invalid_argument(param, f"not a number: {text!r}") from None
+            raise GatewayError.invalid_argument(param, f"not a number: {shown(text)}") from None
     if cpp == FieldDescriptor.CPPTYPE_BOOL:
         if text.strip().lower() not in _BOOLS:
-            raise GatewayError.invalid_argument(param, f"not a boolean (true, false, 1, 0): {text!r}")
+            raise GatewayError.invalid_argument(param, f"not a boolean (true, false, 1, 0): {shown(text)}")
         return _BOOLS[text.strip().lower()]
     if cpp == FieldDescriptor.CPPTYPE_ENUM:
         number = parse_enum(field.enum_type, text)
         if number is None:
             # As the documents write them (RUNNING, not INGESTION_STATUS_RUNNING); 0 is "unset", not a choice.
             names = ", ".join(short_name(field.enum_type, v.name) for v in field.enum_type.values if v.number)
-            raise GatewayError.invalid_argument(param, f"not one of {names}: {text!r}")
+            raise GatewayError.invalid_argument(param, f"not one of {names}: {shown(text)}")
         return number
     raise GatewayError.invalid_argument(param, "cannot be set from a query parameter")
 
@@ -155,7 +216,7 @@ def _set_message(sub: Message, text: str, param: str) -> None:
         except ValueError:
             continue
     expected = _EXPECTED.get(full_name, "a field mask")
-    raise GatewayError.invalid_argument(param, f"not {expected}: {text!r}")
+    raise GatewayError.invalid_argument(param, f"not {expected}: {shown(text)}")
 
 
 def _field(descriptor: Descriptor, name: str) -> FieldDescriptor | None:

@@ -34,11 +34,33 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+# JSON bodies nest at most this deep (the service refuses data, properties and attributes nested deeper
+# than 64 levels too): deeper JSON cannot be written back out, and orjson gives up at 1,024 levels.
+MAX_JSON_DEPTH = 64
+TOO_DEEP = f"JSON nested deeper than {MAX_JSON_DEPTH} levels (the limit for request bodies)"
+
+
 def parse_json(raw: bytes) -> Any:
-    """The parsed body; None when it is empty; a 400 when it is not JSON."""
+    """The parsed body; None when it is empty; a 400 when it is not JSON or nests too deep."""
     if not raw.strip():
         return None
     try:
-        return orjson.loads(raw)
+        value = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
+        if "depth limit" in str(exc):
+            raise GatewayError.invalid_argument("body", TOO_DEEP) from None
         raise GatewayError.invalid_argument("body", f"not valid JSON: {exc}") from None
+    if raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH and _deeper_than(value, MAX_JSON_DEPTH):
+        raise GatewayError.invalid_argument("body", TOO_DEEP)
+    return value
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    pending: list[tuple[Any, int]] = [(value, 1)] if isinstance(value, dict | list) else []
+    while pending:
+        current, depth = pending.pop()
+        if depth > limit:
+            return True
+        children = current.values() if isinstance(current, dict) else current
+        pending += [(child, depth + 1) for child in children if isinstance(child, dict | list)]
+    return False

@@ -11,8 +11,9 @@ from google.protobuf.message_factory import GetMessageClass
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway.binding import bind_body, bind_path, bind_query
+from gateway.binding import bind_body, bind_path, bind_query, check_query
 from gateway.body import parse_json, read_body
+from gateway.credentials import PUBLIC_METHODS, require_credentials
 from gateway.errors import GatewayError, from_rpc_error
 from gateway.http_rules import HttpBinding
 from gateway.metadata import grpc_metadata
@@ -44,9 +45,13 @@ async def handle(request: Request, endpoint: Endpoint, variables: dict[str, str]
     runtime = runtime_of(request)
     message = endpoint.request_class()
     try:
+        # Headers and credentials before the body: a 431 or a 401 never depends on what the body holds.
+        metadata = grpc_metadata(request)
+        if endpoint.binding.full_method not in PUBLIC_METHODS:
+            await require_credentials(runtime, metadata)
         await build_request(request, endpoint, variables, message, runtime.settings.max_body_bytes)
         call = runtime.unary(endpoint.binding.method)
-        reply = await call(message, metadata=grpc_metadata(request))
+        reply = await call(message, metadata=metadata)
     except GatewayError as error:
         return _error(endpoint, message, error)
     except grpc.aio.AioRpcError as error:
@@ -65,6 +70,8 @@ async def build_request(
 ) -> None:
     """Path variables, then the body (when the rule has one), then the query for the fields left."""
     bound = bind_path(message, variables)
+    params = request.query_params.multi_items()
+    check_query(message.DESCRIPTOR, params, bound)  # a bad query is answered before the body is read
     body_field = endpoint.binding.body
     if body_field:
         reader = endpoint.shape.body_reader
@@ -75,7 +82,7 @@ async def build_request(
             if isinstance(body, dict) and body_field == "*":
                 body = {k: v for k, v in body.items() if k not in bound}  # path variables win
             bound |= bind_body(message, body, body_field)
-    bind_query(message, request.query_params.multi_items(), exclude=bound)
+    bind_query(message, params, exclude=bound)
 
 
 def _error(endpoint: Endpoint, message: Message, error: GatewayError) -> Response:

@@ -12,6 +12,7 @@ import orjson
 from google.protobuf.message import Message
 
 from catalogingest.v1 import catalog_pb2, record_pb2
+from gateway.binding import shown
 from gateway.errors import GatewayError
 from gateway.shape import Shape
 from gateway.shapes_batch import BATCH_SHAPES
@@ -44,7 +45,7 @@ def collection_kind(collection: str) -> int:
         raise GatewayError.invalid_argument(
             "collection",
             "must be items, variations or item_groups",
-            message=f"collection must be one of items, variations, item_groups (got '{collection}')",
+            message=f"collection must be one of items, variations, item_groups (got {shown(collection)})",
         )
     return kind
 
@@ -126,7 +127,7 @@ def records_request(request: Any, body: Any) -> set[str]:
     kind = collection_kind(collection)
     if not isinstance(body, dict) or collection not in body:
         raise GatewayError.invalid_argument(
-            collection, "required", message=f"the body must be a JSON object with the key '{collection}'"
+            collection, "required", message=f"the body must be a JSON object with the key {shown(collection)}"
         )
     if not isinstance(body[collection], list):
         raise GatewayError.invalid_argument(collection, "must be a list of records")

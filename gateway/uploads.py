@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from catalogingest.v1 import catalog_pb2, catalog_pb2_grpc, record_pb2
 from gateway.binding import bind_query
+from gateway.credentials import require_credentials
 from gateway.errors import GatewayError, from_rpc_error
 from gateway.metadata import grpc_metadata
 from gateway.responses import error_response, json_response, render
@@ -39,6 +40,8 @@ class _Parts:
         self._kind = 0
         self._buffer = bytearray()
         self.error: GatewayError | None = None
+        # python-multipart calls on_end only at the closing boundary: a body cut anywhere before it never ends.
+        self.ended = False
 
     def callbacks(self) -> dict[str, object]:
         return {
@@ -48,6 +51,7 @@ class _Parts:
             "on_headers_finished": self._headers_finished,
             "on_part_data": self._data,
             "on_part_end": self._end,
+            "on_end": lambda: setattr(self, "ended", True),
         }
 
     def _begin(self) -> None:
@@ -86,16 +90,31 @@ class _Parts:
         self.out.append(catalog_pb2.UploadCatalogRequest(chunk=catalog_pb2.FileChunk(file=self._kind, data=data)))
 
 
+# RFC 2046 section 5.1.1: a boundary is 1 to 70 characters.
+MAX_BOUNDARY_CHARS = 70
+TRUNCATED = (
+    "the multipart body ended before its closing boundary (truncated upload): nothing was applied; send the whole body"
+)
+
+
 def _boundary(request: Request) -> bytes:
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
     if content_type != b"multipart/form-data" or not options.get(b"boundary"):
         raise GatewayError.invalid_argument(
             "Content-Type", "send multipart/form-data with the CSV files as items, variations, item_groups"
         )
-    return options[b"boundary"]
+    boundary = options[b"boundary"]
+    if len(boundary) > MAX_BOUNDARY_CHARS:
+        raise GatewayError.invalid_argument(
+            "Content-Type",
+            f"the multipart boundary is {len(boundary)} characters; RFC 2046 allows at most {MAX_BOUNDARY_CHARS}",
+        )
+    return boundary
 
 
 async def upload_catalog(request: Request) -> Response:
+    metadata = grpc_metadata(request)
+    await require_credentials(runtime_of(request), metadata)  # before the query, content type and body
     header = catalog_pb2.UploadCatalogHeader(mode=MODES[request.method])
     bind_query(header, request.query_params.multi_items(), exclude={"mode", "files"})
     if header.patch_delta and request.method == "PUT":
@@ -119,6 +138,10 @@ async def upload_catalog(request: Request) -> Response:
         except Exception as exc:  # python-multipart's parse errors
             parts.error = GatewayError.invalid_argument("body", f"malformed multipart body: {exc}")
             raise
+        if not parts.ended:
+            # Raised before the last chunk goes out: the call is cancelled and the server keeps nothing.
+            parts.error = GatewayError.invalid_argument("body", TRUNCATED)
+            raise parts.error
         for message in parts.out:
             yield message
         if not parts.seen:
@@ -127,7 +150,7 @@ async def upload_catalog(request: Request) -> Response:
 
     stub = catalog_pb2_grpc.CatalogServiceStub(runtime_of(request).channel)
     try:
-        response = await stub.UploadCatalog(messages(), metadata=grpc_metadata(request))
+        response = await stub.UploadCatalog(messages(), metadata=metadata)
     except grpc.aio.AioRpcError as exc:
         return error_response(parts.error or from_rpc_error(exc))
     except asyncio.CancelledError:

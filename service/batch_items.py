@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from catalogingest.v1 import batch_pb2
 from service.db.models import BatchItem
 from service.errors import NotFound
+from service.json_depth import TOO_DEEP, too_deep
 from service.records import has_nul
 from service.store.batch_items_pg import write_rounds
 from service.timeutil import utcnow
@@ -117,6 +118,8 @@ def check_item(item: batch_pb2.BatchItem, op: Operation, now: dt.datetime) -> tu
                 return refused(Code.MALFORMED_ITEM, "attributes is not valid JSON")
             if not isinstance(attributes, dict):
                 return refused(Code.MALFORMED_ITEM, "attributes must be a JSON object")
+            if too_deep(attributes, item.attributes_json):
+                return refused(Code.MALFORMED_ITEM, f"attributes: {TOO_DEEP}")
             # PostgreSQL cannot store NUL in jsonb; refused on both backends alike.
             if "\\u0000" in item.attributes_json and has_nul(attributes):
                 return refused(Code.MALFORMED_ITEM, "attributes must not contain NUL characters (\\u0000)")

@@ -20,6 +20,7 @@ from catalogingest.v1 import catalog_pb2
 from service.db.models import Record
 from service.errors import InvalidArgument
 from service.field_types import FieldDef, check_properties
+from service.json_depth import TOO_DEEP, too_deep
 from service.records import MAX_ID_LENGTH, canonical_json, has_nul
 
 ITEM = 1  # RecordKind RECORD_KIND_ITEM: the bulk per-item API writes items.
@@ -95,6 +96,8 @@ def _parse_properties(text: str) -> tuple[dict[str, Any] | None, list[str]]:
         return None, [f"The properties are not valid JSON: {exc}."]
     if not isinstance(value, dict):
         return None, [f"The properties must be a JSON object, got {_json_kind(value)}."]
+    if too_deep(value, text):
+        return None, [f"The properties are {TOO_DEEP}."]
     # PostgreSQL cannot store NUL in text or jsonb; refused on both backends alike.
     if "\\u0000" in text and has_nul(value):
         return value, ["The properties must not contain NUL characters (\\u0000)."]

@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 
 from service.errors import TaskFailed
+from service.json_depth import TOO_DEEP, too_deep
 from service.store.staged import ID_COLUMNS, KIND_NAMES, ROW_BITS, StagedRecord
 
 ITEM, VARIATION, ITEM_GROUP = 1, 2, 3
@@ -168,6 +169,8 @@ def _json(kind: int, row: int, column: str, text: str, expected: type) -> Any:
         raise CsvError(kind, row, column, f"invalid JSON: {exc}") from None
     if not isinstance(value, expected):
         raise CsvError(kind, row, column, f"must be a JSON {'object' if expected is dict else 'array'}")
+    if too_deep(value, text):
+        raise CsvError(kind, row, column, TOO_DEEP)
     return value
 
 

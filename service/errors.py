@@ -100,6 +100,18 @@ class Unavailable(CatalogIngestError):
     reason = "UNAVAILABLE"
 
 
+class DatabaseUnavailable(Unavailable):
+    """The database cannot be reached right now; retry after `retry_after` seconds (a google.rpc.RetryInfo)."""
+
+    reason = "DATABASE_UNAVAILABLE"
+    # A restart or failover takes seconds; a client that waits this long rarely meets the outage twice.
+    RETRY_AFTER_SECONDS = 2.0
+
+    def __init__(self, cause: str) -> None:
+        super().__init__(f"the database is unavailable: {cause}; retry later")
+        self.retry_after = self.RETRY_AFTER_SECONDS
+
+
 class TaskFailed(Exception):
     """A task cannot be applied; the task FAILS with this reason and nothing it did is kept."""
 

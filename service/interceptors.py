@@ -15,7 +15,9 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from service.auth import Authenticator, Principal
-from service.errors import CatalogIngestError, Unauthenticated
+from service.db.outage import outage_reason
+from service.errors import CatalogIngestError, DatabaseUnavailable, Unauthenticated
+from service.request_guard import checked, checked_stream, guarded_deserializer
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +74,9 @@ async def abort(context: grpc.aio.ServicerContext, error: CatalogIngestError) ->
 
 
 class ServiceInterceptor(grpc.aio.ServerInterceptor):
+    """Every catalogingest RPC, of each of the four kinds: request id, authentication, then the request
+    messages checked (request_guard), then the servicer; its errors become google.rpc.Status."""
+
     def __init__(self, authenticator: Authenticator) -> None:
         self.authenticator = authenticator
 
@@ -85,6 +90,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             return handler
         public = details.method in PUBLIC_METHODS
         method = details.method
+        deserializer = guarded_deserializer(handler.request_deserializer, method)
 
         async def enter(context: grpc.aio.ServicerContext) -> None:
             request_id.set(metadata_value(context, "x-request-id") or uuid.uuid4().hex)
@@ -94,6 +100,10 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         async def fail(context: grpc.aio.ServicerContext, exc: Exception) -> None:
             if isinstance(exc, CatalogIngestError):
                 await abort(context, exc)
+            outage = outage_reason(exc)
+            if outage:
+                log.warning("database unavailable in %s (request %s): %s: %s", method, request_id.get(), outage, exc)
+                await abort(context, DatabaseUnavailable(outage))
             log.exception("unhandled error in %s (request %s)", method, request_id.get())
             internal = status_pb2.Status(code=code_pb2.INTERNAL, message="internal error; see the server log")
             status = rpc_status.to_status(internal)
@@ -105,46 +115,56 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             async def unary_unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
                 try:
                     await enter(context)
-                    return await inner_uu(request, context)
+                    return await inner_uu(checked(request), context)
                 except Exception as exc:
                     if _is_abort(exc):
                         raise
                     await fail(context, exc)
 
-            return grpc.unary_unary_rpc_method_handler(
-                unary_unary, handler.request_deserializer, handler.response_serializer
-            )
+            return grpc.unary_unary_rpc_method_handler(unary_unary, deserializer, handler.response_serializer)
         if handler.unary_stream:
             inner_us = handler.unary_stream
 
             async def unary_stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
                 try:
                     await enter(context)
-                    async for response in inner_us(request, context):
+                    async for response in inner_us(checked(request), context):
                         yield response
                 except Exception as exc:
                     if _is_abort(exc):
                         raise
                     await fail(context, exc)
 
-            return grpc.unary_stream_rpc_method_handler(
-                unary_stream, handler.request_deserializer, handler.response_serializer
-            )
+            return grpc.unary_stream_rpc_method_handler(unary_stream, deserializer, handler.response_serializer)
         if handler.stream_unary:
             inner_su = handler.stream_unary
 
             async def stream_unary(requests: AsyncIterator[Any], context: grpc.aio.ServicerContext) -> Any:
                 try:
                     await enter(context)
-                    return await inner_su(requests, context)
+                    return await inner_su(checked_stream(requests), context)
                 except Exception as exc:
                     if _is_abort(exc):
                         raise
                     await fail(context, exc)
 
-            return grpc.stream_unary_rpc_method_handler(
-                stream_unary, handler.request_deserializer, handler.response_serializer
-            )
+            return grpc.stream_unary_rpc_method_handler(stream_unary, deserializer, handler.response_serializer)
+        if handler.stream_stream:
+            inner_ss = handler.stream_stream
+
+            async def stream_stream(
+                requests: AsyncIterator[Any], context: grpc.aio.ServicerContext
+            ) -> AsyncIterator[Any]:
+                try:
+                    await enter(context)
+                    async for response in inner_ss(checked_stream(requests), context):
+                        yield response
+                except Exception as exc:
+                    if _is_abort(exc):
+                        raise
+                    await fail(context, exc)
+
+            return grpc.stream_stream_rpc_method_handler(stream_stream, deserializer, handler.response_serializer)
         return handler
 
 

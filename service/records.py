@@ -11,6 +11,7 @@ import orjson
 
 from catalogingest.v1 import record_pb2
 from service.errors import InvalidArgument
+from service.json_depth import TOO_DEEP, too_deep
 from service.store.staged import COLLECTIONS, StagedRecord
 from service.timeutil import to_timestamp, utcnow
 
@@ -76,6 +77,8 @@ def validate_records(
             if not isinstance(data, dict):
                 violations.append((f"{where}.data", "must be a JSON object"))
                 data = {}
+            elif too_deep(data, record.data_json):
+                violations.append((f"{where}.data", TOO_DEEP))
             elif "\\u0000" in record.data_json and has_nul(data):
                 violations.append((f"{where}.data", "must not contain NUL characters (\\u0000)"))
         if kind == 2 and not delete and not merge and not record.item_id:

@@ -9,9 +9,19 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from catalogingest.v1 import batch_pb2, batch_pb2_grpc, catalog_pb2, catalog_pb2_grpc, task_pb2, task_pb2_grpc
+from catalogingest.v1 import (
+    auth_pb2,
+    auth_pb2_grpc,
+    batch_pb2,
+    batch_pb2_grpc,
+    catalog_pb2,
+    catalog_pb2_grpc,
+    task_pb2,
+    task_pb2_grpc,
+)
 from service.auth import Authenticator
 from service.interceptors import ServiceInterceptor
+from service.servicers.auth import AuthServicer
 from service.servicers.batch import BatchServicer
 from service.servicers.catalog import CatalogServicer
 from service.servicers.tasks import TaskServicer
@@ -21,9 +31,15 @@ SERVICE_NAMES = (
     catalog_pb2.DESCRIPTOR.services_by_name["CatalogService"].full_name,
     batch_pb2.DESCRIPTOR.services_by_name["BatchService"].full_name,
     task_pb2.DESCRIPTOR.services_by_name["TaskService"].full_name,
+    auth_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name,
 )
 # Large enough for a 1,000-record call with long attributes; uploads stream in chunks anyway.
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+# Call metadata (the Authorization token above all). gRPC's default soft limit of 8 KiB answers
+# RESOURCE_EXHAUSTED at random between the soft and hard limits; one limit, well above any header the
+# gateway forwards (gateway.metadata.MAX_FORWARDED_HEADER_BYTES) and HTTP servers accept (16 KiB in uvicorn),
+# so a valid token always passes and an invalid one is UNAUTHENTICATED.
+MAX_METADATA_BYTES = 64 * 1024
 
 
 @dataclass
@@ -51,11 +67,14 @@ def create_server(
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_metadata_size", MAX_METADATA_BYTES),
+            ("grpc.absolute_max_metadata_size", MAX_METADATA_BYTES),
         ],
     )
     catalog_pb2_grpc.add_CatalogServiceServicer_to_server(CatalogServicer(sessions, settings), server)
     batch_pb2_grpc.add_BatchServiceServicer_to_server(BatchServicer(sessions, settings), server)
     task_pb2_grpc.add_TaskServiceServicer_to_server(TaskServicer(sessions, settings), server)
+    auth_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

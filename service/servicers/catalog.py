@@ -93,8 +93,8 @@ class CatalogServicer(CatalogUploads, CatalogSchemas, BulkItems, catalog_pb2_grp
             total = (await session.execute(select(func.count()).select_from(Record).where(*where))).scalar_one()
             query = select(*RECORD_COLUMNS).where(*where).order_by(Record.record_id, Record.context).limit(size + 1)
             if request.page_token:
-                after = paging.decode_token(request.page_token)
-                last_id, last_context = str(after.get("id", "")), str(after.get("context", ""))
+                after = paging.decode_token(request.page_token, {"id": str, "context": str})
+                last_id, last_context = after["id"], after["context"]
                 query = query.where(
                     or_(
                         Record.record_id > last_id,

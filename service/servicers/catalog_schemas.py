@@ -57,7 +57,7 @@ class CatalogSchemas:
         if request.page_size < 0:
             raise invalid_field("page_size", "must not be negative")
         size = min(request.page_size or paging.DEFAULT_PAGE_SIZE, paging.MAX_PAGE_SIZE)
-        after = str(paging.decode_token(request.page_token).get("name", "")) if request.page_token else ""
+        after = paging.decode_token(request.page_token, {"name": str})["name"] if request.page_token else ""
         async with self.sessions() as session:
             catalogs = await list_catalogs(session, principal.tenant_id, after, size + 1)
         response = catalog_pb2.ListCatalogDefinitionsResponse(catalogs=[catalog_to_proto(c) for c in catalogs[:size]])

@@ -69,7 +69,7 @@ class TaskServicer(task_pb2_grpc.TaskServiceServicer):
             total = (await session.execute(query.with_only_columns(func.count()).order_by(None))).scalar_one()
             page = query.order_by(Task.id.desc()).limit(size + 1)
             if request.page_token:
-                page = page.where(Task.id < int(paging.decode_token(request.page_token).get("before", 0)))
+                page = page.where(Task.id < paging.decode_token(request.page_token, {"before": int})["before"])
             else:
                 page = page.offset(paging.offset_for_page(request.page, size))
             rows = (await session.execute(page)).all()

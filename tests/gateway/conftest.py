@@ -11,9 +11,9 @@ import pytest
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
-from catalogingest.v1 import batch_pb2_grpc, catalog_pb2_grpc, task_pb2_grpc
+from catalogingest.v1 import auth_pb2_grpc, batch_pb2_grpc, catalog_pb2_grpc, task_pb2_grpc
 from gateway import create_app
-from tests.gateway.fakes import FakeBatches, FakeCatalog, FakeServer, FakeTasks, GatewayTestSettings, Recorder
+from tests.gateway.fakes import FakeAuth, FakeBatches, FakeCatalog, FakeServer, FakeTasks, GatewayTestSettings, Recorder
 
 
 @pytest.fixture
@@ -23,6 +23,7 @@ async def fake_server() -> AsyncIterator[FakeServer]:
     task_pb2_grpc.add_TaskServiceServicer_to_server(FakeTasks(recorder), server)
     catalog_pb2_grpc.add_CatalogServiceServicer_to_server(FakeCatalog(recorder), server)
     batch_pb2_grpc.add_BatchServiceServicer_to_server(FakeBatches(recorder), server)
+    auth_pb2_grpc.add_AuthServiceServicer_to_server(FakeAuth(), server)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     try:
@@ -41,7 +42,10 @@ async def running_gateway() -> AsyncIterator[Callable[..., Any]]:
         lifespan = app.router.lifespan_context(app)
         await lifespan.__aenter__()
         stack.append(lifespan)
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway")
+        # Credentials are checked before anything else (FakeAuth takes any token but "Bearer bad").
+        client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://gateway", headers={"Authorization": "Bearer t"}
+        )
         stack.append(client)
         return app, client
 

@@ -13,6 +13,8 @@ from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from catalogingest.v1 import (
+    auth_pb2,
+    auth_pb2_grpc,
     batch_pb2,
     batch_pb2_grpc,
     catalog_pb2,
@@ -160,6 +162,16 @@ class FakeBatches(batch_pb2_grpc.BatchServiceServicer):
             expires_at=timestamp("2024-09-12T10:50:42Z"),
         )
         return batch_pb2.ListBatchesResponse(batches=[batch])
+
+
+class FakeAuth(auth_pb2_grpc.AuthServiceServicer):
+    """Any non-empty Authorization is a tenant; "Bearer bad" is not."""
+
+    async def CheckCredentials(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+        authorization = dict(context.invocation_metadata() or ()).get("authorization", "")
+        if authorization == "Bearer bad":
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "invalid token")
+        return auth_pb2.CheckCredentialsResponse(tenant="acme")
 
 
 @dataclass

@@ -274,7 +274,7 @@ async def test_lifespan_opens_and_closes_one_channel(fake_server: FakeServer) ->
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
             assert (await client.get("/status/ingestion")).status_code == 200
-            assert (await client.get("/v1/tasks/1")).status_code == 200
+            assert (await client.get("/v1/tasks/1", headers={"Authorization": "Bearer t"})).status_code == 200
     assert app.state.gateway is None
     method = task_pb2.DESCRIPTOR.services_by_name["TaskService"].methods_by_name["GetIngestionStatus"]
     with pytest.raises(grpc.aio.UsageError):

@@ -72,7 +72,7 @@ def test_enum_by_name_with_or_without_prefix(text: str) -> None:
 
 def test_an_unknown_enum_value_lists_the_names_the_documents_use() -> None:
     error = rejected(task_pb2.ListTasksRequest(), "status=FINISHED")
-    assert error.message == "status: not one of QUEUED, IN_PROGRESS, DONE, FAILED, CANCELED: 'FINISHED'"
+    assert error.message == 'status: not one of QUEUED, IN_PROGRESS, DONE, FAILED, CANCELED: "FINISHED"'
 
 
 def test_enum_on_missing() -> None:
@@ -94,9 +94,20 @@ def test_an_unencoded_plus_in_a_timestamp_is_forgiven() -> None:
     assert request.submitted_after.ToJsonString() == "2024-09-05T10:50:42Z"
 
 
-def test_unknown_parameters_are_ignored() -> None:
-    request = query(task_pb2.ListTasksRequest(), "api_key=x&nope.deeper=1&section=S&status.x=1")
-    assert request == task_pb2.ListTasksRequest(section="S")
+@pytest.mark.parametrize("params", ["forse=true", "api_key=x", "nope.deeper=1", "status.x=1", "section=S&c=1"])
+def test_unknown_parameters_are_400s_naming_them(params: str) -> None:
+    unknown = params.split("&")[-1].split("=")[0]
+    with pytest.raises(GatewayError) as caught:
+        query(task_pb2.ListTasksRequest(), params)
+    assert caught.value.status == 400
+    assert caught.value.field_violations[0][0] == unknown
+    assert caught.value.message.startswith(f"{unknown}: unknown query parameter; this route takes: key, ")
+
+
+def test_nul_in_a_query_parameter_is_a_400_naming_it() -> None:
+    with pytest.raises(GatewayError) as caught:
+        query(task_pb2.ListTasksRequest(), "section=a\x00b")
+    assert caught.value.message == "section: must not contain NUL (U+0000)"
 
 
 def test_fields_bound_by_path_or_body_are_not_overwritten() -> None:
@@ -156,9 +167,24 @@ def test_empty_body_binds_nothing() -> None:
     assert bind_body(request, None, "*") == set()
 
 
-@pytest.mark.parametrize("body", [[1, 2], "text", 3, {"no_such_field": 1}, {"page": "many"}])
-def test_bad_bodies_are_400(body: Any) -> None:
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ([1, 2], "body", "body: must be a JSON object"),
+        ("text", "body", "body: must be a JSON object"),
+        (3, "body", "body: must be a JSON object"),
+        ({"no_such_field": 1}, "no_such_field", "no_such_field: unknown field; this body takes: key, "),
+        ({"page": "many"}, "page", 'page: must be an integer, got "many"'),
+        ({"page": True}, "page", "page: must be an integer, got true"),
+        ({"section": {"a": 1}}, "section", 'section: must be a string, got {"a":1}'),
+        ({"status": None, "type": ["x"]}, "type", 'type: must be a string, got ["x"]'),
+    ],
+)
+def test_bad_bodies_are_400_naming_the_field_in_json_terms(body: Any, field: str, message: str) -> None:
     with pytest.raises(GatewayError) as caught:
         bind_body(task_pb2.ListTasksRequest(), body, "*")
     assert caught.value.status == 400
-    assert caught.value.field_violations[0][0] == "body"
+    assert caught.value.field_violations[0][0] == field
+    assert caught.value.message.startswith(message), caught.value.message
+    for python in ("None", "True", "False", "{'", "'"):
+        assert python not in caught.value.message

@@ -75,6 +75,21 @@ def test_rate_limit_sets_retry_after() -> None:
     assert response.headers["retry-after"] == "2"
 
 
+@pytest.mark.parametrize(("code", "http"), [(Code.UNAVAILABLE, 503), (Code.RESOURCE_EXHAUSTED, 429)])
+def test_a_retry_info_detail_becomes_retry_after(code: grpc.StatusCode, http: int) -> None:
+    """What the server sends for a database outage (and upload caps): google.rpc.RetryInfo, no ErrorInfo hint."""
+    from google.protobuf import any_pb2, duration_pb2
+    from google.rpc import error_details_pb2, status_pb2
+    from grpc_status import rpc_status
+
+    detail = any_pb2.Any()
+    detail.Pack(error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=2, nanos=500_000_000)))
+    status = rpc_status.to_status(status_pb2.Status(code=code.value[0], message="later", details=[detail]))
+    response = error_response(from_rpc_error(aio_error(status)))
+    assert response.status_code == http
+    assert response.headers["retry-after"] == "3"
+
+
 def test_plain_errors_have_message_and_code_only() -> None:
     error = grpc.aio.AioRpcError(Code.NOT_FOUND, grpc.aio.Metadata(), grpc.aio.Metadata(), details="task 9")
     assert from_rpc_error(error).body() == {"message": "task 9", "code": "NOT_FOUND"}
