@@ -27,6 +27,7 @@ ITEM_PATHS = {
     "modify": ("PATCH", "/batch-imports/items"),
     "delete": ("POST", "/batch-imports/items/delete"),
 }
+ITEM_KEYS = {"id", "type", "context", "timestamp", "parentId", "attributes"}
 BOOLS = st.sampled_from(["true", "false", "True", "1", "", "2", "\x00"])
 
 
@@ -80,9 +81,14 @@ def _verify_items(operation: str, seed: Seed, batch: str, body: bytes):
             if r.get("code") and not r.get("message")
         ]
         accepted = [item for item, r in zip(sent, answer, strict=True) if r.get("code") == 0]
+        for item, r in zip(sent, answer, strict=True):
+            unknown = sorted(set(item) - ITEM_KEYS) if isinstance(item, dict) else []
+            if r.get("code") == 0 and unknown and unknown[0] not in (r.get("message") or ""):
+                problems.append(f"unknown key {unknown[0]!r} accepted without a warning naming it (R9): {show(r)}")
         for item in accepted:
             context = item.get("context") or ""
-            if breaks_id_rule(item.get("id")) or (context and breaks_id_rule(context)) or has_nul(item):
+            stored = [item.get(k) for k in ("id", "type", "context", "parentId", "attributes")]
+            if breaks_id_rule(item.get("id")) or (context and breaks_id_rule(context)) or has_nul(stored):
                 problems.append(f"accepted item {show(item)[:80]} whose id or context breaks R1 or holds a NUL (R5)")
         if not accepted:
             return problems or None

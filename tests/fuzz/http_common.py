@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 from hypothesis import strategies as st
 
-from tests.fuzz.values import dumps, hostile_text
+from tests.fuzz.values import Pairs, dumps, hostile_text
 
 UNKNOWN_PARAMS = ("forse", "sectoin", "x", "id[]")
 
@@ -57,7 +57,14 @@ def envelope_bodies(valid: Any, limit: int) -> st.SearchStrategy[tuple[str, byte
         # A JSON body of exactly `size` bytes: the valid body followed by whitespace (still valid JSON).
         return text + b" " * max(0, size - len(text))
 
+    duplicated = text
+    if isinstance(valid, dict):
+        # Every key twice, the second time with an empty list: which one a reader keeps must not matter.
+        duplicated = dumps(Pairs((*valid.items(), *((k, []) for k in valid))))
+    elif isinstance(valid, list) and valid and isinstance(valid[0], dict):
+        duplicated = dumps([Pairs((*valid[0].items(), *valid[0].items())), *valid[1:]])
     return st.one_of(
+        st.just(("duplicate keys", duplicated)),
         st.integers(1, max(1, len(text) - 1)).map(lambda n: ("truncated JSON", text[:n])),
         st.sampled_from(
             [

@@ -109,6 +109,14 @@ def _verify_write(method: str, section: str, collection: str, body: bytes, on_mi
     return verify
 
 
+def section_of(query: str) -> str:
+    """The catalog a request names (the first `section`, the default when none or empty)."""
+    from urllib.parse import parse_qs
+
+    sections = parse_qs(query, keep_blank_values=True, errors="surrogatepass").get("section", [""])
+    return sections[0] or "Products"
+
+
 @st.composite
 def records_write(draw: st.DrawFn, method: str) -> HttpCase:
     collection = draw(st.sampled_from(COLLECTIONS))
@@ -151,7 +159,9 @@ def records_write(draw: st.DrawFn, method: str) -> HttpCase:
         query=qs,
         body=body,
         names=tuple(names),
-        verify=_verify_write(method, "Products", collection, body, on_missing) if path == f"/v2/{collection}" else None,
+        verify=_verify_write(method, section_of(qs), collection, body, on_missing)
+        if path == f"/v2/{collection}"
+        else None,
     )
 
 

@@ -8,19 +8,17 @@ The known cases of issue 11 #4 are pinned with @example so every run tries them.
 
 from __future__ import annotations
 
-import os
-
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from catalogingest.v1 import task_pb2
 from tests.figures import record
-from tests.fuzz import grpc_cases
+from tests.fuzz import grpc_cases, grpc_mutate, grpc_raw, grpc_streams
 from tests.fuzz.conftest import Fuzz, Seed
 from tests.fuzz.oracle import GrpcCase, Tally, check_grpc
 
 # Examples per RPC in CI (times the `budget` fixture); the raw-bytes strategy gets RAW_EXAMPLES over all RPCs.
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "2"))
+EXAMPLES = 2
 RAW_EXAMPLES = 5 * EXAMPLES
 
 
@@ -28,9 +26,9 @@ def strategies(seed: Seed) -> dict[str, st.SearchStrategy[GrpcCase]]:
     out: dict[str, st.SearchStrategy[GrpcCase]] = {
         method: grpc_cases.unary_case(seed, method) for method in grpc_cases.unary_rpcs(seed)
     }
-    out["WatchTask"] = grpc_cases.watch_case(seed)
-    for method in grpc_cases.STREAMS:
-        out[method] = grpc_cases.stream_case(seed, method)
+    out["WatchTask"] = grpc_streams.watch_case(seed)
+    for method in grpc_streams.STREAM_TYPES:
+        out[method] = grpc_streams.stream_case(seed, method)
     return out
 
 
@@ -49,8 +47,8 @@ def known_cases(seed: Seed) -> list[tuple[str, GrpcCase]]:
             ),
         )
     ]
-    for service, method, kind in grpc_cases.all_methods()[:4]:
-        for payload in grpc_cases.GARBAGE[:3]:
+    for service, method, kind in grpc_raw.all_methods()[:4]:
+        for payload in grpc_raw.GARBAGE[:3]:
 
             async def call(stack, path=f"/{service}/{method}", payload=payload, kind=kind):
                 if kind != "unary_unary":
@@ -68,7 +66,7 @@ def known_cases(seed: Seed) -> list[tuple[str, GrpcCase]]:
                         "undecodable bytes",
                         call,
                         f"{method} bytes {payload!r}",
-                        names=grpc_cases.REQUEST_WORDS,
+                        names=grpc_mutate.REQUEST_WORDS,
                         writes=True,
                     ),
                 )
@@ -78,7 +76,7 @@ def known_cases(seed: Seed) -> list[tuple[str, GrpcCase]]:
 
 def run_suite(fuzz: Fuzz, budget: int) -> Tally:
     tally = Tally(f"fuzz grpc [{fuzz.backend}]")
-    every = {**strategies(fuzz.seed), "raw bytes": grpc_cases.raw_case()}
+    every = {**strategies(fuzz.seed), "raw bytes": grpc_raw.raw_case()}
     for label, strategy in every.items():
 
         def sample(case: GrpcCase) -> None:

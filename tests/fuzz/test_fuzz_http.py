@@ -17,7 +17,7 @@ from tests.fuzz.oracle import HttpCase, Tally, check_http
 from tests.fuzz.values import _b64, dumps, nested
 
 # Examples per path in CI (times the `budget` fixture). Paths that write and wait for a task cost more.
-EXAMPLES = int(__import__("os").environ.get("FUZZ_EXAMPLES", "3"))
+EXAMPLES = 3
 
 
 def strategies(seed: Seed) -> dict[str, st.SearchStrategy[HttpCase]]:

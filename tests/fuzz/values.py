@@ -124,6 +124,7 @@ NASTY_TEXT = (
     "x" * ID_MAX,
     "x" * (ID_MAX + 1),
     "x" * 1025,
+    "x" * 40_000,  # near the fuzz stack's body limits (tests/fuzz/conftest.py LIMITS)
     "None",
     "null",
 )
