@@ -149,7 +149,7 @@ async def seed_catalogs(stack: Stack) -> Seed:
         headers=headers,
     )
     assert answer.status_code == 200 and answer.json()[0]["code"] == 0, answer.text
-    from tests.fuzz.oracle import wait_quiet
+    from tests.fuzz.snapshot import wait_quiet
 
     await wait_quiet(stack)
     return seed

@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 from catalogingest.v1 import catalog_pb2
-from tests.fuzz.oracle import Snapshot
 from tests.fuzz.readback import same, show
+from tests.fuzz.snapshot import Snapshot
 from tests.fuzz.values import breaks_id_rule
 
 

@@ -8,8 +8,9 @@ from hypothesis import strategies as st
 
 from tests.fuzz.conftest import LIMITS, Seed
 from tests.fuzz.http_common import envelope_bodies, query, query_text
-from tests.fuzz.oracle import HttpCase, Snapshot
+from tests.fuzz.oracle import HttpCase
 from tests.fuzz.readback import batch_rows, parse_sent, same, show
+from tests.fuzz.snapshot import Snapshot
 from tests.fuzz.values import (
     breaks_id_rule,
     dumps,

@@ -8,8 +8,9 @@ from hypothesis import strategies as st
 
 from tests.fuzz.conftest import LIMITS, TYPED_FIELDS
 from tests.fuzz.http_common import envelope_bodies, query, query_text
-from tests.fuzz.oracle import HttpCase, Snapshot
+from tests.fuzz.oracle import HttpCase
 from tests.fuzz.readback import parse_sent, read_records, same, show
+from tests.fuzz.snapshot import Snapshot
 from tests.fuzz.values import (
     DEPTHS,
     breaks_id_rule,

@@ -11,8 +11,9 @@ from typing import Any
 from hypothesis import strategies as st
 
 from tests.fuzz.http_common import query, query_text
-from tests.fuzz.oracle import HttpCase, Snapshot
+from tests.fuzz.oracle import HttpCase
 from tests.fuzz.readback import read_records, same, show
+from tests.fuzz.snapshot import Snapshot
 from tests.fuzz.values import NASTY_TEXT
 
 SECTION = "csv"

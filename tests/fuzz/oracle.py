@@ -14,9 +14,7 @@ run counts everything it tried rather than stopping at the first finding.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,148 +22,13 @@ from typing import Any
 import grpc
 import httpx
 from grpc_status import rpc_status
-from sqlalchemy import text
 
 from catalogingest.v1 import task_pb2
-from service.db.models import Base
-from tests.helpers import eventually
-
-# The catalog: what no refused request may change. Tasks are compared by their highest id only.
-CATALOG_TABLES = ("catalogs", "catalog_versions", "records", "batches", "batch_items", "ingestions")
-FAILURES = (
-    "fivexx",
-    "no_answer",
-    "internal",
-    "accepted_invalid",
-    "unclear_error",
-    "changed_after_error",
-    "stored_wrong",
-)
-FIGURES = ("ok_stored", "clear_error", *FAILURES)
-SHOWN = 300
+from tests.fuzz.snapshot import Snapshot, snapshot
+from tests.fuzz.tally import SHOWN, Tally
 
 
-@dataclass
-class Snapshot:
-    tables: dict[str, list[str]]
-    last_task_id: int
-
-    def diff(self, other: Snapshot, new_catalogs: bool = False) -> list[str]:
-        """What changed; with `new_catalogs`, a catalog (and its first version) that a write created at
-        acknowledgement, empty, is not a change (rules R9: a write creates its catalog)."""
-        changed = []
-        for table, rows in self.tables.items():
-            after = other.tables[table]
-            if new_catalogs and table in ("catalogs", "catalog_versions") and set(rows) <= set(after):
-                continue
-            if rows != after:
-                gone = sorted(set(rows) - set(after))[:2]
-                new = sorted(set(after) - set(rows))[:2]
-                changed.append(f"{table}: -{gone} +{new}"[:SHOWN])
-        return changed
-
-
-def _snapshot_sql(dialect: str) -> str:
-    """One statement that reads every catalog table as sorted text rows, the last task id and the number of
-    unfinished tasks: one round trip per snapshot keeps an example cheap."""
-    parts = []
-    for table in CATALOG_TABLES:
-        columns = Base.metadata.tables[table].columns.keys()
-        if dialect == "postgresql":
-            row = "concat_ws('|', " + ", ".join(f"quote_nullable({c}::text)" for c in columns) + ")"
-            agg = f"(SELECT coalesce(string_agg(r, E'\\n' ORDER BY r), '') FROM (SELECT {row} AS r FROM {table}) s)"
-        else:
-            row = " || '|' || ".join(f"quote({c})" for c in columns)
-            agg = f"(SELECT coalesce(group_concat(r, char(10)), '') FROM (SELECT {row} AS r FROM {table} ORDER BY r))"
-        parts.append(f"{agg} AS {table}")
-    parts.append("(SELECT coalesce(max(id), 0) FROM tasks) AS last_task_id")
-    parts.append("(SELECT count(*) FROM tasks WHERE status IN ('QUEUED', 'IN_PROGRESS')) AS unfinished")
-    return "SELECT " + ", ".join(parts)
-
-
-async def snapshot(stack: Any, timeout: float = 30.0) -> Snapshot:
-    """The catalog tables once no task is queued or running (a snapshot never catches a task half done)."""
-    sql = text(_snapshot_sql(stack.engine.dialect.name))
-    deadline = time.monotonic() + timeout
-    while True:
-        async with stack.engine.connect() as conn:
-            row = (await conn.execute(sql)).one()._mapping
-        if row["unfinished"] == 0:
-            tables = {t: row[t].split("\n") if row[t] else [] for t in CATALOG_TABLES}
-            return Snapshot(tables, int(row["last_task_id"]))
-        if time.monotonic() > deadline:
-            raise AssertionError(f"tasks still unfinished after {timeout}s")
-        await asyncio.sleep(0.02)
-
-
-async def rows_of(stack: Any, table: str, where: str = "", **params: Any) -> list[dict[str, Any]]:
-    async with stack.engine.connect() as conn:
-        result = await conn.execute(text(f"SELECT * FROM {table} {where}"), params)
-        return [dict(row._mapping) for row in result]
-
-
-async def wait_quiet(stack: Any, timeout: float = 30.0) -> None:
-    """Until no task is queued or running, so a snapshot is not taken in the middle of one."""
-
-    async def unfinished() -> int:
-        async with stack.engine.connect() as conn:
-            result = await conn.execute(text("SELECT count(*) FROM tasks WHERE status IN ('QUEUED', 'IN_PROGRESS')"))
-            return int(result.scalar_one())
-
-    await eventually(unfinished, lambda n: n == 0, timeout)
-
-
-@dataclass
-class Finding:
-    count: int
-    example: str
-    answer: str
-
-
-@dataclass
-class Tally:
-    """What a suite tried, per path or RPC and per outcome, and its failures deduplicated."""
-
-    suite: str
-    tried: Counter[str] = field(default_factory=Counter)
-    outcomes: Counter[tuple[str, str]] = field(default_factory=Counter)
-    findings: dict[tuple[str, str, str], Finding] = field(default_factory=dict)
-    seconds: Counter[str] = field(default_factory=Counter)
-
-    def add(self, label: str, what: str, outcomes: list[str], example: str, answer: str) -> None:
-        self.tried[label] += 1
-        for outcome in outcomes:
-            self.outcomes[(label, outcome)] += 1
-            if outcome in FAILURES:
-                key = (label, outcome, what)
-                if key in self.findings:
-                    self.findings[key].count += 1
-                else:
-                    self.findings[key] = Finding(1, example[:SHOWN], answer[:SHOWN])
-
-    def figures(self) -> dict[str, int]:
-        totals = {"tried": sum(self.tried.values())}
-        for name in FIGURES:
-            totals[name] = sum(n for (_, outcome), n in self.outcomes.items() if outcome == name)
-        return totals
-
-    def per_label(self) -> list[str]:
-        return [
-            f"  {label}: tried {n} in {self.seconds[label]:.1f}s, "
-            + ", ".join(f"{o} {self.outcomes[(label, o)]}" for o in FIGURES if self.outcomes[(label, o)])
-            for label, n in sorted(self.tried.items())
-        ]
-
-    def report(self) -> str:
-        lines = [f"{self.suite}: {len(self.findings)} distinct failures", *self.per_label()]
-        for (label, outcome, what), finding in sorted(self.findings.items()):
-            lines.append(f"- {outcome} x{finding.count} on {label} [{what}]")
-            lines.append(f"    sent: {finding.example}")
-            lines.append(f"    got:  {finding.answer}")
-        return "\n".join(lines)
-
-
-def names_problem(message: str, names: tuple[str, ...], fields: list[str] = ()) -> bool:  # type: ignore[assignment]
+def names_problem(message: str, names: tuple[str, ...], fields: tuple[str, ...] | list[str] = ()) -> bool:
     """Whether an error message (or its field violations) names one of the things the input got wrong."""
     said = (message + " " + " ".join(fields)).lower()
     return bool(message.strip()) and any(name.lower() in said for name in names)
@@ -415,8 +278,3 @@ async def _check_grpc(stack: Any, tally: Tally, case: GrpcCase) -> None:
         outcomes += found
         answer_text = said or "OK"
     tally.add(case.label, case.what, outcomes, case.shown, answer_text)
-
-
-def as_json(value: Any) -> bytes:
-    """JSON bytes the way a client writes them (json.dumps keeps lone surrogates as escapes)."""
-    return json.dumps(value, allow_nan=True).encode()

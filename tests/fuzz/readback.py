@@ -9,7 +9,7 @@ import json
 import math
 from typing import Any
 
-from tests.fuzz.oracle import rows_of
+from tests.fuzz.snapshot import rows_of
 
 
 def same(sent: Any, stored: Any) -> bool:

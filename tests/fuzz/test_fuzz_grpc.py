@@ -15,7 +15,8 @@ from catalogingest.v1 import task_pb2
 from tests.figures import record
 from tests.fuzz import grpc_cases, grpc_mutate, grpc_raw, grpc_streams
 from tests.fuzz.conftest import Fuzz, Seed
-from tests.fuzz.oracle import GrpcCase, Tally, check_grpc
+from tests.fuzz.oracle import GrpcCase, check_grpc
+from tests.fuzz.tally import Tally
 
 # Examples per RPC in CI (times the `budget` fixture); the raw-bytes strategy gets RAW_EXAMPLES over all RPCs.
 EXAMPLES = 2

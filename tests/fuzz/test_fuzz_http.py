@@ -13,7 +13,8 @@ from tests.figures import record
 from tests.fuzz import http_batch, http_bulk, http_records, http_upload
 from tests.fuzz.conftest import Fuzz, Seed
 from tests.fuzz.http_common import encode_query
-from tests.fuzz.oracle import HttpCase, Tally, check_http
+from tests.fuzz.oracle import HttpCase, check_http
+from tests.fuzz.tally import Tally
 from tests.fuzz.values import _b64, dumps, nested
 
 # Examples per path in CI (times the `budget` fixture). Paths that write and wait for a task cost more.
