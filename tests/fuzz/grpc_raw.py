@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from catalogingest.v1 import batch_pb2, catalog_pb2, task_pb2
-from tests.fuzz.grpc_mutate import REQUEST_WORDS
+from tests.fuzz.grpc_mutate import REQUEST_WORDS, request_words
 from tests.fuzz.oracle import GrpcCase
 
 GARBAGE = [
@@ -64,7 +64,7 @@ def raw_case(draw: st.DrawFn) -> GrpcCase:
         "undecodable bytes" if payload in GARBAGE else "random bytes",
         call,
         f"{method} bytes {payload[:64]!r}",
-        names=(*REQUEST_WORDS, *fields),
+        names=(*REQUEST_WORDS, *request_words(method, _request_descriptor(service, method))),
         writes=True,
     )
 

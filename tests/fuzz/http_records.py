@@ -114,7 +114,7 @@ def section_of(query: str) -> str:
     """The catalog a request names (the first `section`, the default when none or empty)."""
     from urllib.parse import parse_qs
 
-    sections = parse_qs(query, keep_blank_values=True, errors="surrogatepass").get("section", [""])
+    sections = parse_qs(query, keep_blank_values=True, errors="replace").get("section", [""])
     return sections[0] or "Products"
 
 
