@@ -58,7 +58,6 @@ def raw_case(draw: st.DrawFn) -> GrpcCase:
         multi = stack.channel.stream_unary(path, request_serializer=None, response_deserializer=None)
         return await multi(iter([payload]), metadata=stack.metadata(), timeout=10)
 
-    fields = [f.name for f in _request_descriptor(service, method).fields]
     return GrpcCase(
         f"{service.split('.')[-1]}/{method} (raw bytes)",
         "undecodable bytes" if payload in GARBAGE else "random bytes",
