@@ -181,7 +181,7 @@ async def _check_http(stack: Any, tally: Tally, case: HttpCase) -> None:
         after = await snapshot(stack)
         if before.diff(after):
             outcomes.append("changed_after_error")
-    elif response.status_code >= 400:
+    elif response.status_code >= 300:  # a redirect answers nothing about the request either
         message = answer.get("message", "") if isinstance(answer, dict) else ""
         fields = [v.get("field", "") for v in answer.get("field_violations", [])] if isinstance(answer, dict) else []
         names = (*case.names, "json") if case.body is not None else case.names
