@@ -14,9 +14,12 @@ import orjson
 from catalogingest.v1 import batch_pb2
 from gateway.binding import bind_body
 from gateway.errors import GatewayError
+from gateway.responses import render
 from gateway.shape import Shape
 
 _STRING_FIELDS = (("id", "id"), ("type", "type"), ("context", "context"), ("timestamp", "timestamp"))
+# The keys of a batch item the document defines; any other is passed on to be warned about.
+_ITEM_KEYS = frozenset({key for key, _ in _STRING_FIELDS} | {"parentId", "attributes"})
 
 
 def item_from_json(obj: Any) -> batch_pb2.BatchItem:
@@ -43,6 +46,7 @@ def item_from_json(obj: Any) -> batch_pb2.BatchItem:
         item.attributes_json = orjson.dumps(obj["attributes"]).decode()
     if problems:
         item.malformed = "; ".join(problems)
+    item.unknown_keys.extend(key for key in obj if key not in _ITEM_KEYS)
     return item
 
 
@@ -66,8 +70,17 @@ def ingestion_request(request: Any, body: Any) -> set[str]:
     return bind_body(request, body, "*")
 
 
+def items_response(request: Any, response: Any) -> list[dict[str, Any]]:
+    """One result per item; `warnings` only on an item that has some."""
+    results = render(response, response_body="results", camel_case=True)
+    for result in results:
+        if not result.get("warnings"):
+            result.pop("warnings", None)
+    return results
+
+
 _BATCH = "/catalogingest.v1.BatchService/"
-_ITEMS = Shape(request=items_request)
+_ITEMS = Shape(request=items_request, response=items_response)
 
 BATCH_SHAPES: dict[str, Shape] = {
     _BATCH + "AddBatchItems": _ITEMS,

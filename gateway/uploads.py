@@ -4,6 +4,7 @@ arrives and forwarded in ~1 MiB chunks on CatalogService.UploadCatalog; no file 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 
 import grpc
@@ -26,6 +27,9 @@ FILE_FIELDS = {
     "item_groups": record_pb2.RECORD_KIND_ITEM_GROUP,
 }
 CHUNK_BYTES = 1024 * 1024
+# A slow client's bytes are forwarded at least this often, so that the server's idle timeout on the stream
+# measures the client's silence, not the time it takes to fill a chunk.
+FLUSH_SECONDS = 1.0
 MODES = {"PUT": catalog_pb2.UPLOAD_MODE_SYNC, "PATCH": catalog_pb2.UPLOAD_MODE_DELTA}
 
 
@@ -39,6 +43,7 @@ class _Parts:
         self._headers: dict[bytes, bytes] = {}
         self._kind = 0
         self._buffer = bytearray()
+        self._emitted_at = time.monotonic()
         self.error: GatewayError | None = None
         # python-multipart calls on_end only at the closing boundary: a body cut anywhere before it never ends.
         self.ended = False
@@ -77,7 +82,7 @@ class _Parts:
 
     def _data(self, data: bytes, start: int, end: int) -> None:
         self._buffer += data[start:end]
-        if len(self._buffer) >= CHUNK_BYTES:
+        if len(self._buffer) >= CHUNK_BYTES or time.monotonic() - self._emitted_at >= FLUSH_SECONDS:
             self._emit(bytes(self._buffer))
             self._buffer.clear()
 
@@ -87,6 +92,7 @@ class _Parts:
             self._buffer.clear()
 
     def _emit(self, data: bytes) -> None:
+        self._emitted_at = time.monotonic()
         self.out.append(catalog_pb2.UploadCatalogRequest(chunk=catalog_pb2.FileChunk(file=self._kind, data=data)))
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -25,17 +24,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalogingest.v1 import batch_pb2
+from service import values
 from service.db.models import BatchItem
 from service.errors import NotFound
+from service.ids import id_problem
 from service.json_depth import TOO_DEEP, too_deep
-from service.records import has_nul
 from service.store.batch_items_pg import write_rounds
 from service.timeutil import utcnow
 
 Operation = Literal["add", "modify", "delete"]
 OPERATIONS: tuple[Operation, ...] = ("add", "modify", "delete")
-NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
-MAX_NAME_LENGTH = 1024
+MAX_TYPE_LENGTH = 1024
 _KEY = ("batch_id", "item_type", "item_id", "context")
 # From this many rows on PostgreSQL, COPY into a staging table beats multi-row VALUES (measured: even at 30-50
 # rows, 1.2x at 100, 1.25x at 1,000); below it the extra round trips cost more than they save.
@@ -61,16 +60,14 @@ class ItemResult:
     context: str
     code: Code = Code.OK
     message: str = ""
+    warnings: tuple[str, ...] = ()
 
 
 def _name_problem(value: str, field: str, *, required: bool) -> str | None:
-    if not value:
-        return f"{field} must not be empty" if required else None
-    if len(value) > MAX_NAME_LENGTH:
-        return f"{field} is longer than {MAX_NAME_LENGTH} characters"
-    if not NAME_PATTERN.fullmatch(value):
-        return f"{field} '{value}' may only contain letters, digits, '_' and '-'"
-    return None
+    """R1, the id rule of every API (wider than the batch document's letters, digits, '_' and '-')."""
+    if (problem := id_problem(value, required=required)) is None:
+        return None
+    return f"{field} {problem}" if not value else f"{field} {values.show(value)} {problem}"
 
 
 def parse_timestamp(text: str) -> dt.datetime:
@@ -94,8 +91,8 @@ def check_item(item: batch_pb2.BatchItem, op: Operation, now: dt.datetime) -> tu
         return refused(Code.INVALID_CONTEXT, problem)
     if not item.type.strip():
         return refused(Code.MISSING_TYPE, "type is required")
-    if len(item.type) > MAX_NAME_LENGTH:
-        return refused(Code.MISSING_TYPE, f"type is longer than {MAX_NAME_LENGTH} characters")
+    if len(item.type) > MAX_TYPE_LENGTH:
+        return refused(Code.MISSING_TYPE, f"type is longer than {MAX_TYPE_LENGTH} characters")
     if "\x00" in item.type:
         return refused(Code.MALFORMED_ITEM, "type must not contain NUL characters")
     op_ts = now
@@ -120,9 +117,11 @@ def check_item(item: batch_pb2.BatchItem, op: Operation, now: dt.datetime) -> tu
                 return refused(Code.MALFORMED_ITEM, "attributes must be a JSON object")
             if too_deep(attributes, item.attributes_json):
                 return refused(Code.MALFORMED_ITEM, f"attributes: {TOO_DEEP}")
-            # PostgreSQL cannot store NUL in jsonb; refused on both backends alike.
-            if "\\u0000" in item.attributes_json and has_nul(attributes):
-                return refused(Code.MALFORMED_ITEM, "attributes must not contain NUL characters (\\u0000)")
+            # R5: NUL, and numbers that would not read back as sent, are refused on both backends alike.
+            attributes, problems = values.check(attributes, "attributes")
+            if problems:
+                path, problem = problems[0]
+                return refused(Code.MALFORMED_ITEM, f"{path} {problem}")
         elif op == "add":
             return refused(Code.MALFORMED_ITEM, "attributes is required")
     row = {
@@ -135,7 +134,8 @@ def check_item(item: batch_pb2.BatchItem, op: Operation, now: dt.datetime) -> tu
         "partial": op == "modify",
         "op_ts": op_ts,
     }
-    return row, ItemResult(item.id, item.type, item.context)
+    warnings = tuple(f"unknown key '{key}' ignored" for key in item.unknown_keys)
+    return row, ItemResult(item.id, item.type, item.context, warnings=warnings)
 
 
 def _rounds(rows: list[dict[str, Any]], op: Operation) -> list[list[dict[str, Any]]]:

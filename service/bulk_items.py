@@ -17,11 +17,13 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from catalogingest.v1 import catalog_pb2
+from service import values
 from service.db.models import Record
 from service.errors import InvalidArgument
 from service.field_types import FieldDef, check_properties
+from service.ids import id_problem
 from service.json_depth import TOO_DEEP, too_deep
-from service.records import MAX_ID_LENGTH, canonical_json, has_nul
+from service.records import canonical_json
 
 ITEM = 1  # RecordKind RECORD_KIND_ITEM: the bulk per-item API writes items.
 ID_CHUNK = 500
@@ -77,14 +79,9 @@ def check_item(item: catalog_pb2.CatalogItem, fields: dict[str, FieldDef], *, pa
 def _item_id_problems(item_id: str) -> list[str]:
     if not item_id.strip():
         return ["The item_id is required and must be a non-empty string."]
-    problems = []
-    if "/" in item_id:
-        problems.append(f"The item_id {item_id!r} contains '/', which this API does not accept.")
-    if len(item_id) > MAX_ID_LENGTH:
-        problems.append(f"The item_id is longer than {MAX_ID_LENGTH} characters.")
-    if "\x00" in item_id:
-        problems.append("The item_id must not contain NUL characters.")
-    return problems
+    if (problem := id_problem(item_id)) is not None:
+        return [f"The item_id {values.show(item_id)} {problem}."]
+    return []
 
 
 def _parse_properties(text: str) -> tuple[dict[str, Any] | None, list[str]]:
@@ -98,10 +95,9 @@ def _parse_properties(text: str) -> tuple[dict[str, Any] | None, list[str]]:
         return None, [f"The properties must be a JSON object, got {_json_kind(value)}."]
     if too_deep(value, text):
         return None, [f"The properties are {TOO_DEEP}."]
-    # PostgreSQL cannot store NUL in text or jsonb; refused on both backends alike.
-    if "\\u0000" in text and has_nul(value):
-        return value, ["The properties must not contain NUL characters (\\u0000)."]
-    return value, []
+    # R5: NUL, and numbers that would not read back as sent, are refused on both backends alike.
+    _, problems = values.check(value, "")
+    return value, [f"The property '{path}' {problem}." for path, problem in problems]
 
 
 def _json_kind(value: Any) -> str:

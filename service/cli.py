@@ -9,17 +9,21 @@ import sys
 from service.auth import create_token
 from service.db.engine import create_engine, session_factory
 from service.db.migrate import upgrade
+from service.db.postgres_url import connect_args, is_postgres_url
 from service.logs import configure_logging
 from service.runner import ROLES, run
 from service.settings import Settings
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return Settings.from_env(
+    settings = Settings.from_env(
         database_url=getattr(args, "database_url", None),
         grpc_port=getattr(args, "grpc_port", None),
         http_port=getattr(args, "http_port", None),
     )
+    if is_postgres_url(settings.database_url):
+        connect_args(settings.database_url)  # an unsupported parameter is a startup error naming it
+    return settings
 
 
 async def _create_token(settings: Settings, tenant: str) -> str:

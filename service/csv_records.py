@@ -22,13 +22,14 @@ from typing import Any
 
 import orjson
 
+from service import values
 from service.errors import TaskFailed
+from service.ids import id_problem
 from service.json_depth import TOO_DEEP, too_deep
 from service.store.staged import ID_COLUMNS, KIND_NAMES, ROW_BITS, StagedRecord
 
 ITEM, VARIATION, ITEM_GROUP = 1, 2, 3
 FILE_NAMES = {kind: f"{name}.csv" for kind, name in KIND_NAMES.items()}
-MAX_ID_LENGTH = 1024
 TRUE = {"true", "1", "yes", "y", "t"}
 FALSE = {"false", "0", "no", "n", "f"}
 
@@ -45,12 +46,15 @@ KNOWN = {
     VARIATION: {"variation_id", "item_id", "item_name", "url", "image_url", "description", "keywords", "active"},
     ITEM_GROUP: {"id", "name", "parent_ids", "parent_id", "data"},
 }
+# R6: keys a `metadata:<key>` column may not use: the attributes the items' and variations' data hold (url,
+# active, group_ids, facets, ...) and the typed columns (a `metadata:item_name` would read as the name).
+BUILT_IN_KEYS = frozenset(KNOWN[ITEM] | KNOWN[VARIATION] | {"facets", "name", "context"})
 
 
 class CsvError(TaskFailed):
-    def __init__(self, kind: int, row: int, column: str, message: str) -> None:
+    def __init__(self, kind: int, row: int, column: str, message: str, reason: str = "INVALID_CSV") -> None:
         where = f"{FILE_NAMES[kind]}, row {row}" + (f", column '{column}'" if column else "")
-        super().__init__(f"{where}: {message}", reason="INVALID_CSV", file=FILE_NAMES[kind], row=row, column=column)
+        super().__init__(f"{where}: {message}", reason=reason, file=FILE_NAMES[kind], row=row, column=column)
 
 
 class RowParser:
@@ -73,6 +77,10 @@ class RowParser:
                 kind != ITEM_GROUP and column.startswith(("metadata:", "facet:")) and column.split(":", 1)[1]
             ):
                 raise CsvError(kind, 1, column, "unknown column")
+            if column.startswith("metadata:") and column.split(":", 1)[1] in BUILT_IN_KEYS:
+                raise CsvError(
+                    kind, 1, column, f"'{column.split(':', 1)[1]}' is a built-in attribute; name the column otherwise"
+                )
         id_column = ID_COLUMN[kind]
         if id_column not in seen:
             raise CsvError(kind, 1, id_column, "required column missing")
@@ -97,14 +105,15 @@ class RowParser:
         kind = self.kind
         if len(cells) != self.width:
             raise CsvError(kind, row, "", f"expected {self.width} cells as in the header, found {len(cells)}")
-        record_id = cells[self.i_id].strip()
-        if not record_id:
+        record_id = cells[self.i_id]
+        if not record_id.strip():
             raise CsvError(kind, row, self.header[self.i_id], "id is required")
-        if len(record_id) > MAX_ID_LENGTH:
-            raise CsvError(kind, row, self.header[self.i_id], f"id longer than {MAX_ID_LENGTH} characters")
+        if (problem := id_problem(record_id)) is not None:
+            raise CsvError(kind, row, self.header[self.i_id], f"id {problem}", _id_reason(problem))
         data: dict[str, Any] = {}
         if self.i_data is not None and cells[self.i_data]:
             data = _json(kind, row, "data", cells[self.i_data], dict)
+            data = _checked(kind, row, "data", data)
         for i, column in self.texts:
             if cells[i]:
                 data[column] = cells[i]
@@ -114,7 +123,7 @@ class RowParser:
         if self.i_active is not None and cells[self.i_active]:
             flag = cells[self.i_active].strip().lower()
             if flag not in TRUE and flag not in FALSE:
-                raise CsvError(kind, row, "active", f"not a boolean: {cells[self.i_active]!r}")
+                raise CsvError(kind, row, "active", f"not a boolean: {values.show(cells[self.i_active])}")
             data["active"] = flag in TRUE
         for i, key in self.metadata:
             if cells[i]:
@@ -129,12 +138,16 @@ class RowParser:
             try:
                 score = float(cells[self.i_score])
             except ValueError:
-                raise CsvError(kind, row, "suggested_score", f"not a number: {cells[self.i_score]!r}") from None
+                shown = values.show(cells[self.i_score])
+                raise CsvError(kind, row, "suggested_score", f"not a number: {shown}") from None
             if score != score or score in (float("inf"), float("-inf")):
-                raise CsvError(kind, row, "suggested_score", f"not a finite number: {cells[self.i_score]!r}")
+                shown = values.show(cells[self.i_score])
+                raise CsvError(kind, row, "suggested_score", f"not a finite number: {shown}", "INVALID_NUMBER")
         parent = None
         if self.i_item is not None and cells[self.i_item].strip():
-            parent = cells[self.i_item].strip()
+            parent = cells[self.i_item]
+            if (problem := id_problem(parent)) is not None:
+                raise CsvError(kind, row, "item_id", f"item_id {problem}", _id_reason(problem))
         elif kind == VARIATION and not self.patch:
             raise CsvError(kind, row, "item_id", "item_id is required")
         parents = None
@@ -142,8 +155,14 @@ class RowParser:
             parents = _json(kind, row, "parent_ids", cells[self.i_parents], list)
             if not all(isinstance(p, str) for p in parents):
                 raise CsvError(kind, row, "parent_ids", "must be a JSON array of strings")
+            for parent_id in parents:
+                if (problem := id_problem(parent_id)) is not None:
+                    shown = values.show(parent_id)
+                    raise CsvError(kind, row, "parent_ids", f"parent id {shown} {problem}", _id_reason(problem))
         elif self.i_parent is not None and cells[self.i_parent].strip():
-            parents = [cells[self.i_parent].strip()]
+            parents = [cells[self.i_parent]]
+            if (problem := id_problem(parents[0])) is not None:
+                raise CsvError(kind, row, "parent_id", f"parent_id {problem}", _id_reason(problem))
         return StagedRecord(
             seq=self.base + row,
             kind=kind,
@@ -157,9 +176,31 @@ class RowParser:
             has_parent=parent is not None,
             parent_ids=orjson.dumps(parents).decode() if parents is not None else None,
             has_parent_ids=parents is not None,
+            # The `data` cell is canonical already (_checked); the other values are strings, lists and booleans.
             data=orjson.dumps(data).decode(),
             op_ts=self.now,
         )
+
+    def check_characters(self, cells: list[str], row: int) -> None:
+        """NUL in any cell fails the file naming the cell (PostgreSQL text cannot hold it; SQLite would)."""
+        for i, cell in enumerate(cells):
+            if "\x00" in cell:
+                column = self.header[i] if i < self.width else ""
+                raise CsvError(self.kind, row, column, "contains a NUL character (\\u0000)", "INVALID_CHARACTER")
+
+
+def _id_reason(problem: str) -> str:
+    return "INVALID_CHARACTER" if "NUL" in problem else "INVALID_ID"
+
+
+def _checked(kind: int, row: int, column: str, value: Any) -> Any:
+    """A JSON cell's value in canonical form; NUL (as \\u0000) or a number that cannot read back fails the row."""
+    canonical, problems = values.check(value, "")
+    if problems:
+        path, problem = problems[0]
+        reason = "INVALID_CHARACTER" if "NUL" in problem or "surrogate" in problem else "INVALID_NUMBER"
+        raise CsvError(kind, row, column, f"{path}: {problem}" if path else problem, reason)
+    return canonical
 
 
 def _json(kind: int, row: int, column: str, text: str, expected: type) -> Any:
@@ -202,6 +243,7 @@ class CsvStream:
         self.patch = patch
         self.now = now
         self._decoder = codecs.getincrementaldecoder("utf-8-sig")("strict")
+        self._nul = False  # a NUL was seen: rows are checked cell by cell from then on
         self._feed = _Lines()
         self._reader = csv.reader(self._feed, strict=True)
         self._carry = ""  # an unfinished line
@@ -220,6 +262,8 @@ class CsvStream:
             raise CsvError(self.kind, row, "", "invalid UTF-8") from None
         if not text:
             return []
+        if not self._nul and "\x00" in text:
+            self._nul = True
         # Only "\n" ends a line: str.splitlines would also split on \x1c, \u2028 and others inside values.
         lines = (self._carry + text).split("\n")
         self._carry = lines.pop()
@@ -260,8 +304,12 @@ class CsvStream:
                 # A quoted value may span lines: a row is named by the line it starts on.
                 row, self._last_line = self._last_line + 1, reader.line_num
                 if self._parser is None:
+                    if self._nul and any("\x00" in cell for cell in cells):
+                        raise CsvError(self.kind, 1, "", "the header contains a NUL character", "INVALID_CHARACTER")
                     self._parser = RowParser(self.kind, cells, self.patch, self.now)
                 elif cells and (len(cells) > 1 or cells[0].strip()):
+                    if self._nul:
+                        self._parser.check_characters(cells, row)
                     append(self._parser.parse(cells, row))
         except csv.Error as exc:
             raise CsvError(self.kind, self._last_line + 1, "", f"malformed CSV: {exc}") from None

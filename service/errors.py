@@ -76,6 +76,20 @@ class FailedPrecondition(CatalogIngestError):
     reason = "FAILED_PRECONDITION"
 
 
+class Aborted(CatalogIngestError):
+    """The operation was aborted; send it again."""
+
+    code = grpc.StatusCode.ABORTED
+    reason = "ABORTED"
+
+
+class DeadlineExceeded(CatalogIngestError):
+    """The client sent nothing for too long."""
+
+    code = grpc.StatusCode.DEADLINE_EXCEEDED
+    reason = "DEADLINE_EXCEEDED"
+
+
 class ResourceExhausted(CatalogIngestError):
     """Too many requests."""
 

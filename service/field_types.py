@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from service import values
 from service.errors import FailedPrecondition, InvalidArgument
 
 MAX_FIELD_NAME = 100
@@ -129,7 +130,7 @@ def parse_fields(obj: Any, where: str = "fields") -> list[FieldDef]:
         elif name in seen:
             violations.append((f"{at}.name", f"duplicate field name '{name}'"))
         if type_ not in CHECKS:
-            violations.append((f"{at}.type", f"must be one of {', '.join(FIELD_TYPES)} (got {type_!r})"))
+            violations.append((f"{at}.type", f"must be one of {', '.join(FIELD_TYPES)} (got {values.show(type_)})"))
         flags = {}
         for flag in ("searchable", "required"):
             value = item.get(flag, False)
@@ -183,6 +184,7 @@ def check_properties(fields: dict[str, FieldDef], properties: dict[str, Any], *,
     if undefined:
         shown = undefined[:MAX_UNDEFINED_REPORTED]
         more = f" (and {len(undefined) - len(shown)} more)" if len(undefined) > len(shown) else ""
+        # The document's wording, list brackets and quotes included.
         errors.append(f"Fields {shown!r} are not properly defined.{more}")
     for name, value in properties.items():
         field = fields.get(name)
@@ -194,14 +196,9 @@ def check_properties(fields: dict[str, FieldDef], properties: dict[str, Any], *,
             continue
         problem = CHECKS[field.type](value)
         if problem is not None:
-            errors.append(f"Field '{name}' ({field.type}) {problem}, got {_show(value)}.")
+            errors.append(f"Field '{name}' ({field.type}) {problem}, got {values.show(value)}.")
     if not partial:
         errors.extend(
             f"Field '{f.name}' is required." for f in fields.values() if f.required and f.name not in properties
         )
     return errors
-
-
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."

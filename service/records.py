@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -10,12 +11,13 @@ from typing import Any
 import orjson
 
 from catalogingest.v1 import record_pb2
+from service import values
 from service.errors import InvalidArgument
+from service.ids import id_problem
 from service.json_depth import TOO_DEEP, too_deep
 from service.store.staged import COLLECTIONS, StagedRecord
 from service.timeutil import to_timestamp, utcnow
 
-MAX_ID_LENGTH = 1024
 # The range of google.protobuf.Timestamp (0001-01-01 to 9999-12-31, UTC).
 MIN_SECONDS, MAX_SECONDS = -62135596800, 253402300799
 KIND_BY_COLLECTION = COLLECTIONS
@@ -50,22 +52,23 @@ def validate_records(
         where = f"records[{i}]"
         if record.kind not in (0, kind):
             violations.append((f"{where}.kind", "does not match the collection"))
-        if not record.id.strip():
-            violations.append((f"{where}.id", "required and must not be blank"))
-        elif len(record.id) > MAX_ID_LENGTH:
-            violations.append((f"{where}.id", f"longer than {MAX_ID_LENGTH} characters"))
-        if len(record.context) > MAX_ID_LENGTH:
-            violations.append((f"{where}.context", f"longer than {MAX_ID_LENGTH} characters"))
+        if (problem := id_problem(record.id)) is not None:
+            violations.append((f"{where}.id", problem))
+        if (problem := id_problem(record.context, required=False)) is not None:
+            violations.append((f"{where}.context", problem))
         if record.HasField("timestamp") and not (
             MIN_SECONDS <= record.timestamp.seconds <= MAX_SECONDS and 0 <= record.timestamp.nanos < 1_000_000_000
         ):
             violations.append((f"{where}.timestamp", "must be between 0001-01-01 and 9999-12-31"))
-        # PostgreSQL text cannot hold NUL; refused on every backend alike.
-        texts = [("id", record.id), ("context", record.context)]
+        # PostgreSQL text cannot hold NUL; refused on every backend alike. References follow the id rule.
         if not delete:
-            texts += [("name", record.name), ("item_id", record.item_id)]
-            texts += [(f"parent_ids[{j}]", p) for j, p in enumerate(record.parent_ids)]
-        violations += [(f"{where}.{f}", "must not contain NUL characters") for f, value in texts if "\x00" in value]
+            if (problem := values.text_problem(record.name)) is not None:
+                violations.append((f"{where}.name", problem))
+            if record.item_id and (problem := id_problem(record.item_id)) is not None:
+                violations.append((f"{where}.item_id", problem))
+            for j, parent in enumerate(record.parent_ids):
+                if (problem := id_problem(parent)) is not None:
+                    violations.append((f"{where}.parent_ids[{j}]", problem))
         if not delete and record.HasField("suggested_score") and not math.isfinite(record.suggested_score):
             violations.append((f"{where}.suggested_score", "must be a finite number"))
         data: Any = {}
@@ -79,8 +82,8 @@ def validate_records(
                 data = {}
             elif too_deep(data, record.data_json):
                 violations.append((f"{where}.data", TOO_DEEP))
-            elif "\\u0000" in record.data_json and has_nul(data):
-                violations.append((f"{where}.data", "must not contain NUL characters (\\u0000)"))
+            else:
+                violations += values.check(data, f"{where}.data")[1]
         if kind == 2 and not delete and not merge and not record.item_id:
             violations.append((f"{where}.item_id", "required for a variation"))
         if kind != 2 and record.HasField("item_id"):
@@ -98,7 +101,7 @@ def validate_records(
 
 def canonical_json(data: dict[str, Any]) -> str:
     """Sorted keys: the stored text is canonical, so re-sending a record compares equal (SQLite)."""
-    return orjson.dumps(data, option=orjson.OPT_SORT_KEYS).decode()
+    return values.dumps(data)
 
 
 def to_staged(records: Iterable[record_pb2.Record], kind: int, start_seq: int = 0) -> list[StagedRecord]:
@@ -139,22 +142,20 @@ def row_to_proto(row: Any) -> record_pb2.Record:
     parent_ids = _json(row.parent_ids)
     if parent_ids:
         record.parent_ids.extend(parent_ids)
-    data = row.data if isinstance(row.data, str) else orjson.dumps(row.data or {}).decode()
+    data = row.data if isinstance(row.data, str) else _stored_json(row.data or {})
     record.data_json = data
     record.timestamp.CopyFrom(to_timestamp(row.op_ts))
     return record
 
 
-def has_nul(value: Any) -> bool:
-    """Whether a JSON value holds a NUL character anywhere: PostgreSQL text and jsonb cannot store one."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(has_nul(k) or has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(has_nul(v) for v in value)
-    return False
-
-
 def _json(value: Any) -> Any:
-    return orjson.loads(value) if isinstance(value, str | bytes) else value
+    return values.loads(value) if isinstance(value, str | bytes) else value
+
+
+def _stored_json(value: Any) -> str:
+    """A stored value as JSON text; json for what orjson cannot write (an integer past 64 bits, stored by an
+    older version): one such value must not fail the read."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from dataclasses import dataclass
 
 import grpc
@@ -19,11 +21,13 @@ from catalogingest.v1 import (
     task_pb2,
     task_pb2_grpc,
 )
+from service import health as ingestion_health
 from service.auth import Authenticator
 from service.interceptors import ServiceInterceptor
 from service.servicers.auth import AuthServicer
 from service.servicers.batch import BatchServicer
 from service.servicers.catalog import CatalogServicer
+from service.servicers.streaming import UploadSlots
 from service.servicers.tasks import TaskServicer
 from service.settings import Settings
 
@@ -47,14 +51,30 @@ class GrpcServer:
     server: grpc.aio.Server
     health: health.aio.HealthServicer
     port: int
+    sessions: async_sessionmaker[AsyncSession]
+    settings: Settings
+    _watch: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self.server.start()
-        for name in ("", *SERVICE_NAMES):
+        for name in ("", *SERVICE_NAMES, ingestion_health.INGESTION):
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        self._watch = asyncio.create_task(
+            ingestion_health.watch(
+                self.health,
+                ("", *SERVICE_NAMES),
+                self.sessions,
+                self.settings.worker_lease_timeout,
+                self.settings.health_check_interval_seconds,
+            )
+        )
 
     async def stop(self, grace: float) -> None:
         """Stop taking calls and let in-flight calls finish within `grace` seconds."""
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
 
@@ -71,8 +91,10 @@ def create_server(
             ("grpc.absolute_max_metadata_size", MAX_METADATA_BYTES),
         ],
     )
-    catalog_pb2_grpc.add_CatalogServiceServicer_to_server(CatalogServicer(sessions, settings), server)
-    batch_pb2_grpc.add_BatchServiceServicer_to_server(BatchServicer(sessions, settings), server)
+    # One count of concurrent client streams for the whole process.
+    uploads = UploadSlots(settings.max_uploads_per_tenant, settings.max_uploads)
+    catalog_pb2_grpc.add_CatalogServiceServicer_to_server(CatalogServicer(sessions, settings, uploads), server)
+    batch_pb2_grpc.add_BatchServiceServicer_to_server(BatchServicer(sessions, settings, uploads), server)
     task_pb2_grpc.add_TaskServiceServicer_to_server(TaskServicer(sessions, settings), server)
     auth_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(), server)
     health_servicer = health.aio.HealthServicer()
@@ -81,4 +103,4 @@ def create_server(
         (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME), server
     )
     bound = server.add_insecure_port(f"{host or settings.grpc_host}:{settings.grpc_port if port is None else port}")
-    return GrpcServer(server=server, health=health_servicer, port=bound)
+    return GrpcServer(server=server, health=health_servicer, port=bound, sessions=sessions, settings=settings)

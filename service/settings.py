@@ -29,6 +29,18 @@ class Settings:
     worker_heartbeat_interval: float = 2.0
     worker_lease_timeout: float = 30.0
     worker_concurrency: int = 4
+    # Client streams (UploadCatalog, StreamRecords, StreamBatchItems, PUT /v1/catalog): a stream that sends no
+    # message for this long is ended (DEADLINE_EXCEEDED) and leaves nothing; slow clients cannot pin a slot.
+    upload_idle_timeout_seconds: float = 60.0
+    # Concurrent client streams per process, per tenant and in all: one tenant cannot take every slot, and the
+    # process's memory and connections stay bounded. Past either, RESOURCE_EXHAUSTED with a RetryInfo (429).
+    max_uploads_per_tenant: int = 4
+    max_uploads: int = 32
+    # A stream stores its payload under a PENDING task; one nothing was stored for in this long (its server
+    # died, its client vanished) is deleted by the workers.
+    pending_upload_expiry_seconds: float = 300.0
+    # How often the gRPC server re-checks what its health service reports (database, live workers).
+    health_check_interval_seconds: float = 5.0
     # Grace period for in-flight calls and tasks on SIGTERM.
     shutdown_grace: float = 10.0
     # Limits (documented defaults).

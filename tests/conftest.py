@@ -170,14 +170,14 @@ async def start_stack(
     database_url: str, *, worker: bool = True, gateway: bool = True, **overrides: Any
 ) -> AsyncIterator[Stack]:
     """Start gRPC server, worker and (optionally) the gateway in this event loop, each on a free port."""
-    timings = {"worker_poll_interval": 0.2, "worker_heartbeat_interval": 0.5, "worker_lease_timeout": 3.0}
+    defaults: dict[str, Any] = {
+        "worker_poll_interval": 0.2,
+        "worker_heartbeat_interval": 0.5,
+        "worker_lease_timeout": 3.0,
+        "shutdown_grace": 2.0,
+    }
     settings = Settings.from_env(
-        {},
-        database_url=database_url,
-        grpc_port=free_port(),
-        http_port=free_port(),
-        shutdown_grace=2.0,
-        **{**timings, **overrides},
+        {}, database_url=database_url, grpc_port=free_port(), http_port=free_port(), **(defaults | overrides)
     )
     engine = create_engine(settings.effective_database_url)
     await upgrade(engine)
@@ -192,6 +192,8 @@ async def start_stack(
     await server.start()
     worker_stop = asyncio.Event()
     worker_task = asyncio.create_task(Worker(engine, settings).run(worker_stop)) if worker else None
+    if worker_task is not None:
+        await _registered(engine, worker_task)
     http_server, http_task = await _start_gateway(settings) if gateway else (None, None)
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{server.port}")
     http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.http_port}", timeout=30)
@@ -208,6 +210,19 @@ async def start_stack(
             worker_stop.set()
             await worker_task
         await engine.dispose()
+
+
+async def _registered(engine: Any, worker_task: asyncio.Task[None]) -> None:
+    """Wait for the worker's lease, so that a test starts with a live worker (the health check says so)."""
+    from sqlalchemy import text
+
+    while True:
+        async with engine.connect() as conn:
+            if (await conn.execute(text("SELECT count(*) FROM workers"))).scalar_one():
+                return
+        if worker_task.done():
+            worker_task.result()
+        await asyncio.sleep(0.02)
 
 
 async def _start_gateway(settings: Settings) -> tuple[uvicorn.Server, asyncio.Task[None]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -12,7 +11,6 @@ import grpc
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from catalogingest.v1 import task_pb2
 
@@ -40,26 +38,10 @@ async def wait_task(stack: Any, task_id: int, tenant: str = "acme", timeout: flo
 
 
 async def stream_is_storing(stack: Any) -> bool:
-    """Whether an uncommitted stream holds stored payload (PostgreSQL) or the write lock (SQLite)."""
-    if stack.engine.dialect.name == "postgresql":
-        async with stack.engine.connect() as conn:
-            held = await conn.execute(
-                text(
-                    "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
-                    " WHERE c.relname = 'task_payloads' AND l.mode = 'RowExclusiveLock'"
-                    " AND l.pid <> pg_backend_pid()"
-                )
-            )
-            return held.scalar_one() > 0
-    probe = sqlite3.connect(make_url(stack.database_url).database, timeout=0, isolation_level=None)
-    try:
-        probe.execute("BEGIN IMMEDIATE")
-        probe.execute("ROLLBACK")
-        return False
-    except sqlite3.OperationalError:
-        return True
-    finally:
-        probe.close()
+    """Whether an unfinished client stream has its PENDING task (what it stored is kept under it)."""
+    async with stack.engine.connect() as conn:
+        pending = await conn.execute(text("SELECT count(*) FROM tasks WHERE status = 'PENDING'"))
+        return pending.scalar_one() > 0
 
 
 def error_details(error: grpc.aio.AioRpcError) -> tuple[list[str], str]:

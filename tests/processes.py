@@ -14,11 +14,13 @@ def spawn(started: list, database_url: str, *roles: str, **settings: object) -> 
     """`catalog-ingest serve` with the given roles and CATALOG_INGEST_* settings, added to `started`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CATALOG_INGEST_")}
     env.update(
-        CATALOG_INGEST_DATABASE_URL=database_url,
-        CATALOG_INGEST_WORKER_POLL_INTERVAL="0.2",
-        CATALOG_INGEST_WORKER_HEARTBEAT_INTERVAL="0.5",
-        CATALOG_INGEST_WORKER_LEASE_TIMEOUT="2",
-        **{f"CATALOG_INGEST_{k.upper()}": str(v) for k, v in settings.items()},
+        {
+            "CATALOG_INGEST_DATABASE_URL": database_url,
+            "CATALOG_INGEST_WORKER_POLL_INTERVAL": "0.2",
+            "CATALOG_INGEST_WORKER_HEARTBEAT_INTERVAL": "0.5",
+            "CATALOG_INGEST_WORKER_LEASE_TIMEOUT": "2",
+        }
+        | {f"CATALOG_INGEST_{k.upper()}": str(v) for k, v in settings.items()}
     )
     command = [sys.executable, "-m", "service.cli", "--log-level", "WARNING", "serve", *(f"--role={r}" for r in roles)]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -53,9 +53,9 @@ async def test_every_item_validation_error_has_its_code(http_stack) -> None:
     version = await new_version(stack)
     body = [
         {"id": "", "type": "product", "attributes": {}},
-        {"id": "a b", "type": "product", "attributes": {}},
-        {"id": "caf\u00e9", "type": "product", "attributes": {}},
-        {"id": "ok1", "type": "product", "context": "store 1", "attributes": {}},
+        {"id": " a b", "type": "product", "attributes": {}},
+        {"id": "caf\u00e9/x", "type": "product", "attributes": {}},
+        {"id": "ok1", "type": "product", "context": "store\t1", "attributes": {}},
         {"id": "ok2", "attributes": {}},
         {"id": "ok3", "type": "product", "timestamp": "yesterday", "attributes": {}},
         {"id": "ok4", "type": "product", "timestamp": "2024-09-05T10:50:42", "attributes": {}},
@@ -73,12 +73,16 @@ async def test_every_item_validation_error_has_its_code(http_stack) -> None:
             "timestamp": "1985-04-12T23:20:50.52Z",
             "attributes": {"a": 1},
         },
+        # R1: the id rule of every API, wider than the document's letters, digits, '_' and '-'.
+        {"id": "a b", "type": "product", "context": "store 1", "attributes": {}},
+        {"id": "caf\u00e9 ?#", "type": "product", "attributes": {}},
     ]
     results = await add(stack, body, version)
-    assert [r["code"] for r in results] == [1, 1, 1, 2, 3, 4, 4, 5, 5, 5, 5, 6, 5, 5, 0]
+    assert [r["code"] for r in results] == [1, 1, 1, 2, 3, 4, 4, 5, 5, 5, 5, 6, 5, 5, 0, 0, 0]
     assert results[0] == {"id": key("", "product"), "code": 1, "message": "id must not be empty"}
-    assert "letters, digits" in results[1]["message"] and "'a b'" in results[1]["message"]
-    assert results[3]["id"] == key("ok1", context="store 1") and "context" in results[3]["message"]
+    assert "whitespace" in results[1]["message"] and '" a b"' in results[1]["message"]
+    assert "'/'" in results[2]["message"]
+    assert results[3]["id"] == key("ok1", context="store\t1") and "context" in results[3]["message"]
     assert results[4] == {"id": key("ok2", ""), "code": 3, "message": "type is required"}
     assert "RFC 3339" in results[5]["message"]
     assert results[7]["message"] == "an item must be a JSON object"
@@ -86,11 +90,11 @@ async def test_every_item_validation_error_has_its_code(http_stack) -> None:
     assert results[9]["message"] == "attributes must be a JSON object"
     assert results[10]["message"] == "attributes is required"
     assert results[11]["id"] == key("ok7", "variant") and "parentId" in results[11]["message"]
-    assert results[12]["message"] == "attributes must not contain NUL characters (\\u0000)"
+    assert results[12]["message"] == "attributes.title must not contain NUL characters (\\u0000)"
     assert results[13]["message"] == "type must not contain NUL characters"
     assert results[14] == {"id": key("good_one-1", context="store_1"), "code": 0}
     # Only the valid item reached the batch.
-    assert set(await load(stack, version)) == {"good_one-1"}
+    assert set(await load(stack, version)) == {"good_one-1", "a b", "caf\u00e9 ?#"}
 
 
 async def test_whole_request_errors_are_http_errors(http_stack) -> None:
@@ -163,12 +167,15 @@ async def test_a_newer_add_revives_a_deleted_item_and_modifies_merge_in_order(wr
 
 async def test_list_batches(http_stack) -> None:
     stack = http_stack
+    # POST /batch-imports does not create the environment (R9): it must exist first.
+    unknown = await stack.http.post("/batch-imports", params=scope(), headers=stack.auth())
+    assert unknown.status_code == 404 and "environment 'prod' not found" in unknown.json()["message"]
+    version = await new_version(stack)
     created = await stack.http.post("/batch-imports", params=scope(), headers=stack.auth())
     assert created.status_code == 200 and list(created.json()) == ["id"]
-    version = await new_version(stack)
     listed = await stack.http.get("/batch-imports", params=scope(), headers=stack.auth())
     assert listed.status_code == 200
-    assert [b["id"] for b in listed.json()] == [version, created.json()["id"]]
+    assert [b["id"] for b in listed.json()] == [created.json()["id"], version]
     assert all(b["createdAt"].endswith("Z") for b in listed.json())
     # A batch created with POST /batch-imports takes items like any other.
     assert (await add(stack, [item("a", v=1)], created.json()["id"]))[0]["code"] == 0
@@ -189,7 +196,7 @@ async def test_tenant_and_environment_isolation(http_stack) -> None:
     )
     assert globex_own.status_code == 404
     other_env = await send(stack, [item("a")], version, environment="staging")
-    assert other_env.status_code == 404 and "not found in this environment" in other_env.json()["message"]
+    assert other_env.status_code == 404 and "environment 'staging' not found" in other_env.json()["message"]
     # Each environment numbers its own versions and batches: "staging" has its own batch "2".
     staging = await new_version(stack, "staging")
     assert staging == version

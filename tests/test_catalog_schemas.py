@@ -102,7 +102,7 @@ async def test_an_existing_name_is_409(http_stack) -> None:
         (
             {"name": "c", "fields": [{"name": "price", "type": "money"}]},
             "fields[0].type: must be one of string, long text, number, boolean, date, datetime, duration, list,"
-            " url, json (got 'money')",
+            ' url, json (got "money")',
         ),
         (
             {"name": "c", "fields": [{"name": "a", "type": "url"}, {"name": "a", "type": "url"}]},

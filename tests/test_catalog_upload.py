@@ -112,9 +112,16 @@ async def test_resync_counts_unchanged_updated_deleted(stack) -> None:
 
 async def test_sync_of_one_kind_keeps_the_others(stack) -> None:
     await synced(stack)
+    # Deleting g2, which the hat still names in group_ids, is refused (R2: links between records).
     task = await wait_task(stack, await upload(stack, SYNC, {GROUPS: "id,name\ng1,Shoes\ng3,New\n"}))
+    assert (task.status, task.error.reason, task.error.record_id) == (
+        task_pb2.TASK_STATUS_FAILED,
+        "MISSING_GROUP",
+        "hat",
+    )
+    task = await wait_task(stack, await upload(stack, SYNC, {GROUPS: "id,name\ng1,Shoes\ng2,Sale\ng3,New\n"}))
     assert task.status == task_pb2.TASK_STATUS_DONE, task.error
-    assert set(await records(stack, "item_groups")) == {"g1", "g3"}
+    assert set(await records(stack, "item_groups")) == {"g1", "g2", "g3"}
     assert set(await records(stack, "items")) == {"shoe", "hat"}
     assert set(await records(stack, "variations")) == {"shoe-42", "shoe-43"}
 

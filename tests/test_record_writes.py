@@ -250,7 +250,9 @@ async def test_update_on_missing_fail_names_the_record_and_changes_nothing(stack
 async def test_update_on_missing_ignore_skips_the_record(stack) -> None:
     await ok(stack, "ReplaceRecords", "items", [rec("a", name="A")])
     task = await ok(stack, "UpdateRecords", "items", [rec("a", name="A2"), rec("ghost", name="G")], on_missing=IGNORE)
-    assert counts(task, "items") == {"updated": 1, "unchanged": 1}
+    # Skipped, not unchanged: counted as rejected and named (R8).
+    assert counts(task, "items") == {"updated": 1, "rejected": 1}
+    assert list(task.result.skipped_record_ids) == ["ghost"]
     assert [(r.id, r.name) for r in await listed(stack, "items")] == [("a", "A2")]
 
 
@@ -455,7 +457,7 @@ INVALID = [
     ("ReplaceRecords", "items", [rec("a", timestamp=Timestamp(seconds=253402300800))], ["records[0].timestamp"]),
     ("ReplaceRecords", "items", [rec("a", suggested_score=float("nan"))], ["records[0].suggested_score"]),
     ("ReplaceRecords", "items", [rec("a\x00b"), rec("c", name="x\x00")], ["records[0].id", "records[1].name"]),
-    ("ReplaceRecords", "items", [record_pb2.Record(id="a", data_json='{"k": ["\\u0000"]}')], ["records[0].data"]),
+    ("ReplaceRecords", "items", [record_pb2.Record(id="a", data_json='{"k": ["\\u0000"]}')], ["records[0].data.k[0]"]),
     ("ReplaceRecords", "item_groups", [rec("g", parent_ids=["ok", "\x00"])], ["records[0].parent_ids[1]"]),
     ("ReplaceRecords", "items", [], ["records"]),
     ("ReplaceRecords", "widgets", [rec("a")], ["collection"]),

@@ -83,7 +83,7 @@ class ListBatchesResponse(_message.Message):
     def __init__(self, batches: _Optional[_Iterable[_Union[Batch, _Mapping]]] = ...) -> None: ...
 
 class BatchItem(_message.Message):
-    __slots__ = ("id", "type", "context", "timestamp", "parent_id", "attributes_json", "malformed")
+    __slots__ = ("id", "type", "context", "timestamp", "parent_id", "attributes_json", "malformed", "unknown_keys")
     ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     CONTEXT_FIELD_NUMBER: _ClassVar[int]
@@ -91,6 +91,7 @@ class BatchItem(_message.Message):
     PARENT_ID_FIELD_NUMBER: _ClassVar[int]
     ATTRIBUTES_JSON_FIELD_NUMBER: _ClassVar[int]
     MALFORMED_FIELD_NUMBER: _ClassVar[int]
+    UNKNOWN_KEYS_FIELD_NUMBER: _ClassVar[int]
     id: str
     type: str
     context: str
@@ -98,7 +99,8 @@ class BatchItem(_message.Message):
     parent_id: str
     attributes_json: str
     malformed: str
-    def __init__(self, id: _Optional[str] = ..., type: _Optional[str] = ..., context: _Optional[str] = ..., timestamp: _Optional[str] = ..., parent_id: _Optional[str] = ..., attributes_json: _Optional[str] = ..., malformed: _Optional[str] = ...) -> None: ...
+    unknown_keys: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[str] = ..., type: _Optional[str] = ..., context: _Optional[str] = ..., timestamp: _Optional[str] = ..., parent_id: _Optional[str] = ..., attributes_json: _Optional[str] = ..., malformed: _Optional[str] = ..., unknown_keys: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class BatchItemKey(_message.Message):
     __slots__ = ("id", "type", "context")
@@ -111,14 +113,16 @@ class BatchItemKey(_message.Message):
     def __init__(self, id: _Optional[str] = ..., type: _Optional[str] = ..., context: _Optional[str] = ...) -> None: ...
 
 class BatchItemResult(_message.Message):
-    __slots__ = ("id", "code", "message")
+    __slots__ = ("id", "code", "message", "warnings")
     ID_FIELD_NUMBER: _ClassVar[int]
     CODE_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    WARNINGS_FIELD_NUMBER: _ClassVar[int]
     id: BatchItemKey
     code: int
     message: str
-    def __init__(self, id: _Optional[_Union[BatchItemKey, _Mapping]] = ..., code: _Optional[int] = ..., message: _Optional[str] = ...) -> None: ...
+    warnings: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[_Union[BatchItemKey, _Mapping]] = ..., code: _Optional[int] = ..., message: _Optional[str] = ..., warnings: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class AddBatchItemsRequest(_message.Message):
     __slots__ = ("tenant", "environment", "batch_id", "items")

@@ -5,9 +5,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from service import values
+from service.db.postgres_url import connect_args, is_postgres_url
+
+
+def _json_serializer(value: Any) -> str:
+    # orjson writes the canonical numbers of service.values (orjson.Fragment) that json.dumps cannot.
+    return orjson.dumps(value).decode()
 
 
 def normalize_url(url: str) -> str:
@@ -21,22 +30,23 @@ def normalize_url(url: str) -> str:
 
 
 def is_postgres(engine_or_url: AsyncEngine | str) -> bool:
-    name = (
-        engine_or_url.dialect.name
-        if isinstance(engine_or_url, AsyncEngine)
-        else make_url(engine_or_url).get_backend_name()
-    )
-    return name == "postgresql"
+    if isinstance(engine_or_url, AsyncEngine):
+        return engine_or_url.dialect.name == "postgresql"
+    return is_postgres_url(engine_or_url)
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    url = normalize_url(url)
-    if is_postgres(url):
+    """The engine of `url`. A PostgreSQL URL is read as libpq reads it (service.db.postgres_url); an unsupported
+    parameter raises ValueError naming it. Stored JSON is read with values.loads: no stored value fails a read."""
+    kwargs.setdefault("json_serializer", _json_serializer)
+    kwargs.setdefault("json_deserializer", values.loads)
+    if is_postgres_url(url):
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 10)
         kwargs.setdefault("pool_pre_ping", True)
-        return create_async_engine(url, **kwargs)
-    engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+        # The whole URL goes to asyncpg as its DSN: SQLAlchemy's URL parser knows no host lists.
+        return create_async_engine("postgresql+asyncpg://", connect_args=connect_args(url), **kwargs)
+    engine = create_async_engine(normalize_url(url), connect_args={"timeout": 30}, **kwargs)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -48,6 +58,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
         dbapi_connection.create_function("json_merge", 2, json_merge, deterministic=True)
+        dbapi_connection.create_function("json_merge_removing_nulls", 2, json_merge_removing_nulls, deterministic=True)
 
     return engine
 
@@ -63,6 +74,19 @@ def json_merge(left: str | None, right: str | None) -> str:
     if isinstance(facets, dict) and isinstance(patch.get("facets"), dict):
         patch["facets"] = {**facets, **patch["facets"]}
     merged.update(patch)
+    return json.dumps(merged, separators=(",", ":"), ensure_ascii=False)
+
+
+def json_merge_removing_nulls(left: str | None, right: str | None) -> str:
+    """A record merge (json_merge) in which a null removes the property, or the facet (R8)."""
+    patch = json.loads(right) if right else {}
+    merged = json.loads(json_merge(left, right))
+    for key in [k for k, v in patch.items() if v is None]:
+        merged.pop(key, None)
+    facets = merged.get("facets")
+    if isinstance(facets, dict) and isinstance(patch.get("facets"), dict):
+        for key in [k for k, v in patch["facets"].items() if v is None]:
+            facets.pop(key, None)
     return json.dumps(merged, separators=(",", ":"), ensure_ascii=False)
 
 

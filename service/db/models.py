@@ -85,6 +85,17 @@ class BulkRateLimit(Base):
 
 class Record(Base):
     __tablename__ = "records"
+    __table_args__ = (
+        # Deleting an item finds its variations by this (the cascade of service.store.links).
+        Index(
+            "ix_records_variation_parent",
+            "version_id",
+            "parent_id",
+            "context",
+            postgresql_where=text("kind = 2"),
+            sqlite_where=text("kind = 2"),
+        ),
+    )
     version_id: Mapped[int] = mapped_column(ForeignKey("catalog_versions.id", ondelete="CASCADE"), primary_key=True)
     # 1 item, 2 variation, 3 item group: the RecordKind numbers of the protos.
     kind: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
@@ -118,19 +129,27 @@ class Worker(Base):
 class Task(Base):
     __tablename__ = "tasks"
     __table_args__ = (
-        # The claim query's FIFO check looks for earlier unfinished tasks of the same catalog.
+        # The claim query's FIFO check looks for earlier unfinished tasks of the same catalog, in queue order.
         Index(
             "ix_tasks_unfinished",
             "catalog_id",
-            "id",
+            "queue_seq",
             postgresql_where=text("status IN ('QUEUED', 'IN_PROGRESS')"),
             sqlite_where=text("status IN ('QUEUED', 'IN_PROGRESS')"),
         ),
         Index(
             "ix_tasks_queued",
-            "id",
+            "queue_seq",
             postgresql_where=text("status IN ('QUEUED', 'IN_PROGRESS')"),
             sqlite_where=text("status IN ('QUEUED', 'IN_PROGRESS')"),
+        ),
+        Index("ix_tasks_queue_seq", "queue_seq"),
+        # Leftovers of broken uploads, deleted by the workers after a timeout.
+        Index(
+            "ix_tasks_pending",
+            "last_update",
+            postgresql_where=text("status = 'PENDING'"),
+            sqlite_where=text("status = 'PENDING'"),
         ),
         Index("ix_tasks_tenant", "tenant_id", "id"),
         Index("ix_tasks_idempotency", "tenant_id", "idempotency_key", unique=True),
@@ -139,7 +158,10 @@ class Task(Base):
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     catalog_id: Mapped[int] = mapped_column(ForeignKey("catalogs.id", ondelete="CASCADE"))
     type: Mapped[str] = mapped_column(String(64))
+    # service.tasks.status.TaskStatus; a CHECK (PostgreSQL) or triggers (SQLite) keep it to those values.
     status: Mapped[str] = mapped_column(String(16), server_default="QUEUED")
+    # The task's place in the queue, given by the commit that makes it QUEUED (NULL while PENDING).
+    queue_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     submitted_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
     params: Mapped[Any] = mapped_column(Json)
     submission_time: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=text("CURRENT_TIMESTAMP"))

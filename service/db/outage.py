@@ -51,3 +51,8 @@ def outage_reason(error: BaseException) -> str:
         if isinstance(current, sqlite3.OperationalError) and str(current).lower().startswith(_SQLITE_OUTAGE_MESSAGES):
             return f"the database is busy ({current})"
     return ""
+
+
+def is_database_outage(error: BaseException) -> bool:
+    """Whether `error` (or what caused it) says the database went away rather than refused the work."""
+    return bool(outage_reason(error))

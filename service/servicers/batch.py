@@ -7,7 +7,6 @@ from sqlalchemy import select
 
 from catalogingest.v1 import batch_pb2, batch_pb2_grpc
 from service.batches import new_batch
-from service.catalogs import ensure_catalog
 from service.db.models import Batch
 from service.servicers.batch_items import BatchItemsMixin
 from service.servicers.catalog_versions import CatalogVersionsMixin
@@ -21,7 +20,7 @@ class BatchServicer(BatchItemsMixin, IngestionsMixin, CatalogVersionsMixin, batc
     ) -> batch_pb2.CreateBatchResponse:
         tenant_id = self._scope(request.tenant, request.environment)
         async with self.sessions() as session:
-            catalog = await ensure_catalog(session, tenant_id, request.environment, "environment")
+            catalog = await self._catalog(session, tenant_id, request.environment)
             batch = new_batch(catalog.id, self.settings.batch_expiry_seconds)
             session.add(batch)
             await session.commit()
@@ -32,9 +31,7 @@ class BatchServicer(BatchItemsMixin, IngestionsMixin, CatalogVersionsMixin, batc
     ) -> batch_pb2.ListBatchesResponse:
         tenant_id = self._scope(request.tenant, request.environment)
         async with self.sessions() as session:
-            catalog = await self._find_catalog(session, tenant_id, request.environment)
-            if catalog is None:
-                return batch_pb2.ListBatchesResponse()
+            catalog = await self._catalog(session, tenant_id, request.environment)
             rows = (
                 await session.execute(
                     select(Batch)

@@ -11,8 +11,9 @@ from service.batch_items import ItemResult, Operation, write_items
 from service.batches import get_live_batch
 from service.db.models import Batch
 from service.errors import InvalidArgument, invalid_field
+from service.interceptors import current_principal
 from service.servicers.batch_scope import BatchScope
-from service.servicers.streaming import read_header, stream_body
+from service.servicers.streaming import idle_timeout, read_header, stream_body
 
 # The refused items a stream reports one by one; the rest are counted.
 MAX_STREAM_ERRORS = 1000
@@ -30,7 +31,7 @@ def _key(result: ItemResult) -> batch_pb2.BatchItemKey:
 
 
 def _result(result: ItemResult) -> batch_pb2.BatchItemResult:
-    out = batch_pb2.BatchItemResult(id=_key(result), code=int(result.code))
+    out = batch_pb2.BatchItemResult(id=_key(result), code=int(result.code), warnings=result.warnings)
     if result.code:
         out.message = result.message
     return out
@@ -42,8 +43,8 @@ class BatchItemsMixin(BatchScope):
         if not batch_id:
             raise invalid_field("batch_id", "required")
         async with self.sessions() as session:
-            catalog = await self._find_catalog(session, tenant_id, environment)
-            return await get_live_batch(session, catalog.id if catalog else None, batch_id)
+            catalog = await self._catalog(session, tenant_id, environment)
+            return await get_live_batch(session, catalog.id, batch_id)
 
     async def _write(self, request: ItemsRequest, op: Operation) -> list[batch_pb2.BatchItemResult]:
         batch = await self._batch(request.tenant, request.environment, request.batch_id)
@@ -69,20 +70,22 @@ class BatchItemsMixin(BatchScope):
     async def StreamBatchItems(
         self, request_iterator: AsyncIterator[batch_pb2.StreamBatchItemsRequest], context: grpc.aio.ServicerContext
     ) -> batch_pb2.StreamBatchItemsResponse:
-        """Each chunk is checked and stored as it arrives (what was stored stays stored if the stream breaks)."""
-        requests = aiter(request_iterator)
-        header = await read_header(requests)
-        if header.operation not in _OPERATIONS:
-            raise InvalidArgument(
-                "header.operation must be ADD, MODIFY or DELETE",
-                field_violations=[("header.operation", "must be ADD, MODIFY or DELETE")],
-            )
-        op = _OPERATIONS[header.operation]
-        batch = await self._batch(header.tenant, header.environment, header.batch_id)
-        response = batch_pb2.StreamBatchItemsResponse()
-        async for message in requests:
-            await self._write_chunk(batch, op, stream_body(message, "chunk").items, response)
-        return response
+        """Each chunk is checked and stored as it arrives, in a short transaction of its own (what was stored
+        stays stored if the stream breaks); no connection is held while the client sends."""
+        async with self.uploads.slot(current_principal().tenant_id):
+            requests = idle_timeout(aiter(request_iterator), self.settings.upload_idle_timeout_seconds)
+            header = await read_header(requests)
+            if header.operation not in _OPERATIONS:
+                raise InvalidArgument(
+                    "header.operation must be ADD, MODIFY or DELETE",
+                    field_violations=[("header.operation", "must be ADD, MODIFY or DELETE")],
+                )
+            op = _OPERATIONS[header.operation]
+            batch = await self._batch(header.tenant, header.environment, header.batch_id)
+            response = batch_pb2.StreamBatchItemsResponse()
+            async for message in requests:
+                await self._write_chunk(batch, op, stream_body(message, "chunk").items, response)
+            return response
 
     async def _write_chunk(
         self,

@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 import grpc
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from catalogingest.v1 import catalog_pb2, record_pb2
-from service.bulk_items import ITEM, ItemCheck, check_item, check_request, existing_item_ids
+from service.bulk_items import ITEM, ItemCheck, check_item, check_request
 from service.catalog_schemas import check_project, get_project_catalog
-from service.field_types import stored_fields
+from service.field_types import FieldDef, stored_fields
 from service.interceptors import current_principal
+from service.item_existence import creation_problems, existence_at_submission
 from service.rate_limit import take_slot
 from service.settings import Settings
 from service.tasks import queue
@@ -70,10 +72,8 @@ class BulkItems:
         checks = [check_item(item, fields, partial=partial) for item in request.items]
         task_id = 0
         async with self.sessions() as session:
-            if partial and not upsert:
-                # Checked now against the active version; an item an earlier queued task creates is not
-                # seen yet, and one deleted before this task runs is skipped then (see the task handler).
-                await _fail_missing(session, catalog.active_version_id, catalog.name, request.items, checks)
+            if partial:
+                await _check_existence(session, catalog.id, catalog.name, fields, request.items, checks, upsert)
             valid = [
                 (item.item_id, check.properties_json)
                 for item, check in zip(request.items, checks, strict=True)
@@ -93,23 +93,34 @@ class BulkItems:
         return [_result(check) for check in checks], task_id
 
 
-async def _fail_missing(
+async def _check_existence(
     session: AsyncSession,
-    version_id: int | None,
+    catalog_id: int,
     catalog_name: str,
+    fields: dict[str, FieldDef],
     items: Sequence[catalog_pb2.CatalogItem],
     checks: list[ItemCheck],
+    upsert: bool,
 ) -> None:
+    """A partial update of an item known to be missing fails: without upsert it does not exist, with upsert
+    it is created and must then have the catalog's required fields. When an unfinished task of the catalog
+    is ahead, existence is decided when the task is applied (service.item_existence)."""
     ids = [item.item_id for item, check in zip(items, checks, strict=True) if check.valid]
-    existing = await existing_item_ids(session, version_id, ids)
+    existence = await existence_at_submission(session, catalog_id, ids)
     for item, check in zip(items, checks, strict=True):
-        if check.valid and item.item_id not in existing:
+        if not check.valid or not existence.known_missing(item.item_id):
+            continue
+        if not upsert:
             check.violations.append(
                 (
                     "item_id",
                     f"Item '{item.item_id}' does not exist in catalog '{catalog_name}'; send upsert=true to create it.",
                 )
             )
+        else:
+            problems = creation_problems(fields, orjson.loads(check.properties_json))
+            created = f"Item '{item.item_id}' does not exist and upsert creates it:"
+            check.violations += [("properties", f"{created} {problem}") for problem in problems]
 
 
 def _payload(valid: list[tuple[str, str]]) -> Iterator[tuple[str, bytes]]:

@@ -16,14 +16,16 @@ from service import idempotency, paging
 from service.catalogs import ensure_catalog, get_catalog
 from service.db.models import Record, Task
 from service.errors import InvalidArgument, invalid_field
+from service.ids import id_problem
 from service.interceptors import current_principal
 from service.records import canonical_json, kind_for_collection, row_to_proto, validate_records
 from service.servicers.bulk_items import BulkItems
 from service.servicers.catalog_schemas import CatalogSchemas
-from service.servicers.streaming import ensure_not_cancelled, read_header, stream_body
-from service.servicers.uploads import CatalogUploads
+from service.servicers.streaming import UploadSlots, ensure_not_cancelled, idle_timeout, read_header, stream_body
+from service.servicers.uploads import PART_BYTES, CatalogUploads
 from service.settings import Settings
 from service.tasks import queue
+from service.tasks.pending import PendingUpload
 from service.tasks.record_writes import RECORDS_PART, encode_chunk
 
 RECORD_COLUMNS = (
@@ -46,9 +48,12 @@ WRITE_MODES = {
 
 
 class CatalogServicer(CatalogUploads, CatalogSchemas, BulkItems, catalog_pb2_grpc.CatalogServiceServicer):
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], settings: Settings, uploads: UploadSlots | None = None
+    ) -> None:
         self.sessions = sessions
         self.settings = settings
+        self.uploads = uploads or UploadSlots(settings.max_uploads_per_tenant, settings.max_uploads)
 
     def _section(self, section: str) -> str:
         return section or self.settings.default_section
@@ -61,6 +66,7 @@ class CatalogServicer(CatalogUploads, CatalogSchemas, BulkItems, catalog_pb2_grp
         kind = kind_for_collection(request.collection)
         if len(request.ids) > paging.MAX_PAGE_SIZE:
             raise InvalidArgument(f"at most {paging.MAX_PAGE_SIZE} ids", field_violations=[("ids", "too many")])
+        _check_lookup_ids("ids", request.ids, request.context)
         async with self.sessions() as session:
             catalog = await get_catalog(session, principal.tenant_id, self._section(request.section))
             rows = (
@@ -85,6 +91,7 @@ class CatalogServicer(CatalogUploads, CatalogSchemas, BulkItems, catalog_pb2_grp
         principal.check_tenant(request.key, "key")
         kind = kind_for_collection(request.collection)
         size = paging.page_size(request.num_results_per_page)
+        _check_lookup_ids("id", request.id)
         async with self.sessions() as session:
             catalog = await get_catalog(session, principal.tenant_id, self._section(request.section))
             where = [Record.version_id == catalog.active_version_id, Record.kind == kind]
@@ -246,72 +253,90 @@ class CatalogServicer(CatalogUploads, CatalogSchemas, BulkItems, catalog_pb2_grp
     async def StreamRecords(
         self, request_iterator: AsyncIterator[catalog_pb2.StreamRecordsRequest], context: grpc.aio.ServicerContext
     ) -> catalog_pb2.StreamRecordsResponse:
-        """One task per stream: its row first, then each batch stored as it arrives, one commit at the end.
+        """One task per stream: its batches stored in short transactions under a PENDING task as they come
+        (about PART_BYTES a part), queued by one commit at the end.
 
-        At most one batch is in memory. A stream that breaks off or carries an invalid batch rolls
-        the transaction back: no task, no payload. A retry with the idempotency key of an earlier
-        stream is read to its end for the hash and stores nothing.
+        No database connection is held while the client sends. A stream that breaks off or carries an
+        invalid batch deletes its task: no task, no payload. A retry with the idempotency key of an
+        earlier stream is read to its end for the hash and stores nothing.
         """
-        requests = aiter(request_iterator)
-        header = await read_header(requests)
-        if header.mode not in WRITE_MODES:
-            raise invalid_field("header.mode", "must be WRITE_MODE_REPLACE, WRITE_MODE_UPDATE or WRITE_MODE_DELETE")
-        target = self._target(
-            key=header.key,
-            section=header.section,
-            collection=header.collection,
-            task_type=WRITE_MODES[header.mode],
-            force=header.force,
-            notification_email=header.notification_email,
-            on_missing=header.on_missing,
-            prefix="header.",
-        )
-        once = self._idempotency(context, target)
-        digest = idempotency.RequestHash(_method("StreamRecords")).message(header)
-        received = 0
-        async with self.sessions() as session:
-            catalog = await ensure_catalog(session, target.tenant_id, target.section, parameter="header.section")
-
-            async def create() -> Task:
-                return await self._open_task(
-                    session,
-                    target,
-                    catalog.id,
-                    idempotency_key=once.key if once else None,
-                    request_hash=None,
-                    commit=False,
-                )
-
-            # An earlier stream with the same key: this one is read to its end for the hash, and stored nowhere.
-            opened = await idempotency.open_once(session, once, create)
-            task = opened if isinstance(opened, Task) else None
-            seq = 0
-            async for message in requests:
-                batch = stream_body(message, "batch")
-                with _positions_from(received):
-                    if batch.records:
-                        self._validate(batch.records, target)
-                body = batch.SerializeToString(deterministic=True)
-                digest.records(body)
-                if task is not None and batch.records:
-                    await queue.add_payload_part(session, task.id, seq, RECORDS_PART, body)
-                    seq += 1
-                received += len(batch.records)
-            if received == 0:
-                raise invalid_field("batch", "at least one record is required", "NO_RECORDS")
-            if task is None:
-                assert once is not None and isinstance(opened, idempotency.Earlier)
-                task_id = once.answer(opened, digest.hexdigest())
+        async with self.uploads.slot(current_principal().tenant_id):
+            requests = idle_timeout(aiter(request_iterator), self.settings.upload_idle_timeout_seconds)
+            header = await read_header(requests)
+            if header.mode not in WRITE_MODES:
+                raise invalid_field("header.mode", "must be WRITE_MODE_REPLACE, WRITE_MODE_UPDATE or WRITE_MODE_DELETE")
+            target = self._target(
+                key=header.key,
+                section=header.section,
+                collection=header.collection,
+                task_type=WRITE_MODES[header.mode],
+                force=header.force,
+                notification_email=header.notification_email,
+                on_missing=header.on_missing,
+                prefix="header.",
+            )
+            once = self._idempotency(context, target)
+            async with self.sessions() as session:
+                catalog = await ensure_catalog(session, target.tenant_id, target.section, parameter="header.section")
+                # An earlier stream with the same key: this one is read to its end for the hash, and stored nowhere.
+                earlier = await once.earlier(session) if once else None
+            if earlier is not None:
+                assert once is not None
+                digest, received = await self._read_records(header, target, requests, None)
+                task_id = once.answer(earlier, digest)
             else:
-                if once:
-                    await once.seal(session, task.id, digest.hexdigest())
-                await ensure_not_cancelled(context)
-                # Durable, visible to workers, and the NOTIFY enqueue issued is delivered: all at this commit.
-                await session.commit()
-                task_id = task.id
+                upload = await PendingUpload.open(
+                    self.sessions,
+                    self.settings,
+                    tenant_id=target.tenant_id,
+                    catalog_id=catalog.id,
+                    task_type=target.task_type,
+                    params=target.params,
+                    submitted_by=target.submitted_by,
+                    notification_email=target.notification_email,
+                )
+                async with upload:
+                    digest, received = await self._read_records(header, target, requests, upload)
+                    await ensure_not_cancelled(context)
+                    # The acknowledgement: queued, in its place in the catalog's queue, NOTIFY delivered.
+                    task_id = await upload.submit(once=once, digest=digest if once else None)
         return catalog_pb2.StreamRecordsResponse(
             task_id=task_id, task_status_path=queue.status_path(task_id), records_received=received
         )
+
+    async def _read_records(
+        self,
+        header: catalog_pb2.StreamRecordsHeader,
+        target: WriteTarget,
+        requests: AsyncIterator[catalog_pb2.StreamRecordsRequest],
+        upload: PendingUpload | None,
+    ) -> tuple[str, int]:
+        """Validate and store (when `upload`) the stream's batches; the request hash and the record count."""
+        digest = idempotency.RequestHash(_method("StreamRecords")).message(header)
+        received = 0
+        # Serialized RecordBatches concatenate into one RecordBatch holding all their records.
+        buffer = bytearray()
+        async for message in requests:
+            batch = stream_body(message, "batch")
+            with _positions_from(received):
+                if batch.records:
+                    self._validate(batch.records, target)
+            body = batch.SerializeToString(deterministic=True)
+            digest.records(body)
+            received += len(batch.records)
+            if upload is None or not batch.records:
+                continue
+            buffer += body
+            if len(buffer) >= PART_BYTES:
+                await upload.add(RECORDS_PART, bytes(buffer))
+                buffer.clear()
+            else:
+                await upload.keep_alive()
+        if received == 0:
+            raise invalid_field("batch", "at least one record is required", "NO_RECORDS")
+        if upload is not None and buffer:
+            await upload.add(RECORDS_PART, bytes(buffer))
+        return digest.hexdigest(), received
 
 
 @dataclass(frozen=True)
@@ -366,3 +391,13 @@ def _positions_from(offset: int) -> Iterator[None]:
             error.message = f"{field}: {description}"
         error.args = (error.message,)
         raise
+
+
+def _check_lookup_ids(field: str, ids: Sequence[str], context: str = "") -> None:
+    """Ids looked up follow the id rule too (R1): no record has another, and PostgreSQL cannot even compare a
+    NUL (a 500 before)."""
+    violations = [(f"{field}[{i}]", problem) for i, value in enumerate(ids) if (problem := id_problem(value))]
+    if problem := id_problem(context, required=False):
+        violations.append(("context", problem))
+    if violations:
+        raise InvalidArgument(f"{violations[0][0]}: {violations[0][1]}", field_violations=violations[:20])

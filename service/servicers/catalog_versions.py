@@ -16,7 +16,7 @@ from service.catalog_versions import (
     parse_version,
     version_info,
 )
-from service.catalogs import ensure_catalog, get_catalog
+from service.catalogs import ensure_catalog
 from service.servicers.batch_scope import BatchScope
 from service.timeutil import to_timestamp
 
@@ -59,8 +59,8 @@ class CatalogVersionsMixin(BatchScope):
     ) -> batch_pb2.ListCatalogVersionsResponse:
         tenant_id = self._scope(request.tenant, request.environment)
         async with self.sessions() as session:
-            catalog = await self._find_catalog(session, tenant_id, request.environment)
-            infos = await list_versions(session, catalog) if catalog is not None else []
+            catalog = await self._catalog(session, tenant_id, request.environment)
+            infos = await list_versions(session, catalog)
         return batch_pb2.ListCatalogVersionsResponse(versions=[version_proto(i) for i in infos])
 
     async def GetActiveCatalogVersion(
@@ -68,7 +68,7 @@ class CatalogVersionsMixin(BatchScope):
     ) -> batch_pb2.GetActiveCatalogVersionResponse:
         tenant_id = self._scope(request.tenant, request.environment)
         async with self.sessions() as session:
-            catalog = await get_catalog(session, tenant_id, request.environment, "environment")
+            catalog = await self._catalog(session, tenant_id, request.environment)
             infos = [i for i in await list_versions(session, catalog) if i.active]
         if not infos:  # a catalog is created with its active version; this is only a safety net
             return batch_pb2.GetActiveCatalogVersionResponse()
@@ -80,7 +80,7 @@ class CatalogVersionsMixin(BatchScope):
         tenant_id = self._scope(request.tenant, request.environment)
         number = parse_version(request.version)
         async with self.sessions() as session:
-            catalog = await get_catalog(session, tenant_id, request.environment, "environment")
+            catalog = await self._catalog(session, tenant_id, request.environment)
             await session.commit()
             info = await activate(
                 session,
@@ -98,7 +98,7 @@ class CatalogVersionsMixin(BatchScope):
         tenant_id = self._scope(request.tenant, request.environment)
         number = parse_version(request.version)
         async with self.sessions() as session:
-            catalog = await get_catalog(session, tenant_id, request.environment, "environment")
+            catalog = await self._catalog(session, tenant_id, request.environment)
             await get_version(session, catalog.id, number)
             await session.commit()
             await delete_version(session, catalog.id, number)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import grpc
 
 from catalogingest.v1 import batch_pb2
-from service.catalogs import get_catalog
 from service.db.models import Ingestion
 from service.errors import invalid_field
 from service.ingestions import (
@@ -62,7 +61,7 @@ class IngestionsMixin(BatchScope):
     ) -> batch_pb2.CreateIngestionResponse:
         tenant_id = self._scope(request.tenant, request.environment)
         async with self.sessions() as session:
-            catalog = await get_catalog(session, tenant_id, request.environment, "environment")
+            catalog = await self._catalog(session, tenant_id, request.environment)
             ingestion = await create_ingestion(
                 session,
                 tenant_id=tenant_id,
@@ -85,8 +84,8 @@ class IngestionsMixin(BatchScope):
     ) -> batch_pb2.GetIngestionResponse:
         tenant_id = self._scope(request.tenant, request.environment)
         async with self.sessions() as session:
-            catalog = await self._find_catalog(session, tenant_id, request.environment)
-            ingestion = await get_ingestion(session, catalog.id if catalog else None, request.id)
+            catalog = await self._catalog(session, tenant_id, request.environment)
+            ingestion = await get_ingestion(session, catalog.id, request.id)
         return batch_pb2.GetIngestionResponse(ingestion=ingestion_proto(ingestion, request.environment))
 
     async def ListIngestions(
@@ -97,6 +96,8 @@ class IngestionsMixin(BatchScope):
             raise invalid_field("lookback_duration", "must not be negative (milliseconds back from now)")
         status = _STATUS_NAMES.get(request.status) if request.status else None
         async with self.sessions() as session:
+            for environment in request.environment:
+                await self._catalog(session, tenant_id, environment)
             found = await list_ingestions(
                 session, tenant_id, list(request.environment), request.lookback_duration, status
             )
@@ -107,6 +108,6 @@ class IngestionsMixin(BatchScope):
     ) -> batch_pb2.DeleteIngestionResponse:
         tenant_id = self._scope(request.tenant, request.environment)
         async with self.sessions() as session:
-            catalog = await self._find_catalog(session, tenant_id, request.environment)
-            await delete_ingestion(session, catalog.id if catalog else None, request.id)
+            catalog = await self._catalog(session, tenant_id, request.environment)
+            await delete_ingestion(session, catalog.id, request.id)
         return batch_pb2.DeleteIngestionResponse()

@@ -1,15 +1,18 @@
-"""What client-streaming RPCs share."""
+"""What client-streaming RPCs share: the header-first protocol, caps on concurrent streams, an idle timeout."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 from google.protobuf.message import Message
 
-from service.errors import invalid_field
+from service.errors import DeadlineExceeded, RateLimited, invalid_field
+
+T = TypeVar("T")
 
 
 async def ensure_not_cancelled(context: grpc.aio.ServicerContext) -> None:
@@ -46,3 +49,59 @@ def stream_body(message: Message, body: str) -> Any:
     if part != body:
         raise invalid_field("part", f"each message after the header must be a {body}")
     return getattr(message, body)
+
+
+class UploadSlots:
+    """Concurrent client streams of one process, per tenant and in all; past a cap a stream is refused at
+    once (RESOURCE_EXHAUSTED with a RetryInfo, 429 + Retry-After at the gateway) instead of queueing."""
+
+    def __init__(self, per_tenant: int, total: int, retry_after: float = 1.0) -> None:
+        self.per_tenant = per_tenant
+        self.total = total
+        self.retry_after = retry_after
+        self._by_tenant: dict[int, int] = {}
+        self._in_use = 0
+
+    @contextlib.asynccontextmanager
+    async def slot(self, tenant_id: int) -> AsyncIterator[None]:
+        held = self._by_tenant.get(tenant_id, 0)
+        if held >= self.per_tenant:
+            raise self._refused(f"{held} uploads of this tenant are in progress", self.per_tenant, "tenant")
+        if self._in_use >= self.total:
+            raise self._refused(f"{self._in_use} uploads are in progress on this server", self.total, "server")
+        self._by_tenant[tenant_id] = held + 1
+        self._in_use += 1
+        try:
+            yield
+        finally:
+            self._in_use -= 1
+            left = self._by_tenant[tenant_id] - 1
+            if left:
+                self._by_tenant[tenant_id] = left
+            else:
+                del self._by_tenant[tenant_id]
+
+    def _refused(self, what: str, limit: int, scope: str) -> RateLimited:
+        error = RateLimited(
+            f"{what} (at most {limit} at a time); retry in {self.retry_after:g}s",
+            retry_after=self.retry_after,
+            metadata={"limit": str(limit), "scope": scope},
+        )
+        error.reason = "TOO_MANY_UPLOADS"
+        return error
+
+
+async def idle_timeout(requests: AsyncIterator[T], seconds: float) -> AsyncIterator[T]:
+    """The messages of a client stream; a stream silent for `seconds` ends with DEADLINE_EXCEEDED."""
+    while True:
+        try:
+            message = await asyncio.wait_for(anext(requests), seconds)
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            raise DeadlineExceeded(
+                f"the stream sent nothing for {seconds:g}s; nothing of it was kept",
+                reason="UPLOAD_IDLE_TIMEOUT",
+                metadata={"idle_timeout_seconds": f"{seconds:g}"},
+            ) from None
+        yield message

@@ -7,19 +7,19 @@ import datetime as dt
 from collections.abc import AsyncIterator
 
 import grpc
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql import Select
 
 from catalogingest.v1 import task_pb2, task_pb2_grpc
-from service import paging
+from service import health, paging
 from service.db.models import Catalog, Task
-from service.errors import Unavailable
 from service.interceptors import current_principal
 from service.settings import Settings
 from service.task_views import task_to_proto
 from service.tasks import queue
 from service.tasks.handlers import record_cancellation
+from service.tasks.status import VISIBLE
 
 WATCH_INTERVAL = 0.2
 
@@ -51,7 +51,7 @@ class TaskServicer(task_pb2_grpc.TaskServiceServicer):
         query: Select = (
             select(Task, Catalog.name)
             .join(Catalog, Catalog.id == Task.catalog_id)
-            .where(Task.tenant_id == principal.tenant_id)
+            .where(Task.tenant_id == principal.tenant_id, Task.status.in_(VISIBLE))
         )
         if request.section:
             query = query.where(Catalog.name == request.section)
@@ -110,14 +110,9 @@ class TaskServicer(task_pb2_grpc.TaskServiceServicer):
     async def GetIngestionStatus(
         self, request: task_pb2.GetIngestionStatusRequest, context: grpc.aio.ServicerContext
     ) -> task_pb2.GetIngestionStatusResponse:
-        try:
-            async with self.sessions() as session:
-                await session.execute(text("SELECT 1"))
-                workers = await queue.live_workers(session, self.settings.worker_lease_timeout)
-        except Exception as exc:
-            raise Unavailable(f"database unreachable: {type(exc).__name__}", reason="DATABASE_UNAVAILABLE") from exc
-        if workers == 0:
-            raise Unavailable("no live worker is processing tasks", reason="NO_LIVE_WORKER")
+        problem = await health.ingestion_problem(self.sessions, self.settings.worker_lease_timeout)
+        if problem is not None:
+            raise problem
         return task_pb2.GetIngestionStatusResponse(message="OK")
 
 

@@ -1,4 +1,6 @@
-"""CatalogService.UploadCatalog: CSV files streamed into a task's payload, stored before the id is returned."""
+"""CatalogService.UploadCatalog: CSV files streamed into a task's payload, stored before the id is returned.
+
+No database connection is held while the client sends: parts are stored in short transactions."""
 
 from __future__ import annotations
 
@@ -12,9 +14,10 @@ from service.catalogs import ensure_catalog
 from service.csv_records import FILE_NAMES
 from service.errors import invalid_field
 from service.interceptors import current_principal
-from service.servicers.streaming import ensure_not_cancelled, read_header, stream_body
+from service.servicers.streaming import UploadSlots, ensure_not_cancelled, idle_timeout, read_header, stream_body
 from service.settings import Settings
 from service.tasks import queue
+from service.tasks.pending import PendingUpload
 
 # Chunks are coalesced to about this size before they are stored.
 PART_BYTES = 1024 * 1024
@@ -34,59 +37,67 @@ def check_header(header: catalog_pb2.UploadCatalogHeader) -> str:
 class CatalogUploads:
     sessions: async_sessionmaker[AsyncSession]
     settings: Settings
+    uploads: UploadSlots
 
     async def UploadCatalog(
         self, request_iterator: AsyncIterator[catalog_pb2.UploadCatalogRequest], context: grpc.aio.ServicerContext
     ) -> catalog_pb2.UploadCatalogResponse:
         principal = current_principal()
-        requests = aiter(request_iterator)
-        header = await read_header(requests)
-        task_type = check_header(header)
-        principal.check_tenant(header.key, "key")
-        # Files are declared in the header, or by their first chunk (an empty chunk declares an empty file):
-        # a multipart upload only learns which files it carries as it streams them.
-        declared = set(header.files)
-        buffers: dict[int, bytearray] = {kind: bytearray() for kind in declared}
-        async with self.sessions() as session:
-            catalog = await ensure_catalog(
-                session, principal.tenant_id, header.section or self.settings.default_section
-            )
-            # Not committed (so not claimable) until the whole upload is stored.
-            task = await queue.enqueue(
-                session,
+        async with self.uploads.slot(principal.tenant_id):
+            requests = idle_timeout(aiter(request_iterator), self.settings.upload_idle_timeout_seconds)
+            header = await read_header(requests)
+            task_type = check_header(header)
+            principal.check_tenant(header.key, "key")
+            async with self.sessions() as session:
+                catalog = await ensure_catalog(
+                    session, principal.tenant_id, header.section or self.settings.default_section
+                )
+            # Stored part by part under a PENDING task, queued by the last commit (service.tasks.pending).
+            upload = await PendingUpload.open(
+                self.sessions,
+                self.settings,
                 tenant_id=principal.tenant_id,
                 catalog_id=catalog.id,
                 task_type=task_type,
                 params={"patch_delta": header.patch_delta, "force": header.force},
                 submitted_by=principal.token_id,
                 notification_email=header.notification_email,
-                commit=False,
             )
-            seq = 0
+            async with upload:
+                files = await self._store_files(header, requests, upload)
+                # A cancelled upload also ends the request iterator: never queue a truncated file as a sync.
+                await ensure_not_cancelled(context)
+                task_id = await upload.submit(
+                    params={"patch_delta": header.patch_delta, "force": header.force, "files": files}
+                )
+        return catalog_pb2.UploadCatalogResponse(task_id=task_id, task_status_path=queue.status_path(task_id))
 
-            async def store(kind: int) -> None:
-                nonlocal seq
-                await queue.add_payload_part(session, task.id, seq, FILE_NAMES[kind], bytes(buffers[kind]))
+    @staticmethod
+    async def _store_files(
+        header: catalog_pb2.UploadCatalogHeader,
+        requests: AsyncIterator[catalog_pb2.UploadCatalogRequest],
+        upload: PendingUpload,
+    ) -> list[int]:
+        """Store the files' chunks, coalesced to about PART_BYTES a part; the kinds of file received."""
+        # Files are declared in the header, or by their first chunk (an empty chunk declares an empty file):
+        # a multipart upload only learns which files it carries as it streams them.
+        declared = set(header.files)
+        buffers: dict[int, bytearray] = {kind: bytearray() for kind in declared}
+        async for message in requests:
+            chunk = stream_body(message, "chunk")
+            kind = chunk.file
+            if kind not in FILE_NAMES or (declared and kind not in declared):
+                name = record_pb2.RecordKind.Name(kind) if kind in record_pb2.RecordKind.values() else str(kind)
+                raise invalid_field("chunk.file", f"{name} is not one of the files declared in the header")
+            buffers.setdefault(kind, bytearray()).extend(chunk.data)
+            if len(buffers[kind]) >= PART_BYTES:
+                await upload.add(FILE_NAMES[kind], bytes(buffers[kind]))
                 buffers[kind].clear()
-                seq += 1
-
-            # The transaction is rolled back if the stream breaks off: no task without its whole payload.
-            async for message in requests:
-                chunk = stream_body(message, "chunk")
-                kind = chunk.file
-                if kind not in FILE_NAMES or (declared and kind not in declared):
-                    name = record_pb2.RecordKind.Name(kind) if kind in record_pb2.RecordKind.values() else str(kind)
-                    raise invalid_field("chunk.file", f"{name} is not one of the files declared in the header")
-                buffers.setdefault(kind, bytearray()).extend(chunk.data)
-                if len(buffers[kind]) >= PART_BYTES:
-                    await store(kind)
-            if not buffers:
-                raise invalid_field("files", "send at least one of the files items, variations, item_groups")
-            for kind in sorted(buffers):
-                if buffers[kind]:
-                    await store(kind)
-            task.params = {**task.params, "files": sorted(buffers)}
-            # A cancelled upload also ends the request iterator: never commit a truncated file as a sync.
-            await ensure_not_cancelled(context)
-            await session.commit()
-        return catalog_pb2.UploadCatalogResponse(task_id=task.id, task_status_path=queue.status_path(task.id))
+            else:
+                await upload.keep_alive()
+        if not buffers:
+            raise invalid_field("files", "send at least one of the files items, variations, item_groups")
+        for kind in sorted(buffers):
+            if buffers[kind]:
+                await upload.add(FILE_NAMES[kind], bytes(buffers[kind]))
+        return sorted(buffers)

@@ -14,6 +14,7 @@ from sqlalchemy import select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from service.db.models import BatchItem
+from service.store.links import LinkRules, link_values
 
 CHUNK_ROWS = 1000
 SAMPLE_IDS = 5
@@ -22,6 +23,7 @@ INVALID_ATTRIBUTES = "INVALID_ATTRIBUTES"
 MISSING_PARENT = "MISSING_PARENT"
 MISSING_ITEM = "MISSING_ITEM"
 DUPLICATE_ID = "DUPLICATE_ID"
+MISSING_GROUP = "MISSING_GROUP"
 
 _NO_ERROR = (
     "NOT EXISTS (SELECT 1 FROM ingest_errors e WHERE e.item_type = {b}.item_type AND e.item_id = {b}.item_id"
@@ -34,6 +36,13 @@ _LIVE = "b.batch_id = :batch AND NOT b.deleted"
 _SAME_RECORD = (
     "r.version_id = :version AND r.kind IN (1, 2) AND r.record_id = b.item_id AND r.context = b.context"
     " AND (r.item_type = b.item_type OR r.item_type IS NULL)"
+)
+
+
+# The batch's snapshot time: when its newest operation happened, or its creation when it has none.
+_SNAPSHOT_TIME = (
+    "SELECT coalesce(max(s.op_ts), (SELECT c.created_at FROM batches c WHERE c.id = :batch))"
+    " FROM batch_items s WHERE s.batch_id = :batch"
 )
 
 
@@ -154,6 +163,29 @@ class BatchIngest:
                 WHERE n > 1"""
         )
 
+    async def check_group_links(self, version: int) -> None:
+        """Items whose attributes' group_ids name a group the version lacks (R2): an item error."""
+        group_ids = "b.attributes->'group_ids'" if self.postgres else "json_extract(b.attributes, '$.group_ids')"
+        await self._run(
+            f"""INSERT INTO ingest_errors (item_type, item_id, context, error_type, message)
+                SELECT b.item_type, b.item_id, b.context, '{MISSING_GROUP}',
+                       'group_ids names ''' || min(g.value) || ''', which is not an item group of catalog version '
+                       || :number
+                FROM batch_items b, {link_values(self.conn.dialect.name, group_ids)}
+                WHERE {_LIVE} AND b.parent_id IS NULL AND {_OK_B}
+                  AND NOT EXISTS (SELECT 1 FROM records p WHERE p.version_id = :version AND p.kind = 3
+                                  AND p.record_id = g.value AND p.context = b.context)
+                GROUP BY b.item_type, b.item_id, b.context""",
+            number=str(version),
+        )
+
+    async def cascade_variations(self, *, tombstones_only: bool) -> int:
+        """The variants of the items this ingestion deleted (R2): of its tombstones, or of any item."""
+        tombstones = "SELECT item_id, context FROM batch_items WHERE batch_id = :batch AND deleted"
+        return await LinkRules(self.conn, self.params["version"]).cascade_variations(
+            tombstones if tombstones_only else None, staged=False, batch=self.params["batch"]
+        )
+
     async def error_summary(self) -> tuple[int, dict[str, dict[str, Any]]]:
         """(errors, {type: {count, sample_ids, sample_message}})."""
         counts = (await self._run("SELECT error_type, count(*) FROM ingest_errors GROUP BY error_type")).all()
@@ -193,16 +225,16 @@ class BatchIngest:
         )
         return written.rowcount or 0
 
-    async def merge_partial(self, source: str) -> int:
+    async def merge_partial(self) -> int:
         """Items only modified in the batch: their attributes merge into the version's records."""
         merged = "r.data || b.attributes" if self.postgres else "json_merge(r.data, b.attributes)"
         target = "records r" if self.postgres else "records AS r"
+        # A modification changes only the attributes it names: the record keeps its source (R4).
         written = await self._run(
             f"""UPDATE {target} SET data = {merged}, parent_id = coalesce(b.parent_id, r.parent_id),
-                       source = :source, op_ts = b.op_ts, updated_at = CURRENT_TIMESTAMP
+                       op_ts = b.op_ts, updated_at = CURRENT_TIMESTAMP
                 FROM batch_items b
-                WHERE {_LIVE} AND b.partial AND {_OK_B} AND {_SAME_RECORD} AND r.op_ts <= b.op_ts""",
-            source=source,
+                WHERE {_LIVE} AND b.partial AND {_OK_B} AND {_SAME_RECORD} AND r.op_ts <= b.op_ts"""
         )
         return written.rowcount or 0
 
@@ -216,9 +248,12 @@ class BatchIngest:
         return gone.rowcount or 0
 
     async def delete_missing(self, source: str) -> int:
-        """Records of `source` the batch does not hold (an item in error is held: it is not deleted)."""
+        """Records of `source` the batch does not hold (an item in error is held: it is not deleted), and only
+        those last written before the batch's snapshot time: an older batch ingested after a newer one removes
+        nothing the newer one wrote (R3)."""
         gone = await self._run(
-            """DELETE FROM records WHERE version_id = :version AND kind IN (1, 2) AND source = :source
+            f"""DELETE FROM records WHERE version_id = :version AND kind IN (1, 2) AND source = :source
+               AND records.op_ts < ({_SNAPSHOT_TIME})
                AND NOT EXISTS (SELECT 1 FROM batch_items b WHERE b.batch_id = :batch AND NOT b.deleted
                                AND b.item_id = records.record_id AND b.context = records.context)""",
             source=source,

@@ -16,9 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.errors import TaskFailed
 from service.store.staged import (
+    MAX_SKIPPED_SHOWN,
     DuplicateRecord,
     StagedRecord,
     add_counts,
+    add_skipped,
     check_safety_threshold,
     empty_counts,
     missing_parent,
@@ -40,11 +42,16 @@ _CHANGED = (
     " OR r.data IS DISTINCT FROM s.data"
 )
 
-# jsonb `||`, except that facets merge per facet: a patch that names one facet keeps the others.
+# The keys of a JSON object whose value is null: a merge removes them (R8).
+_NULL_KEYS = "ARRAY(SELECT n.key FROM jsonb_each({0}) n WHERE n.value = 'null'::jsonb)"
+# jsonb `||`, except that facets merge per facet (a patch that names one facet keeps the others) and a
+# null removes the property (or the facet).
 _MERGED_DATA = (
-    "CASE WHEN jsonb_typeof(s.data->'facets') = 'object' AND jsonb_typeof(r.data->'facets') = 'object'"
-    " THEN r.data || s.data || jsonb_build_object('facets', (r.data->'facets') || (s.data->'facets'))"
-    " ELSE r.data || s.data END"
+    "(CASE WHEN jsonb_typeof(s.data->'facets') = 'object' AND jsonb_typeof(r.data->'facets') = 'object'"
+    " THEN r.data || s.data || jsonb_build_object('facets', ((r.data->'facets') || (s.data->'facets')) - "
+    + _NULL_KEYS.format("s.data->'facets'")
+    + ") ELSE r.data || s.data END) - "
+    + _NULL_KEYS.format("s.data")
 )
 
 
@@ -172,6 +179,7 @@ class PostgresRecordStore:
                     reason="RECORD_NOT_FOUND",
                     record_id=missing[1],
                 )
+        skipped = await self._missing() if on_missing == "IGNORE" else {}
         for round_ in range(1, rounds + 1):
             rows = await self.raw.fetch(
                 f"""WITH up AS (
@@ -197,11 +205,11 @@ class PostgresRecordStore:
             created: dict[int, int] = {}
             if on_missing == "CREATE":
                 rows = await self.raw.fetch(
-                    """WITH ins AS (
+                    f"""WITH ins AS (
                         INSERT INTO records (version_id, kind, record_id, context, name, suggested_score,
                                              parent_id, parent_ids, data, op_ts, updated_at)
                         SELECT $1, kind, record_id, context, name, suggested_score, parent_id, parent_ids,
-                               data, op_ts, now()
+                               data - {_NULL_KEYS.format("data")}, op_ts, now()
                         FROM stage_records WHERE round = $2
                         ON CONFLICT DO NOTHING RETURNING kind)
                        SELECT kind, count(*) FROM ins GROUP BY kind""",
@@ -216,7 +224,26 @@ class PostgresRecordStore:
                 unchanged += staged - u - c
             if unchanged:
                 await self._touch(round_)
+        for kind, (count, ids) in skipped.items():
+            # Counted as unchanged above: they were not applied at all.
+            add_counts(counts, kind, unchanged=-count)
+            add_skipped(counts, kind, count, ids)
         return counts
+
+    async def _missing(self) -> dict[int, tuple[int, list[str]]]:
+        """Per kind: the staged operations whose record does not exist, and the first such records' ids."""
+        missing = f"NOT EXISTS (SELECT 1 FROM records r WHERE {_KEY})"
+        counts = await self.raw.fetch(
+            f"SELECT s.kind, count(*) FROM stage_records s WHERE {missing} GROUP BY s.kind", self.version_id
+        )
+        if not counts:
+            return {}
+        rows = await self.raw.fetch(
+            f"SELECT s.kind, s.record_id FROM stage_records s WHERE {missing} AND s.round = 1 ORDER BY s.seq LIMIT $2",
+            self.version_id,
+            MAX_SKIPPED_SHOWN,
+        )
+        return {kind: (count, [r[1] for r in rows if r[0] == kind]) for kind, count in counts}
 
     async def delete(self) -> dict[str, Any]:
         await self.analyze()

@@ -1,7 +1,8 @@
 """SQLite (the embedded default): the same staging and set-based statements as PostgreSQL.
 
 SQLite has no COPY and no DML in CTEs, so rows are staged with executemany and counted from
-RETURNING. `json_merge` is registered on every connection (service.db.engine) as jsonb `||`.
+RETURNING. `json_merge_removing_nulls` is registered on every connection (service.db.engine): the
+merge of service.store.postgres.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.errors import TaskFailed
 from service.store.staged import (
+    MAX_SKIPPED_SHOWN,
     DuplicateRecord,
     StagedRecord,
     add_counts,
+    add_skipped,
     check_safety_threshold,
     empty_counts,
     missing_parent,
@@ -123,6 +126,7 @@ class SqliteRecordStore:
                     record_id=missing[0][0],
                 )
         rounds = (await self._all("SELECT coalesce(max(round), 0) FROM stage_records"))[0][0]
+        skipped = await self._missing() if on_missing == "IGNORE" else {}
         for round_ in range(1, rounds + 1):
             updated: dict[int, int] = {}
             for (kind,) in await self._all(
@@ -131,14 +135,15 @@ class SqliteRecordStore:
                         suggested_score = CASE WHEN s.has_score THEN s.suggested_score ELSE r.suggested_score END,
                         parent_id = CASE WHEN s.has_parent THEN s.parent_id ELSE r.parent_id END,
                         parent_ids = CASE WHEN s.has_parent_ids THEN s.parent_ids ELSE r.parent_ids END,
-                        data = json_merge(r.data, s.data), op_ts = s.op_ts, updated_at = CURRENT_TIMESTAMP
+                        data = json_merge_removing_nulls(r.data, s.data), op_ts = s.op_ts,
+                        updated_at = CURRENT_TIMESTAMP
                     FROM stage_records s
                     WHERE s.round = :round AND {_KEY} AND r.op_ts <= s.op_ts AND (
                         (s.has_name AND r.name IS NOT s.name)
                         OR (s.has_score AND r.suggested_score IS NOT s.suggested_score)
                         OR (s.has_parent AND r.parent_id IS NOT s.parent_id)
                         OR (s.has_parent_ids AND json(r.parent_ids) IS NOT json(s.parent_ids))
-                        OR json_merge(r.data, s.data) IS NOT json(r.data))
+                        OR json_merge_removing_nulls(r.data, s.data) IS NOT json(r.data))
                     RETURNING kind""",
                 round=round_,
             ):
@@ -148,7 +153,7 @@ class SqliteRecordStore:
                 for (kind,) in await self._all(
                     f"""INSERT INTO records ({_INSERT_COLUMNS})
                         SELECT :v, kind, record_id, context, name, suggested_score, parent_id, parent_ids,
-                               json(data), op_ts, CURRENT_TIMESTAMP
+                               json_merge_removing_nulls('{{}}', data), op_ts, CURRENT_TIMESTAMP
                         FROM stage_records WHERE round = :round
                         ON CONFLICT DO NOTHING RETURNING kind""",
                     round=round_,
@@ -158,7 +163,23 @@ class SqliteRecordStore:
             for kind, staged in (await self._per_kind(f"s.round = {round_}")).items():
                 u, c = updated.get(kind, 0), created.get(kind, 0)
                 add_counts(counts, kind, created=c, updated=u, unchanged=staged - u - c)
+        for kind, (count, ids) in skipped.items():
+            # Counted as unchanged above: they were not applied at all.
+            add_counts(counts, kind, unchanged=-count)
+            add_skipped(counts, kind, count, ids)
         return counts
+
+    async def _missing(self) -> dict[int, tuple[int, list[str]]]:
+        """Per kind: the staged operations whose record does not exist, and the first such records' ids."""
+        missing = f"NOT EXISTS (SELECT 1 FROM records r WHERE {_KEY})"
+        counts = await self._all(f"SELECT s.kind, count(*) FROM stage_records s WHERE {missing} GROUP BY s.kind")
+        if not counts:
+            return {}
+        rows = await self._all(
+            f"SELECT s.kind, s.record_id FROM stage_records s WHERE {missing} AND s.round = 1 ORDER BY s.seq LIMIT :n",
+            n=MAX_SKIPPED_SHOWN,
+        )
+        return {kind: (count, [r[1] for r in rows if r[0] == kind]) for kind, count in counts}
 
     async def delete(self) -> dict[str, Any]:
         counts = empty_counts()

@@ -43,6 +43,17 @@ def add_counts(total: dict[str, dict[str, int]], kind: int, **counts: int) -> No
         bucket[key] += value
 
 
+# A task's result names at most this many of the records it skipped.
+MAX_SKIPPED_SHOWN = 100
+
+
+def add_skipped(total: dict[str, Any], kind: int, count: int, record_ids: list[str]) -> None:
+    """Operations not applied because their record is missing (or may not be created): rejected, and named."""
+    add_counts(total, kind, rejected=count)
+    shown = total.setdefault("skipped_record_ids", [])
+    shown.extend(record_ids[: max(0, MAX_SKIPPED_SHOWN - len(shown))])
+
+
 def merge_counts(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     return {kind: {f: a[kind][f] + b[kind][f] for f in COUNT_FIELDS} for kind in a}
 

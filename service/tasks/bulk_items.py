@@ -1,48 +1,87 @@
 """Applying the bulk per-item API's tasks: replace each item's properties, or merge them in.
 
 The payload holds only items that passed validation at submission (servicers/bulk_items.py), as
-item records whose `data` is the properties object. A partial update without upsert was checked
-against the catalog at submission; an item deleted since then is skipped here, not created, and
-counted as rejected and named in the task's result.
+item records whose `data` is the properties object. Existence is decided here when submission could
+not (service.item_existence): a partial update of an item missing now is skipped, and an upsert that
+would create an item without the catalog's required fields is refused; both count as rejected and are
+named in the task's result.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import orjson
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from catalogingest.v1 import record_pb2
 from service.bulk_items import ITEM, existing_item_ids
+from service.db.models import Catalog
+from service.field_types import FieldDef, stored_fields
+from service.item_existence import creation_problems
 from service.records import to_staged
+from service.store.links import LinkRules
+from service.store.staged import add_skipped
 from service.tasks.context import TaskContext
 
 BULK_REPLACE = "bulk_items_replace"
 BULK_UPDATE = "bulk_items_update"
-MAX_SKIPPED_SHOWN = 100
 
 
 async def apply_bulk_items(ctx: TaskContext) -> dict[str, Any]:
     version_id = await ctx.active_version_id()
     store = await ctx.record_store(version_id)
     upsert = bool(ctx.task.params.get("upsert"))
-    ids: list[str] = []
+    creating = ctx.task.type == BULK_UPDATE and upsert
+    fields = await _required_fields(ctx) if creating else {}
+    refused: list[str] = []
+    created: set[str] = set()
+    seen = 0
     async for _part, body in ctx.parts():
-        chunk = record_pb2.RecordBatch.FromString(body)
-        await store.stage(to_staged(chunk.records, ITEM, start_seq=len(ids)))
-        ids.extend(record.id for record in chunk.records)
-        ctx.progress(len(ids))
+        records = list(record_pb2.RecordBatch.FromString(body).records)
+        count = len(records)
+        if fields:
+            records = await _creatable(ctx.conn, version_id, fields, records, created, refused)
+        await store.stage(to_staged(records, ITEM, start_seq=seen))
+        seen += count
+        ctx.progress(seen)
+    # An item naming a missing group is refused on its own (R2), like any other per-item problem.
+    dangling, dangling_ids = await LinkRules(ctx.conn, version_id).reject_dangling_items()
     if ctx.task.type == BULK_REPLACE:
         counts = await store.replace()
-    elif upsert:
-        counts = await store.merge("CREATE")
     else:
-        missing = set(ids) - await existing_item_ids(ctx.conn, version_id, ids)
-        counts = await store.merge("IGNORE")
-        if missing:
-            # merge("IGNORE") counts a skipped item as unchanged; it was not applied at all.
-            items = counts["items"]
-            skipped = sum(1 for i in ids if i in missing)
-            items["unchanged"] -= skipped
-            items["rejected"] += skipped
-            counts["skipped_record_ids"] = sorted(missing)[:MAX_SKIPPED_SHOWN]
-    ctx.progress(len(ids), len(ids))
+        counts = await store.merge("CREATE" if upsert else "IGNORE")
+    if refused or dangling:
+        add_skipped(counts, ITEM, len(refused) + dangling, refused + dangling_ids)
+    ctx.progress(seen, seen)
     return counts
+
+
+async def _required_fields(ctx: TaskContext) -> dict[str, FieldDef]:
+    """The catalog's fields when some are required (otherwise any upsert may create its item)."""
+    schema = (await ctx.conn.execute(select(Catalog.field_schema).where(Catalog.id == ctx.task.catalog_id))).scalar()
+    fields = stored_fields(schema)
+    return fields if any(f.required for f in fields.values()) else {}
+
+
+async def _creatable(
+    conn: AsyncConnection,
+    version_id: int,
+    fields: dict[str, FieldDef],
+    records: list[record_pb2.Record],
+    created: set[str],
+    refused: list[str],
+) -> list[record_pb2.Record]:
+    """The records an upsert may apply: those of existing items, and those that create an item complete."""
+    existing = await existing_item_ids(conn, version_id, [r.id for r in records])
+    kept = []
+    for record in records:
+        if record.id in existing or record.id in created:
+            kept.append(record)
+        elif creation_problems(fields, orjson.loads(record.data_json or "{}")):
+            refused.append(record.id)
+        else:
+            created.add(record.id)
+            kept.append(record)
+    return kept

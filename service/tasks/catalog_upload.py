@@ -10,6 +10,7 @@ import asyncio
 from typing import Any
 
 from service.csv_records import FILE_NAMES, VARIATION, CsvStream
+from service.store.links import enforce_links
 from service.store.staged import StagedRecord
 from service.tasks import queue
 from service.tasks.context import RecordStore, TaskContext
@@ -71,6 +72,8 @@ async def apply_catalog_upload(ctx: TaskContext) -> dict[str, Any]:
         counts = await store.merge("CREATE")
     else:
         counts = await store.replace(dedupe=False)
+    # A sync's deleted items are any of the catalog's: their variations are found by one anti-join.
+    await enforce_links(ctx.conn, store.version_id, counts)
     if VARIATION in kinds:
         await store.check_parents()
     ctx.progress(seen, seen)

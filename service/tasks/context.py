@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from service.tasks import queue
 from service.tasks.queue import ClaimedTask
 
 RecordStore = PostgresRecordStore | SqliteRecordStore
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -74,8 +76,13 @@ class TaskContext:
         await self._write_progress(self.records_seen, self.records_applied)
 
     async def _write_progress(self, seen: int, applied: int) -> None:
-        async with self.engine.connect() as conn:
-            await queue.report_progress(conn, self.task.id, self.worker_id, seen, applied)
+        """Best effort: a progress report lost to a database outage is not the task's failure (the task's own
+        transaction notices the outage)."""
+        try:
+            async with self.engine.connect() as conn:
+                await queue.report_progress(conn, self.task.id, self.worker_id, seen, applied)
+        except Exception as exc:
+            log.warning("progress of task %d not written: %s", self.task.id, type(exc).__name__)
 
 
 Handler = Callable[[TaskContext], Awaitable[dict[str, Any]]]

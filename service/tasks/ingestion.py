@@ -113,6 +113,7 @@ async def apply_batch_ingestion(ctx: TaskContext) -> dict[str, Any]:
     ctx.progress(total)
     await _validate(ingest, schema)
     await ingest.check_structure(version[0])
+    await ingest.check_group_links(version[0])
     error_count, errors = await ingest.error_summary()
     outcome: dict[str, Any] = {"item_error_count": error_count, "item_errors_summary": errors}
     failure = _threshold_failure(config, total, total - error_count)
@@ -122,10 +123,13 @@ async def apply_batch_ingestion(ctx: TaskContext) -> dict[str, Any]:
     # Each of these reads every record of the version: skipped when the batch gives it nothing to do.
     upserted = await ingest.upsert(config["source"])
     if counts.partial:
-        upserted += await ingest.merge_partial(config["source"])
+        upserted += await ingest.merge_partial()
     deleted = await ingest.apply_tombstones() if counts.deleted else 0
     if config["delete_missing_items"]:
         deleted += await ingest.delete_missing(config["source"])
+    if deleted:
+        # Deleting an item deletes its variants (R2), counted with the deleted items.
+        deleted += await ingest.cascade_variations(tombstones_only=not config["delete_missing_items"])
     if config["promote_catalog_on_completion"]:
         try:
             await activate(

@@ -6,6 +6,7 @@ from typing import Any
 
 from catalogingest.v1 import record_pb2
 from service.records import to_staged
+from service.store.links import enforce_links
 from service.tasks.context import TaskContext
 
 RECORDS_PART = "records"
@@ -31,6 +32,9 @@ async def apply_record_write(ctx: TaskContext) -> dict[str, Any]:
         counts = await store.merge(params.get("on_missing", "FAIL"))
     else:
         counts = await store.delete()
+    await enforce_links(
+        ctx.conn, store.version_id, counts, "SELECT record_id, context FROM stage_records WHERE kind = 1"
+    )
     if kind == 2 and ctx.task.type != "records_delete":
         await store.check_parents()
     ctx.progress(seen, seen)

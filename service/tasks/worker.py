@@ -4,6 +4,11 @@ One loop per process: wake on NOTIFY (PostgreSQL) or every poll interval, claim 
 slot is free, run each task in its own transaction. A heartbeat keeps the worker's lease;
 a worker whose heartbeat stops (killed, partitioned) loses its tasks to the next claim, and
 its uncommitted transaction is rolled back by the database, so nothing is half-applied.
+
+A database outage (restart, immediate stop) strands nothing: a task whose connection died goes
+back to the queue, an outcome that cannot be written is retried until the database answers, a
+worker that cannot renew its lease stops its tasks and takes a new id, and the LISTEN connection
+is made again.
 """
 
 from __future__ import annotations
@@ -13,22 +18,26 @@ import contextlib
 import logging
 import os
 import socket
+import time
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+import asyncpg
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from service import notify
 from service.batches import purge_expired
+from service.db import clock
 from service.db.models import Catalog, Task
+from service.db.outage import is_database_outage
 from service.errors import TaskFailed
 from service.settings import Settings
 from service.tasks import queue
 from service.tasks.context import TaskContext
 from service.tasks.handlers import FAILURE_HOOKS, HANDLERS
 from service.tasks.queue import ClaimedTask
-from service.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +46,7 @@ class Worker:
     def __init__(self, engine: AsyncEngine, settings: Settings, worker_id: str | None = None) -> None:
         self.engine = engine
         self.settings = settings
-        self.id = worker_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.id = worker_id or _new_id()
         self.postgres = engine.dialect.name == "postgresql"
         # SQLite has one writer: tasks run one at a time there. It has no NOTIFY either, and polling an
         # embedded file is cheap: poll often, so a write is picked up within 0.1 s.
@@ -45,26 +54,35 @@ class Worker:
         self.poll_interval = settings.worker_poll_interval if self.postgres else min(settings.worker_poll_interval, 0.1)
         self._wake = asyncio.Event()
         self._running: set[asyncio.Task[None]] = set()
+        # Claims only under a registered id whose lease this worker renews.
+        self._registered = False
+        # Ids this worker gave up (lease lost) whose tasks go back to the queue once the database answers.
+        self._abandoned: list[str] = []
 
     async def run(self, stop: asyncio.Event) -> None:
         async with self.engine.connect() as conn:
             await queue.register_worker(conn, self.id, socket.gethostname(), os.getpid())
+        self._registered = True
         log.info("worker %s started (concurrency %d)", self.id, self.concurrency)
-        heartbeat = asyncio.create_task(self._heartbeat(stop))
-        purger = asyncio.create_task(self._purge_batches(stop))
-        listener = await self._listen() if self.postgres else None
+        background = [
+            asyncio.create_task(self._heartbeat(stop)),
+            asyncio.create_task(self._every(stop, self.settings.batch_purge_interval_seconds, self._purge_batches)),
+            asyncio.create_task(self._every(stop, _pending_purge_interval(self.settings), self._purge_pending)),
+        ]
+        if self.postgres:
+            background.append(asyncio.create_task(self._listen(stop)))
         try:
             await self._loop(stop)
         finally:
             await self._drain()
-            for background in (heartbeat, purger):
-                background.cancel()
+            for task in background:
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await background
-            if listener is not None:
-                await listener.close()
+                    await task
             async with self.engine.connect() as conn:
-                released = await queue.unregister_worker(conn, self.id)
+                released = 0
+                for worker_id in (*self._abandoned, self.id):
+                    released += await queue.unregister_worker(conn, worker_id)
             log.info("worker %s stopped; %d unfinished task(s) handed back to the queue", self.id, released)
 
     async def _loop(self, stop: asyncio.Event) -> None:
@@ -74,7 +92,7 @@ class Worker:
                 # Cleared before claiming: a NOTIFY that lands while a claim finds nothing must still wake us.
                 self._wake.clear()
                 claimed_any = False
-                while len(self._running) < self.concurrency and not stop.is_set():
+                while self._registered and len(self._running) < self.concurrency and not stop.is_set():
                     task = await self._claim()
                     if task is None:
                         break
@@ -99,8 +117,8 @@ class Worker:
         try:
             async with self.engine.connect() as conn:
                 return await queue.claim(conn, self.id, self.settings.worker_lease_timeout)
-        except Exception:
-            log.exception("claiming a task failed; retrying after the poll interval")
+        except Exception as exc:
+            _log_failure("claiming a task failed; retrying after the poll interval", exc)
             return None
 
     async def _drain(self) -> None:
@@ -114,35 +132,120 @@ class Worker:
             await asyncio.wait(pending)
 
     async def _heartbeat(self, stop: asyncio.Event) -> None:
+        """Renew the lease; a worker that cannot for a whole lease gives it up.
+
+        Its tasks' transactions died with their connections, and other workers may already be re-running
+        them: it cancels them rather than finish them later under a stale lease, and registers under a new
+        id, so that none of its tasks stays held by an id that looks alive.
+        """
+        lease = self.settings.worker_lease_timeout
+        # Since when every attempt failed. Only failures count: a heartbeat that is merely late (a busy event
+        # loop) is no sign of an outage, and a task held past its lease is protected by finish's check anyway.
+        failing_since: float | None = None
         while not stop.is_set():
+            attempt = time.monotonic()
             try:
-                async with self.engine.connect() as conn:
-                    await queue.heartbeat(conn, self.id)
-            except Exception:
-                log.exception("heartbeat failed")
+                # SQLite: one process, and a heartbeat may wait for the write lock a long task holds: no lease
+                # is given up there (nobody else could take the tasks over).
+                async with asyncio.timeout(lease if self.postgres else None), self.engine.connect() as conn:
+                    if not self._registered:
+                        await self._reregister(conn)
+                    elif not await queue.heartbeat(conn, self.id):
+                        self._give_up_lease("its worker row is gone")
+                        await self._reregister(conn)
+                    failing_since = None
+                    await self._release_abandoned(conn)
+            except Exception as exc:
+                failing_since = attempt if failing_since is None else failing_since
+                _log_failure("heartbeat failed", exc)
+            if self.postgres and self._registered and failing_since and time.monotonic() - failing_since > lease:
+                self._give_up_lease(f"heartbeats failed for {time.monotonic() - failing_since:.1f}s (lease {lease:g}s)")
+                failing_since = None
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.settings.worker_heartbeat_interval)
 
-    async def _purge_batches(self, stop: asyncio.Event) -> None:
-        """Delete expired batches every batch_purge_interval_seconds (any worker may; deleting twice is harmless)."""
+    def _give_up_lease(self, why: str) -> None:
+        log.warning(
+            "worker %s lost its lease (%s): stopping its %d running task(s), which are re-run",
+            self.id,
+            why,
+            len(self._running),
+        )
+        for runner in self._running:
+            runner.cancel()
+        self._abandoned.append(self.id)
+        self._registered = False
+        self.id = _new_id()
+
+    async def _reregister(self, conn: AsyncConnection) -> None:
+        await queue.register_worker(conn, self.id, socket.gethostname(), os.getpid())
+        self._registered = True
+        log.info("worker registered again as %s", self.id)
+        self._wake.set()
+
+    async def _release_abandoned(self, conn: AsyncConnection) -> None:
+        while self._abandoned:
+            released = await queue.unregister_worker(conn, self._abandoned[0])
+            log.info("worker id %s given up; %d task(s) handed back to the queue", self._abandoned.pop(0), released)
+
+    async def _every(self, stop: asyncio.Event, interval: float, job: Callable[[], Awaitable[None]]) -> None:
+        """Run a periodic job (any worker may; running it twice is harmless)."""
         while not stop.is_set():
             try:
-                async with self.engine.connect() as conn:
-                    purged = await purge_expired(conn)
-                if purged:
-                    log.info("purged %d expired batch(es)", purged)
-            except Exception:
-                log.exception("purging expired batches failed")
+                await job()
+            except Exception as exc:
+                _log_failure(f"{job.__name__.strip('_').replace('_', ' ')} failed", exc)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.settings.batch_purge_interval_seconds)
+                await asyncio.wait_for(stop.wait(), interval)
 
-    async def _listen(self) -> Any:
-        conn = await self.engine.connect()
-        raw = (await conn.get_raw_connection()).driver_connection
-        await raw.add_listener(queue.NOTIFY_CHANNEL, lambda *_: self._wake.set())
-        return conn
+    async def _purge_batches(self) -> None:
+        """Delete expired batches."""
+        async with self.engine.connect() as conn:
+            purged = await purge_expired(conn)
+        if purged:
+            log.info("purged %d expired batch(es)", purged)
+
+    async def _purge_pending(self) -> None:
+        """Delete what broken uploads left: PENDING tasks no part came for within the expiry."""
+        async with self.engine.connect() as conn:
+            purged = await queue.purge_pending(conn, self.settings.pending_upload_expiry_seconds)
+        if purged:
+            log.info("deleted %d abandoned upload(s)", purged)
+
+    async def _listen(self, stop: asyncio.Event) -> None:
+        """LISTEN for enqueues on a connection of its own, connected again whenever it is lost (the poll
+        interval covers the gap)."""
+        dsn = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        retry = 0.2
+        while not stop.is_set():
+            listener: asyncpg.Connection | None = None
+            try:
+                listener = await asyncpg.connect(dsn, timeout=10)
+                lost = asyncio.Event()
+                listener.add_termination_listener(lambda _conn, lost=lost: lost.set())
+                await listener.add_listener(queue.NOTIFY_CHANNEL, lambda *_: self._wake.set())
+                # Whatever was enqueued while nobody listened: look now.
+                self._wake.set()
+                retry = 0.2
+                while not stop.is_set() and not lost.is_set() and not listener.is_closed():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(_first(stop, lost), self.settings.worker_lease_timeout / 2)
+                    if not stop.is_set() and not lost.is_set():
+                        # A half-open connection tells nothing: ask it.
+                        await listener.execute("SELECT 1", timeout=self.settings.worker_lease_timeout / 2)
+                if not stop.is_set():
+                    log.warning("LISTEN connection lost; connecting again (polling meanwhile)")
+            except Exception as exc:
+                _log_failure("LISTEN connection failed; polling meanwhile", exc)
+            finally:
+                if listener is not None:
+                    listener.terminate()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), retry)
+            retry = min(retry * 2, 5.0)
 
     async def _run(self, task: ClaimedTask) -> None:
+        holder = self.id
         handler = HANDLERS.get(task.type)
         log.info("task %d (%s) started, attempt %d", task.id, task.type, task.attempts)
         ctx: TaskContext | None = None
@@ -152,8 +255,10 @@ class Worker:
                     # BEGIN IMMEDIATE in effect: the task's transaction writes first, so it holds SQLite's one
                     # write lock from the start (waiting busy_timeout for it). A transaction that read first
                     # fails at once with "database is locked" if another connection committed meanwhile.
-                    await conn.execute(update(Task).where(Task.id == task.id).values(last_update=utcnow()))
-                ctx = TaskContext(conn=conn, engine=self.engine, task=task, settings=self.settings, worker_id=self.id)
+                    await conn.execute(
+                        update(Task).where(Task.id == task.id).values(last_update=clock.now(conn.dialect.name))
+                    )
+                ctx = TaskContext(conn=conn, engine=self.engine, task=task, settings=self.settings, worker_id=holder)
                 if handler is None:
                     raise TaskFailed(f"unknown task type '{task.type}'", reason="UNKNOWN_TASK_TYPE")
                 result = await handler(ctx)
@@ -166,7 +271,7 @@ class Worker:
                 if await queue.finish(
                     conn,
                     task.id,
-                    self.id,
+                    holder,
                     "DONE",
                     result=result,
                     records_seen=ctx.records_seen,
@@ -178,22 +283,52 @@ class Worker:
                     await conn.rollback()
                     log.warning("task %d was taken over by another worker; rolled back", task.id)
         except TaskFailed as failure:
-            await self._fail(task, failure.as_dict(), ctx)
+            reason = failure.as_dict()
+            await self._until_recorded(task, holder, lambda: self._fail(task, holder, reason, ctx))
         except asyncio.CancelledError:
-            log.warning("task %d interrupted by shutdown; rolled back, back to the queue", task.id)
+            log.warning("task %d interrupted; rolled back, back to the queue", task.id)
             raise
         except Exception as exc:
+            if is_database_outage(exc):
+                # Not the task's fault: its attempt was rolled back with the connection; it runs again.
+                log.warning("task %d lost its database connection (%s); back to the queue", task.id, _brief(exc))
+                await self._until_recorded(task, holder, lambda: self._release(task, holder))
+                return
             log.exception("task %d failed unexpectedly", task.id)
             message = f"internal error ({type(exc).__name__}) while applying the task; see the worker log"
-            await self._fail(task, {"reason": "INTERNAL", "message": message}, ctx)
+            error = {"reason": "INTERNAL", "message": message}
+            await self._until_recorded(task, holder, lambda: self._fail(task, holder, error, ctx))
 
-    async def _fail(self, task: ClaimedTask, error: dict[str, Any], ctx: TaskContext | None) -> None:
+    async def _until_recorded(self, task: ClaimedTask, holder: str, record: Callable[[], Awaitable[None]]) -> None:
+        """Record a task's outcome, retrying with backoff while the database is away.
+
+        Gives up only when the worker gave up the lease it held the task under (the task goes back to the
+        queue then) or is stopped (its tasks are handed back on the way out).
+        """
+        delay = 0.2
+        while True:
+            try:
+                await record()
+                return
+            except Exception as exc:
+                if holder != self.id:
+                    log.warning("task %d: lease given up; it is re-run", task.id)
+                    return
+                _log_failure(f"recording the outcome of task {task.id} failed; retrying in {delay:.1f}s", exc)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+    async def _release(self, task: ClaimedTask, holder: str) -> None:
+        async with self.engine.connect() as conn:
+            await queue.release(conn, task.id, holder)
+
+    async def _fail(self, task: ClaimedTask, holder: str, error: dict[str, Any], ctx: TaskContext | None) -> None:
         log.info("task %d failed: %s", task.id, error.get("message"))
         async with self.engine.connect() as conn:
             finished = await queue.finish(
                 conn,
                 task.id,
-                self.id,
+                holder,
                 "FAILED",
                 error=error,
                 records_seen=ctx.records_seen if ctx else None,
@@ -205,3 +340,32 @@ class Worker:
             section = (await conn.execute(select(Catalog.name).where(Catalog.id == task.catalog_id))).scalar_one()
         if finished and task.notification_email:
             await notify.send_failure(self.settings, task.notification_email, task.id, section, error)
+
+
+def _new_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def _pending_purge_interval(settings: Settings) -> float:
+    return min(max(settings.pending_upload_expiry_seconds / 4, 0.1), 60.0)
+
+
+async def _first(*events: asyncio.Event) -> None:
+    waiters = [asyncio.create_task(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+
+
+def _brief(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+
+
+def _log_failure(what: str, exc: BaseException) -> None:
+    """A database outage is one line, not a stack trace per attempt; anything else keeps its trace."""
+    if is_database_outage(exc):
+        log.warning("%s: database unavailable (%s)", what, _brief(exc))
+    else:
+        log.error("%s", what, exc_info=exc)
