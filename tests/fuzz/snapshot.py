@@ -50,7 +50,8 @@ def _snapshot_sql(dialect: str) -> str:
             row = " || '|' || ".join(f"quote({c})" for c in columns)
             agg = f"(SELECT coalesce(group_concat(r, char(10)), '') FROM (SELECT {row} AS r FROM {table} ORDER BY r))"
         parts.append(f"{agg} AS {table}")
-    parts.append("(SELECT coalesce(max(id), 0) FROM tasks) AS last_task_id")
+    # A PENDING task is an upload still streaming, not a task yet (service.tasks.queue): not counted.
+    parts.append("(SELECT coalesce(max(id), 0) FROM tasks WHERE status <> 'PENDING') AS last_task_id")
     parts.append("(SELECT count(*) FROM tasks WHERE status IN ('QUEUED', 'IN_PROGRESS')) AS unfinished")
     return "SELECT " + ", ".join(parts)
 
