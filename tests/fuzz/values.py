@@ -214,14 +214,14 @@ _TOKEN_VALUES = [
 ]
 
 
-def _b64(value: Any) -> str:
+def page_token_of(value: Any) -> str:
     import base64
 
     return base64.urlsafe_b64encode(dumps(value)).decode().rstrip("=")
 
 
 page_tokens = st.one_of(
-    st.sampled_from(_TOKEN_VALUES).map(_b64),
+    st.sampled_from(_TOKEN_VALUES).map(page_token_of),
     st.sampled_from(["", "!!!", "%00", "a", "====", "eyJiZWZvcmUiOiA", "\x00"]),
     st.text(max_size=30),
 )
