@@ -30,7 +30,8 @@ def verify_records(mode: str, request: Any) -> Any:
                 metadata=stack.metadata(),
             )
             stored = {r.id: r for r in got.records}
-            for sent in request.records:
+            last = {(r.id, r.context): r for r in request.records}  # an id sent twice: the last one stays
+            for sent in last.values():
                 if sent.context != context or sent.kind not in kinds:
                     continue
                 found = stored.get(sent.id)
@@ -70,6 +71,8 @@ def verify_records(mode: str, request: Any) -> Any:
 def verify_bulk(partial: bool, request: Any) -> Any:
     async def verify(stack: Any, answer: Any, before: Snapshot, after: Snapshot) -> list[str] | None:
         accepted = [item for item, r in zip(request.items, answer.results, strict=True) if r.success]
+        # An id sent twice: the last one is what stays.
+        accepted = list({item.item_id: item for item in accepted}.values())
         for item in accepted:
             if breaks_id_rule(item.item_id) or "\\u0000" in item.properties_json:
                 return [f"accepted item {item.item_id!r} whose id breaks R1 or that holds a NUL (R5)"]
@@ -81,7 +84,9 @@ def verify_bulk(partial: bool, request: Any) -> Any:
         if not accepted:
             return problems or None
         got = await stack.catalog.BatchGetRecords(
-            catalog_pb2.BatchGetRecordsRequest(section="typed", collection="items", ids=[i.item_id for i in accepted]),
+            catalog_pb2.BatchGetRecordsRequest(
+                section=request.catalog_id, collection="items", ids=[i.item_id for i in accepted]
+            ),
             metadata=stack.metadata(),
         )
         stored = {r.id: json.loads(r.data_json or "{}") for r in got.records}
