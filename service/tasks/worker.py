@@ -32,6 +32,7 @@ from service.batches import purge_expired
 from service.db import clock
 from service.db.models import Catalog, Task
 from service.db.outage import is_database_outage
+from service.db.postgres_url import connect_args
 from service.errors import TaskFailed
 from service.settings import Settings
 from service.tasks import queue
@@ -215,12 +216,13 @@ class Worker:
     async def _listen(self, stop: asyncio.Event) -> None:
         """LISTEN for enqueues on a connection of its own, connected again whenever it is lost (the poll
         interval covers the gap)."""
-        dsn = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        # The engine's own URL is empty: a PostgreSQL URL reaches asyncpg as connect arguments (db.postgres_url).
+        connect = connect_args(self.settings.effective_database_url)
         retry = 0.2
         while not stop.is_set():
             listener: asyncpg.Connection | None = None
             try:
-                listener = await asyncpg.connect(dsn, timeout=10)
+                listener = await asyncpg.connect(**{"timeout": 10, **connect})
                 lost = asyncio.Event()
                 listener.add_termination_listener(lambda _conn, lost=lost: lost.set())
                 await listener.add_listener(queue.NOTIFY_CHANNEL, lambda *_: self._wake.set())
