@@ -17,7 +17,7 @@ from gateway.errors import GatewayError, from_http_status
 from gateway.http_rules import discover_services, load_bindings
 from gateway.request_id import RequestIdMiddleware, request_id
 from gateway.responses import error_response
-from gateway.routes import build_routes
+from gateway.routes import RouteTable, build_routes
 from gateway.runtime import GatewayRuntime, GatewaySettings
 from gateway.uploads import ROUTES as UPLOAD_ROUTES
 
@@ -33,7 +33,8 @@ def create_app(settings: GatewaySettings, *, extra_routes: Sequence[BaseRoute] =
     `gateway.metadata.grpc_metadata(request)` and answer errors with `gateway.errors.from_rpc_error` and
     `gateway.responses.error_response`.
     """
-    routes = [*extra_routes, *UPLOAD_ROUTES, *build_routes(load_bindings(discover_services()))]
+    generated = build_routes(load_bindings(discover_services()))
+    routes = [*extra_routes, *UPLOAD_ROUTES, *generated]
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -45,7 +46,7 @@ def create_app(settings: GatewaySettings, *, extra_routes: Sequence[BaseRoute] =
             app.state.gateway = None
             await runtime.close()
 
-    return Starlette(
+    app = Starlette(
         routes=routes,
         lifespan=lifespan,
         middleware=[Middleware(RequestIdMiddleware)],
@@ -55,6 +56,10 @@ def create_app(settings: GatewaySettings, *, extra_routes: Sequence[BaseRoute] =
             Exception: _internal,
         },
     )
+    # No redirects (an empty 307 for a trailing '/'): a path no route takes is answered by name.
+    app.router.redirect_slashes = False
+    app.router.default = RouteTable(generated).not_found
+    return app
 
 
 async def _http_exception(request: Request, exc: Exception) -> Response:

@@ -172,3 +172,25 @@ async def test_a_refused_stream_to_a_new_section_leaves_no_catalog(stack) -> Non
     )
     assert (await wait_task(stack, done.task_id)).status == task_pb2.TASK_STATUS_DONE
     assert await catalog_names(stack) == sorted([*before, "fresh:1"])
+
+
+ROUTING = [
+    # (method, path, status, what the message must say)
+    ("GET", "/data/v2/projects/acme/catalogs/a%2Fb", 400, "catalog_id: must not contain '/'"),
+    ("PUT", "/data/v2/projects/acme/catalogs/a%2Fb/items", 400, "catalog_id: must not contain '/'"),
+    ("GET", "/v1/tasks/1%2F2", 400, "id: must not contain '/'"),
+    ("GET", "/v1/tasks/", 400, "id: must not be empty"),
+    ("POST", "/v1/tasks/:cancel", 400, "id: must not be empty"),
+    ("DELETE", "/catalogs/", 400, "version: must not be empty"),
+    ("GET", "/v2/", 400, "collection: must not be empty"),
+    ("GET", "/nowhere", 404, "no route for GET /nowhere"),
+    ("DELETE", "/v2/items/x/y", 404, "no route for DELETE /v2/items/x/y"),
+    ("POST", "/v1/tasks/1", 405, "POST is not allowed on /v1/tasks/{id}"),
+]
+
+
+async def test_a_path_no_route_takes_is_answered_by_name_never_redirected(http_stack) -> None:
+    for method, path, status, fragment in ROUTING:
+        response = await http_stack.http.request(method, path, headers=http_stack.auth(), follow_redirects=False)
+        assert response.status_code == status, (method, path, response.status_code, response.text)
+        assert fragment in response.json()["message"], (method, path, response.text)
