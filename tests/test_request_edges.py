@@ -194,3 +194,31 @@ async def test_a_path_no_route_takes_is_answered_by_name_never_redirected(http_s
         response = await http_stack.http.request(method, path, headers=http_stack.auth(), follow_redirects=False)
         assert response.status_code == status, (method, path, response.status_code, response.text)
         assert fragment in response.json()["message"], (method, path, response.text)
+
+
+async def test_a_notification_email_over_320_characters_is_invalid_argument_on_every_write(http_stack) -> None:
+    md = http_stack.metadata()
+    email = "x" * 321
+    record = record_pb2.Record(id="a")
+    error = await refused(
+        http_stack.catalog.DeleteRecords(
+            catalog_pb2.DeleteRecordsRequest(collection="items", records=[record], notification_email=email),
+            metadata=md,
+        )
+    )
+    assert_invalid(error, "notification_email")
+    header = catalog_pb2.StreamRecordsHeader(
+        collection="items", mode=catalog_pb2.WRITE_MODE_REPLACE, notification_email=email
+    )
+    batch = record_pb2.RecordBatch(records=[record])
+    messages = [catalog_pb2.StreamRecordsRequest(header=header), catalog_pb2.StreamRecordsRequest(batch=batch)]
+    assert_invalid(await refused(http_stack.catalog.StreamRecords(iter(messages), metadata=md)), "notification_email")
+    response = await http_stack.http.request(
+        "DELETE",
+        "/v2/items",
+        params={"notification_email": email},
+        json={"items": [{"id": "a"}]},
+        headers=http_stack.auth(),
+    )
+    assert response.status_code == 400 and "notification_email" in response.json()["message"], response.text
+    assert (await http_stack.tasks.ListTasks(task_pb2.ListTasksRequest(), metadata=md)).total_count == 0
