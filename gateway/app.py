@@ -15,16 +15,20 @@ from starlette.routing import BaseRoute
 
 from gateway.errors import GatewayError, from_http_status
 from gateway.http_rules import discover_services, load_bindings
+from gateway.limits import BodyLimitsMiddleware
 from gateway.request_id import RequestIdMiddleware, request_id
 from gateway.responses import error_response
 from gateway.routes import RouteTable, build_routes
 from gateway.runtime import GatewayRuntime, GatewaySettings
 from gateway.uploads import ROUTES as UPLOAD_ROUTES
+from service.inflight import InflightBytes
 
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: GatewaySettings, *, extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
+def create_app(
+    settings: GatewaySettings, *, extra_routes: Sequence[BaseRoute] = (), inflight: InflightBytes | None = None
+) -> Starlette:
     """The gateway for `settings.grpc_target`.
 
     `extra_routes`, then the streaming CSV upload on /v1/catalog (the one route no annotation describes),
@@ -32,7 +36,9 @@ def create_app(settings: GatewaySettings, *, extra_routes: Sequence[BaseRoute] =
     they reach the server through `gateway.runtime.runtime_of(request).channel`, forward headers with
     `gateway.metadata.grpc_metadata(request)` and answer errors with `gateway.errors.from_rpc_error` and
     `gateway.responses.error_response`.
+    `inflight` is the process's memory budget when a gRPC server in this process shares it.
     """
+    inflight = inflight or InflightBytes.of(settings)
     generated = build_routes(load_bindings(discover_services()))
     routes = [*extra_routes, *UPLOAD_ROUTES, *generated]
 
@@ -46,16 +52,24 @@ def create_app(settings: GatewaySettings, *, extra_routes: Sequence[BaseRoute] =
             app.state.gateway = None
             await runtime.close()
 
+    limits = Middleware(
+        BodyLimitsMiddleware,
+        budget=inflight,
+        max_body_bytes=max(settings.max_body_bytes, settings.bulk_max_body_bytes),
+        idle_timeout=settings.body_idle_timeout_seconds,
+        min_rate=settings.body_min_bytes_per_second,
+    )
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(RequestIdMiddleware)],
+        middleware=[Middleware(RequestIdMiddleware), limits],
         exception_handlers={
             HTTPException: _http_exception,
             GatewayError: _gateway_error,
             Exception: _internal,
         },
     )
+    app.state.inflight = inflight
     # No redirects (an empty 307 for a trailing '/'): a path no route takes is answered by name.
     app.router.redirect_slashes = False
     app.router.default = RouteTable(generated).not_found

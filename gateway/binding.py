@@ -84,12 +84,25 @@ def bind_query(message: Message, params: Iterable[tuple[str, str]], exclude: Col
 
 def check_query(descriptor: Descriptor, params: Iterable[tuple[str, str]], exclude: Collection[str] = ()) -> None:
     """400 for a parameter that names no field of the request or holds NUL: callable before the body is read."""
+    seen: dict[str, int] = {}
     for name, value in params:
         _no_nul(name, name)
-        _no_nul(name, value)
-        if _field(descriptor, name.split(".")[0]) is None or not _is_path_to_field(descriptor, name.split(".")):
-            known = ", ".join(sorted(f.name for f in descriptor.fields if f.name not in exclude)) or "none"
-            raise GatewayError.invalid_argument(name, f"unknown query parameter; this route takes: {known}")
+        index = seen[name] = seen.get(name, -1) + 1
+        field = _field(descriptor, name.split(".")[0])
+        # a repeated parameter (`id=a&id=b`) is named with its index, as the server names `id[1]`
+        _no_nul(f"{name}[{index}]" if field is not None and field.is_repeated else name, value)
+        if field is None or not _is_path_to_field(descriptor, name.split(".")):
+            known = ", ".join(sorted(f.name for f in descriptor.fields if f.name not in exclude and _from_query(f)))
+            takes = f"this route takes: {known}" if known else "this route takes no query parameters"
+            raise GatewayError.invalid_argument(name, f"unknown query parameter; {takes}")
+
+
+def _from_query(field: FieldDescriptor) -> bool:
+    """Whether a query parameter can set the field (what an unknown-parameter error lists)."""
+    if field.message_type is None:
+        return True
+    full_name = field.message_type.full_name
+    return not field.is_repeated and (full_name in _WRAPPERS or full_name in _JSON_STRING_TYPES)
 
 
 def bind_body(message: Message, body: Any, body_field: str) -> set[str]:
@@ -106,13 +119,15 @@ def bind_body(message: Message, body: Any, body_field: str) -> set[str]:
     try:
         json_format.ParseDict(payload, message)
     except json_format.ParseError as exc:
-        raise _body_error(exc, payload, message.DESCRIPTOR) from None
+        raise _body_error(exc, payload, message.DESCRIPTOR, body_field) from None
     bound = {_field(message.DESCRIPTOR, key) for key in payload}
     return {field.name for field in bound if field is not None}
 
 
 _PARSE_FAILED = re.compile(r"Failed to parse (\w+) field")
 _NO_FIELD = re.compile(r'has no field named "([^"]+)"')
+_NO_FIELD_AT = re.compile(r'has no field named "[^"]+" at "([^"]+)"')
+_ABSENT = object()
 _EXPECTED_JSON = {
     FieldDescriptor.CPPTYPE_STRING: "a string",
     FieldDescriptor.CPPTYPE_BOOL: "a boolean",
@@ -122,28 +137,54 @@ _EXPECTED_JSON = {
 }
 
 
-def _body_error(exc: json_format.ParseError, payload: dict[str, Any], descriptor: Descriptor) -> GatewayError:
-    """json_format's message (Python reprs, internal type names) as a 400 naming the body field in JSON terms."""
+def _body_error(
+    exc: json_format.ParseError, payload: dict[str, Any], descriptor: Descriptor, body_field: str
+) -> GatewayError:
+    """json_format's message (Python reprs, proto type names) as a 400 naming the body field in JSON terms:
+    `fields[0].nme`, `minItemCount`, with the value sent rendered as JSON."""
     text = str(exc)
+    wrapper = [] if body_field == "*" else [body_field]  # the body of a `body: "field"` rule is that field
     unknown = _NO_FIELD.search(text)
     if unknown:
-        known = ", ".join(sorted(f.json_name for f in descriptor.fields))
-        return GatewayError.invalid_argument(unknown.group(1), f"unknown field; this body takes: {known}")
-    failed = _PARSE_FAILED.search(text)
-    field = _field(descriptor, failed.group(1)) if failed else None
-    if failed is None or field is None:
+        where = _NO_FIELD_AT.search(text)
+        parts = where.group(1).split(".")[1 + len(wrapper) :] if where else []
+        owner = _descriptor_at(descriptor, [*wrapper, *(p.split("[")[0] for p in parts)])
+        name = ".".join([*parts, unknown.group(1)])
+        known = ", ".join(sorted(f.json_name for f in owner.fields)) if owner is not None else ""
+        return GatewayError.invalid_argument(name, f"unknown field; the fields here are: {known}")
+    names = _PARSE_FAILED.findall(text)
+    field: FieldDescriptor | None = None
+    current: Descriptor | None = descriptor
+    value: Any = payload
+    for name in names:
+        field = _field(current, name) if current is not None else None
+        if field is None:
+            break
+        value = value.get(name, _ABSENT) if isinstance(value, dict) else _ABSENT
+        current = field.message_type
+    if field is None:
         return GatewayError.invalid_argument("body", "does not match the request: check the field names and types")
     if field.cpp_type == FieldDescriptor.CPPTYPE_ENUM:
         expected = "one of " + ", ".join(
             short_name(field.enum_type, v.name) for v in field.enum_type.values if v.number
         )
+    elif field.message_type is not None and field.message_type.full_name in _EXPECTED:
+        expected = _EXPECTED[field.message_type.full_name]
     else:
         expected = _EXPECTED_JSON.get(field.cpp_type, "an integer")
     if field.is_repeated:
         expected = f"a list whose values are each {expected}"
-    key = failed.group(1)
-    got = f", got {shown(payload[key])}" if key in payload else ""
-    return GatewayError.invalid_argument(key, f"must be {expected}{got}")
+    name = ".".join(names[len(wrapper) :]) or "body"
+    got = f", got {shown(value)}" if value is not _ABSENT else ""
+    return GatewayError.invalid_argument(name, f"must be {expected}{got}")
+
+
+def _descriptor_at(descriptor: Descriptor, names: list[str]) -> Descriptor | None:
+    current: Descriptor | None = descriptor
+    for name in names:
+        field = _field(current, name) if current is not None else None
+        current = field.message_type if field is not None else None
+    return current
 
 
 def parse_scalar(field: FieldDescriptor, text: str, param: str) -> Any:

@@ -28,6 +28,8 @@ HTTP_STATUS_BY_CODE: Mapping[grpc.StatusCode, int] = {
 }
 # ErrorInfo metadata key the server uses to say when a rate-limited call may be retried.
 RETRY_AFTER_KEY = "retry_after_seconds"
+# Retry-After for an UNAVAILABLE that carries no hint of its own: 503 always tells a client when to retry.
+DEFAULT_UNAVAILABLE_RETRY_AFTER = 1.0
 
 
 def http_status(code: grpc.StatusCode) -> int:
@@ -105,6 +107,8 @@ def from_rpc_error(error: grpc.aio.AioRpcError) -> GatewayError:
             detail.Unpack(retry)
             retry_after = retry_after or retry.retry_delay.ToTimedelta().total_seconds()
     headers = {}
+    if retry_after is None and code == grpc.StatusCode.UNAVAILABLE:
+        retry_after = DEFAULT_UNAVAILABLE_RETRY_AFTER  # e.g. the server itself cannot be reached
     if retry_after is not None and code in (grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.UNAVAILABLE):
         headers["Retry-After"] = str(max(0, math.ceil(retry_after)))
     return GatewayError(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 
 from gateway.errors import GatewayError
+from gateway.limits import lease_metadata
 from gateway.request_id import HEADER as REQUEST_ID_HEADER
 from gateway.request_id import request_id
 
@@ -37,4 +38,4 @@ def grpc_metadata(request: Request) -> tuple[tuple[str, str], ...]:
         if not value.isascii() or not value.isprintable():
             raise GatewayError.invalid_argument(header, "must be printable ASCII")
         metadata.append((key, value))
-    return tuple(metadata)
+    return (*metadata, *lease_metadata(request))

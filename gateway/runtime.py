@@ -25,6 +25,18 @@ class GatewaySettings(Protocol):
     @property
     def bulk_max_body_bytes(self) -> int: ...
 
+    @property
+    def max_inflight_bytes(self) -> int: ...
+
+    @property
+    def inflight_wait_seconds(self) -> float: ...
+
+    @property
+    def body_idle_timeout_seconds(self) -> float: ...
+
+    @property
+    def body_min_bytes_per_second(self) -> int: ...
+
 
 def grpc_target(settings: GatewaySettings) -> str:
     """`effective_grpc_target` when the settings derive one (an empty grpc_target means the local port)."""

@@ -17,6 +17,7 @@ from catalogingest.v1 import catalog_pb2, catalog_pb2_grpc, record_pb2
 from gateway.binding import bind_query
 from gateway.credentials import require_credentials
 from gateway.errors import GatewayError, from_rpc_error
+from gateway.limits import lease_metadata, reserve_upload
 from gateway.metadata import grpc_metadata
 from gateway.responses import error_response, json_response, render
 from gateway.runtime import runtime_of
@@ -128,6 +129,9 @@ async def upload_catalog(request: Request) -> Response:
     boundary = _boundary(request)
     parts = _Parts()
 
+    lease = await reserve_upload(request)
+    metadata = (*metadata, *lease_metadata(request))  # the server in this process need not reserve again
+
     async def messages() -> AsyncIterator[catalog_pb2.UploadCatalogRequest]:
         yield catalog_pb2.UploadCatalogRequest(header=header)
         parser = MultipartParser(boundary, parts.callbacks())
@@ -165,6 +169,8 @@ async def upload_catalog(request: Request) -> Response:
         if parts.error is None:
             raise
         return error_response(parts.error)
+    finally:
+        lease.release()
     return json_response(render(response))
 
 

@@ -11,6 +11,7 @@ from service.db.engine import create_engine, session_factory
 from service.db.migrate import upgrade
 from service.db.postgres_url import connect_args, is_postgres_url
 from service.logs import configure_logging
+from service.malloc import limit_arenas
 from service.runner import ROLES, run
 from service.settings import Settings
 
@@ -90,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         parser.error(str(exc))
     if args.command == "serve":
+        limit_arenas()
         asyncio.run(run(settings, args.role or ROLES))
     elif args.command == "tokens":
         print(asyncio.run(_create_token(settings, args.tenant)))

@@ -42,7 +42,7 @@ def guarded_deserializer(deserializer: Callable[[bytes], Any] | None, method: st
             log.warning("undecodable %s for %s (%d bytes): %s", shown, method, len(raw), exc)
             return RejectedRequest(
                 InvalidArgument(
-                    f"the request is not a valid {shown} message (protobuf decoding failed: {exc})",
+                    f"the request is not a valid {shown} message: its bytes do not decode as protobuf",
                     reason="UNDECODABLE_REQUEST",
                 )
             )

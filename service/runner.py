@@ -17,6 +17,7 @@ import uvicorn
 
 from service.db.engine import create_engine, is_postgres, session_factory
 from service.db.migrate import upgrade
+from service.inflight import InflightBytes
 from service.server import create_server
 from service.settings import Settings
 from service.tasks.worker import Worker
@@ -38,6 +39,8 @@ async def run(settings: Settings, roles: Iterable[str] = ROLES, stop: asyncio.Ev
         log.warning("SQLite serves one process: run all roles together, or use PostgreSQL for separate roles")
     await upgrade(engine)
     sessions = session_factory(engine)
+    # One memory budget for the process, shared by its gRPC server and gateway.
+    inflight = InflightBytes.of(settings)
 
     grpc_server = None
     gateway: uvicorn.Server | None = None
@@ -46,20 +49,22 @@ async def run(settings: Settings, roles: Iterable[str] = ROLES, stop: asyncio.Ev
     worker_stop = asyncio.Event()
     try:
         if "grpc" in roles:
-            grpc_server = create_server(settings, sessions)
+            grpc_server = create_server(settings, sessions, inflight=inflight)
             await grpc_server.start()
             log.info("gRPC listening on %s:%d", settings.grpc_host, grpc_server.port)
         if "worker" in roles:
             worker_task = asyncio.create_task(Worker(engine, settings).run(worker_stop))
         if "gateway" in roles:
             from gateway.app import create_app
+            from gateway.slow_clients import http_protocol
 
             config = uvicorn.Config(
-                create_app(settings),
+                create_app(settings, inflight=inflight),
                 host=settings.http_host,
                 port=settings.http_port,
                 log_level="warning",
                 lifespan="on",
+                http=http_protocol(settings.header_timeout_seconds),
             )
             gateway = uvicorn.Server(config)
             # The runner owns the signals; uvicorn must not install its own.

@@ -23,6 +23,8 @@ from catalogingest.v1 import (
 )
 from service import health as ingestion_health
 from service.auth import Authenticator
+from service.inflight import InflightBytes
+from service.inflight_interceptor import InflightInterceptor
 from service.interceptors import ServiceInterceptor
 from service.servicers.auth import AuthServicer
 from service.servicers.batch import BatchServicer
@@ -80,15 +82,27 @@ class GrpcServer:
 
 
 def create_server(
-    settings: Settings, sessions: async_sessionmaker[AsyncSession], *, host: str | None = None, port: int | None = None
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    inflight: InflightBytes | None = None,
 ) -> GrpcServer:
+    """`inflight`: the process's memory budget, when the gateway in this process shares it."""
+    inflight = inflight or InflightBytes.of(settings)
+    inflight.serves_grpc = True
     server = grpc.aio.server(
-        interceptors=[ServiceInterceptor(Authenticator(sessions))],
+        # The memory bound runs inside: the caller is authenticated, and its refusal mapped, by the first.
+        interceptors=[ServiceInterceptor(Authenticator(sessions)), InflightInterceptor(inflight)],
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_metadata_size", MAX_METADATA_BYTES),
             ("grpc.absolute_max_metadata_size", MAX_METADATA_BYTES),
+            # No window growth by BDP probing: a stream waiting on the memory budget or the database buffers
+            # one HTTP/2 window (64 KiB) of its client's data, not megabytes.
+            ("grpc.http2.bdp_probe", 0),
         ],
     )
     # One count of concurrent client streams for the whole process.

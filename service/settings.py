@@ -46,6 +46,17 @@ class Settings:
     # Limits (documented defaults).
     max_body_bytes: int = 10 * 1024 * 1024
     max_records_per_call: int = 1000
+    # Memory bound of each process: request bodies, their parsed forms and messages in flight at once
+    # (an estimate per request, see service/inflight.py); requests past it wait briefly, then get 503.
+    max_inflight_bytes: int = 512 * 1024 * 1024
+    # How long a request waits for its share of that budget before the 503 / RESOURCE_EXHAUSTED.
+    inflight_wait_seconds: float = 5.0
+    # Slow clients hold connections and buffers: request headers must be complete this long after a
+    # connection opens (or its previous response is sent); a request body may pause at most this long, and
+    # after that must average this rate. Past either: 408 and the connection is closed.
+    header_timeout_seconds: float = 10.0
+    body_idle_timeout_seconds: float = 30.0
+    body_min_bytes_per_second: int = 1024
     default_section: str = "Products"
     batch_expiry_seconds: float = 7 * 24 * 3600
     # How often a worker deletes expired batches.

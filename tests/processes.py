@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,6 +24,10 @@ def spawn(started: list, database_url: str, *roles: str, **settings: object) -> 
         | {f"CATALOG_INGEST_{k.upper()}": str(v) for k, v in settings.items()}
     )
     command = [sys.executable, "-m", "service.cli", "--log-level", "WARNING", "serve", *(f"--role={r}" for r in roles)]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # Its log goes to a file: a pipe nobody reads fills up and blocks the process at its next log line.
+    log = tempfile.NamedTemporaryFile(prefix=f"serve-{'-'.join(roles)}-", suffix=".log", delete=False)
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
+    log.close()
+    process.log_path = Path(log.name)  # type: ignore[attr-defined]
     started.append(process)
     return process

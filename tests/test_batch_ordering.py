@@ -1,8 +1,14 @@
-"""Issue 10 #6, #7 (R3, R4): batches that race, and what a modification does to an item's source."""
+"""Issue 10 #6, #7 (R3, R4): writes that race (batches, a sync), and what a modification does to a source."""
 
 from __future__ import annotations
 
+import datetime as dt
+
+from catalogingest.v1 import task_pb2
 from tests.batch_helpers import add, ingest, items_of, modify, new_version, scope, wait_ingestion
+from tests.helpers import wait_task
+from tests.test_catalog_upload import ITEMS, SYNC, upload
+from tests.test_record_writes import listed, ok, rec, ts
 
 
 async def new_batch(stack) -> str:
@@ -66,3 +72,14 @@ async def test_a_modify_only_batch_keeps_the_items_source(http_stack) -> None:
     status = await run(s, catalogVersion=version, batchImportId=sync, source="erp", deleteMissingItems=True)
     assert status["deletedItemCount"] == 1
     assert set(await items_of(s)) == {"p0"}
+
+
+async def test_a_csv_sync_keeps_a_missing_record_written_after_it(stack) -> None:
+    """A record whose last write is newer than the sync (a later timestamp) is not the sync's to delete."""
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+    await ok(stack, "ReplaceRecords", "items", [rec("old"), rec("keep")])
+    await ok(stack, "ReplaceRecords", "items", [rec("newer", timestamp=ts(later))])
+    task = await wait_task(stack, await upload(stack, SYNC, {ITEMS: "id\nkeep\n"}, section="Products", force=True))
+    assert task.status == task_pb2.TASK_STATUS_DONE, task.error
+    assert task.result.items.deleted == 1
+    assert {r.id for r in await listed(stack, "items")} == {"keep", "newer"}

@@ -260,14 +260,14 @@ async def test_grpc_values_nested_too_deep_are_refused_naming_the_field(stack) -
     assert not bulk.results[0].success and bulk.task_id == 0, bulk
     assert "nested deeper than 64 levels" in str(bulk.results[0].errors), bulk
 
-    created = await stack.batches.CreateBatch(
-        batch_pb2.CreateBatchRequest(tenant="acme", environment="prod"), metadata=md
+    created = await stack.batches.CreateCatalogVersion(
+        batch_pb2.CreateCatalogVersionRequest(tenant="acme", environment="prod", create_batch_import=True), metadata=md
     )
     added = await stack.batches.AddBatchItems(
         batch_pb2.AddBatchItemsRequest(
             tenant="acme",
             environment="prod",
-            batch_id=created.id,
+            batch_id=created.version.version,
             items=[batch_pb2.BatchItem(id="x", type="product", attributes_json=deep(300))],
         ),
         metadata=md,
@@ -292,13 +292,13 @@ NUL_QUERIES = [
     ("GET", "/v1/tasks", {"status": "DONE\x00"}, "status"),
     ("GET", "/v1/tasks", {"key": "\x00"}, "key"),
     ("GET", "/v2/items", {"section": "\x00"}, "section"),
-    ("GET", "/v2/items", {"id": "x\x00"}, "id"),
+    ("GET", "/v2/items", {"id": ["a", "x\x00"]}, "id[1]"),
     ("PUT", "/v1/catalog", {"section": "\x00"}, "section"),
     ("PUT", "/v1/catalog", {"notification_email": "a@b\x00"}, "notification_email"),
     ("GET", "/batch-imports", {"tenant": "acme", "environment": "prod\x00"}, "environment"),
     ("POST", "/batch-imports", {"tenant": "acme", "environment": "\x00"}, "environment"),
     ("POST", "/batch-imports/items", {**SCOPE, "batch_id": "b\x00"}, "batch_id"),
-    ("GET", "/batch-imports/ingestions", {"tenant": "acme", "environment": "\x00"}, "environment"),
+    ("GET", "/batch-imports/ingestions", {"tenant": "acme", "environment": "\x00"}, "environment[0]"),
     ("GET", "/batch-imports/ingestions", {"tenant": "acme", "status": "RUNNING\x00"}, "status"),
     ("GET", "/catalogs", {"tenant": "acme\x00", "environment": "prod"}, "tenant"),
     ("POST", "/catalogs", {**SCOPE, "createBatchImport": "true\x00"}, "createBatchImport"),

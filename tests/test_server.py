@@ -14,6 +14,7 @@ from catalogingest.v1 import catalog_pb2, record_pb2, task_pb2
 from tests.helpers import wait_task
 
 SERVICES = {
+    "catalogingest.v1.AuthService",
     "catalogingest.v1.BatchService",
     "catalogingest.v1.CatalogService",
     "catalogingest.v1.TaskService",

@@ -70,7 +70,11 @@ async def test_a_client_stream_cancelled_after_its_data_creates_no_task(stack) -
     for rpc in ("UploadCatalog", "StreamRecords"):
         call = getattr(stack.catalog, rpc)(metadata=stack.metadata())
         if rpc == "UploadCatalog":
-            await call.write(catalog_pb2.UploadCatalogRequest(header=catalog_pb2.UploadCatalogHeader()))
+            await call.write(
+                catalog_pb2.UploadCatalogRequest(
+                    header=catalog_pb2.UploadCatalogHeader(mode=catalog_pb2.UPLOAD_MODE_SYNC)
+                )
+            )
             csv = items_csv(40_000)  # ~3.6 MB: the server has stored parts of it before the cancel
             for start in range(0, len(csv), 256 * 1024):
                 chunk = catalog_pb2.FileChunk(file=record_pb2.RECORD_KIND_ITEM, data=csv[start : start + 256 * 1024])

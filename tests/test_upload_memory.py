@@ -34,7 +34,8 @@ async def test_a_200k_row_file_streams_with_bounded_memory(pg_url) -> None:
                 response = await http.put(
                     "/v1/catalog",
                     headers={**auth, "Content-Type": f"multipart/form-data; boundary={boundary}"},
-                    content=multipart_body(shape, boundary, files=("items",)),
+                    # The items name item groups (group_ids): their file comes along, or the sync is refused (R2).
+                    content=multipart_body(shape, boundary, files=("items", "item_groups")),
                 )
                 assert response.status_code == 200, response.text
                 task_id = response.json()["task_id"]

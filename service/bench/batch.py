@@ -36,8 +36,9 @@ class BatchRun:
 
 
 def batch_items(shape: CatalogShape) -> Iterator[batch_pb2.BatchItem]:
-    """The synthetic catalog as batch items: every item (attributes as the CSV path's columns), then the
-    variants, each with its item as parentId."""
+    """The synthetic catalog as batch items: every item (attributes as the CSV path's columns, but for
+    group_ids: a new version holds no item groups, and a link to a missing group is an item error), then
+    the variants, each with its item as parentId."""
     for n in range(shape.items):
         word = WORDS[n % len(WORDS)]
         attributes = {
@@ -46,7 +47,6 @@ def batch_items(shape: CatalogShape) -> Iterator[batch_pb2.BatchItem]:
             "image_url": f"https://cdn.example/{n}.jpg",
             "description": f"A {word} number {n}",
             "keywords": [word, COLORS[n % 8]],
-            "group_ids": [f"g{n % shape.group_count}"],
             "active": True,
             "suggested_score": n % 100,
             "brand": BRANDS[n % 8],

@@ -7,6 +7,7 @@ record's n-th operation) so a task means exactly what applying its operations in
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
@@ -306,9 +307,10 @@ class PostgresRecordStore:
         if duplicate is not None:
             raise DuplicateRecord(*duplicate)
 
-    async def sync(self, kinds: Iterable[int], force: bool) -> dict[str, Any]:
+    async def sync(self, kinds: Iterable[int], force: bool, as_of: dt.datetime | None = None) -> dict[str, Any]:
         """Make each kind's records exactly the staged ones: delete the missing, upsert the rest.
-        Deleting more than half of a kind's records fails unless `force`."""
+        Deleting more than half of a kind's records fails unless `force`. With `as_of` (the sync's operation
+        time) a missing record last written after it is kept: no write older than the record (R3)."""
         kinds = list(kinds)
         existing = {
             kind: await self.raw.fetchval(
@@ -324,9 +326,11 @@ class PostgresRecordStore:
             status = await self.raw.execute(
                 """DELETE FROM records r WHERE r.version_id = $1 AND r.kind = $2 AND NOT EXISTS (
                      SELECT 1 FROM stage_records s
-                     WHERE s.kind = r.kind AND s.record_id = r.record_id AND s.context = r.context)""",
+                     WHERE s.kind = r.kind AND s.record_id = r.record_id AND s.context = r.context)
+                   AND ($3::timestamptz IS NULL OR r.op_ts < $3)""",
                 self.version_id,
                 kind,
+                as_of,
             )
             deleted[kind] = int(status.split()[-1])
             check_safety_threshold(kind, deleted[kind], existing[kind], force)

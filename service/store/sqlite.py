@@ -216,8 +216,10 @@ class SqliteRecordStore:
         if duplicate:
             raise DuplicateRecord(*duplicate[0])
 
-    async def sync(self, kinds: Iterable[int], force: bool) -> dict[str, Any]:
+    async def sync(self, kinds: Iterable[int], force: bool, as_of: dt.datetime | None = None) -> dict[str, Any]:
+        """See PostgresRecordStore.sync."""
         deleted: dict[int, int] = {}
+        newer = "" if as_of is None else " AND r.op_ts < :as_of"
         for kind in kinds:
             existing = (await self._all("SELECT count(*) FROM records WHERE version_id = :v AND kind = :k", k=kind))[0][
                 0
@@ -225,8 +227,9 @@ class SqliteRecordStore:
             gone = await self._all(
                 "DELETE FROM records AS r WHERE r.version_id = :v AND r.kind = :k AND NOT EXISTS ("
                 " SELECT 1 FROM stage_records s WHERE s.kind = r.kind AND s.record_id = r.record_id"
-                " AND s.context = r.context) RETURNING kind",
+                f" AND s.context = r.context){newer} RETURNING kind",
                 k=kind,
+                as_of=_sqlite_ts(as_of) if as_of is not None else None,
             )
             deleted[kind] = len(gone)
             check_safety_threshold(kind, deleted[kind], existing, force)

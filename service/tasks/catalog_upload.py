@@ -66,7 +66,7 @@ async def apply_catalog_upload(ctx: TaskContext) -> dict[str, Any]:
     finally:
         await stager.cancel()
     if ctx.task.type == "catalog_sync":
-        counts = await store.sync(kinds, force=bool(params.get("force")))
+        counts = await store.sync(kinds, force=bool(params.get("force")), as_of=now)
     elif patch:
         await store.check_unique()
         counts = await store.merge("CREATE")

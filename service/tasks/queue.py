@@ -241,8 +241,8 @@ UPDATE tasks SET status = 'IN_PROGRESS', worker_id = :worker, attempts = attempt
 WHERE id = (
     SELECT t.id FROM tasks t
     WHERE t.status IN ('QUEUED', 'IN_PROGRESS')
-      AND (t.status = 'QUEUED' OR NOT EXISTS (
-            SELECT 1 FROM workers w WHERE w.id = t.worker_id AND w.heartbeat_at > {stale_before}))
+      AND (t.status = 'QUEUED' OR (t.worker_id <> :worker AND NOT EXISTS (
+            SELECT 1 FROM workers w WHERE w.id = t.worker_id AND w.heartbeat_at > {stale_before})))
       AND NOT EXISTS (
             SELECT 1 FROM tasks p
             WHERE p.catalog_id = t.catalog_id AND p.id <> t.id AND (
@@ -258,7 +258,8 @@ WHERE id = (
 RETURNING id, tenant_id, catalog_id, type, params, attempts, notification_email
 """
 # A claimed task's row stays unlocked while it runs (progress is written to it); a task whose worker's
-# heartbeat is older than the lease (by the database clock) belongs to a dead worker and is claimed again.
+# heartbeat is older than the lease (by the database clock) belongs to a dead worker and is claimed again
+# (never by the worker that holds it: a late heartbeat of its own is no reason to run its task twice).
 # The start time is the claim statement's: it saw the previous task's commit, so it is never earlier.
 
 

@@ -76,7 +76,10 @@ class Worker:
             await self._loop(stop)
         finally:
             await self._drain()
-            for task in background:
+            # The side loops end at their next wait once `stop` is set; cancelled in the middle of a statement,
+            # an SQLite connection could keep the write lock that unregistering needs.
+            _done, left = await asyncio.wait(background, timeout=5.0 if stop.is_set() else 0)
+            for task in left:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

@@ -11,6 +11,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from catalogingest.v1 import catalog_pb2, record_pb2, task_pb2
+from service.tasks.worker import Worker
 from tests.conftest import start_stack
 from tests.faults.own_postgres import OwnPostgres
 from tests.figures import record
@@ -102,3 +103,38 @@ async def test_a_task_in_flight_is_finished_after_a_database_outage(
         stuck=0,
         recovery_s=f"{max(recoveries):.1f}",
     )
+
+
+async def test_a_worker_that_cannot_heartbeat_for_a_lease_stops_its_tasks(
+    postgres_instance: OwnPostgres, own_pg_url: str
+) -> None:
+    """Its tasks' transactions died with the database: it stops them and takes a new id rather than finish them
+    later under a stale lease, and the task is re-run."""
+    async with start_stack(
+        own_pg_url, worker=False, gateway=False, worker_lease_timeout=LEASE, debug_apply_delay=30.0
+    ) as stack:
+        worker = Worker(stack.engine, stack.settings)
+        stop = asyncio.Event()
+        running = asyncio.create_task(worker.run(stop))
+        try:
+            first_id = worker.id
+            held = await write(stack, "A", "held")
+            await reaches(stack, held, task_pb2.TASK_STATUS_IN_PROGRESS)
+            await asyncio.to_thread(postgres_instance.stop, "immediate")
+            # A lease of failed heartbeats later, the worker has given its lease (and its id) up.
+            await eventually(lambda: asyncio.sleep(0.05, worker.id), lambda now: now != first_id, timeout=6 * LEASE)
+            await asyncio.to_thread(postgres_instance.start)
+
+            async def task() -> task_pb2.Task | None:
+                try:
+                    got = await stack.tasks.GetTask(task_pb2.GetTaskRequest(id=held), metadata=stack.metadata())
+                except grpc.aio.AioRpcError:
+                    return None
+                return got.task
+
+            # Re-run at once (not 30 s later, when the first attempt would have tried to finish).
+            rerun = await eventually(task, lambda t: t is not None and t.attempts == 2, timeout=6 * LEASE + 10)
+            assert rerun.status == task_pb2.TASK_STATUS_IN_PROGRESS
+        finally:
+            stop.set()
+            await running

@@ -83,7 +83,6 @@ async def test_serve_processes_recover_from_a_database_outage(
         not_done = [t for t in tasks if t["status"] != "DONE"]
         assert not not_done, not_done
         # The sync's records: all of the last round, nothing of a half-applied attempt.
-        response = await http.get("/v2/items", params={"num_results_per_page": 1, "ids": "p0"}, headers=auth)
         listed = await http.get("/v2/items", params={"num_results_per_page": 1}, headers=auth)
         assert listed.status_code == 200, listed.text
         assert listed.json()["total_count"] == ITEMS

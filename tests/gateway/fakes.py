@@ -30,6 +30,10 @@ class GatewayTestSettings:
     grpc_target: str
     max_body_bytes: int = 10 * 1024 * 1024
     bulk_max_body_bytes: int = 10 * 1024 * 1024
+    max_inflight_bytes: int = 512 * 1024 * 1024
+    inflight_wait_seconds: float = 5.0
+    body_idle_timeout_seconds: float = 30.0
+    body_min_bytes_per_second: int = 1024
 
 
 def rich_status(

@@ -130,6 +130,7 @@ async def test_dead_server_is_503(running_gateway: Callable[..., Any]) -> None:
     response = await client.get("/v1/tasks/1")
     assert response.status_code == 503
     assert response.json()["code"] == "UNAVAILABLE"
+    assert response.headers["Retry-After"] == "1"
     response = await client.get("/status/ingestion")
     assert response.status_code == 503
     assert list(response.json()) == ["message"]

@@ -167,13 +167,28 @@ def test_empty_body_binds_nothing() -> None:
     assert bind_body(request, None, "*") == set()
 
 
+def test_nested_body_errors_name_the_json_path() -> None:
+    cases = [
+        ({"name": None, "fields": True}, "fields: must be a list whose values are each a JSON object, got true"),
+        ({"fields": [{"name": 1}]}, "fields.name: must be a string"),
+        (
+            {"fields": [{"nme": 1}]},
+            "fields[0].nme: unknown field; the fields here are: name, required, searchable, type",
+        ),
+    ]
+    for body, message in cases:
+        with pytest.raises(GatewayError) as caught:
+            bind_body(catalog_pb2.CreateCatalogDefinitionRequest(), body, "catalog")
+        assert caught.value.message == message
+
+
 @pytest.mark.parametrize(
     ("body", "field", "message"),
     [
         ([1, 2], "body", "body: must be a JSON object"),
         ("text", "body", "body: must be a JSON object"),
         (3, "body", "body: must be a JSON object"),
-        ({"no_such_field": 1}, "no_such_field", "no_such_field: unknown field; this body takes: key, "),
+        ({"no_such_field": 1}, "no_such_field", "no_such_field: unknown field; the fields here are: key, "),
         ({"page": "many"}, "page", 'page: must be an integer, got "many"'),
         ({"page": True}, "page", "page: must be an integer, got true"),
         ({"section": {"a": 1}}, "section", 'section: must be a string, got {"a":1}'),
