@@ -88,22 +88,48 @@ async def catalog_for_write(
 ) -> AsyncIterator[Catalog]:
     """The catalog a write names, created on first use; when the write fails (or is cancelled) and this
     call created the catalog, it is removed again: a refused request changes nothing."""
-    async with sessions() as session:
-        catalog, created = await ensure_catalog_created(session, tenant_id, name, parameter)
+    key = (tenant_id, name)
+    use = _uses.setdefault(key, _Use())
+    use.writes += 1
     try:
-        yield catalog
-    except BaseException:
-        if created:
-            # Runs to its end even when the request is cancelled.
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.shield(asyncio.ensure_future(_drop_if_unused(sessions, catalog.id)))
-        raise
+        async with use.lock, sessions() as session:
+            catalog, created = await ensure_catalog_created(session, tenant_id, name, parameter)
+        try:
+            yield catalog
+        except BaseException:
+            if created:
+                # Runs to its end even when the request is cancelled.
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.shield(asyncio.ensure_future(_drop_if_unused(sessions, catalog.id, use)))
+            raise
+    finally:
+        use.writes -= 1
+        if not use.writes:
+            del _uses[key]
 
 
-async def _drop_if_unused(sessions: async_sessionmaker[AsyncSession], catalog_id: int) -> None:
-    """Delete a catalog nothing has used yet (no task, batch, ingestion or record): one a failed write created."""
+class _Use:
+    """The writes of this process to one catalog name, from finding the catalog to their end. A failed write
+    removes the catalog it created only when no other write holds it, under `lock`, which finding the catalog
+    also takes: a write that starts meanwhile (a client retrying at once after a cancel) finds the catalog
+    before the removal (which then leaves it) or after it (and creates it again). Across processes the window
+    left is that of two short transactions of one write."""
+
+    def __init__(self) -> None:
+        self.writes = 0
+        self.lock = asyncio.Lock()
+
+
+_uses: dict[tuple[int, str], _Use] = {}
+
+
+async def _drop_if_unused(sessions: async_sessionmaker[AsyncSession], catalog_id: int, use: _Use) -> None:
+    """Delete a catalog nothing has used yet (no task, batch, ingestion or record, no other write of this
+    process): one a failed write created. The failed write itself counts once in `use.writes`."""
     try:
-        async with sessions() as session:
+        async with use.lock, sessions() as session:
+            if use.writes > 1:
+                return
             row = (
                 await session.execute(select(Catalog.id).where(Catalog.id == catalog_id).with_for_update())
             ).scalar_one_or_none()
