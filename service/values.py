@@ -61,8 +61,26 @@ def check(value: Any, where: str) -> tuple[Any, list[tuple[str, str]]]:
     """The value in canonical form (see `dumps`) and what is wrong with it as (path, problem), at most 20.
 
     Paths extend `where`: `data.price`, `data.tags[2]`, `data.dims.w`."""
+    if _plain(value) is not None:
+        return value, []
     problems: list[tuple[str, str]] = []
     return _walk(value, where, problems), problems
+
+
+# In orjson's text of a value, what any value to refuse or rewrite shows (and some harmless ones: a long digit
+# run in a string, a small float with an exponent), so that most values skip the walk: NUL, 16 digits in a row
+# (integers from 1e15 on, positional floats from 2^53 on), an exponent, a negative zero.
+_SUSPECT = re.compile(rb"[0-9](?:[eE]|[0-9]{15})|\\u0000|-0[.eE]")
+
+
+def _plain(value: Any) -> bytes | None:
+    """orjson's text of a value that needs neither a refusal nor a rewrite (a regex over C output is ~10x faster
+    than walking the value in Python); None when the value must be walked."""
+    try:
+        text = orjson.dumps(value)
+    except TypeError:  # an integer past 64 bits
+        return None
+    return None if _SUSPECT.search(text) else text
 
 
 def _walk(value: Any, where: str, problems: list[tuple[str, str]]) -> Any:
@@ -101,10 +119,10 @@ def _walk(value: Any, where: str, problems: list[tuple[str, str]]) -> Any:
     return value
 
 
-def dumps(value: Any, *, sort_keys: bool = True) -> str:
-    """The canonical JSON text of a checked value (sorted keys: re-sending a record compares equal)."""
+def dumps(value: Any) -> str:
+    """The canonical JSON text of a checked value, keys sorted (re-sending a record compares equal)."""
     canonical, _ = check(value, "")
-    return orjson.dumps(canonical, option=orjson.OPT_SORT_KEYS if sort_keys else 0).decode()
+    return orjson.dumps(canonical, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def loads(text: str | bytes) -> Any:

@@ -39,7 +39,10 @@ class PgInstance:
 
     @property
     def url(self) -> str:
-        return f"postgresql://{USER}@127.0.0.1:{self.port}/postgres"
+        return self.database_url("postgres")
+
+    def database_url(self, database: str) -> str:
+        return f"postgresql://{USER}@127.0.0.1:{self.port}/{database}"
 
     def _run(self, *args: str, timeout: float = 60) -> None:
         command = ["runuser", "-u", USER, "--", *args] if os.geteuid() == 0 else list(args)
@@ -51,12 +54,17 @@ class PgInstance:
         self._run(str(BIN / "initdb"), "-D", str(self.data), "-U", USER, "-A", "trust", "--no-sync", "-E", "UTF8")
 
     def start(self) -> None:
-        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100"
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
         self._run(str(BIN / "pg_ctl"), "start", "-w", "-D", str(self.data), "-l", str(self.root / "log"), "-o", options)
 
     def stop(self, mode: str = "fast") -> None:
         """`mode` as pg_ctl takes it: smart, fast, or immediate (no shutdown checkpoint, like a crash)."""
         self._run(str(BIN / "pg_ctl"), "stop", "-w", "-D", str(self.data), "-m", mode)
+
+    def restart(self) -> None:
+        """As `pg_ctl restart`: a fast shutdown (sessions terminated), then a start."""
+        self.stop("fast")
+        self.start()
 
     def running(self) -> bool:
         return (self.data / "postmaster.pid").exists()

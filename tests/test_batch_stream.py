@@ -56,7 +56,7 @@ async def wait_ingestion(stack, ingestion_id: str) -> batch_pb2.Ingestion:
 async def test_a_streamed_batch_of_50k_items_is_ingested_and_promoted(stack) -> None:
     batch_id = await new_version(stack)
     chunks = [items(n, 1000) for n in range(0, 50_000, 1000)]
-    chunks[3][10].id = "not valid!"
+    chunks[3][10].id = "not/valid"  # R1: "/" is no id character
     chunks[7][0].ClearField("attributes_json")
     response = await stream(stack, batch_id, ADD, chunks)
     assert (response.items_received, response.items_accepted, response.items_rejected) == (50_000, 49_998, 2)

@@ -54,7 +54,7 @@ async def test_min_item_count_fails_then_passes(http_stack) -> None:
         "INVALID_ATTRIBUTES": {
             "count": 1,
             "sampleIds": ["bad"],
-            "sampleMessage": "Field 'price' (number) must be a number, got 'abc'.",
+            "sampleMessage": "Field 'price' (number) must be a number, got \"abc\".",
         }
     }
     assert float(failed["duration"]) >= 0

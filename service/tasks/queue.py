@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -356,7 +357,7 @@ async def finish(
         "finish_time": now,
         "last_update": now,
         "result": result,
-        "error": error,
+        "error": _storable(error),
     }
     if records_seen is not None:
         values["records_seen"] = records_seen
@@ -368,6 +369,21 @@ async def finish(
         .values(**values)
     )
     return (done.rowcount or 0) == 1
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _storable(value: Any) -> Any:
+    """The error with NUL and lone surrogates escaped (`\\u0000`): PostgreSQL text cannot hold them, and a
+    message may quote the refused input; a failure to store it would leave the task IN_PROGRESS."""
+    if isinstance(value, str):
+        return _UNSTORABLE.sub(lambda found: f"\\u{ord(found.group()):04x}", value)
+    if isinstance(value, dict):
+        return {_storable(k): _storable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_storable(v) for v in value]
+    return value
 
 
 async def report_progress(conn: AsyncConnection, task_id: int, worker_id: str, seen: int, applied: int) -> None:

@@ -128,6 +128,8 @@ class SmallWrites:
             else:
                 if response.status_code == 200:
                     self.acknowledged[item["id"]] = (section, response.json()["task_id"])
+                elif response.status_code == 503 and "retry-after" in response.headers:
+                    self.refused["503 Retry-After"] += 1  # what a client retries: the database is away
                 else:
                     self.refused[str(response.status_code)] += 1
             with contextlib.suppress(TimeoutError):
@@ -135,7 +137,8 @@ class SmallWrites:
 
     @property
     def fivexx(self) -> int:
-        return sum(count for code, count in self.refused.items() if code.startswith("5"))
+        """Server errors other than the 503 with Retry-After that an outage must answer."""
+        return sum(count for code, count in self.refused.items() if code.startswith("5") and code != "503 Retry-After")
 
     async def lost(self) -> list[str]:
         """Acknowledged writes that do not read back as written."""

@@ -13,9 +13,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from catalogingest.v1 import catalog_pb2, record_pb2, task_pb2
 from service.tasks.worker import Worker
 from tests.conftest import start_stack
-from tests.faults.own_postgres import OwnPostgres
 from tests.figures import record
 from tests.helpers import eventually
+from tests.pg_instance import PgInstance
 
 LEASE = 3.0
 
@@ -58,7 +58,7 @@ async def ingestion_status(stack) -> grpc.StatusCode:
 
 @pytest.mark.parametrize("mode", ["restart", "immediate"])
 async def test_a_task_in_flight_is_finished_after_a_database_outage(
-    postgres_instance: OwnPostgres, own_pg_url: str, mode: str, budget: int
+    postgres_instance: PgInstance, own_pg_url: str, mode: str, budget: int
 ) -> None:
     # A poll interval far beyond the test: only NOTIFY on a LISTEN connection made again wakes the worker.
     async with start_stack(
@@ -106,7 +106,7 @@ async def test_a_task_in_flight_is_finished_after_a_database_outage(
 
 
 async def test_a_worker_that_cannot_heartbeat_for_a_lease_stops_its_tasks(
-    postgres_instance: OwnPostgres, own_pg_url: str
+    postgres_instance: PgInstance, own_pg_url: str
 ) -> None:
     """Its tasks' transactions died with the database: it stops them and takes a new id rather than finish them
     later under a stale lease, and the task is re-run."""
