@@ -222,3 +222,19 @@ async def test_a_notification_email_over_320_characters_is_invalid_argument_on_e
     )
     assert response.status_code == 400 and "notification_email" in response.json()["message"], response.text
     assert (await http_stack.tasks.ListTasks(task_pb2.ListTasksRequest(), metadata=md)).total_count == 0
+
+
+async def test_nul_in_a_catalog_definition_field_name_is_invalid_argument_naming_it(stack) -> None:
+    md = stack.metadata()
+    catalog = catalog_pb2.CatalogDefinition(
+        name="gdef",
+        fields=[
+            catalog_pb2.CatalogField(name="ok", type="string"),
+            catalog_pb2.CatalogField(name="a\x00b", type="string"),
+        ],
+    )
+    request = catalog_pb2.CreateCatalogDefinitionRequest(project_id="acme", catalog=catalog)
+    error = await refused(stack.catalog.CreateCatalogDefinition(request, metadata=md))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, error
+    assert "fields[1].name" in error.details() and "NUL" in error.details(), error.details()
+    assert await catalog_names(stack) == []
