@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from gateway.docs import ROUTES as DOCS_ROUTES
 from gateway.errors import GatewayError, from_http_status
 from gateway.http_rules import discover_services, load_bindings
 from gateway.limits import BodyLimitsMiddleware
@@ -21,6 +22,7 @@ from gateway.responses import error_response
 from gateway.routes import RouteTable, build_routes
 from gateway.runtime import GatewayRuntime, GatewaySettings
 from gateway.uploads import ROUTES as UPLOAD_ROUTES
+from gateway.watch import ROUTES as WATCH_ROUTES
 from service.inflight import InflightBytes
 
 log = logging.getLogger(__name__)
@@ -40,7 +42,7 @@ def create_app(
     """
     inflight = inflight or InflightBytes.of(settings)
     generated = build_routes(load_bindings(discover_services()))
-    routes = [*extra_routes, *UPLOAD_ROUTES, *generated]
+    routes = [*extra_routes, *UPLOAD_ROUTES, *WATCH_ROUTES, *DOCS_ROUTES, *generated]
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 
+from service import cli_client
 from service.auth import create_token
 from service.db.engine import create_engine, session_factory
 from service.db.migrate import upgrade
@@ -84,7 +85,11 @@ def main(argv: list[str] | None = None) -> int:
         "--split", action="store_true", help="run the service as two processes: gateway and gRPC, and a worker"
     )
 
+    cli_client.register(commands)
+
     args = parser.parse_args(argv)
+    if args.command in cli_client.COMMANDS:
+        return cli_client.run(args, parser)
     configure_logging(args.log_level)
     try:
         settings = _settings(args)

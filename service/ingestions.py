@@ -127,7 +127,10 @@ async def list_ingestions(
     if environments:
         query = query.where(Catalog.name.in_(list(environments)))
     if lookback_ms > 0:
-        query = query.where(Ingestion.created_at >= utcnow() - dt.timedelta(milliseconds=lookback_ms))
+        try:
+            query = query.where(Ingestion.created_at >= utcnow() - dt.timedelta(milliseconds=lookback_ms))
+        except OverflowError:
+            pass  # a window reaching past year 1 excludes nothing
     if status:
         query = query.where(Ingestion.status == status)
     return [(row[0], row[1]) for row in (await session.execute(query)).all()]

@@ -15,7 +15,7 @@ def task_to_proto(task: Task, section: str) -> task_pb2.Task:
         type=task.type,
         status=task_pb2.TaskStatus.Value(f"TASK_STATUS_{task.status}"),
         section=section,
-        progress=task_pb2.TaskProgress(records_seen=task.records_seen, records_applied=task.records_applied),
+        progress=_progress(task),
         attempts=task.attempts,
     )
     for name in ("submission_time", "start_time", "finish_time", "last_update"):
@@ -44,3 +44,14 @@ def _result(result: dict[str, Any]) -> task_pb2.TaskResult:
         if kind in result:
             getattr(message, kind).CopyFrom(task_pb2.RecordCounts(**result[kind]))
     return message
+
+
+def _progress(task: Task) -> task_pb2.TaskProgress:
+    """Totals known at submission live in the task's params (set by the servicer that stored it)."""
+    params = task.params if isinstance(task.params, dict) else {}
+    return task_pb2.TaskProgress(
+        records_seen=task.records_seen,
+        records_applied=task.records_applied,
+        records_total=int(params.get("records_total") or 0),
+        bytes_total=int(params.get("bytes_total") or 0),
+    )

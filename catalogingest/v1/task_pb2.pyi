@@ -71,12 +71,16 @@ class TaskError(_message.Message):
     def __init__(self, reason: _Optional[str] = ..., message: _Optional[str] = ..., file: _Optional[str] = ..., row: _Optional[int] = ..., column: _Optional[str] = ..., record_id: _Optional[str] = ...) -> None: ...
 
 class TaskProgress(_message.Message):
-    __slots__ = ("records_seen", "records_applied")
+    __slots__ = ("records_seen", "records_applied", "records_total", "bytes_total")
     RECORDS_SEEN_FIELD_NUMBER: _ClassVar[int]
     RECORDS_APPLIED_FIELD_NUMBER: _ClassVar[int]
+    RECORDS_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    BYTES_TOTAL_FIELD_NUMBER: _ClassVar[int]
     records_seen: int
     records_applied: int
-    def __init__(self, records_seen: _Optional[int] = ..., records_applied: _Optional[int] = ...) -> None: ...
+    records_total: int
+    bytes_total: int
+    def __init__(self, records_seen: _Optional[int] = ..., records_applied: _Optional[int] = ..., records_total: _Optional[int] = ..., bytes_total: _Optional[int] = ...) -> None: ...
 
 class Task(_message.Message):
     __slots__ = ("id", "type", "status", "section", "submission_time", "start_time", "finish_time", "last_update", "progress", "result", "error", "attempts")

@@ -85,7 +85,7 @@ class BulkItems:
                     tenant_id=principal.tenant_id,
                     catalog_id=catalog.id,
                     task_type=BULK_UPDATE if partial else BULK_REPLACE,
-                    params={"kind": ITEM, "upsert": upsert},
+                    params={"kind": ITEM, "upsert": upsert, "records_total": len(valid)},
                     payload=_payload(valid),
                     submitted_by=principal.token_id,
                 )

@@ -212,6 +212,7 @@ class CatalogServicer(CatalogUploads, CatalogSchemas, BulkItems, catalog_pb2_grp
             on_missing=getattr(request, "on_missing", 0),
         )
         self._validate(request.records, target)
+        target.params["records_total"] = len(request.records)  # progress total (TaskProgress.records_total)
         once = self._idempotency(context, target)
         digest = idempotency.request_hash(_method(method), request) if once else None
         async with (
@@ -304,7 +305,11 @@ class CatalogServicer(CatalogUploads, CatalogSchemas, BulkItems, catalog_pb2_grp
                         digest, received = await self._read_records(header, target, requests, upload)
                         await ensure_not_cancelled(context)
                         # The acknowledgement: queued, in its place in the catalog's queue, NOTIFY delivered.
-                        task_id = await upload.submit(once=once, digest=digest if once else None)
+                        task_id = await upload.submit(
+                            params={**target.params, "records_total": received},  # TaskProgress.records_total
+                            once=once,
+                            digest=digest if once else None,
+                        )
         return catalog_pb2.StreamRecordsResponse(
             task_id=task_id, task_status_path=queue.status_path(task_id), records_received=received
         )

@@ -67,7 +67,12 @@ class CatalogUploads:
                     # A cancelled upload also ends the request iterator: never queue a truncated file as a sync.
                     await ensure_not_cancelled(context)
                     task_id = await upload.submit(
-                        params={"patch_delta": header.patch_delta, "force": header.force, "files": files}
+                        params={
+                            "patch_delta": header.patch_delta,
+                            "force": header.force,
+                            "files": files,
+                            "bytes_total": upload.stored_bytes,  # TaskProgress.bytes_total
+                        }
                     )
         return catalog_pb2.UploadCatalogResponse(task_id=task_id, task_status_path=queue.status_path(task_id))
 

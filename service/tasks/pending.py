@@ -30,6 +30,7 @@ class PendingUpload:
         self.sessions = sessions
         self.task_id = task_id
         self._seq = 0
+        self.stored_bytes = 0  # what the client sent, for the task's progress total
         self._stored_at = time.monotonic()
         # Well inside the expiry: a slow but live upload is never purged under its client.
         self._keep_alive_every = settings.pending_upload_expiry_seconds / 3
@@ -45,6 +46,7 @@ class PendingUpload:
         async with self.sessions() as session:
             await queue.store_part(session, self.task_id, self._seq, part, body)
         self._seq += 1
+        self.stored_bytes += len(body)
         self._stored_at = time.monotonic()
 
     async def keep_alive(self) -> None:

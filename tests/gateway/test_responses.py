@@ -17,7 +17,7 @@ def test_task_via_response_body_with_numbers_and_short_enums() -> None:
         "status": "DONE",
         "section": "Products",
         "submission_time": "2024-09-05T10:50:42Z",
-        "progress": {"records_seen": 3, "records_applied": 3},
+        "progress": {"records_seen": 3, "records_applied": 3, "records_total": 0, "bytes_total": 0},
         "result": {
             "items": {"created": 2, "updated": 1, "deleted": 0, "unchanged": 0, "rejected": 0},
             "skipped_record_ids": [],
@@ -74,4 +74,6 @@ def test_batch_service_is_camel_case_with_rfc3339() -> None:
     assert render(task_pb2.TaskProgress(records_seen=2), camel_case=True) == {
         "recordsSeen": 2,
         "recordsApplied": 0,
+        "recordsTotal": 0,
+        "bytesTotal": 0,
     }
