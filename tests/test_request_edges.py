@@ -238,3 +238,16 @@ async def test_nul_in_a_catalog_definition_field_name_is_invalid_argument_naming
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, error
     assert "fields[1].name" in error.details() and "NUL" in error.details(), error.details()
     assert await catalog_names(stack) == []
+
+
+async def test_nul_in_a_batch_deletes_parent_id_is_refused_for_that_item(http_stack) -> None:
+    from tests.batch_helpers import delete, new_version
+
+    version = await new_version(http_stack)
+    results = await delete(
+        http_stack,
+        [{"id": "a", "type": "product"}, {"id": "b", "type": "product", "parentId": "\x00"}],
+        version,
+    )
+    assert results[0]["code"] == 0, results
+    assert results[1]["code"] != 0 and "parentId must not contain NUL" in results[1]["message"], results
