@@ -19,7 +19,7 @@ from gateway.http_rules import discover_services, load_bindings
 from gateway.limits import BodyLimitsMiddleware
 from gateway.request_id import RequestIdMiddleware, request_id
 from gateway.responses import error_response
-from gateway.routes import build_routes
+from gateway.routes import RouteTable, build_routes
 from gateway.runtime import GatewayRuntime, GatewaySettings
 from gateway.uploads import ROUTES as UPLOAD_ROUTES
 from gateway.watch import ROUTES as WATCH_ROUTES
@@ -41,13 +41,8 @@ def create_app(
     `inflight` is the process's memory budget when a gRPC server in this process shares it.
     """
     inflight = inflight or InflightBytes.of(settings)
-    routes = [
-        *extra_routes,
-        *UPLOAD_ROUTES,
-        *WATCH_ROUTES,
-        *DOCS_ROUTES,
-        *build_routes(load_bindings(discover_services())),
-    ]
+    generated = build_routes(load_bindings(discover_services()))
+    routes = [*extra_routes, *UPLOAD_ROUTES, *WATCH_ROUTES, *DOCS_ROUTES, *generated]
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -77,6 +72,9 @@ def create_app(
         },
     )
     app.state.inflight = inflight
+    # No redirects (an empty 307 for a trailing '/'): a path no route takes is answered by name.
+    app.router.redirect_slashes = False
+    app.router.default = RouteTable(generated).not_found
     return app
 
 

@@ -41,6 +41,8 @@ class PathTemplate:
     variables: tuple[str, ...]
     literal_count: int
     verb: str
+    # The same template with each plain variable allowed empty: what a path misses only by a variable.
+    loose: re.Pattern[str] | None = None
 
     def match(self, path: str) -> dict[str, str] | None:
         found = self.regex.fullmatch(path)
@@ -48,19 +50,41 @@ class PathTemplate:
             return None
         return {name: found.group(f"v{i}") for i, name in enumerate(self.variables)}
 
+    def variable_problem(self, segments_path: str) -> tuple[str, str] | None:
+        """(variable, problem) when a path matches this template but for an empty variable or one holding an
+        encoded '/' (in `segments_path` each segment is decoded on its own and its '/' is ENCODED_SLASH)."""
+        found = self.loose.fullmatch(segments_path) if self.loose is not None else None
+        if found is None:
+            return None
+        for i, name in enumerate(self.variables):
+            value = found.group(f"v{i}")
+            if value == "":
+                return name, "must not be empty"
+            if ENCODED_SLASH in value:
+                return name, "must not contain '/' (%2F)"
+        return None
+
+
+# Stands in for an encoded '/' (%2F) in a path segment while the path is matched loosely.
+ENCODED_SLASH = "\uffff"
+
 
 def parse_template(source: str) -> PathTemplate:
     """Parses and compiles one template; raises TemplateError naming what is wrong."""
-    parser = _Parser(source)
-    return parser.parse()
+    template = _Parser(source).parse()
+    loose = _Parser(source, loose=True).parse()
+    return PathTemplate(
+        template.source, template.regex, template.variables, template.literal_count, template.verb, loose.regex
+    )
 
 
 class _Parser:
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, *, loose: bool = False) -> None:
         self.source = source
         self.pos = 0
         self.variables: list[str] = []
         self.literals = 0
+        self.loose = loose
 
     def parse(self) -> PathTemplate:
         if not self.source.startswith("/"):
@@ -103,7 +127,7 @@ class _Parser:
     def _variable(self) -> str:
         self.pos += 1
         field_path = self._take(_IDENT, "a field path")
-        inner = "[^/]+"
+        inner = "[^/]*" if self.loose else "[^/]+"
         if self._peek("="):
             self.pos += 1
             inner = self._segments(top=False)

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.db.models import ApiToken, Tenant
 from service.db.upsert import insert_ignore
-from service.errors import InvalidArgument, PermissionDenied, Unauthenticated
+from service.errors import InvalidArgument, PermissionDenied, Unauthenticated, quote
 
 TOKEN_PREFIX = "cit_"
 
@@ -29,7 +29,7 @@ class Principal:
         """The documented paths name the tenant in a parameter; it must be the token's."""
         if name and name != self.tenant_name:
             raise PermissionDenied(
-                f"{parameter} '{name}' is not the tenant of this token",
+                f"{parameter} '{quote(name)}' is not the tenant of this token",
                 reason="TENANT_MISMATCH",
                 metadata={"parameter": parameter},
             )

@@ -102,6 +102,8 @@ def check_item(item: batch_pb2.BatchItem, op: Operation, now: dt.datetime) -> tu
         except ValueError:
             return refused(Code.INVALID_TIMESTAMP, f"timestamp '{item.timestamp}' is not an RFC 3339 date-time")
     parent_id = None
+    if op == "delete" and "\x00" in item.parent_id:  # ignored by a delete, but NUL is refused everywhere (R5)
+        return refused(Code.INVALID_PARENT_ID, "parentId must not contain NUL characters")
     if op != "delete" and item.HasField("parent_id"):
         if problem := _name_problem(item.parent_id, "parentId", required=True):
             return refused(Code.INVALID_PARENT_ID, problem)

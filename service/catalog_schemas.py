@@ -16,7 +16,7 @@ from service.auth import Principal
 from service.catalogs import check_name, ensure_catalog, find_catalog
 from service.db.models import Catalog
 from service.db.upsert import insert_ignore
-from service.errors import AlreadyExists, InvalidArgument, NotFound, invalid_field
+from service.errors import AlreadyExists, InvalidArgument, NotFound, invalid_field, quote
 from service.field_types import add_fields, parse_fields, schema_json, stored_fields
 
 # A field definition as a caller sent it ({"name", "type", "searchable", "required"}), checked by parse_fields.
@@ -28,7 +28,7 @@ def check_project(principal: Principal, project_id: str) -> None:
     if not project_id:
         raise invalid_field("project_id", "required")
     if project_id != principal.tenant_name:
-        raise NotFound(f"project '{project_id}' not found", reason="PROJECT_NOT_FOUND")
+        raise NotFound(f"project '{quote(project_id)}' not found", reason="PROJECT_NOT_FOUND")
 
 
 def check_catalog_name(name: str, parameter: str) -> str:

@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from service.db.models import Catalog, CatalogVersion, Record
-from service.errors import FailedPrecondition, InvalidArgument, NotFound
+from service.errors import FailedPrecondition, InvalidArgument, NotFound, quote
 from service.timeutil import as_utc, utcnow
 
 Conn = AsyncSession | AsyncConnection
@@ -34,7 +34,7 @@ class VersionInfo:
 def parse_version(text: str, parameter: str = "version") -> int:
     if not text.strip().isdigit() or not 0 < int(text) < 2**31:
         raise InvalidArgument(
-            f"{parameter} must be a catalog version number (got '{text}')",
+            f"{parameter} must be a catalog version number (got '{quote(text)}')",
             field_violations=[(parameter, "must be a catalog version number")],
         )
     return int(text)

@@ -6,6 +6,17 @@ from collections.abc import Mapping, Sequence
 
 import grpc
 
+# What an error quotes of a value, and of a whole message or field violation: an error travels in gRPC
+# trailing metadata (16 KiB at most, 8 KiB before clients may drop it), so it must fit whatever was sent.
+QUOTE_LIMIT = 100
+MESSAGE_LIMIT = 300
+DESCRIPTION_LIMIT = 300
+
+
+def quote(value: str, limit: int = QUOTE_LIMIT) -> str:
+    """`value` for an error: at most `limit` characters, then "…"."""
+    return value if len(value) <= limit else value[:limit] + "…"
+
 
 class CatalogIngestError(Exception):
     """The request could not be served."""
@@ -21,12 +32,12 @@ class CatalogIngestError(Exception):
         metadata: Mapping[str, str] | None = None,
         field_violations: Sequence[tuple[str, str]] = (),
     ) -> None:
-        self.message = message or (self.__doc__ or "").strip()
+        self.message = quote(message or (self.__doc__ or "").strip(), MESSAGE_LIMIT)
         super().__init__(self.message)
         if reason:
             self.reason = reason
-        self.metadata = dict(metadata or {})
-        self.field_violations = list(field_violations)
+        self.metadata = {quote(k): quote(v) for k, v in (metadata or {}).items()}
+        self.field_violations = [(quote(f), quote(d, DESCRIPTION_LIMIT)) for f, d in field_violations]
 
 
 class InvalidArgument(CatalogIngestError):

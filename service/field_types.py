@@ -127,6 +127,8 @@ def parse_fields(obj: Any, where: str = "fields") -> list[FieldDef]:
             violations.append((f"{at}.name", "required, a non-empty string"))
         elif len(name) > MAX_FIELD_NAME:
             violations.append((f"{at}.name", f"must be at most {MAX_FIELD_NAME} characters"))
+        elif (problem := values.text_problem(name)) is not None:  # stored as JSON text: no NUL on PostgreSQL
+            violations.append((f"{at}.name", problem))
         elif name in seen:
             violations.append((f"{at}.name", f"duplicate field name '{name}'"))
         if type_ not in CHECKS:

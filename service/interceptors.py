@@ -16,12 +16,22 @@ from grpc_status import rpc_status
 
 from service.auth import Authenticator, Principal
 from service.db.outage import outage_reason
-from service.errors import CatalogIngestError, DatabaseUnavailable, Unauthenticated
+from service.errors import (
+    DESCRIPTION_LIMIT,
+    MESSAGE_LIMIT,
+    CatalogIngestError,
+    DatabaseUnavailable,
+    Unauthenticated,
+    quote,
+)
 from service.request_guard import checked, checked_stream, guarded_deserializer
 
 log = logging.getLogger(__name__)
 
 ERROR_DOMAIN = "catalog-ingest"
+# An error's google.rpc.Status travels base64-encoded in trailing metadata next to its message: this keeps
+# the whole under gRPC's 8 KiB soft metadata limit.
+STATUS_BYTES = 4096
 # Callable without a token: the documented health check of the ingestion system.
 PUBLIC_METHODS = frozenset({"/catalogingest.v1.TaskService/GetIngestionStatus"})
 
@@ -44,13 +54,25 @@ def metadata_value(context: grpc.aio.ServicerContext, key: str) -> str | None:
 
 
 def to_rpc_status(error: CatalogIngestError) -> grpc.Status:
-    details = [error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN, metadata=error.metadata)]
-    if error.field_violations:
+    """The error as a google.rpc.Status, within STATUS_BYTES (field violations past it are left out)."""
+    violations = list(error.field_violations)
+    while True:
+        status = _status(error, violations)
+        if len(status.SerializeToString()) <= STATUS_BYTES or len(violations) <= 1:
+            return rpc_status.to_status(status)
+        violations = violations[: len(violations) // 2]
+
+
+def _status(error: CatalogIngestError, violations: list[tuple[str, str]]) -> status_pb2.Status:
+    metadata = {quote(k): quote(v) for k, v in error.metadata.items()}
+    message = quote(error.message, MESSAGE_LIMIT)
+    details = [error_details_pb2.ErrorInfo(reason=quote(error.reason), domain=ERROR_DOMAIN, metadata=metadata)]
+    if violations:
         details.append(
             error_details_pb2.BadRequest(
                 field_violations=[
-                    error_details_pb2.BadRequest.FieldViolation(field=f, description=d)
-                    for f, d in error.field_violations
+                    error_details_pb2.BadRequest.FieldViolation(field=quote(f), description=quote(d, DESCRIPTION_LIMIT))
+                    for f, d in violations
                 ]
             )
         )
@@ -64,8 +86,7 @@ def to_rpc_status(error: CatalogIngestError) -> grpc.Status:
         any_detail = any_pb2.Any()
         any_detail.Pack(detail)
         packed.append(any_detail)
-    status = status_pb2.Status(code=error.code.value[0], message=error.message, details=packed)
-    return rpc_status.to_status(status)
+    return status_pb2.Status(code=error.code.value[0], message=message, details=packed)
 
 
 async def abort(context: grpc.aio.ServicerContext, error: CatalogIngestError) -> None:

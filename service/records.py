@@ -12,7 +12,7 @@ import orjson
 
 from catalogingest.v1 import record_pb2
 from service import values
-from service.errors import InvalidArgument
+from service.errors import InvalidArgument, quote
 from service.ids import id_problem
 from service.json_depth import TOO_DEEP, too_deep
 from service.store.staged import COLLECTIONS, StagedRecord
@@ -27,7 +27,7 @@ def kind_for_collection(collection: str) -> int:
     kind = COLLECTIONS.get(collection)
     if kind is None:
         raise InvalidArgument(
-            f"collection must be one of items, variations, item_groups (got '{collection}')",
+            f"collection must be one of items, variations, item_groups (got '{quote(collection)}')",
             field_violations=[("collection", "must be items, variations or item_groups")],
         )
     return kind
@@ -60,10 +60,15 @@ def validate_records(
             MIN_SECONDS <= record.timestamp.seconds <= MAX_SECONDS and 0 <= record.timestamp.nanos < 1_000_000_000
         ):
             violations.append((f"{where}.timestamp", "must be between 0001-01-01 and 9999-12-31"))
-        # PostgreSQL text cannot hold NUL; refused on every backend alike. References follow the id rule.
-        if not delete:
-            if (problem := values.text_problem(record.name)) is not None:
-                violations.append((f"{where}.name", problem))
+        # PostgreSQL text cannot hold NUL; refused on every backend alike, deletes included (their other
+        # fields are staged too). References follow the id rule.
+        if (problem := values.text_problem(record.name)) is not None:
+            violations.append((f"{where}.name", problem))
+        if delete:
+            for j, text in enumerate([record.item_id, *record.parent_ids]):
+                if (problem := values.text_problem(text)) is not None:
+                    violations.append((f"{where}.item_id" if j == 0 else f"{where}.parent_ids[{j - 1}]", problem))
+        else:
             if record.item_id and (problem := id_problem(record.item_id)) is not None:
                 violations.append((f"{where}.item_id", problem))
             for j, parent in enumerate(record.parent_ids):

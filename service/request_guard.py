@@ -1,16 +1,19 @@
 """Request messages checked before a servicer sees them, for every RPC kind (unary and streaming).
 
 grpc.aio answers a request it cannot deserialize with INTERNAL and logs a stack trace; a NUL in a string
-that reaches a query breaks PostgreSQL. Both are the caller's mistake: INVALID_ARGUMENT, one log line.
+that reaches a query breaks PostgreSQL; a Timestamp or Duration out of its documented range overflows
+datetime; an enum number the proto does not define (proto3 keeps it) matches no branch of a servicer.
+All are the caller's mistake: INVALID_ARGUMENT naming the field, one log line.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from service.errors import InvalidArgument, invalid_field
@@ -43,10 +46,15 @@ def guarded_deserializer(deserializer: Callable[[bytes], Any] | None, method: st
                     reason="UNDECODABLE_REQUEST",
                 )
             )
-        if b"\x00" in raw and isinstance(message, Message):  # a NUL byte is needed for a NUL character
+        if not isinstance(message, Message):
+            return message
+        if b"\x00" in raw:  # a NUL byte is needed for a NUL character
             field = nul_query_field(message)
             if field:
                 return RejectedRequest(invalid_field(field, "must not contain NUL (U+0000)", "NUL_CHARACTER"))
+        problem = value_problem(message)
+        if problem is not None:
+            return RejectedRequest(invalid_field(*problem))
         return message
 
     return deserialize
@@ -69,6 +77,93 @@ def nul_query_field(message: Message, prefix: str = "") -> str:
                 if found:
                     return found
     return ""
+
+
+TIMESTAMP = "google.protobuf.Timestamp"
+DURATION = "google.protobuf.Duration"
+# google/protobuf/timestamp.proto: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z.
+TIMESTAMP_SECONDS = (-62_135_596_800, 253_402_300_799)
+# google/protobuf/duration.proto: about +-10,000 years.
+DURATION_SECONDS = 315_576_000_000
+NANOS = 999_999_999
+# An enum with more values than this is named, not listed, in an error.
+LISTED_ENUM_VALUES = 12
+
+
+@functools.cache
+def _has_checked_fields(descriptor: Descriptor) -> bool:
+    """Whether messages of this type can hold an enum, a Timestamp or a Duration (at any depth): only those
+    are walked, so a request of plain strings and numbers costs nothing."""
+    seen: set[str] = set()
+    pending = [descriptor]
+    while pending:
+        current = pending.pop()
+        if current.full_name in seen:
+            continue
+        seen.add(current.full_name)
+        for field in current.fields:
+            if field.type == FieldDescriptor.TYPE_ENUM:
+                return True
+            if field.type == FieldDescriptor.TYPE_MESSAGE:
+                if field.message_type.full_name in (TIMESTAMP, DURATION):
+                    return True
+                pending.append(field.message_type)
+    return False
+
+
+def value_problem(message: Message, prefix: str = "") -> tuple[str, str] | None:
+    """The first set field, at any depth, holding an enum number its enum does not define or a Timestamp /
+    Duration out of its documented range, as (field path, problem); or None."""
+    if not _has_checked_fields(message.DESCRIPTOR):
+        return None
+    for field, value in message.ListFields():
+        name = f"{prefix}{field.name}"
+        if field.type == FieldDescriptor.TYPE_ENUM:
+            values = value if field.is_repeated else [value]
+            for i, number in enumerate(values):
+                if number not in field.enum_type.values_by_number:
+                    return (f"{name}[{i}]" if field.is_repeated else name, _enum_problem(field, number))
+        elif field.type == FieldDescriptor.TYPE_MESSAGE:
+            if field.message_type.GetOptions().map_entry:
+                entry = field.message_type.fields_by_name["value"]
+                if entry.type not in (FieldDescriptor.TYPE_MESSAGE, FieldDescriptor.TYPE_ENUM):
+                    continue
+                items: list[tuple[str, Any]] = [(f'{name}["{k}"]', v) for k, v in value.items()]
+            elif field.is_repeated:
+                items = [(f"{name}[{i}]", v) for i, v in enumerate(value)]
+            else:
+                items = [(name, value)]
+            for path, item in items:
+                problem = _time_problem(item) if isinstance(item, Message) else None
+                if problem is None and isinstance(item, Message):
+                    found = value_problem(item, f"{path}.")
+                    if found is not None:
+                        return found
+                elif problem is not None:
+                    return path, problem
+    return None
+
+
+def _enum_problem(field: FieldDescriptor, number: int) -> str:
+    names = list(field.enum_type.values_by_name)
+    shown = f"one of {', '.join(names)}" if len(names) <= LISTED_ENUM_VALUES else f"a value of {field.enum_type.name}"
+    return f"{number} is not a value of {field.enum_type.name}; must be {shown}"
+
+
+def _time_problem(message: Message) -> str | None:
+    kind = message.DESCRIPTOR.full_name
+    if kind == TIMESTAMP:
+        low, high = TIMESTAMP_SECONDS
+        if not low <= message.seconds <= high:
+            return "a Timestamp must be from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z (seconds out of range)"
+        if not 0 <= message.nanos <= NANOS:
+            return f"a Timestamp's nanos must be 0 to {NANOS}"
+    elif kind == DURATION:
+        if not -DURATION_SECONDS <= message.seconds <= DURATION_SECONDS:
+            return f"a Duration's seconds must be within +-{DURATION_SECONDS}"
+        if not -NANOS <= message.nanos <= NANOS or message.seconds * message.nanos < 0:
+            return f"a Duration's nanos must be within +-{NANOS}, with the sign of its seconds"
+    return None
 
 
 def checked(request: Any) -> Any:

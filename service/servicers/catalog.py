@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from catalogingest.v1 import catalog_pb2, catalog_pb2_grpc, record_pb2
 from service import idempotency, paging
-from service.catalogs import ensure_catalog, get_catalog
+from service.catalogs import catalog_for_write, get_catalog
 from service.db.models import Record, Task
 from service.errors import InvalidArgument, invalid_field
 from service.ids import id_problem
@@ -215,8 +215,10 @@ class CatalogServicer(CatalogUploads, CatalogSchemas, BulkItems, catalog_pb2_grp
         target.params["records_total"] = len(request.records)  # progress total (TaskProgress.records_total)
         once = self._idempotency(context, target)
         digest = idempotency.request_hash(_method(method), request) if once else None
-        async with self.sessions() as session:
-            catalog = await ensure_catalog(session, target.tenant_id, target.section)
+        async with (
+            catalog_for_write(self.sessions, target.tenant_id, target.section) as catalog,
+            self.sessions() as session,
+        ):
 
             async def create() -> int:
                 task = await self._open_task(
@@ -277,34 +279,37 @@ class CatalogServicer(CatalogUploads, CatalogSchemas, BulkItems, catalog_pb2_grp
                 prefix="header.",
             )
             once = self._idempotency(context, target)
-            async with self.sessions() as session:
-                catalog = await ensure_catalog(session, target.tenant_id, target.section, parameter="header.section")
-                # An earlier stream with the same key: this one is read to its end for the hash, and stored nowhere.
-                earlier = await once.earlier(session) if once else None
-            if earlier is not None:
-                assert once is not None
-                digest, received = await self._read_records(header, target, requests, None)
-                task_id = once.answer(earlier, digest)
-            else:
-                upload = await PendingUpload.open(
-                    self.sessions,
-                    self.settings,
-                    tenant_id=target.tenant_id,
-                    catalog_id=catalog.id,
-                    task_type=target.task_type,
-                    params=target.params,
-                    submitted_by=target.submitted_by,
-                    notification_email=target.notification_email,
-                )
-                async with upload:
-                    digest, received = await self._read_records(header, target, requests, upload)
-                    await ensure_not_cancelled(context)
-                    # The acknowledgement: queued, in its place in the catalog's queue, NOTIFY delivered.
-                    task_id = await upload.submit(
-                        params={**target.params, "records_total": received},  # TaskProgress.records_total
-                        once=once,
-                        digest=digest if once else None,
+            # A catalog this stream creates is removed again if the stream fails.
+            async with catalog_for_write(
+                self.sessions, target.tenant_id, target.section, parameter="header.section"
+            ) as catalog:
+                async with self.sessions() as session:
+                    # An earlier stream with the same key: this one is read to its end for the hash, stored nowhere.
+                    earlier = await once.earlier(session) if once else None
+                if earlier is not None:
+                    assert once is not None
+                    digest, received = await self._read_records(header, target, requests, None)
+                    task_id = once.answer(earlier, digest)
+                else:
+                    upload = await PendingUpload.open(
+                        self.sessions,
+                        self.settings,
+                        tenant_id=target.tenant_id,
+                        catalog_id=catalog.id,
+                        task_type=target.task_type,
+                        params=target.params,
+                        submitted_by=target.submitted_by,
+                        notification_email=target.notification_email,
                     )
+                    async with upload:
+                        digest, received = await self._read_records(header, target, requests, upload)
+                        await ensure_not_cancelled(context)
+                        # The acknowledgement: queued, in its place in the catalog's queue, NOTIFY delivered.
+                        task_id = await upload.submit(
+                            params={**target.params, "records_total": received},  # TaskProgress.records_total
+                            once=once,
+                            digest=digest if once else None,
+                        )
         return catalog_pb2.StreamRecordsResponse(
             task_id=task_id, task_status_path=queue.status_path(task_id), records_received=received
         )

@@ -10,7 +10,7 @@ import grpc
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from catalogingest.v1 import catalog_pb2, record_pb2
-from service.catalogs import ensure_catalog
+from service.catalogs import catalog_for_write
 from service.csv_records import FILE_NAMES
 from service.errors import invalid_field
 from service.interceptors import current_principal
@@ -48,33 +48,32 @@ class CatalogUploads:
             header = await read_header(requests)
             task_type = check_header(header)
             principal.check_tenant(header.key, "key")
-            async with self.sessions() as session:
-                catalog = await ensure_catalog(
-                    session, principal.tenant_id, header.section or self.settings.default_section
+            section = header.section or self.settings.default_section
+            # A catalog this upload creates is removed again if the upload fails.
+            async with catalog_for_write(self.sessions, principal.tenant_id, section) as catalog:
+                # Stored part by part under a PENDING task, queued by the last commit (service.tasks.pending).
+                upload = await PendingUpload.open(
+                    self.sessions,
+                    self.settings,
+                    tenant_id=principal.tenant_id,
+                    catalog_id=catalog.id,
+                    task_type=task_type,
+                    params={"patch_delta": header.patch_delta, "force": header.force},
+                    submitted_by=principal.token_id,
+                    notification_email=header.notification_email,
                 )
-            # Stored part by part under a PENDING task, queued by the last commit (service.tasks.pending).
-            upload = await PendingUpload.open(
-                self.sessions,
-                self.settings,
-                tenant_id=principal.tenant_id,
-                catalog_id=catalog.id,
-                task_type=task_type,
-                params={"patch_delta": header.patch_delta, "force": header.force},
-                submitted_by=principal.token_id,
-                notification_email=header.notification_email,
-            )
-            async with upload:
-                files = await self._store_files(header, requests, upload)
-                # A cancelled upload also ends the request iterator: never queue a truncated file as a sync.
-                await ensure_not_cancelled(context)
-                task_id = await upload.submit(
-                    params={
-                        "patch_delta": header.patch_delta,
-                        "force": header.force,
-                        "files": files,
-                        "bytes_total": upload.stored_bytes,  # TaskProgress.bytes_total
-                    }
-                )
+                async with upload:
+                    files = await self._store_files(header, requests, upload)
+                    # A cancelled upload also ends the request iterator: never queue a truncated file as a sync.
+                    await ensure_not_cancelled(context)
+                    task_id = await upload.submit(
+                        params={
+                            "patch_delta": header.patch_delta,
+                            "force": header.force,
+                            "files": files,
+                            "bytes_total": upload.stored_bytes,  # TaskProgress.bytes_total
+                        }
+                    )
         return catalog_pb2.UploadCatalogResponse(task_id=task_id, task_status_path=queue.status_path(task_id))
 
     @staticmethod

@@ -20,12 +20,14 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from service.db import clock
 from service.db.models import Task, TaskPayload, Worker
-from service.errors import Aborted, FailedPrecondition, NotFound
+from service.errors import Aborted, FailedPrecondition, NotFound, invalid_field
 from service.tasks.status import TaskStatus
 
 NOTIFY_CHANNEL = "catalog_ingest_tasks"
 UNFINISHED = ("QUEUED", "IN_PROGRESS")
 FINISHED = ("DONE", "FAILED", "CANCELED")  # PENDING is neither: an upload still streaming, not a task yet
+# RFC 5321: an address is at most 320 characters (the tasks.notification_email column).
+MAX_EMAIL = 320
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,9 @@ async def enqueue(
     pending=True the task is PENDING (see open_pending). An idempotency key already held by
     another task raises IntegrityError.
     """
+    if notification_email and len(notification_email) > MAX_EMAIL:
+        # Checked here, for every path that submits a task: the column holds no more (PostgreSQL refuses it).
+        raise invalid_field("notification_email", f"at most {MAX_EMAIL} characters (got {len(notification_email)})")
     dialect = _dialect(session)
     now = clock.now(dialect)
     task = (

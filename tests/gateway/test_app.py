@@ -242,7 +242,9 @@ async def test_non_json_body_is_400(client: httpx.AsyncClient, content: bytes) -
 
 async def test_unknown_path_and_wrong_method(client: httpx.AsyncClient) -> None:
     response = await client.get("/v9/nothing")
-    assert (response.status_code, response.json()) == (404, {"message": "Not Found", "code": "NOT_FOUND"})
+    assert response.status_code == 404
+    assert response.json()["code"] == "NOT_FOUND"
+    assert response.json()["message"].startswith("no route for GET /v9/nothing")
     response = await client.post("/v2/items")
     assert response.status_code == 405
     assert response.headers["allow"] == "DELETE, GET, PATCH, PUT"
