@@ -119,6 +119,23 @@ def _boundary(request: Request) -> bytes:
     return boundary
 
 
+# grpc.aio replaces the server's status with this one when the server ends a client stream while a write is
+# in flight (grpc/grpc#36066). The server ends an upload early only to refuse it (upload caps, the memory
+# budget, a database outage, an idle timeout), and such an upload created nothing: retrying is right.
+_CORE_WRITE_FAILED = "Internal error from Core"
+_ENDED_EARLY = GatewayError(
+    503,
+    grpc.StatusCode.UNAVAILABLE.name,
+    "the server ended the upload before reading all of it (it is busy or refused it); nothing was stored: retry",
+    reason="UPLOAD_ENDED_EARLY",
+    headers={"Retry-After": "1"},
+)
+
+
+def _status_lost_to_core(error: grpc.aio.AioRpcError) -> bool:
+    return error.code() == grpc.StatusCode.INTERNAL and error.details() == _CORE_WRITE_FAILED
+
+
 async def upload_catalog(request: Request) -> Response:
     metadata = grpc_metadata(request)
     await require_credentials(runtime_of(request), metadata)  # before the query, content type and body
@@ -162,6 +179,8 @@ async def upload_catalog(request: Request) -> Response:
     try:
         response = await stub.UploadCatalog(messages(), metadata=metadata)
     except grpc.aio.AioRpcError as exc:
+        if parts.error is None and _status_lost_to_core(exc):
+            return error_response(_ENDED_EARLY)
         return error_response(parts.error or from_rpc_error(exc))
     except asyncio.CancelledError:
         # A bad body breaks the stream off (grpc.aio cancels the call; the server rolls back and no task
