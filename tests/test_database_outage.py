@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 
 import grpc
@@ -70,11 +72,23 @@ async def test_errors_that_mean_an_outage_are_told_from_the_others(tmp_path) -> 
     import asyncpg
 
     from service.db.outage import outage_reason
-    from tests.conftest import free_port
+    from tests.conftest import PG_ADMIN_URL, free_port
 
     with pytest.raises(OSError) as refused:
         await asyncpg.connect(f"postgresql://postgres@127.0.0.1:{free_port()}/postgres", timeout=5)
     assert outage_reason(refused.value)
+
+    # A connection the server dropped mid-statement (a restart): asyncpg's interface errors, whatever they say.
+    closed = await asyncpg.connect(PG_ADMIN_URL)
+    busy = asyncio.create_task(closed.execute("SELECT pg_sleep(5)"))
+    await asyncio.sleep(0.2)
+    with pytest.raises(asyncpg.InterfaceError) as in_progress:
+        await closed.execute("SELECT 1")
+    assert "another operation is in progress" in str(in_progress.value)
+    assert outage_reason(in_progress.value)
+    closed.terminate()
+    with contextlib.suppress(asyncpg.InterfaceError, asyncpg.ConnectionDoesNotExistError):
+        await busy
 
     path = tmp_path / "locked.db"
     holder = sqlite3.connect(path, isolation_level=None)

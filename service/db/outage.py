@@ -42,7 +42,9 @@ def outage_reason(error: BaseException) -> str:
             return "no database connection is free (pool timeout)"
         if isinstance(current, _PG_OUTAGE):
             return f"the database refused or lost the connection ({type(current).__name__})"
-        if isinstance(current, asyncpg.exceptions.InterfaceError) and "connection" in str(current).lower():
+        # An interface error is the driver's word for a connection it can no longer use ("connection is closed",
+        # "another operation is in progress" on a connection a restart cut mid-statement): an outage.
+        if isinstance(current, asyncpg.exceptions.InterfaceError | sa_exc.InterfaceError):
             return "the connection to the database was lost"
         if isinstance(current, ConnectionError | TimeoutError) or (
             isinstance(current, OSError) and current.errno is not None and "connect" in str(current).lower()
