@@ -32,7 +32,8 @@ class VersionInfo:
 
 
 def parse_version(text: str, parameter: str = "version") -> int:
-    if not text.strip().isdigit() or not 0 < int(text) < 2**31:
+    # ASCII digits only: str.isdigit() also takes '²' and other digits int() refuses.
+    if not (text.isascii() and text.strip().isdigit()) or not 0 < int(text) < 2**31:
         raise InvalidArgument(
             f"{parameter} must be a catalog version number (got '{quote(text)}')",
             field_violations=[(parameter, "must be a catalog version number")],

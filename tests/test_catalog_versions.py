@@ -133,3 +133,16 @@ async def test_versions_over_grpc(stack) -> None:
             batch_pb2.ListCatalogVersionsRequest(tenant="globex", environment="grpc"), metadata=stack.metadata("globex")
         )
     assert unknown.value.code() == grpc.StatusCode.NOT_FOUND and "'grpc'" in unknown.value.details()
+
+
+@pytest.mark.parametrize("version", ["²", "١٢", "latest", "0", "-1"])
+async def test_a_version_that_is_no_ascii_number_is_a_400_naming_it(http_stack, version: str) -> None:
+    """Unicode digits ('²', Arabic-Indic) pass str.isdigit() but are no version number (they were a 500)."""
+    stack = http_stack
+    await new_version(stack)
+    for answer in (
+        await activate(stack, version),
+        await stack.http.delete(f"/catalogs/{version}", params=scope(), headers=stack.auth()),
+    ):
+        assert answer.status_code == 400, answer.text
+        assert "version must be a catalog version number" in answer.json()["message"]
