@@ -33,17 +33,20 @@ def script(parser: argparse.ArgumentParser, shell: str) -> str:
         f"        {_pattern(p)}) words={shlex.quote(' '.join(w))} ;;" for p, w in sorted(commands.items())
     )
     files = "|".join(FILE_OPTIONS)
+    # zsh (through bashcompinit) counts array elements from 1 and ties `path` to PATH: index from 0 as bash does
+    # and name the command path otherwise.
     body = f"""_catalog_ingest() {{
-    local cur="${{COMP_WORDS[COMP_CWORD]}}" prev="${{COMP_WORDS[COMP_CWORD-1]}}" path="" words="" i next
+    [[ -n "${{ZSH_VERSION-}}" ]] && setopt localoptions ksharrays
+    local cur="${{COMP_WORDS[COMP_CWORD]}}" prev="${{COMP_WORDS[COMP_CWORD-1]}}" cmd="" words="" i next
     declare -A known=({known})
     case "$prev" in
         {files}) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     esac
     for ((i = 1; i < COMP_CWORD; i++)); do
-        next="${{path:+$path }}${{COMP_WORDS[i]}}"
-        [[ -n "${{known[$next]}}" ]] && path="$next"
+        next="${{cmd:+$cmd }}${{COMP_WORDS[i]}}"
+        [[ -n "${{known[$next]}}" ]] && cmd="$next"
     done
-    case "$path" in
+    case "$cmd" in
 {cases}
     esac
     COMPREPLY=($(compgen -W "$words" -- "$cur"))
