@@ -4,10 +4,10 @@ scalar written, and records in the `/v2` shape."""
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
+import orjson
 from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
@@ -26,7 +26,7 @@ def message_to_json(message: Message) -> dict[str, Any]:
 
 
 def record_to_json(record: record_pb2.Record) -> dict[str, Any]:
-    """A Record in the shape of GET /v2/{collection}."""
+    """A Record in the shape of GET /v2/{collection}: the gateway answers with this very function."""
     out: dict[str, Any] = {"id": record.id, "name": record.name if record.HasField("name") else None}
     if record.HasField("suggested_score"):
         out["suggested_score"] = record.suggested_score
@@ -36,7 +36,7 @@ def record_to_json(record: record_pb2.Record) -> dict[str, Any]:
         out["parent_ids"] = list(record.parent_ids)
     if record.context:
         out["context"] = record.context
-    out["data"] = json.loads(record.data_json) if record.data_json else {}
+    out["data"] = orjson.loads(record.data_json) if record.data_json else {}
     return out
 
 

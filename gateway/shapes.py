@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 from google.protobuf.message import Message
 
+from catalog_ingest_client.jsonshape import record_to_json
 from catalogingest.v1 import catalog_pb2, record_pb2
 from gateway.binding import shown
 from gateway.errors import GatewayError
@@ -104,21 +105,6 @@ def record_from_json(obj: Any, kind: int, where: str) -> tuple[record_pb2.Record
         except ValueError:
             bad("timestamp", "must be an RFC 3339 date-time string")
     return record, violations
-
-
-def record_to_json(record: record_pb2.Record) -> dict[str, Any]:
-    """A proto Record in the shape of the async items API."""
-    out: dict[str, Any] = {"id": record.id, "name": record.name if record.HasField("name") else None}
-    if record.HasField("suggested_score"):
-        out["suggested_score"] = record.suggested_score
-    if record.kind == record_pb2.RECORD_KIND_VARIATION:
-        out["item_id"] = record.item_id if record.HasField("item_id") else None
-    if record.kind == record_pb2.RECORD_KIND_ITEM_GROUP:
-        out["parent_ids"] = list(record.parent_ids)
-    if record.context:
-        out["context"] = record.context
-    out["data"] = orjson.loads(record.data_json) if record.data_json else {}
-    return out
 
 
 def records_request(request: Any, body: Any) -> set[str]:
