@@ -18,6 +18,7 @@ from gateway.errors import GatewayError
 from gateway.shape import Shape
 from gateway.shapes_batch import BATCH_SHAPES
 from gateway.shapes_bulk_items import BULK_ITEM_SHAPES
+from service.error_reasons import ErrorReason
 
 # The batch-imports document writes `createdAt`; the others write proto field names.
 CAMEL_CASE_SERVICES = frozenset({"catalogingest.v1.BatchService"})
@@ -128,7 +129,7 @@ def records_request(request: Any, body: Any) -> set[str]:
             400,
             "INVALID_ARGUMENT",
             f"{field}: {description}",
-            reason="INVALID_RECORD",
+            reason=ErrorReason.INVALID_RECORD,
             field_violations=violations[:MAX_REPORTED_VIOLATIONS],
         )
     return {"records"}

@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 
 import grpc
 
+from service.error_reasons import ErrorReason
+
 # What an error quotes of a value, and of a whole message or field violation: an error travels in gRPC
 # trailing metadata (16 KiB at most, 8 KiB before clients may drop it), so it must fit whatever was sent.
 QUOTE_LIMIT = 100
@@ -22,13 +24,14 @@ class CatalogIngestError(Exception):
     """The request could not be served."""
 
     code: grpc.StatusCode = grpc.StatusCode.INTERNAL
-    reason: str = "INTERNAL"
+    # The class's generic reason; a raise names a more specific one with `reason=`.
+    reason: ErrorReason = ErrorReason.INTERNAL
 
     def __init__(
         self,
         message: str | None = None,
         *,
-        reason: str | None = None,
+        reason: ErrorReason | None = None,
         metadata: Mapping[str, str] | None = None,
         field_violations: Sequence[tuple[str, str]] = (),
     ) -> None:
@@ -44,10 +47,10 @@ class InvalidArgument(CatalogIngestError):
     """The request is invalid."""
 
     code = grpc.StatusCode.INVALID_ARGUMENT
-    reason = "INVALID_ARGUMENT"
+    reason = ErrorReason.INVALID_ARGUMENT
 
 
-def invalid_field(field: str, description: str, reason: str = "INVALID_ARGUMENT") -> InvalidArgument:
+def invalid_field(field: str, description: str, reason: ErrorReason = ErrorReason.INVALID_ARGUMENT) -> InvalidArgument:
     """INVALID_ARGUMENT for one field, named in the message and as a BadRequest field violation."""
     return InvalidArgument(f"{field}: {description}", reason=reason, field_violations=[(field, description)])
 
@@ -56,65 +59,72 @@ class Unauthenticated(CatalogIngestError):
     """A valid token is required: send 'authorization: Bearer <token>' or Basic '<token>:'."""
 
     code = grpc.StatusCode.UNAUTHENTICATED
-    reason = "UNAUTHENTICATED"
+    reason = ErrorReason.UNAUTHENTICATED
 
 
 class PermissionDenied(CatalogIngestError):
     """The token may not act for this tenant."""
 
     code = grpc.StatusCode.PERMISSION_DENIED
-    reason = "PERMISSION_DENIED"
+    reason = ErrorReason.PERMISSION_DENIED
 
 
 class NotFound(CatalogIngestError):
     """Not found."""
 
     code = grpc.StatusCode.NOT_FOUND
-    reason = "NOT_FOUND"
+    reason = ErrorReason.NOT_FOUND
 
 
 class AlreadyExists(CatalogIngestError):
     """Already exists."""
 
     code = grpc.StatusCode.ALREADY_EXISTS
-    reason = "ALREADY_EXISTS"
+    reason = ErrorReason.ALREADY_EXISTS
 
 
 class FailedPrecondition(CatalogIngestError):
     """The resource is not in a state that allows this."""
 
     code = grpc.StatusCode.FAILED_PRECONDITION
-    reason = "FAILED_PRECONDITION"
+    reason = ErrorReason.FAILED_PRECONDITION
 
 
 class Aborted(CatalogIngestError):
     """The operation was aborted; send it again."""
 
     code = grpc.StatusCode.ABORTED
-    reason = "ABORTED"
+    reason = ErrorReason.ABORTED
 
 
 class DeadlineExceeded(CatalogIngestError):
     """The client sent nothing for too long."""
 
     code = grpc.StatusCode.DEADLINE_EXCEEDED
-    reason = "DEADLINE_EXCEEDED"
+    reason = ErrorReason.DEADLINE_EXCEEDED
 
 
 class ResourceExhausted(CatalogIngestError):
     """Too many requests."""
 
     code = grpc.StatusCode.RESOURCE_EXHAUSTED
-    reason = "RESOURCE_EXHAUSTED"
+    reason = ErrorReason.RESOURCE_EXHAUSTED
 
 
 class RateLimited(ResourceExhausted):
     """Too many requests; retry after `retry_after` seconds (sent as a google.rpc.RetryInfo detail)."""
 
-    reason = "RATE_LIMITED"
+    reason = ErrorReason.RATE_LIMITED
 
-    def __init__(self, message: str, *, retry_after: float, metadata: Mapping[str, str] | None = None) -> None:
-        super().__init__(message, metadata=metadata)
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float,
+        reason: ErrorReason | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message, reason=reason, metadata=metadata)
         self.retry_after = retry_after
 
 
@@ -122,13 +132,13 @@ class Unavailable(CatalogIngestError):
     """The service is not available right now."""
 
     code = grpc.StatusCode.UNAVAILABLE
-    reason = "UNAVAILABLE"
+    reason = ErrorReason.UNAVAILABLE
 
 
 class DatabaseUnavailable(Unavailable):
     """The database cannot be reached right now; retry after `retry_after` seconds (a google.rpc.RetryInfo)."""
 
-    reason = "DATABASE_UNAVAILABLE"
+    reason = ErrorReason.DATABASE_UNAVAILABLE
     # A restart or failover takes seconds; a client that waits this long rarely meets the outage twice.
     RETRY_AFTER_SECONDS = 2.0
 
@@ -144,7 +154,7 @@ class TaskFailed(Exception):
         self,
         message: str,
         *,
-        reason: str = "TASK_FAILED",
+        reason: ErrorReason = ErrorReason.TASK_FAILED,
         file: str = "",
         row: int = 0,
         column: str = "",
@@ -160,7 +170,7 @@ class TaskFailed(Exception):
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "reason": self.reason,
+            "reason": str(self.reason),
             "message": self.message,
             "file": self.file,
             "row": self.row,

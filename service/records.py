@@ -12,6 +12,7 @@ import orjson
 
 from catalogingest.v1 import record_pb2
 from service import values
+from service.error_reasons import ErrorReason
 from service.errors import InvalidArgument, quote
 from service.ids import id_problem
 from service.json_depth import TOO_DEEP, too_deep
@@ -40,7 +41,7 @@ def validate_records(
     if len(records) > limit:
         raise InvalidArgument(
             f"at most {limit} records per call (got {len(records)})",
-            reason="TOO_MANY_RECORDS",
+            reason=ErrorReason.TOO_MANY_RECORDS,
             metadata={"limit": str(limit)},
             field_violations=[("records", f"at most {limit} records per call")],
         )
@@ -100,7 +101,7 @@ def validate_records(
             break
     if violations:
         field, description = violations[0]
-        raise InvalidArgument(f"{field}: {description}", reason="INVALID_RECORD", field_violations=violations)
+        raise InvalidArgument(f"{field}: {description}", reason=ErrorReason.INVALID_RECORD, field_violations=violations)
     return parsed
 
 

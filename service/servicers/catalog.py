@@ -15,6 +15,7 @@ from catalogingest.v1 import catalog_pb2, catalog_pb2_grpc, record_pb2
 from service import idempotency, paging
 from service.catalogs import catalog_for_write, get_catalog
 from service.db.models import Record, Task
+from service.error_reasons import ErrorReason
 from service.errors import InvalidArgument, invalid_field
 from service.ids import id_problem
 from service.interceptors import current_principal
@@ -343,7 +344,7 @@ class CatalogServicer(CatalogUploads, CatalogSchemas, BulkItems, catalog_pb2_grp
             else:
                 await upload.keep_alive()
         if received == 0:
-            raise invalid_field("batch", "at least one record is required", "NO_RECORDS")
+            raise invalid_field("batch", "at least one record is required", ErrorReason.NO_RECORDS)
         if upload is not None and buffer:
             await upload.add(RECORDS_PART, bytes(buffer))
         return digest.hexdigest(), received
@@ -392,7 +393,7 @@ def _positions_from(offset: int) -> Iterator[None]:
             return _RECORD_POSITION.sub(lambda m: f"records[{offset + int(m.group(1))}]", field)
 
         error.field_violations = [(shifted(f), d) for f, d in error.field_violations]
-        if error.reason == "TOO_MANY_RECORDS":
+        if error.reason == ErrorReason.TOO_MANY_RECORDS:
             limit = error.metadata.get("limit", "")
             error.message = f"at most {limit} records per batch message (the batch at records[{offset}] has more)"
             error.field_violations = [("batch.records", f"at most {limit} records per batch message")]
