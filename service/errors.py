@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 import grpc
 
 from service.error_reasons import ErrorReason
+from service.field_paths import FieldPath
 
 # What an error quotes of a value, and of a whole message or field violation: an error travels in gRPC
 # trailing metadata (16 KiB at most, 8 KiB before clients may drop it), so it must fit whatever was sent.
@@ -15,9 +16,12 @@ MESSAGE_LIMIT = 300
 DESCRIPTION_LIMIT = 300
 
 
+QUOTE_MARK = "…"
+
+
 def quote(value: str, limit: int = QUOTE_LIMIT) -> str:
     """`value` for an error: at most `limit` characters, then "…"."""
-    return value if len(value) <= limit else value[:limit] + "…"
+    return value if len(value) <= limit else value[:limit] + QUOTE_MARK
 
 
 class CatalogIngestError(Exception):
@@ -33,14 +37,27 @@ class CatalogIngestError(Exception):
         *,
         reason: ErrorReason | None = None,
         metadata: Mapping[str, str] | None = None,
-        field_violations: Sequence[tuple[str, str]] = (),
+        field_violations: Sequence[tuple[str | FieldPath, str]] = (),
     ) -> None:
         self.message = quote(message or (self.__doc__ or "").strip(), MESSAGE_LIMIT)
         super().__init__(self.message)
         if reason:
             self.reason = reason
         self.metadata = {quote(k): quote(v) for k, v in (metadata or {}).items()}
-        self.field_violations = [(quote(f), quote(d, DESCRIPTION_LIMIT)) for f, d in field_violations]
+        self.field_violations = field_violations
+
+    @property
+    def field_violations(self) -> list[tuple[str, str]]:
+        """The violations as BadRequest sends them: each path rendered, quoted to QUOTE_LIMIT."""
+        return [(quote(str(path)), description) for path, description in self.violations]
+
+    @field_violations.setter
+    def field_violations(self, violations: Sequence[tuple[str | FieldPath, str]]) -> None:
+        # Kept as FieldPaths: a stream's offset or a prefix is applied to the path, not to its text.
+        self.violations: list[tuple[FieldPath, str]] = [
+            (path if isinstance(path, FieldPath) else FieldPath.parse(path), quote(description, DESCRIPTION_LIMIT))
+            for path, description in violations
+        ]
 
 
 class InvalidArgument(CatalogIngestError):
@@ -50,7 +67,9 @@ class InvalidArgument(CatalogIngestError):
     reason = ErrorReason.INVALID_ARGUMENT
 
 
-def invalid_field(field: str, description: str, reason: ErrorReason = ErrorReason.INVALID_ARGUMENT) -> InvalidArgument:
+def invalid_field(
+    field: str | FieldPath, description: str, reason: ErrorReason = ErrorReason.INVALID_ARGUMENT
+) -> InvalidArgument:
     """INVALID_ARGUMENT for one field, named in the message and as a BadRequest field violation."""
     return InvalidArgument(f"{field}: {description}", reason=reason, field_violations=[(field, description)])
 

@@ -13,10 +13,12 @@ import grpc
 import pytest
 from google.rpc import error_details_pb2, status_pb2
 
+from catalog_ingest_client.retry import RetryPolicy, delay_before_retry
 from catalogingest.v1 import error_reason_pb2
 from service.error_reasons import PREFIX, ErrorReason, is_retryable
 from service.errors import CatalogIngestError, NotFound, TaskFailed, invalid_field
 from service.interceptors import to_rpc_status
+from tests.gateway.fakes import rich_status
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ("service", "gateway", "catalog_ingest_client")
@@ -204,3 +206,25 @@ def test_docs_table_lists_every_reason_as_generated() -> None:
         row = next(line for line in checked_in.splitlines() if line.startswith(f"| `{reason.value}` |"))
         assert row.count("|") >= 7 and not row.endswith("|  |"), f"{reason.value} has no meaning in the proto"
     assert "docs/errors.md" in (ROOT / "README.md").read_text()
+
+
+@pytest.mark.parametrize(
+    ("code", "reason", "retried"),
+    [
+        (C.RESOURCE_EXHAUSTED, "RATE_LIMITED", True),
+        (C.UNAVAILABLE, "DATABASE_UNAVAILABLE", True),
+        (C.RESOURCE_EXHAUSTED, "PAYLOAD_TOO_LARGE", False),
+        (C.UNAVAILABLE, "SOMETHING_NEWER", True),
+        (C.UNAVAILABLE, "", True),
+        (C.INVALID_ARGUMENT, "INVALID_RECORD", False),
+    ],
+)
+def test_the_client_retries_by_code_unless_the_reason_is_declared_unretryable(
+    code: grpc.StatusCode, reason: str, retried: bool
+) -> None:
+    status = rich_status(code, "no", reason=reason)
+    error = grpc.aio.AioRpcError(
+        status.code, grpc.aio.Metadata(), grpc.aio.Metadata(*status.trailing_metadata), details=status.details
+    )
+    delay = delay_before_retry(error, "/catalogingest.v1.TaskService/GetTask", 1, RetryPolicy(), idempotency_key=False)
+    assert (delay is not None) is retried
