@@ -14,8 +14,6 @@ from service.field_paths import FieldPath
 QUOTE_LIMIT = 100
 MESSAGE_LIMIT = 300
 DESCRIPTION_LIMIT = 300
-
-
 QUOTE_MARK = "…"
 
 
