@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import sys
 
-from service import cli_client
+from service import cli_client, tls
 from service.auth import create_token
 from service.db.engine import create_engine, session_factory
 from service.db.migrate import upgrade
@@ -25,6 +25,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     )
     if is_postgres_url(settings.database_url):
         connect_args(settings.database_url)  # an unsupported parameter is a startup error naming it
+    tls.check(settings)
     return settings
 
 
