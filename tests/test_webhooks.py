@@ -1,0 +1,196 @@
+"""Webhooks with a real HTTP receiver, on both backends: a finished task's JSON arrives signed, failed
+attempts are retried from the queue with one delivery id, a dead receiver delays no task, the tenant's
+default URL catches tasks without their own, and what happened is visible with `catalog-ingest webhooks`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+import orjson
+import pytest
+from sqlalchemy import text
+
+from catalogingest.v1 import catalog_pb2, record_pb2, task_pb2
+from service.webhooks import signing
+from tests.conftest import Stack, start_stack
+from tests.helpers import error_details, eventually, wait_task
+from tests.processes import ROOT
+from tests.webhook_receiver import Receiver, receiver
+
+FAST = {"webhook_poll_interval": 0.05, "webhook_backoff_seconds": 0.2}
+
+
+@pytest.fixture
+async def hook_stack(database_url: str) -> AsyncIterator[Stack]:
+    async with start_stack(database_url, **FAST) as running:
+        yield running
+
+
+async def cli(stack: Stack, *args: str) -> tuple[int, str, str]:
+    """`catalog-ingest ...` in its own process, on the stack's database."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CATALOG_INGEST_")}
+    env["CATALOG_INGEST_DATABASE_URL"] = stack.database_url
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "service.cli", *args, cwd=ROOT, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    return process.returncode or 0, out.decode(), err.decode()
+
+
+async def deliveries(stack: Stack, task_id: int) -> list[dict[str, Any]]:
+    code, out, err = await cli(stack, "webhooks", "list", "--task", str(task_id), "--json")
+    assert code == 0, err
+    return [json.loads(line) for line in out.splitlines()]
+
+
+async def secret(stack: Stack, tenant: str = "acme") -> str:
+    code, out, err = await cli(stack, "tenants", "get-webhook", "--tenant", tenant)
+    assert code == 0, err
+    return out.split("secret: ", 1)[1].strip()
+
+
+async def put_items(stack: Stack, *ids: str, url: str | None = None, section: str = "Products") -> int:
+    params = {"key": "acme", "section": section} | ({"notification_url": url} if url else {})
+    body = {"items": [{"id": i, "name": i.upper(), "data": {"url": f"/p/{i}"}} for i in ids]}
+    response = await stack.http.put("/v2/items", params=params, json=body, headers=stack.auth())
+    assert response.status_code == 200, response.text
+    return response.json()["task_id"]
+
+
+async def arrived(hooks: Receiver, count: int, timeout: float = 20.0) -> None:
+    async def seen() -> int:
+        return hooks.count()
+
+    await eventually(seen, lambda n: n >= count, timeout=timeout)
+
+
+async def test_a_finished_task_is_posted_signed_as_get_task_shows_it(hook_stack: Stack) -> None:
+    with receiver(200) as hooks:
+        task_id = await put_items(hook_stack, "a", "b", url=hooks.url)
+        await arrived(hooks, 1)
+        done = await eventually(lambda: deliveries(hook_stack, task_id), lambda d: d and d[0]["status"] == "DELIVERED")
+    request = hooks.received[0]
+    assert request.path == "/hooks/catalog"
+    assert request.headers["content-type"] == "application/json"
+    # The body is the task as GET /v1/tasks/{id} shows it, byte for byte the JSON the receiver parses.
+    shown = await hook_stack.http.get(f"/v1/tasks/{task_id}", headers=hook_stack.auth())
+    assert orjson.loads(request.body) == shown.json()
+    assert shown.json()["status"] == "DONE" and shown.json()["result"]["items"]["created"] == 2
+    # Signed with the tenant's secret (made on the first delivery) over timestamp + body.
+    header = request.headers[signing.SIGNATURE_HEADER.lower()]
+    assert signing.verify(await secret(hook_stack), header, request.body)
+    assert not signing.verify("whsec_wrong", header, request.body)
+    assert not signing.verify(await secret(hook_stack), header, request.body.replace(b"DONE", b"FAIL"))
+    # The delivery id is the idempotency id; the listing shows the outcome.
+    assert request.headers[signing.DELIVERY_HEADER.lower()] == done[0]["id"]
+    assert (done[0]["attempts"], done[0]["last_status_code"], done[0]["url"]) == (1, 200, hooks.url)
+    assert hooks.count() == 1
+
+
+async def test_failed_attempts_are_retried_with_the_same_delivery_id(hook_stack: Stack) -> None:
+    with receiver(500, 500, 200) as hooks:
+        task_id = await put_items(hook_stack, "a", url=hooks.url)
+        await arrived(hooks, 3)
+        listed = await eventually(
+            lambda: deliveries(hook_stack, task_id), lambda d: d and d[0]["status"] == "DELIVERED"
+        )
+    ids = {r.headers[signing.DELIVERY_HEADER.lower()] for r in hooks.received}
+    assert ids == {listed[0]["id"]}
+    assert len({r.body for r in hooks.received}) == 1  # the same bytes every time
+    assert (listed[0]["attempts"], listed[0]["last_status_code"], listed[0]["last_error"]) == (3, 200, None)
+    assert hooks.count() == 3
+
+
+async def test_a_delivery_is_given_up_after_its_attempts_and_says_why(database_url: str) -> None:
+    async with start_stack(database_url, webhook_max_attempts=2, **FAST) as stack:
+        with receiver(503) as hooks:
+            task_id = await put_items(stack, "a", url=hooks.url)
+            listed = await eventually(lambda: deliveries(stack, task_id), lambda d: d and d[0]["status"] == "GAVE_UP")
+            assert hooks.count() == 2
+        assert (listed[0]["attempts"], listed[0]["last_status_code"]) == (2, 503)
+        assert listed[0]["last_error"] == "HTTP 503: receiver is failing"
+        code, out, _ = await cli(stack, "webhooks", "list", "--task", str(task_id))
+        assert code == 0 and "GAVE_UP" in out and "attempts 2" in out and "HTTP 503" in out
+
+
+async def test_a_dead_receiver_never_delays_the_next_task_of_the_catalog(database_url: str) -> None:
+    async with start_stack(database_url, webhook_timeout_seconds=30, **FAST) as stack:
+        with receiver(hang=True) as hooks:
+            first = await put_items(stack, "a", url=hooks.url)
+            await arrived(hooks, 1)  # the receiver holds the first task's delivery and never answers
+            started = time.monotonic()
+            second = await put_items(stack, "b", url=hooks.url)
+            assert (await wait_task(stack, second, timeout=10)).status == task_pb2.TASK_STATUS_DONE
+            assert time.monotonic() - started < 5
+            listed = await deliveries(stack, first)
+            assert (listed[0]["status"], listed[0]["attempts"]) == ("PENDING", 1)
+
+
+async def test_the_tenant_default_receives_done_failed_and_canceled_tasks(database_url: str) -> None:
+    async with start_stack(database_url, debug_apply_delay=0.5, **FAST) as stack:
+        with receiver(200) as hooks:
+            code, out, err = await cli(
+                stack, "tenants", "set-webhook", "--tenant", "acme", "--url", hooks.url, "--secret", "s3cret"
+            )
+            assert code == 0, err
+            assert f"url: {hooks.url}" in out and "secret: s3cret" in out
+            done = await put_items(stack, "a")
+            queued = await put_items(stack, "b")
+            canceled = await stack.http.post(f"/v1/tasks/{queued}:cancel", headers=stack.auth())
+            assert canceled.status_code == 200, canceled.text
+            failed = (
+                await stack.catalog.UpdateRecords(
+                    catalog_pb2.UpdateRecordsRequest(
+                        collection="items", records=[record_pb2.Record(id="missing", name="x")]
+                    ),
+                    metadata=stack.metadata(),
+                )
+            ).task_id
+            await wait_task(stack, failed)
+            await arrived(hooks, 3)
+            statuses = {orjson.loads(r.body)["id"]: orjson.loads(r.body)["status"] for r in hooks.received}
+            assert statuses == {done: "DONE", queued: "CANCELED", failed: "FAILED"}
+            assert all(signing.verify("s3cret", r.headers["catalog-ingest-signature"], r.body) for r in hooks.received)
+            # Another tenant's tasks go nowhere; a cleared default sends nothing more.
+            assert (await cli(stack, "tenants", "clear-webhook", "--tenant", "acme"))[0] == 0
+            after = await put_items(stack, "c")
+            await wait_task(stack, after)
+            assert await deliveries(stack, after) == []
+            assert hooks.count() == 3
+
+
+async def test_a_bad_notification_url_is_refused_naming_the_field(hook_stack: Stack) -> None:
+    response = await hook_stack.http.put(
+        "/v2/items",
+        params={"key": "acme", "notification_url": "ftp://example.com/x"},
+        json={"items": [{"id": "a"}]},
+        headers=hook_stack.auth(),
+    )
+    assert response.status_code == 400
+    assert "notification_url" in response.text
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await hook_stack.catalog.ReplaceRecords(
+            catalog_pb2.ReplaceRecordsRequest(
+                collection="items", records=[record_pb2.Record(id="a")], notification_url="not a url"
+            ),
+            metadata=hook_stack.metadata(),
+        )
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error_details(refused.value)[0] == ["notification_url"]
+    async with hook_stack.engine.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM tasks"))).scalar_one() == 0
+
+
+async def test_the_cli_refuses_a_bad_url_and_an_unknown_tenant(hook_stack: Stack) -> None:
+    code, _, err = await cli(hook_stack, "tenants", "set-webhook", "--tenant", "acme", "--url", "localhost:9")
+    assert code == 2 and "--url must be an absolute http:// or https:// URL" in err
+    code, _, err = await cli(hook_stack, "tenants", "set-webhook", "--tenant", "nobody", "--url", "http://x.example/")
+    assert code == 1 and "tenant 'nobody' not found" in err
