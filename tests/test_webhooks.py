@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -21,7 +22,8 @@ from catalogingest.v1 import catalog_pb2, record_pb2, task_pb2
 from service.webhooks import signing
 from tests.conftest import Stack, start_stack
 from tests.helpers import error_details, eventually, wait_task
-from tests.processes import ROOT
+from tests.processes import ROOT, spawn
+from tests.test_processes import live_workers
 from tests.webhook_receiver import Receiver, receiver
 
 FAST = {"webhook_poll_interval": 0.05, "webhook_backoff_seconds": 0.2}
@@ -51,6 +53,25 @@ async def deliveries(stack: Stack, task_id: int) -> list[dict[str, Any]]:
     return [json.loads(line) for line in out.splitlines()]
 
 
+async def statuses(stack: Stack, task_id: int) -> list[tuple[str, int]]:
+    """(status, attempts) of the task's deliveries, read from the database: cheap enough to poll."""
+    async with stack.engine.connect() as conn:
+        query = text("SELECT status, attempts FROM webhook_deliveries WHERE task_id = :t ORDER BY created_at")
+        return [(r.status, r.attempts) for r in await conn.execute(query, {"t": task_id})]
+
+
+async def last_status_codes(stack: Stack, task_id: int) -> list[int | None]:
+    async with stack.engine.connect() as conn:
+        query = text("SELECT last_status_code FROM webhook_deliveries WHERE task_id = :t")
+        return list((await conn.execute(query, {"t": task_id})).scalars())
+
+
+async def settled(stack: Stack, task_id: int, status: str) -> list[dict[str, Any]]:
+    """The task's deliveries as `webhooks list` shows them, once the first has `status`."""
+    await eventually(lambda: statuses(stack, task_id), lambda rows: bool(rows) and rows[0][0] == status)
+    return await deliveries(stack, task_id)
+
+
 async def secret(stack: Stack, tenant: str = "acme") -> str:
     code, out, err = await cli(stack, "tenants", "get-webhook", "--tenant", tenant)
     assert code == 0, err
@@ -76,7 +97,7 @@ async def test_a_finished_task_is_posted_signed_as_get_task_shows_it(hook_stack:
     with receiver(200) as hooks:
         task_id = await put_items(hook_stack, "a", "b", url=hooks.url)
         await arrived(hooks, 1)
-        done = await eventually(lambda: deliveries(hook_stack, task_id), lambda d: d and d[0]["status"] == "DELIVERED")
+        done = await settled(hook_stack, task_id, "DELIVERED")
     request = hooks.received[0]
     assert request.path == "/hooks/catalog"
     assert request.headers["content-type"] == "application/json"
@@ -99,9 +120,7 @@ async def test_failed_attempts_are_retried_with_the_same_delivery_id(hook_stack:
     with receiver(500, 500, 200) as hooks:
         task_id = await put_items(hook_stack, "a", url=hooks.url)
         await arrived(hooks, 3)
-        listed = await eventually(
-            lambda: deliveries(hook_stack, task_id), lambda d: d and d[0]["status"] == "DELIVERED"
-        )
+        listed = await settled(hook_stack, task_id, "DELIVERED")
     ids = {r.headers[signing.DELIVERY_HEADER.lower()] for r in hooks.received}
     assert ids == {listed[0]["id"]}
     assert len({r.body for r in hooks.received}) == 1  # the same bytes every time
@@ -113,7 +132,7 @@ async def test_a_delivery_is_given_up_after_its_attempts_and_says_why(database_u
     async with start_stack(database_url, webhook_max_attempts=2, **FAST) as stack:
         with receiver(503) as hooks:
             task_id = await put_items(stack, "a", url=hooks.url)
-            listed = await eventually(lambda: deliveries(stack, task_id), lambda d: d and d[0]["status"] == "GAVE_UP")
+            listed = await settled(stack, task_id, "GAVE_UP")
             assert hooks.count() == 2
         assert (listed[0]["attempts"], listed[0]["last_status_code"]) == (2, 503)
         assert listed[0]["last_error"] == "HTTP 503: receiver is failing"
@@ -130,8 +149,7 @@ async def test_a_dead_receiver_never_delays_the_next_task_of_the_catalog(databas
             second = await put_items(stack, "b", url=hooks.url)
             assert (await wait_task(stack, second, timeout=10)).status == task_pb2.TASK_STATUS_DONE
             assert time.monotonic() - started < 5
-            listed = await deliveries(stack, first)
-            assert (listed[0]["status"], listed[0]["attempts"]) == ("PENDING", 1)
+            assert await statuses(stack, first) == [("PENDING", 1)]
 
 
 async def test_the_tenant_default_receives_done_failed_and_canceled_tasks(database_url: str) -> None:
@@ -156,14 +174,22 @@ async def test_the_tenant_default_receives_done_failed_and_canceled_tasks(databa
             ).task_id
             await wait_task(stack, failed)
             await arrived(hooks, 3)
-            statuses = {orjson.loads(r.body)["id"]: orjson.loads(r.body)["status"] for r in hooks.received}
-            assert statuses == {done: "DONE", queued: "CANCELED", failed: "FAILED"}
+            shown = {orjson.loads(r.body)["id"]: orjson.loads(r.body)["status"] for r in hooks.received}
+            assert shown == {done: "DONE", queued: "CANCELED", failed: "FAILED"}
             assert all(signing.verify("s3cret", r.headers["catalog-ingest-signature"], r.body) for r in hooks.received)
             # Another tenant's tasks go nowhere; a cleared default sends nothing more.
+            other = (
+                await stack.catalog.ReplaceRecords(
+                    catalog_pb2.ReplaceRecordsRequest(collection="items", records=[record_pb2.Record(id="g")]),
+                    metadata=stack.metadata("globex"),
+                )
+            ).task_id
+            await wait_task(stack, other, tenant="globex")
+            assert await statuses(stack, other) == []
             assert (await cli(stack, "tenants", "clear-webhook", "--tenant", "acme"))[0] == 0
             after = await put_items(stack, "c")
             await wait_task(stack, after)
-            assert await deliveries(stack, after) == []
+            assert await statuses(stack, after) == []
             assert hooks.count() == 3
 
 
@@ -194,3 +220,60 @@ async def test_the_cli_refuses_a_bad_url_and_an_unknown_tenant(hook_stack: Stack
     assert code == 2 and "--url must be an absolute http:// or https:// URL" in err
     code, _, err = await cli(hook_stack, "tenants", "set-webhook", "--tenant", "nobody", "--url", "http://x.example/")
     assert code == 1 and "tenant 'nobody' not found" in err
+
+
+async def test_a_worker_killed_between_attempts_leaves_the_delivery_to_the_next(pg_url: str, processes: list) -> None:
+    """At least once, from the queue: the first attempt's failure is recorded, the worker is killed (-9)
+    before the retry is due, and another worker process delivers it under the same id."""
+    async with start_stack(pg_url, worker=False, gateway=False) as stack:
+        with receiver(500, 200) as hooks:
+            # The retry is due 3 s after the first attempt: time to kill the worker in between.
+            doomed = spawn(processes, pg_url, "worker", webhook_poll_interval=0.05, webhook_backoff_seconds=3)
+            await eventually(lambda: live_workers(stack), lambda n: n == 1, timeout=30)
+            task_id = (
+                await stack.catalog.ReplaceRecords(
+                    catalog_pb2.ReplaceRecordsRequest(
+                        collection="items", records=[record_pb2.Record(id="a")], notification_url=hooks.url
+                    ),
+                    metadata=stack.metadata(),
+                )
+            ).task_id
+            await arrived(hooks, 1)
+            await eventually(lambda: last_status_codes(stack, task_id), lambda codes: codes == [500])
+            assert await statuses(stack, task_id) == [("PENDING", 1)] and hooks.count() == 1
+            doomed.send_signal(signal.SIGKILL)
+            doomed.wait(10)
+
+            spawn(processes, pg_url, "worker", webhook_poll_interval=0.05, webhook_backoff_seconds=3)
+            await eventually(lambda: statuses(stack, task_id), lambda rows: rows == [("DELIVERED", 2)], timeout=30)
+        first, second = hooks.received
+        assert first.headers["catalog-ingest-delivery-id"] == second.headers["catalog-ingest-delivery-id"]
+        assert first.body == second.body
+
+
+async def test_a_worker_killed_mid_attempt_is_retried_after_its_lease(pg_url: str, processes: list) -> None:
+    """A worker killed while the receiver holds its request: the delivery is due again when the claim's lease
+    ends (webhook_timeout_seconds * 2 + 5) and another worker delivers it."""
+    async with start_stack(pg_url, worker=False, gateway=False) as stack:
+        with receiver(200, hang=True) as hanging:
+            doomed = spawn(processes, pg_url, "worker", webhook_poll_interval=0.05, webhook_timeout_seconds=1)
+            await eventually(lambda: live_workers(stack), lambda n: n == 1, timeout=30)
+            task_id = (
+                await stack.catalog.ReplaceRecords(
+                    catalog_pb2.ReplaceRecordsRequest(
+                        collection="items", records=[record_pb2.Record(id="a")], notification_url=hanging.url
+                    ),
+                    metadata=stack.metadata(),
+                )
+            ).task_id
+            await arrived(hanging, 1)
+            doomed.send_signal(signal.SIGKILL)
+            doomed.wait(10)
+        assert await statuses(stack, task_id) == [("PENDING", 1)]
+        with receiver(200) as hooks:
+            # The receiver comes back on another port: point the waiting delivery there.
+            async with stack.engine.begin() as conn:
+                await conn.execute(text("UPDATE webhook_deliveries SET url = :u"), {"u": hooks.url})
+            spawn(processes, pg_url, "worker", webhook_poll_interval=0.05, webhook_timeout_seconds=1)
+            await eventually(lambda: statuses(stack, task_id), lambda rows: rows == [("DELIVERED", 2)], timeout=30)
+            assert hooks.count() == 1
