@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import sys
 from collections.abc import Iterator
 
 import grpc
@@ -27,7 +28,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pki]:
 
 
 async def run(*command: str) -> tuple[int, str, str]:
-    binary = shutil.which(command[0])
+    binary = command[0] if command[0] == sys.executable else shutil.which(command[0])
     assert binary, f"{command[0]} is needed (grpcurl comes with the test extras)"
     process = await asyncio.create_subprocess_exec(
         binary, *command[1:], stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
@@ -95,6 +96,15 @@ async def test_both_ports_serve_tls_to_clients_that_trust_the_ca(pg_url: str, pr
         "grpcurl", "-cacert", str(pki.other_ca), "-max-time", "10", f"localhost:{grpc_port}", "list"
     )
     assert code != 0 and "certificate" in err, err
+
+    # The command line client, over gRPC and over HTTPS, with the CA.
+    for backend in (["--server", f"localhost:{grpc_port}"], ["--http", f"https://localhost:{http_port}"]):
+        code, out, err = await run(
+            sys.executable, "-m", "service.cli", "tasks", "list", *backend, "--cacert", str(pki.ca),
+            "--token", token, "--json",
+        )  # fmt: skip
+        assert code == 0, (backend, err)
+        assert json.loads(out)["tasks"] == []
 
     # The Python client with the CA as its root.
     async with AsyncClient(f"localhost:{grpc_port}", token, root_certificates=pki.ca, timeout=10) as client:
