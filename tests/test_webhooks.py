@@ -19,11 +19,11 @@ import pytest
 from sqlalchemy import text
 
 from catalogingest.v1 import catalog_pb2, record_pb2, task_pb2
+from service.tasks import queue
 from service.webhooks import signing
 from tests.conftest import Stack, start_stack
 from tests.helpers import error_details, eventually, wait_task
 from tests.processes import ROOT, spawn
-from tests.test_processes import live_workers
 from tests.webhook_receiver import Receiver, receiver
 
 FAST = {"webhook_poll_interval": 0.05, "webhook_backoff_seconds": 0.2}
@@ -58,6 +58,11 @@ async def statuses(stack: Stack, task_id: int) -> list[tuple[str, int]]:
     async with stack.engine.connect() as conn:
         query = text("SELECT status, attempts FROM webhook_deliveries WHERE task_id = :t ORDER BY created_at")
         return [(r.status, r.attempts) for r in await conn.execute(query, {"t": task_id})]
+
+
+async def live_workers(stack: Stack) -> int:
+    async with stack.engine.connect() as conn:
+        return await queue.live_workers(conn, stack.settings.worker_lease_timeout)
 
 
 async def last_status_codes(stack: Stack, task_id: int) -> list[int | None]:

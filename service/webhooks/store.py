@@ -45,6 +45,7 @@ def later(dialect: str, seconds: float) -> ColumnElement:
     return literal_column(sql, WebhookDelivery.next_attempt_at.type)
 
 
+_ANY_DUE = "SELECT 1 FROM webhook_deliveries WHERE status = 'PENDING' AND next_attempt_at <= {now} LIMIT 1"
 _CLAIM = """
 UPDATE webhook_deliveries
 SET attempts = attempts + 1, last_attempt_at = {now}, next_attempt_at = {lease_end}
@@ -62,6 +63,12 @@ RETURNING id, task_id, tenant_id, url, body, attempts
 async def claim_due(conn: AsyncConnection, limit: int, lease_seconds: float) -> list[Claimed]:
     """Up to `limit` due deliveries, oldest due first, each at its next attempt; committed."""
     dialect = conn.dialect.name
+    # A read first: an idle poll writes nothing (on SQLite an UPDATE would wait for the one write lock a
+    # running task holds, and every poll would be a write transaction).
+    due = _ANY_DUE.format(now=clock.now_sql(dialect))
+    if (await conn.execute(text(due))).first() is None:
+        await conn.rollback()
+        return []
     lease_end = later(dialect, lease_seconds).compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
     statement = _CLAIM.format(
         now=clock.now_sql(dialect),
