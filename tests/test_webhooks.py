@@ -18,6 +18,7 @@ import orjson
 import pytest
 from sqlalchemy import text
 
+from catalog_ingest_client import AsyncClient
 from catalogingest.v1 import catalog_pb2, record_pb2, task_pb2
 from service.tasks import queue
 from service.webhooks import signing
@@ -282,3 +283,27 @@ async def test_a_worker_killed_mid_attempt_is_retried_after_its_lease(pg_url: st
             spawn(processes, pg_url, "worker", webhook_poll_interval=0.05, webhook_timeout_seconds=1)
             await eventually(lambda: statuses(stack, task_id), lambda rows: rows == [("DELIVERED", 2)], timeout=30)
             assert hooks.count() == 1
+
+
+async def test_streams_and_csv_uploads_name_their_url_too(hook_stack: Stack) -> None:
+    """notification_url on the client streams (gRPC headers) and on PUT /v1/catalog (a query parameter)."""
+    with receiver(200) as hooks:
+        target = f"127.0.0.1:{hook_stack.settings.grpc_port}"
+        async with AsyncClient(target, hook_stack.tokens["acme"], timeout=30) as client:
+            streamed = await client.stream_records("items", [{"id": "s1"}], notification_url=hooks.url + "?via=stream")
+            uploaded = await client.upload_catalog(
+                "Uploads", items=b"id,item_name\nu1,U\n", notification_url=hooks.url + "?via=upload"
+            )
+        response = await hook_stack.http.put(
+            "/v1/catalog",
+            params={"key": "acme", "section": "Csv", "notification_url": hooks.url + "?via=csv"},
+            files={"items": ("items.csv", b"id,item_name\nc1,C\n", "text/csv")},
+            headers=hook_stack.auth(),
+        )
+        assert response.status_code == 200, response.text
+        await arrived(hooks, 3)
+    by_path = {r.path: orjson.loads(r.body) for r in hooks.received}
+    assert by_path["/hooks/catalog?via=stream"]["id"] == streamed.task_id
+    assert by_path["/hooks/catalog?via=upload"]["id"] == uploaded.task_id
+    assert by_path["/hooks/catalog?via=csv"]["id"] == response.json()["task_id"]
+    assert {body["status"] for body in by_path.values()} == {"DONE"}
