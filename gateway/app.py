@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from gateway.cors import cors_middleware
 from gateway.docs import ROUTES as DOCS_ROUTES
 from gateway.errors import GatewayError, from_http_status
 from gateway.http_rules import discover_services, load_bindings
@@ -64,7 +65,7 @@ def create_app(
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(RequestIdMiddleware), limits],
+        middleware=[*cors_middleware(settings), Middleware(RequestIdMiddleware), limits],
         exception_handlers={
             HTTPException: _http_exception,
             GatewayError: _gateway_error,

@@ -216,6 +216,12 @@ def custom_operations(registry: Any) -> list[tuple[str, str, dict[str, Any]]]:
         {"name": "section", "in": "query", "schema": {"type": "string"}, "description": "default: Products"},
         {"name": "force", "in": "query", "schema": {"type": "boolean"}},
         {"name": "notification_email", "in": "query", "schema": {"type": "string"}},
+        {
+            "name": "notification_url",
+            "in": "query",
+            "schema": {"type": "string"},
+            "description": "receives a signed POST of the task when it finishes (see README, Webhooks)",
+        },
     ]
     files = {
         "type": "object",

@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import sys
 
-from service import cli_client
+from service import cli_client, cli_webhooks, tls
 from service.auth import create_token
 from service.db.engine import create_engine, session_factory
 from service.db.migrate import upgrade
@@ -25,6 +25,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     )
     if is_postgres_url(settings.database_url):
         connect_args(settings.database_url)  # an unsupported parameter is a startup error naming it
+    tls.check(settings)
     return settings
 
 
@@ -86,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     cli_client.register(commands)
+    cli_webhooks.register(commands)
 
     args = parser.parse_args(argv)
     if args.command in cli_client.COMMANDS:
@@ -95,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = _settings(args)
     except ValueError as exc:
         parser.error(str(exc))
+    if args.command in cli_webhooks.COMMANDS:
+        return cli_webhooks.run(args, settings, parser)
     if args.command == "serve":
         limit_arenas()
         asyncio.run(run(settings, args.role or ROLES))

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 
 import uvicorn
 
+from service import tls
 from service.db.engine import create_engine, is_postgres, session_factory
 from service.db.migrate import upgrade
 from service.inflight import InflightBytes
@@ -65,6 +66,7 @@ async def run(settings: Settings, roles: Iterable[str] = ROLES, stop: asyncio.Ev
                 log_level="warning",
                 lifespan="on",
                 http=http_protocol(settings.header_timeout_seconds),
+                **tls.uvicorn_options(settings),
             )
             gateway = uvicorn.Server(config)
             # The runner owns the signals; uvicorn must not install its own.

@@ -22,6 +22,7 @@ from catalogingest.v1 import (
     task_pb2_grpc,
 )
 from service import health as ingestion_health
+from service import tls
 from service.auth import Authenticator
 from service.inflight import InflightBytes
 from service.inflight_interceptor import InflightInterceptor
@@ -116,5 +117,5 @@ def create_server(
     reflection.enable_server_reflection(
         (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME), server
     )
-    bound = server.add_insecure_port(f"{host or settings.grpc_host}:{settings.grpc_port if port is None else port}")
+    bound = tls.bind(server, f"{host or settings.grpc_host}:{settings.grpc_port if port is None else port}", settings)
     return GrpcServer(server=server, health=health_servicer, port=bound, sessions=sessions, settings=settings)

@@ -40,6 +40,7 @@ from service.tasks import queue
 from service.tasks.context import TaskContext
 from service.tasks.handlers import FAILURE_HOOKS, HANDLERS
 from service.tasks.queue import ClaimedTask
+from service.webhooks.sender import WebhookSender
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ class Worker:
             asyncio.create_task(self._heartbeat(stop)),
             asyncio.create_task(self._every(stop, self.settings.batch_purge_interval_seconds, self._purge_batches)),
             asyncio.create_task(self._every(stop, _pending_purge_interval(self.settings), self._purge_pending)),
+            asyncio.create_task(WebhookSender(self.engine, self.settings).run(stop)),
         ]
         if self.postgres:
             background.append(asyncio.create_task(self._listen(stop)))
