@@ -52,6 +52,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="catalog-ingest", description="Catalog ingestion service.")
     parser.add_argument("--database-url", help="PostgreSQL URL (default: env, else the embedded SQLite file)")
     parser.add_argument("--log-level", default="INFO")
+    parser.add_argument(
+        "--log-format",
+        choices=("auto", "json", "text"),
+        help="json, text, or auto: text on a terminal, else JSON (env CATALOG_INGEST_LOG_FORMAT)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the gRPC server, the REST gateway and a worker")
@@ -90,11 +95,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command in cli_client.COMMANDS:
         return cli_client.run(args, parser)
-    configure_logging(args.log_level)
     try:
         settings = _settings(args)
     except ValueError as exc:
         parser.error(str(exc))
+    configure_logging(args.log_level, args.log_format or settings.log_format)
     if args.command == "serve":
         limit_arenas()
         asyncio.run(run(settings, args.role or ROLES))

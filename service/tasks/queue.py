@@ -18,10 +18,12 @@ from sqlalchemy import BigInteger, TextClause, delete, func, insert, literal_col
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from service import log_context
 from service.db import clock
 from service.db.models import Task, TaskPayload, Worker
 from service.errors import Aborted, FailedPrecondition, NotFound, invalid_field
 from service.tasks.status import TaskStatus
+from service.tasks.trace_context import submitted_from
 
 NOTIFY_CHANNEL = "catalog_ingest_tasks"
 UNFINISHED = ("QUEUED", "IN_PROGRESS")
@@ -95,12 +97,14 @@ async def enqueue(
                 notification_email=notification_email or None,
                 idempotency_key=idempotency_key,
                 request_hash=request_hash,
+                **submitted_from(),
                 submission_time=now,
                 last_update=now,
             )
             .returning(Task)
         )
     ).one()
+    log_context.bind(task_id=task.id)
     rows = [{"task_id": task.id, "seq": seq, "part": part, "body": body} for seq, (part, body) in enumerate(payload)]
     if rows:
         await session.execute(TaskPayload.__table__.insert(), rows)
