@@ -98,6 +98,7 @@ async def catalog_for_write(
     try:
         async with use.lock, sessions() as session:
             catalog, created = await ensure_catalog_created(session, tenant_id, name, parameter)
+        log_context.bind(catalog=catalog.name)
         try:
             yield catalog
         except BaseException:

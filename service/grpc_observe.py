@@ -8,7 +8,6 @@ included), and, since the handler runs in this coroutine's context, what the cal
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -21,40 +20,13 @@ from service.metrics import process_metrics
 
 access_log = logging.getLogger("catalog_ingest.access.grpc")
 
-# Bytes received and sent by the current call (set by the first message; each RPC is an asyncio task).
-_sizes: contextvars.ContextVar[list[int]] = contextvars.ContextVar("rpc_sizes")
 
-
-def _call_sizes() -> list[int]:
-    try:
-        return _sizes.get()
-    except LookupError:
-        sizes = [0, 0]
-        _sizes.set(sizes)
-        return sizes
-
-
-def _counting_deserializer(inner: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
-    if inner is None:
-        return None
-
-    def deserialize(data: bytes) -> Any:
-        _call_sizes()[0] += len(data)
-        return inner(data)
-
-    return deserialize
-
-
-def _counting_serializer(inner: Callable[[Any], bytes] | None) -> Callable[[Any], bytes] | None:
-    if inner is None:
-        return None
-
-    def serialize(message: Any) -> bytes:
-        data = inner(message)
-        _call_sizes()[1] += len(data)
-        return data
-
-    return serialize
+def _size(message: Any) -> int:
+    """A message's encoded size. Requests arrive still encoded (the memory budget's interceptor decodes them
+    once it has counted them); a response's size is cached by protobuf, and serializing reuses it."""
+    if isinstance(message, bytes | bytearray | memoryview):
+        return len(message)
+    return message.ByteSize() if hasattr(message, "ByteSize") else 0
 
 
 class ObservingInterceptor(grpc.aio.ServerInterceptor):
@@ -71,28 +43,44 @@ class ObservingInterceptor(grpc.aio.ServerInterceptor):
             return handler
         method = details.method
         observe = self._observe
-        deserializer = _counting_deserializer(handler.request_deserializer)
-        serializer = _counting_serializer(handler.response_serializer)
+
+        async def counted(requests: AsyncIterator[Any], call: _Observed) -> AsyncIterator[Any]:
+            async for request in requests:
+                call.bytes_in += _size(request)
+                yield request
 
         if handler.unary_unary or handler.stream_unary:
             inner_unary = handler.unary_unary or handler.stream_unary
+            streaming_in = handler.stream_unary is not None
 
             async def unary_response(request: Any, context: grpc.aio.ServicerContext) -> Any:
-                with observe(method, context):
-                    return await inner_unary(request, context)
+                with observe(method, context) as call:
+                    if streaming_in:
+                        request = counted(request, call)
+                    else:
+                        call.bytes_in = _size(request)
+                    response = await inner_unary(request, context)
+                    call.bytes_out = _size(response)
+                    return response
 
             make = grpc.unary_unary_rpc_method_handler if handler.unary_unary else grpc.stream_unary_rpc_method_handler
-            return make(unary_response, deserializer, serializer)
+            return make(unary_response, handler.request_deserializer, handler.response_serializer)
 
         inner_stream = handler.unary_stream or handler.stream_stream
+        streaming_in = handler.stream_stream is not None
 
         async def stream_response(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-            with observe(method, context):
+            with observe(method, context) as call:
+                if streaming_in:
+                    request = counted(request, call)
+                else:
+                    call.bytes_in = _size(request)
                 async for response in inner_stream(request, context):
+                    call.bytes_out += _size(response)
                     yield response
 
         make = grpc.unary_stream_rpc_method_handler if handler.unary_stream else grpc.stream_stream_rpc_method_handler
-        return make(stream_response, deserializer, serializer)
+        return make(stream_response, handler.request_deserializer, handler.response_serializer)
 
     def _observe(self, method: str, context: grpc.aio.ServicerContext) -> _Observed:
         return _Observed(self, method, context)
@@ -109,27 +97,29 @@ class _Observed:
         self.owner = owner
         self.method = method
         self.context = context
+        self.bytes_in = 0
+        self.bytes_out = 0
 
-    def __enter__(self) -> None:
+    def __enter__(self) -> _Observed:
         log_context.reset()
         metadata = {k: v for k, v in (self.context.invocation_metadata() or ()) if isinstance(v, str)}
         self.span_scope = tracing.server_span(self.method.lstrip("/"), metadata, kind="server")
         self.span = self.span_scope.__enter__()
         self.started = time.perf_counter()
+        return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
         elapsed = time.perf_counter() - self.started
         code = self._code(exc)
         self.owner.record(self.method, code, elapsed)
-        sizes = _call_sizes()
         tracing.annotate(self.span, {"rpc.grpc.status_code": code.value[0]})
         self.span_scope.__exit__(kind, exc, tb)
         fields = {
             "method": self.method,
             "code": code.name,
             "duration_ms": round(elapsed * 1000, 3),
-            "bytes_in": sizes[0],
-            "bytes_out": sizes[1],
+            "bytes_in": self.bytes_in,
+            "bytes_out": self.bytes_out,
         }
         access_log.info("%s %s %.1fms", self.method, code.name, elapsed * 1000, extra={"fields": fields})
 

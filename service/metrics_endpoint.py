@@ -33,7 +33,12 @@ async def serve(settings: Settings, roles: Iterable[str], stop: asyncio.Event) -
     if "gateway" in roles or not settings.metrics_port:
         return
     config = uvicorn.Config(
-        metrics_app(), host=settings.http_host, port=settings.metrics_port, log_level="warning", lifespan="off"
+        metrics_app(),
+        host=settings.http_host,
+        port=settings.metrics_port,
+        log_level="warning",
+        lifespan="off",
+        log_config=None,
     )
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]

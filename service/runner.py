@@ -66,6 +66,8 @@ async def run(settings: Settings, roles: Iterable[str] = ROLES, stop: asyncio.Ev
                 host=settings.http_host,
                 port=settings.http_port,
                 log_level="warning",
+                # No logging config of its own: uvicorn's lines go through ours (JSON, with the request id).
+                log_config=None,
                 lifespan="on",
                 http=http_protocol(settings.header_timeout_seconds),
             )

@@ -60,7 +60,9 @@ class Split:
 
 
 @contextlib.asynccontextmanager
-async def split_deployment(database_url: str, started: list, **settings: object) -> AsyncIterator[Split]:
+async def split_deployment(
+    database_url: str, started: list, log_level: str = "WARNING", **settings: object
+) -> AsyncIterator[Split]:
     engine = create_engine(database_url)
     try:
         await upgrade(engine)
@@ -70,8 +72,17 @@ async def split_deployment(database_url: str, started: list, **settings: object)
     finally:
         await engine.dispose()
     http_port, metrics_port = free_port(), free_port()
-    front = spawn(started, database_url, "grpc", "gateway", http_port=http_port, grpc_port=free_port(), **settings)
-    worker = spawn(started, database_url, "worker", metrics_port=metrics_port, **settings)
+    front = spawn(
+        started,
+        database_url,
+        "grpc",
+        "gateway",
+        log_level=log_level,
+        http_port=http_port,
+        grpc_port=free_port(),
+        **settings,
+    )
+    worker = spawn(started, database_url, "worker", log_level=log_level, metrics_port=metrics_port, **settings)
     split = Split(front, worker, f"http://127.0.0.1:{http_port}", f"http://127.0.0.1:{metrics_port}/metrics", token)
 
     async def up() -> bool:
