@@ -38,4 +38,4 @@ def current() -> dict[str, Any]:
     except Exception:  # no authenticated caller in this context
         pass
     fields.update(_bound.get({}))
-    return fields
+    return {k: fields[k] for k in CONTEXT_FIELDS if k in fields} | fields
