@@ -99,7 +99,10 @@ def main(argv: list[str] | None = None) -> int:
         settings = _settings(args)
     except ValueError as exc:
         parser.error(str(exc))
-    configure_logging(args.log_level, args.log_format or settings.log_format)
+    try:
+        configure_logging(args.log_level, args.log_format or settings.log_format)
+    except ValueError as exc:  # CATALOG_INGEST_LOG_FORMAT=banana: a usage error, not a traceback
+        parser.error(f"CATALOG_INGEST_LOG_FORMAT: {exc}")
     if args.command == "serve":
         limit_arenas()
         asyncio.run(run(settings, args.role or ROLES))
