@@ -84,11 +84,11 @@ async def test_one_request_id_from_gateway_through_grpc_to_the_worker_and_its_no
     front, worker = lines(front_log), lines(worker_log)
     assert all(RFC3339_MS.fullmatch(e["ts"]) for e in front + worker)
 
-    # The gateway's access line: method, route template, status, duration, bytes.
+    # The gateway's access line: method, route template, status, duration, bytes, and the token's tenant.
     [http_line] = find(front, logger="catalog_ingest.access.http", request_id="req-applied-1")
     assert http_line["method"] == "PUT" and http_line["route"] == "/v2/{collection}" and http_line["status"] == 200
     assert http_line["bytes_in"] == len(applied.request.content) and http_line["bytes_out"] == len(applied.content)
-    assert http_line["duration_ms"] > 0
+    assert http_line["duration_ms"] > 0 and http_line["tenant"] == "acme"
     # The gRPC server's: the caller, the task it enqueued and its catalog are known there.
     rpcs = find(front, logger="catalog_ingest.access.grpc", request_id="req-applied-1")
     [rpc_line] = find(rpcs, method="/catalogingest.v1.CatalogService/ReplaceRecords")
