@@ -47,7 +47,8 @@ def moved(before: Samples, after: Samples, name: str, **labels: str) -> float:
 
 @dataclass
 class Split:
-    """gRPC server and gateway in one process, a worker in another, on one PostgreSQL database."""
+    """gRPC server and gateway in one process, a worker in another, on one PostgreSQL database (or all roles in
+    one process)."""
 
     front: subprocess.Popen[bytes]
     worker: subprocess.Popen[bytes]
@@ -61,8 +62,9 @@ class Split:
 
 @contextlib.asynccontextmanager
 async def split_deployment(
-    database_url: str, started: list, log_level: str = "WARNING", **settings: object
+    database_url: str, started: list, log_level: str = "WARNING", together: bool = False, **settings: object
 ) -> AsyncIterator[Split]:
+    """`together`: all roles in one process (SQLite serves one process); `front` and `worker` are that one."""
     engine = create_engine(database_url)
     try:
         await upgrade(engine)
@@ -72,18 +74,17 @@ async def split_deployment(
     finally:
         await engine.dispose()
     http_port, metrics_port = free_port(), free_port()
-    front = spawn(
-        started,
-        database_url,
-        "grpc",
-        "gateway",
-        log_level=log_level,
-        http_port=http_port,
-        grpc_port=free_port(),
-        **settings,
-    )
-    worker = spawn(started, database_url, "worker", log_level=log_level, metrics_port=metrics_port, **settings)
-    split = Split(front, worker, f"http://127.0.0.1:{http_port}", f"http://127.0.0.1:{metrics_port}/metrics", token)
+    ports = {"http_port": http_port, "grpc_port": free_port()}
+    if together:
+        front = worker = spawn(
+            started, database_url, "grpc", "gateway", "worker", log_level=log_level, **ports, **settings
+        )
+        metrics_url = f"http://127.0.0.1:{http_port}/metrics"
+    else:
+        front = spawn(started, database_url, "grpc", "gateway", log_level=log_level, **ports, **settings)
+        worker = spawn(started, database_url, "worker", log_level=log_level, metrics_port=metrics_port, **settings)
+        metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
+    split = Split(front, worker, f"http://127.0.0.1:{http_port}", metrics_url, token)
 
     async def up() -> bool:
         async with httpx.AsyncClient(timeout=2) as client:

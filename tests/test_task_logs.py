@@ -109,6 +109,30 @@ async def test_one_request_id_from_gateway_through_grpc_to_the_worker_and_its_no
     assert f"task {failing_id} failed" in " ".join(e["message"] for e in failed_lines)
 
 
+async def test_all_roles_in_one_process_on_either_backend(database_url, processes) -> None:
+    async with (
+        split_deployment(database_url, processes, log_level="INFO", together=True) as one,
+        httpx.AsyncClient(base_url=one.http_url) as http,
+    ):
+        response = await http.put(
+            "/v2/items?key=acme", json={"items": [{"id": "a"}]}, headers={**one.auth(), "X-Request-Id": "req-one-3"}
+        )
+        assert response.status_code == 200, response.text
+        task_id = response.json()["task_id"]
+        log: Path = one.front.log_path  # type: ignore[attr-defined]
+
+        async def entries() -> list[dict[str, Any]]:
+            return find(lines(log), request_id="req-one-3")
+
+        mine = await eventually(entries, lambda found: find(found, message=f"task {task_id} done"), timeout=30)
+    loggers = {e["logger"] for e in mine}
+    assert {"catalog_ingest.access.http", "catalog_ingest.access.grpc", "service.tasks.worker"} <= loggers
+    assert all(e["tenant"] == "acme" for e in mine)
+    assert all(
+        e["task_id"] == task_id and e["catalog"] == "Products" for e in find(mine, logger="service.tasks.worker")
+    )
+
+
 def test_format_follows_the_terminal_and_can_be_forced() -> None:
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
