@@ -23,7 +23,8 @@ access_log = logging.getLogger("catalog_ingest.access.grpc")
 
 def _size(message: Any) -> int:
     """A message's encoded size. Requests arrive still encoded (the memory budget's interceptor decodes them
-    once it has counted them); a response's size is cached by protobuf, and serializing reuses it."""
+    once it has counted them); a response's is computed by protobuf (a walk of the message, cheaper than the
+    serialization that follows)."""
     if isinstance(message, bytes | bytearray | memoryview):
         return len(message)
     return message.ByteSize() if hasattr(message, "ByteSize") else 0
