@@ -15,14 +15,13 @@ from tests.conftest import start_stack
 from tests.helpers import eventually
 from tests.processes import ROOT
 
-sdk = pytest.importorskip("opentelemetry.sdk.trace", reason="the tracing extra is not installed")
-
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 CALLER_SPAN = "00f067aa0ba902b7"
 
 
 @pytest.fixture(scope="module")
 def exported() -> object:
+    sdk = pytest.importorskip("opentelemetry.sdk.trace", reason="the tracing extra is not installed")
     from opentelemetry import trace
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
