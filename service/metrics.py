@@ -31,7 +31,7 @@ class Metrics:
         r = self.registry
         self.tasks = Counter(
             "catalog_ingest_tasks",
-            "Tasks this process's worker finished, by type and outcome.",
+            "Tasks finished, by type and outcome: DONE and FAILED by the worker, CANCELED by the gRPC server.",
             ["type", "status"],
             registry=r,
         )

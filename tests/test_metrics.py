@@ -6,7 +6,7 @@ import grpc
 import httpx
 import pytest
 
-from catalogingest.v1 import catalog_pb2, record_pb2
+from catalogingest.v1 import catalog_pb2, record_pb2, task_pb2
 from service.metrics import process_metrics
 from service.tasks import observe
 from tests.conftest import start_stack
@@ -81,11 +81,14 @@ async def test_requests_rpcs_and_tasks_move_their_counters(http_stack) -> None:
 async def test_queue_gauges_sample_the_database(database_url) -> None:
     """With no worker running, what waits is what the gauges show; the oldest task's age grows."""
     async with start_stack(database_url, worker=False, gateway=False) as s:
+        submitted = []
         for n in range(2):
-            await s.catalog.ReplaceRecords(
+            reply = await s.catalog.ReplaceRecords(
                 catalog_pb2.ReplaceRecordsRequest(collection="items", records=[record_pb2.Record(id=f"q{n}")]),
                 metadata=s.metadata(),
             )
+            submitted.append(reply.task_id)
+        first_id = submitted[0]
         await observe.sample_queue(s.engine, s.settings.worker_lease_timeout)
         first = parse(process_metrics().render().decode())
         assert value(first, "catalog_ingest_queue_depth", status="QUEUED") == 2
@@ -99,6 +102,14 @@ async def test_queue_gauges_sample_the_database(database_url) -> None:
             return value(parse(process_metrics().render().decode()), "catalog_ingest_queue_oldest_age_seconds")
 
         assert await eventually(later, lambda newer: newer >= age + 0.2) < 60
+
+        # A canceled task leaves the queue, and is counted by the server that canceled it.
+        counted = value(first, "catalog_ingest_tasks_total", type="records_replace", status="CANCELED")
+        await s.tasks.CancelTask(task_pb2.CancelTaskRequest(id=first_id), metadata=s.metadata())
+        await observe.sample_queue(s.engine, s.settings.worker_lease_timeout)
+        after = parse(process_metrics().render().decode())
+        assert value(after, "catalog_ingest_queue_depth", status="QUEUED") == 1
+        assert value(after, "catalog_ingest_tasks_total", type="records_replace", status="CANCELED") == counted + 1
 
 
 async def test_a_separate_worker_process_serves_its_own_metrics(pg_url, processes) -> None:

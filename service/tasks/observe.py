@@ -61,6 +61,11 @@ def finished(task: ClaimedTask, status: str, records_applied: int = 0, result: A
             metrics.records_applied.labels(kind).inc(count)
 
 
+def canceled(task_type: str) -> None:
+    """Count a task canceled before it ran (by the gRPC server that took the request: no worker saw it)."""
+    process_metrics().tasks.labels(task_type, "CANCELED").inc()
+
+
 def applied_by_kind(task: ClaimedTask, records_applied: int, result: Any) -> dict[str, int]:
     """A catalog upload's result counts each kind; a write of one kind says which in its params."""
     if isinstance(result, dict) and result and set(result) <= set(KIND_NAMES.values()):
