@@ -55,8 +55,8 @@ class GatewayRuntime:
         self.settings = settings
         self.channel = channel
         self._unary: dict[str, grpc.aio.UnaryUnaryMultiCallable] = {}
-        # sha256 of an Authorization header the server accepted -> until when (gateway.credentials).
-        self.checked_credentials: dict[str, float] = {}
+        # sha256 of an Authorization header the server accepted -> until when, and its tenant (gateway.credentials).
+        self.checked_credentials: dict[str, tuple[float, str]] = {}
 
     @classmethod
     def open(cls, settings: GatewaySettings) -> GatewayRuntime:

@@ -24,6 +24,7 @@ from catalogingest.v1 import (
 from service import health as ingestion_health
 from service import tls
 from service.auth import Authenticator
+from service.grpc_observe import ObservingInterceptor
 from service.inflight import InflightBytes
 from service.inflight_interceptor import InflightInterceptor
 from service.interceptors import ServiceInterceptor
@@ -95,7 +96,12 @@ def create_server(
     inflight.serves_grpc = True
     server = grpc.aio.server(
         # The memory bound runs inside: the caller is authenticated, and its refusal mapped, by the first.
-        interceptors=[ServiceInterceptor(Authenticator(sessions)), InflightInterceptor(inflight)],
+        # Outermost, the access log and metrics: they see the status the inner layers settled on.
+        interceptors=[
+            ObservingInterceptor(),
+            ServiceInterceptor(Authenticator(sessions)),
+            InflightInterceptor(inflight),
+        ],
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),

@@ -71,6 +71,11 @@ class Settings:
     idempotency_window_seconds: float = 24 * 3600
     # Test hook: seconds a worker waits after applying a task, before committing it.
     debug_apply_delay: float = 0.0
+    # Where a process without the gateway role (a worker alone) serves GET /metrics; 0: nowhere. A process
+    # with the gateway serves it on http_port.
+    metrics_port: int = 0
+    # Log lines: json, text (for a person), or auto (text on a terminal, else JSON).
+    log_format: str = "auto"
     # Failure notifications.
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25

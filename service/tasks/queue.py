@@ -18,11 +18,13 @@ from sqlalchemy import BigInteger, TextClause, delete, func, insert, literal_col
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from service import log_context
 from service.db import clock
 from service.db.models import Task, TaskPayload, Worker
 from service.error_reasons import ErrorReason
 from service.errors import Aborted, FailedPrecondition, NotFound, invalid_field
 from service.tasks.status import TaskStatus
+from service.tasks.trace_context import submitted_from
 from service.webhooks import outbox
 from service.webhooks.urls import check_url
 
@@ -102,12 +104,14 @@ async def enqueue(
                 notification_url=notification_url or None,
                 idempotency_key=idempotency_key,
                 request_hash=request_hash,
+                **submitted_from(),
                 submission_time=now,
                 last_update=now,
             )
             .returning(Task)
         )
     ).one()
+    log_context.bind(task_id=task.id)
     rows = [{"task_id": task.id, "seq": seq, "part": part, "body": body} for seq, (part, body) in enumerate(payload)]
     if rows:
         await session.execute(TaskPayload.__table__.insert(), rows)
