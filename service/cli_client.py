@@ -41,8 +41,9 @@ def _connection_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
 
 
-def register(commands: Any) -> None:
-    """Add the client commands to the `catalog-ingest` subcommands."""
+def register(commands: Any) -> Any:
+    """Add the client commands to the `catalog-ingest` subcommands; returns the `tasks` subcommands (the
+    server's `tasks purge` is added to them)."""
     upload = commands.add_parser(
         "upload", help="upload CSV files (full sync, or --delta) and optionally follow the task"
     )
@@ -90,7 +91,8 @@ def register(commands: Any) -> None:
         sub.add_argument("--section", default="")
 
     completion = commands.add_parser("completion", help="print a shell completion script")
-    completion.add_argument("shell", choices=["bash", "zsh"])
+    completion.add_argument("shell", choices=["bash", "zsh"], help="the shell to complete in")
+    return task_commands
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

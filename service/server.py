@@ -94,7 +94,10 @@ def create_server(
     inflight.serves_grpc = True
     server = grpc.aio.server(
         # The memory bound runs inside: the caller is authenticated, and its refusal mapped, by the first.
-        interceptors=[ServiceInterceptor(Authenticator(sessions)), InflightInterceptor(inflight)],
+        interceptors=[
+            ServiceInterceptor(Authenticator(sessions, settings.auth_cache_seconds)),
+            InflightInterceptor(inflight),
+        ],
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),

@@ -18,6 +18,7 @@ from sqlalchemy import BigInteger, TextClause, delete, func, insert, literal_col
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from service import retention
 from service.db import clock
 from service.db.models import Task, TaskPayload, Worker
 from service.errors import Aborted, FailedPrecondition, NotFound, invalid_field
@@ -368,7 +369,10 @@ async def finish(
         .where(Task.id == task_id, Task.worker_id == worker_id, Task.status == "IN_PROGRESS")
         .values(**values)
     )
-    return (done.rowcount or 0) == 1
+    finished = (done.rowcount or 0) == 1
+    if finished:
+        await retention.drop_payload_if_done(conn, task_id, status)
+    return finished
 
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -408,6 +412,8 @@ async def cancel(session: AsyncSession, tenant_id: int, task_id: int, on_cancele
         .returning(*(getattr(Task, f.name) for f in dataclasses.fields(ClaimedTask)))
     )
     canceled = changed.first()
+    if canceled is not None:
+        await retention.drop_payload_if_done(session, task_id, "CANCELED")
     if canceled is not None and on_canceled is not None:
         await on_canceled(await session.connection(), ClaimedTask(*canceled))
     await session.commit()
