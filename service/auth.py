@@ -147,7 +147,7 @@ class Authenticator:
 
 async def record_use(sessions: async_sessionmaker[AsyncSession], token_id: int) -> None:
     try:
-        async with asyncio.timeout(5), sessions() as session:
+        async with sessions() as session:
             now = clock.now(session.bind.dialect.name)
             await session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
             await session.commit()
