@@ -3,7 +3,9 @@
 Where payloads live: `task_payloads` (the chunks of every task's input, and of uploads still streaming under
 a PENDING task: those go with their task after CATALOG_INGEST_PENDING_UPLOAD_EXPIRY_SECONDS, see
 queue.purge_pending), `batch_items` (a batch's staged items: kept until the batch expires, because a batch
-may be ingested again, and purged with it by batches.purge_expired). `tasks.params` holds options only.
+may be ingested again, and purged with it by batches.purge_expired). `tasks.params` holds options only;
+the staging tables of a write (stage_records, batch_items_stage, ingest_errors) are temporary and emptied or
+dropped at its commit.
 
 - A DONE or CANCELED task's payload is deleted in the transaction that finishes it: nothing reads it again.
 - A FAILED task's payload is kept `failed_payload_retention_seconds`, to inspect it and send it again.
