@@ -21,17 +21,15 @@ from service.settings import Settings
 
 def _settings(args: argparse.Namespace) -> Settings:
     """The settings, validated: every problem in one SettingsError (ports too, for the roles `serve` runs)."""
-    settings = Settings.from_env(
-        database_url=getattr(args, "database_url", None),
-        grpc_port=getattr(args, "grpc_port", None),
-        http_port=getattr(args, "http_port", None),
-    )
+    overrides = {
+        "database_url": getattr(args, "database_url", None),
+        "grpc_port": getattr(args, "grpc_port", None),
+        "http_port": getattr(args, "http_port", None),
+    }
+    roles = (args.role or ROLES) if args.command == "serve" else ()
+    settings = settings_check.load(os.environ, roles, **overrides)
     if is_postgres_url(settings.database_url):
         connect_args(settings.database_url)  # an unsupported parameter is a startup error naming it
-    if args.command == "serve":
-        settings_check.check(settings, args.role or ROLES)
-    elif cli_admin.is_admin(args):
-        settings_check.check(settings)
     return settings
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import socket
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from service.settings import PREFIX, Settings, SettingsError
 
@@ -68,10 +70,24 @@ def problems(settings: Settings, roles: Iterable[str] = ()) -> list[str]:
     return found
 
 
-def check(settings: Settings, roles: Iterable[str] = ()) -> None:
-    """Raise SettingsError listing every problem, if there is any."""
-    if found := problems(settings, roles):
+def load(env: Mapping[str, str], roles: Iterable[str] = (), **overrides: Any) -> Settings:
+    """Settings.from_env, validated: one SettingsError lists the variables that do not parse and the problems
+    of the others together (a variable that does not parse is left at its default for the checks)."""
+    usable = dict(env)
+    found: list[str] = []
+    for f in dataclasses.fields(Settings):
+        name = PREFIX + f.name.upper()
+        if usable.get(name):
+            try:
+                Settings.from_env({name: usable[name]})
+            except SettingsError as error:
+                found += error.problems
+                del usable[name]
+    settings = Settings.from_env(usable, **overrides)
+    found += problems(settings, roles)
+    if found:
         raise SettingsError(found)
+    return settings
 
 
 def _port_taken(host: str, port: int) -> str | None:

@@ -79,13 +79,17 @@ def test_every_problem_in_one_message(tmp_path: Path) -> None:
         " CATALOG_INGEST_IDEMPOTENCY_WINDOW_SECONDS=86400",
     ]
     assert not (tmp_path / "x.db").exists(), "nothing starts on a configuration that cannot work"
-    unparsable = cli("serve", max_uploads="many", migrate_on_start="maybe", shutdown_grace="soon")
+    # Variables that do not parse and settings that do not fit, in the same message.
+    unparsable = cli(
+        "serve", max_uploads="many", migrate_on_start="maybe", shutdown_grace="soon", worker_concurrency="-1"
+    )
     assert unparsable.returncode == 2
     assert unparsable.stderr.splitlines() == [
-        "catalog-ingest: error: invalid configuration (3 problems):",
+        "catalog-ingest: error: invalid configuration (4 problems):",
         "  - CATALOG_INGEST_MAX_UPLOADS='many' is not a valid int",
         "  - CATALOG_INGEST_SHUTDOWN_GRACE='soon' is not a valid float",
         "  - CATALOG_INGEST_MIGRATE_ON_START='maybe' is not a boolean (true/false, 1/0, yes/no, on/off)",
+        "  - CATALOG_INGEST_WORKER_CONCURRENCY=-1 must be at least 1",
     ]
 
 
