@@ -45,7 +45,9 @@ def register(commands: Any) -> None:
     listing = webhook_commands.add_parser("list", help="deliveries, newest first, with their last status and error")
     listing.add_argument("--task", type=int, help="only this task's")
     listing.add_argument("--tenant", help="only this tenant's")
-    listing.add_argument("--limit", type=int, default=100)
+    listing.add_argument(
+        "--limit", type=int, default=100, help="at most this many deliveries, newest first (default 100)"
+    )
     listing.add_argument("--json", action="store_true", help="one JSON object per line")
 
 

@@ -16,8 +16,8 @@ from collections.abc import Iterable
 import uvicorn
 
 from service import metrics_endpoint, tls, tracing
+from service.db import schema_version
 from service.db.engine import create_engine, is_postgres, session_factory
-from service.db.migrate import upgrade
 from service.inflight import InflightBytes
 from service.server import create_server
 from service.settings import Settings
@@ -38,7 +38,7 @@ async def run(settings: Settings, roles: Iterable[str] = ROLES, stop: asyncio.Ev
     engine = create_engine(settings.effective_database_url)
     if not is_postgres(engine) and set(roles) != set(ROLES):
         log.warning("SQLite serves one process: run all roles together, or use PostgreSQL for separate roles")
-    await upgrade(engine)
+    await schema_version.prepare(engine, settings)
     sessions = session_factory(engine)
     # One memory budget for the process, shared by its gRPC server and gateway.
     inflight = InflightBytes.of(settings)

@@ -99,7 +99,7 @@ def create_server(
         # Outermost, the access log and metrics: they see the status the inner layers settled on.
         interceptors=[
             ObservingInterceptor(),
-            ServiceInterceptor(Authenticator(sessions)),
+            ServiceInterceptor(Authenticator(sessions, settings.auth_cache_seconds)),
             InflightInterceptor(inflight),
         ],
         options=[

@@ -50,6 +50,11 @@ class ApiToken(Base):
     # sha256 of the secret: a leaked database does not leak usable tokens.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=text("CURRENT_TIMESTAMP"))
+    # NULL: never expires / not revoked. A token past either answers UNAUTHENTICATED.
+    expires_at: Mapped[dt.datetime | None] = mapped_column(Timestamp, nullable=True)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(Timestamp, nullable=True)
+    # Written when the token is looked up (a cache miss), so at most once per cache lifetime per process.
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(Timestamp, nullable=True)
 
 
 class Catalog(Base):

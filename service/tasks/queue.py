@@ -18,7 +18,7 @@ from sqlalchemy import BigInteger, TextClause, delete, func, insert, literal_col
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from service import log_context
+from service import log_context, retention
 from service.db import clock
 from service.db.models import Task, TaskPayload, Worker
 from service.error_reasons import ErrorReason
@@ -382,6 +382,7 @@ async def finish(
     finished = (done.rowcount or 0) == 1
     if finished:
         await outbox.enqueue(conn, task_id)  # its webhook, committed with the outcome
+        await retention.drop_payload_if_done(conn, task_id, status)
     return finished
 
 
@@ -424,6 +425,7 @@ async def cancel(session: AsyncSession, tenant_id: int, task_id: int, on_cancele
     canceled = changed.first()
     if canceled is not None:
         await outbox.enqueue(await session.connection(), task_id)  # its webhook, committed with the cancel
+        await retention.drop_payload_if_done(session, task_id, "CANCELED")
     if canceled is not None and on_canceled is not None:
         await on_canceled(await session.connection(), ClaimedTask(*canceled))
     await session.commit()

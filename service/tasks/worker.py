@@ -27,7 +27,7 @@ import asyncpg
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from service import notify
+from service import notify, retention
 from service.batches import purge_expired
 from service.db import clock
 from service.db.models import Catalog, Task
@@ -73,6 +73,7 @@ class Worker:
             asyncio.create_task(self._every(stop, _pending_purge_interval(self.settings), self._purge_pending)),
             asyncio.create_task(WebhookSender(self.engine, self.settings).run(stop)),
             asyncio.create_task(self._every(stop, self.settings.worker_heartbeat_interval, self._sample_queue)),
+            asyncio.create_task(self._every(stop, self.settings.task_purge_interval_seconds, self._purge_finished())),
         ]
         if self.postgres:
             background.append(asyncio.create_task(self._listen(stop)))
@@ -212,6 +213,9 @@ class Worker:
             purged = await purge_expired(conn)
         if purged:
             log.info("purged %d expired batch(es)", purged)
+
+    def _purge_finished(self) -> Callable[[], Awaitable[None]]:
+        return retention.periodic_purge(self.engine, self.settings)
 
     async def _purge_pending(self) -> None:
         """Delete what broken uploads left: PENDING tasks no part came for within the expiry."""
