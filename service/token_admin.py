@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db import clock
 from service.db.models import ApiToken, Tenant
+from service.error_reasons import ErrorReason
 from service.errors import NotFound
 from service.timeutil import as_utc
 
@@ -57,7 +58,7 @@ async def revoke_token(session: AsyncSession, token_id: int) -> bool:
     """Revoke the token (committed); False when it was revoked already. NOT_FOUND for an unknown id."""
     exists = (await session.execute(select(ApiToken.revoked_at).where(ApiToken.id == token_id))).first()
     if exists is None:
-        raise NotFound(f"token {token_id} not found", reason="TOKEN_NOT_FOUND")
+        raise NotFound(f"token {token_id} not found", reason=ErrorReason.TOKEN_NOT_FOUND)
     changed = await session.execute(
         update(ApiToken)
         .where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
