@@ -69,8 +69,8 @@ class Settings:
     bulk_rate_limit_requests: int = 5
     bulk_rate_limit_window_seconds: float = 10.0
     idempotency_window_seconds: float = 24 * 3600
-    # Test hook: seconds a worker waits after applying a task, before committing it.
-    debug_apply_delay: float = 0.0
+    # Tests only: named fault points, e.g. "apply_delay:1.5" (service.tasks.faults). Empty in production.
+    test_fault: str = ""
     # Failure notifications.
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25

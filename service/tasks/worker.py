@@ -24,21 +24,23 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from service import notify
 from service.batches import purge_expired
-from service.db import clock
-from service.db.models import Catalog, Task
+from service.db.models import Catalog
 from service.db.outage import is_database_outage
 from service.db.postgres_url import connect_args
 from service.errors import TaskFailed
 from service.settings import Settings
-from service.tasks import queue
+from service.tasks import faults
 from service.tasks.context import TaskContext
 from service.tasks.handlers import FAILURE_HOOKS, HANDLERS
-from service.tasks.queue import ClaimedTask
+from service.tasks.queue_backends import queue_store
+from service.tasks.queue_postgres import NOTIFY_CHANNEL
+from service.tasks.queue_store import ClaimedTask
+from service.tasks.status import TaskStatus
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +50,14 @@ class Worker:
         self.engine = engine
         self.settings = settings
         self.id = worker_id or _new_id()
-        self.postgres = engine.dialect.name == "postgresql"
-        # SQLite has one writer: tasks run one at a time there. It has no NOTIFY either, and polling an
-        # embedded file is cheap: poll often, so a write is picked up within 0.1 s.
-        self.concurrency = settings.worker_concurrency if self.postgres else 1
-        self.poll_interval = settings.worker_poll_interval if self.postgres else min(settings.worker_poll_interval, 0.1)
+        self.queue = queue_store(engine)
+        self.faults = faults.from_settings(settings)
+        # One writer (SQLite): tasks run one at a time. Without NOTIFY, polling an embedded file is cheap: poll
+        # often, so a write is picked up within 0.1 s.
+        self.concurrency = settings.worker_concurrency if self.queue.concurrent else 1
+        self.poll_interval = (
+            settings.worker_poll_interval if self.queue.notifies else min(settings.worker_poll_interval, 0.1)
+        )
         self._wake = asyncio.Event()
         self._running: set[asyncio.Task[None]] = set()
         # Claims only under a registered id whose lease this worker renews.
@@ -62,7 +67,7 @@ class Worker:
 
     async def run(self, stop: asyncio.Event) -> None:
         async with self.engine.connect() as conn:
-            await queue.register_worker(conn, self.id, socket.gethostname(), os.getpid())
+            await self.queue.register_worker(conn, self.id, socket.gethostname(), os.getpid())
         self._registered = True
         log.info("worker %s started (concurrency %d)", self.id, self.concurrency)
         background = [
@@ -70,7 +75,7 @@ class Worker:
             asyncio.create_task(self._every(stop, self.settings.batch_purge_interval_seconds, self._purge_batches)),
             asyncio.create_task(self._every(stop, _pending_purge_interval(self.settings), self._purge_pending)),
         ]
-        if self.postgres:
+        if self.queue.notifies:
             background.append(asyncio.create_task(self._listen(stop)))
         try:
             await self._loop(stop)
@@ -86,7 +91,7 @@ class Worker:
             async with self.engine.connect() as conn:
                 released = 0
                 for worker_id in (*self._abandoned, self.id):
-                    released += await queue.unregister_worker(conn, worker_id)
+                    released += await self.queue.unregister_worker(conn, worker_id)
             log.info("worker %s stopped; %d unfinished task(s) handed back to the queue", self.id, released)
 
     async def _loop(self, stop: asyncio.Event) -> None:
@@ -120,7 +125,7 @@ class Worker:
     async def _claim(self) -> ClaimedTask | None:
         try:
             async with self.engine.connect() as conn:
-                return await queue.claim(conn, self.id, self.settings.worker_lease_timeout)
+                return await self.queue.claim(conn, self.id, self.settings.worker_lease_timeout)
         except Exception as exc:
             _log_failure("claiming a task failed; retrying after the poll interval", exc)
             return None
@@ -149,12 +154,12 @@ class Worker:
         while not stop.is_set():
             attempt = time.monotonic()
             try:
-                # SQLite: one process, and a heartbeat may wait for the write lock a long task holds: no lease
-                # is given up there (nobody else could take the tasks over).
-                async with asyncio.timeout(lease if self.postgres else None), self.engine.connect() as conn:
+                # One process, one writer (SQLite): a heartbeat may wait for the write lock a long task holds, and
+                # no lease is given up there (nobody else could take the tasks over).
+                async with asyncio.timeout(lease if self.queue.concurrent else None), self.engine.connect() as conn:
                     if not self._registered:
                         await self._reregister(conn)
-                    elif not await queue.heartbeat(conn, self.id):
+                    elif not await self.queue.heartbeat(conn, self.id):
                         self._give_up_lease("its worker row is gone")
                         await self._reregister(conn)
                     failing_since = None
@@ -162,7 +167,8 @@ class Worker:
             except Exception as exc:
                 failing_since = attempt if failing_since is None else failing_since
                 _log_failure("heartbeat failed", exc)
-            if self.postgres and self._registered and failing_since and time.monotonic() - failing_since > lease:
+            lease_lost = failing_since is not None and time.monotonic() - failing_since > lease
+            if self.queue.concurrent and self._registered and lease_lost:
                 self._give_up_lease(f"heartbeats failed for {time.monotonic() - failing_since:.1f}s (lease {lease:g}s)")
                 failing_since = None
             with contextlib.suppress(TimeoutError):
@@ -182,14 +188,14 @@ class Worker:
         self.id = _new_id()
 
     async def _reregister(self, conn: AsyncConnection) -> None:
-        await queue.register_worker(conn, self.id, socket.gethostname(), os.getpid())
+        await self.queue.register_worker(conn, self.id, socket.gethostname(), os.getpid())
         self._registered = True
         log.info("worker registered again as %s", self.id)
         self._wake.set()
 
     async def _release_abandoned(self, conn: AsyncConnection) -> None:
         while self._abandoned:
-            released = await queue.unregister_worker(conn, self._abandoned[0])
+            released = await self.queue.unregister_worker(conn, self._abandoned[0])
             log.info("worker id %s given up; %d task(s) handed back to the queue", self._abandoned.pop(0), released)
 
     async def _every(self, stop: asyncio.Event, interval: float, job: Callable[[], Awaitable[None]]) -> None:
@@ -212,7 +218,7 @@ class Worker:
     async def _purge_pending(self) -> None:
         """Delete what broken uploads left: PENDING tasks no part came for within the expiry."""
         async with self.engine.connect() as conn:
-            purged = await queue.purge_pending(conn, self.settings.pending_upload_expiry_seconds)
+            purged = await self.queue.purge_pending(conn, self.settings.pending_upload_expiry_seconds)
         if purged:
             log.info("deleted %d abandoned upload(s)", purged)
 
@@ -228,7 +234,7 @@ class Worker:
                 listener = await asyncpg.connect(**{"timeout": 10, **connect})
                 lost = asyncio.Event()
                 listener.add_termination_listener(lambda _conn, lost=lost: lost.set())
-                await listener.add_listener(queue.NOTIFY_CHANNEL, lambda *_: self._wake.set())
+                await listener.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
                 # Whatever was enqueued while nobody listened: look now.
                 self._wake.set()
                 retry = 0.2
@@ -256,28 +262,17 @@ class Worker:
         ctx: TaskContext | None = None
         try:
             async with self.engine.connect() as conn:
-                if not self.postgres:
-                    # BEGIN IMMEDIATE in effect: the task's transaction writes first, so it holds SQLite's one
-                    # write lock from the start (waiting busy_timeout for it). A transaction that read first
-                    # fails at once with "database is locked" if another connection committed meanwhile.
-                    await conn.execute(
-                        update(Task).where(Task.id == task.id).values(last_update=clock.now(conn.dialect.name))
-                    )
+                await self.queue.begin_task(conn, task.id)
                 ctx = TaskContext(conn=conn, engine=self.engine, task=task, settings=self.settings, worker_id=holder)
                 if handler is None:
                     raise TaskFailed(f"unknown task type '{task.type}'", reason="UNKNOWN_TASK_TYPE")
                 result = await handler(ctx)
-                if self.settings.debug_apply_delay:
-                    # Failure-injection hook for tests: a long task, applied but not committed, its progress
-                    # written as a long task's would be.
-                    if self.postgres:
-                        await ctx.write_progress()
-                    await asyncio.sleep(self.settings.debug_apply_delay)
-                if await queue.finish(
+                await self.faults.applied(ctx)
+                if await self.queue.finish(
                     conn,
                     task.id,
                     holder,
-                    "DONE",
+                    TaskStatus.DONE,
                     result=result,
                     records_seen=ctx.records_seen,
                     records_applied=ctx.records_applied,
@@ -325,16 +320,16 @@ class Worker:
 
     async def _release(self, task: ClaimedTask, holder: str) -> None:
         async with self.engine.connect() as conn:
-            await queue.release(conn, task.id, holder)
+            await self.queue.release(conn, task.id, holder)
 
     async def _fail(self, task: ClaimedTask, holder: str, error: dict[str, Any], ctx: TaskContext | None) -> None:
         log.info("task %d failed: %s", task.id, error.get("message"))
         async with self.engine.connect() as conn:
-            finished = await queue.finish(
+            finished = await self.queue.finish(
                 conn,
                 task.id,
                 holder,
-                "FAILED",
+                TaskStatus.FAILED,
                 error=error,
                 records_seen=ctx.records_seen if ctx else None,
                 records_applied=0,
