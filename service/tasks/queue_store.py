@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from service.db.clock import Clock
 from service.db.models import Task
 from service.tasks.status import TaskStatus
 
@@ -71,6 +72,8 @@ class QueueStore(Protocol):
     concurrent: bool
     # Enqueues wake listening workers (LISTEN/NOTIFY); without it, workers poll.
     notifies: bool
+    # The database clock the store's statements stamp and compare times with.
+    clock: Clock
 
     # Enqueueing and streamed uploads (PENDING until submitted).
     async def enqueue(
