@@ -93,7 +93,8 @@ async def test_a_statement_moves_a_task_only_from_its_declared_sources(queue: Qu
         try:
             await STATEMENTS[transition](queue, task_id)
         except (FailedPrecondition, Aborted, NotFound):
-            pass  # what the API answers for a refused cancel or submit (a PENDING task is not found); the status is checked below
+            # What the API answers for a refused cancel or submit (a PENDING task is not found); checked below.
+            pass
         after = await queue.status(task_id)
         expected = target(transition) if before in sources(transition) else before
         assert after == expected, f"{transition} from {before}"
