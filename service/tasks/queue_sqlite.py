@@ -21,7 +21,9 @@ from service.tasks.queue_common import SqlQueueStore
 _STALE_BEFORE = "(strftime('%Y-%m-%d %H:%M:%f', 'now', printf('-%.6f seconds', :lease)) || '000')"
 _NOW = "(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000')"
 
-# The claim of queue_postgres.CLAIM without row locks (the statement holds SQLite's one write lock).
+# The claim of queue_postgres.CLAIM without row locks (the statement holds SQLite's one write lock). The
+# catalog's blockers are two NOT EXISTS, each repeating the partial indexes' `status IN (...)`: SQLite uses a
+# partial index only for a WHERE that contains its predicate, and an OR of the two scanned every task ever run.
 CLAIM = text(
     f"""
 UPDATE tasks SET status = 'IN_PROGRESS', worker_id = :worker, attempts = attempts + 1,
@@ -33,10 +35,13 @@ WHERE id = (
             SELECT 1 FROM workers w WHERE w.id = t.worker_id AND w.heartbeat_at > {_STALE_BEFORE})))
       AND NOT EXISTS (
             SELECT 1 FROM tasks p
-            WHERE p.catalog_id = t.catalog_id AND p.id <> t.id AND (
-                (p.queue_seq < t.queue_seq AND p.status IN ('QUEUED', 'IN_PROGRESS'))
-                OR (p.status = 'IN_PROGRESS' AND EXISTS (
-                    SELECT 1 FROM workers w WHERE w.id = p.worker_id AND w.heartbeat_at > {_STALE_BEFORE}))))
+            WHERE p.catalog_id = t.catalog_id AND p.status IN ('QUEUED', 'IN_PROGRESS')
+              AND p.queue_seq < t.queue_seq AND p.id <> t.id)
+      AND NOT EXISTS (
+            SELECT 1 FROM tasks p
+            WHERE p.catalog_id = t.catalog_id AND p.status IN ('QUEUED', 'IN_PROGRESS')
+              AND p.status = 'IN_PROGRESS' AND p.id <> t.id
+              AND EXISTS (SELECT 1 FROM workers w WHERE w.id = p.worker_id AND w.heartbeat_at > {_STALE_BEFORE}))
     ORDER BY t.queue_seq
     LIMIT 1
 )
