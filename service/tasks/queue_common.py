@@ -7,10 +7,11 @@ only it does (NOTIFY, SQLite's early write lock). Every status change names its 
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import re
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any, ClassVar
 
 from sqlalchemy import Select, TextClause, delete, func, insert, select, update
@@ -48,6 +49,9 @@ class SqlQueueStore:
 
     async def notify(self, conn: AsyncSession | AsyncConnection) -> None:
         """Wake listening workers when the surrounding transaction commits (nothing where workers poll)."""
+
+    async def listen(self, database_url: str, wake: Callable[[], None], stop: asyncio.Event, check: float) -> None:
+        """Call `wake` on each enqueue until `stop` (only where `notifies`: else workers poll)."""
 
     async def begin_task(self, conn: AsyncConnection, task_id: int) -> None:
         """Start a claimed task's transaction (nothing to do unless the backend says so)."""

@@ -6,6 +6,8 @@ enqueue NOTIFYs the workers at its commit; the queue order is a sequence.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from datetime import datetime
 from typing import ClassVar
 
@@ -14,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from service.db import clock
+from service.tasks import queue_listen
 from service.tasks.queue_common import SqlQueueStore
 
 NOTIFY_CHANNEL = "catalog_ingest_tasks"
@@ -73,6 +76,9 @@ class PostgresQueueStore(SqlQueueStore):
 
     async def notify(self, conn: AsyncSession | AsyncConnection) -> None:
         await conn.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
+
+    async def listen(self, database_url: str, wake: Callable[[], None], stop: asyncio.Event, check: float) -> None:
+        await queue_listen.listen(database_url, NOTIFY_CHANNEL, wake, stop, check)
 
     async def epoch_now(self, session: AsyncSession) -> float:
         return float((await session.execute(EPOCH_NOW)).scalar_one())

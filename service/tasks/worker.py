@@ -23,7 +23,6 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import asyncpg
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -31,14 +30,12 @@ from service import notify
 from service.batches import purge_expired
 from service.db.models import Catalog
 from service.db.outage import is_database_outage
-from service.db.postgres_url import connect_args
 from service.errors import TaskFailed
 from service.settings import Settings
 from service.tasks import faults
 from service.tasks.context import TaskContext
 from service.tasks.handlers import FAILURE_HOOKS, HANDLERS
 from service.tasks.queue_backends import queue_store
-from service.tasks.queue_postgres import NOTIFY_CHANNEL
 from service.tasks.queue_store import ClaimedTask
 from service.tasks.status import TaskStatus
 
@@ -76,7 +73,10 @@ class Worker:
             asyncio.create_task(self._every(stop, _pending_purge_interval(self.settings), self._purge_pending)),
         ]
         if self.queue.notifies:
-            background.append(asyncio.create_task(self._listen(stop)))
+            wake_on_enqueue = self.queue.listen(
+                self.settings.effective_database_url, self._wake.set, stop, self.settings.worker_lease_timeout / 2
+            )
+            background.append(asyncio.create_task(wake_on_enqueue))
         try:
             await self._loop(stop)
         finally:
@@ -222,39 +222,6 @@ class Worker:
         if purged:
             log.info("deleted %d abandoned upload(s)", purged)
 
-    async def _listen(self, stop: asyncio.Event) -> None:
-        """LISTEN for enqueues on a connection of its own, connected again whenever it is lost (the poll
-        interval covers the gap)."""
-        # The engine's own URL is empty: a PostgreSQL URL reaches asyncpg as connect arguments (db.postgres_url).
-        connect = connect_args(self.settings.effective_database_url)
-        retry = 0.2
-        while not stop.is_set():
-            listener: asyncpg.Connection | None = None
-            try:
-                listener = await asyncpg.connect(**{"timeout": 10, **connect})
-                lost = asyncio.Event()
-                listener.add_termination_listener(lambda _conn, lost=lost: lost.set())
-                await listener.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
-                # Whatever was enqueued while nobody listened: look now.
-                self._wake.set()
-                retry = 0.2
-                while not stop.is_set() and not lost.is_set() and not listener.is_closed():
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(_first(stop, lost), self.settings.worker_lease_timeout / 2)
-                    if not stop.is_set() and not lost.is_set():
-                        # A half-open connection tells nothing: ask it.
-                        await listener.execute("SELECT 1", timeout=self.settings.worker_lease_timeout / 2)
-                if not stop.is_set():
-                    log.warning("LISTEN connection lost; connecting again (polling meanwhile)")
-            except Exception as exc:
-                _log_failure("LISTEN connection failed; polling meanwhile", exc)
-            finally:
-                if listener is not None:
-                    listener.terminate()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), retry)
-            retry = min(retry * 2, 5.0)
-
     async def _run(self, task: ClaimedTask) -> None:
         holder = self.id
         handler = HANDLERS.get(task.type)
@@ -348,15 +315,6 @@ def _new_id() -> str:
 
 def _pending_purge_interval(settings: Settings) -> float:
     return min(max(settings.pending_upload_expiry_seconds / 4, 0.1), 60.0)
-
-
-async def _first(*events: asyncio.Event) -> None:
-    waiters = [asyncio.create_task(e.wait()) for e in events]
-    try:
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
 
 
 def _brief(exc: BaseException) -> str:
