@@ -4,6 +4,7 @@ asks which database it runs on, and the TaskService builds no queries."""
 from __future__ import annotations
 
 import ast
+import inspect
 import re
 from pathlib import Path
 
@@ -11,6 +12,9 @@ import pytest
 
 from catalogingest.v1 import task_pb2
 from service.tasks.handlers import FAILURE_HOOKS, HANDLERS
+from service.tasks.queue_postgres import PostgresQueueStore
+from service.tasks.queue_sqlite import SqliteQueueStore
+from service.tasks.queue_store import QueueStore
 from service.tasks.status import VISIBLE, TaskStatus, TaskType
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,3 +94,15 @@ def _code(path: Path) -> list[str]:
         if isinstance(node, ast.Expr) and node.lineno in docstrings:
             skipped.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
     return [line.split("#")[0] for n, line in enumerate(lines, 1) if n not in skipped]
+
+
+@pytest.mark.parametrize("store", [PostgresQueueStore, SqliteQueueStore], ids=["postgresql", "sqlite"])
+def test_each_store_has_the_protocols_members_with_its_signatures(store: type) -> None:
+    declared = {name for name in vars(QueueStore) if not name.startswith("_")} | set(QueueStore.__annotations__)
+    for name in sorted(declared):
+        assert hasattr(store, name), name
+        wanted = getattr(QueueStore, name, None)
+        if callable(wanted):
+            assert list(inspect.signature(getattr(store, name)).parameters) == list(
+                inspect.signature(wanted).parameters
+            ), name
