@@ -14,15 +14,16 @@ import re
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any, ClassVar
 
-from sqlalchemy import Select, TextClause, delete, func, insert, select, update
+from sqlalchemy import TextClause, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from service.db.clock import Clock
-from service.db.models import Catalog, Task, TaskPayload, Worker
-from service.errors import Aborted, FailedPrecondition, NotFound, invalid_field
-from service.tasks.queue_store import ClaimedTask, KeyHolder, OnCanceled, TaskFilter, TaskPage
-from service.tasks.status import VISIBLE, TaskStatus, Transition, sources, target
+from service.db.models import Task, TaskPayload, Worker
+from service.errors import Aborted, FailedPrecondition, invalid_field
+from service.tasks.queue_reads import TaskReads
+from service.tasks.queue_store import ClaimedTask, OnCanceled
+from service.tasks.status import TaskStatus, Transition, sources, target
 
 # RFC 5321: an address is at most 320 characters (the tasks.notification_email column).
 MAX_EMAIL = 320
@@ -36,7 +37,7 @@ def _expired_upload(task_id: int) -> Aborted:
     )
 
 
-class SqlQueueStore:
+class SqlQueueStore(TaskReads):
     concurrent: ClassVar[bool]
     notifies: ClassVar[bool]
     clock: ClassVar[Clock]
@@ -303,81 +304,6 @@ class SqlQueueStore:
                 metadata={"status": task.status},
             )
         return task
-
-    # --- reading tasks ---
-
-    async def get_task(self, session: AsyncSession, tenant_id: int, task_id: int) -> Task:
-        """Another tenant's task is NOT_FOUND, exactly like a task that does not exist."""
-        task = (
-            await session.execute(
-                select(Task)
-                .where(Task.id == task_id, Task.tenant_id == tenant_id, Task.status != TaskStatus.PENDING)
-                .execution_options(populate_existing=True)
-            )
-        ).scalar_one_or_none()
-        if task is None:
-            raise NotFound(f"task {task_id} not found", reason="TASK_NOT_FOUND")
-        return task
-
-    async def get_task_in_section(self, session: AsyncSession, tenant_id: int, task_id: int) -> tuple[Task, str]:
-        task = await self.get_task(session, tenant_id, task_id)
-        section = (await session.execute(select(Catalog.name).where(Catalog.id == task.catalog_id))).scalar_one()
-        return task, section
-
-    async def list_tasks(
-        self, session: AsyncSession, tenant_id: int, where: TaskFilter, size: int, *, before: int | None, offset: int
-    ) -> TaskPage:
-        query: Select = (
-            select(Task, Catalog.name)
-            .join(Catalog, Catalog.id == Task.catalog_id)
-            .where(Task.tenant_id == tenant_id, Task.status.in_(VISIBLE))
-        )
-        if where.section:
-            query = query.where(Catalog.name == where.section)
-        if where.type:
-            query = query.where(Task.type == where.type)
-        if where.submitted_after is not None:
-            query = query.where(Task.submission_time >= where.submitted_after)
-        if where.submitted_before is not None:
-            query = query.where(Task.submission_time < where.submitted_before)
-        by_status = query.with_only_columns(Task.status, func.count()).group_by(Task.status).order_by(None)
-        if where.status is not None:
-            query = query.where(Task.status == where.status)
-        counts = {status: count for status, count in (await session.execute(by_status)).all()}
-        total = (await session.execute(query.with_only_columns(func.count()).order_by(None))).scalar_one()
-        page = query.order_by(Task.id.desc()).limit(size + 1)
-        page = page.where(Task.id < before) if before is not None else page.offset(offset)
-        rows = [(task, section) for task, section in (await session.execute(page)).all()]
-        return TaskPage(tasks=rows[:size], total=total, status_counts=counts, more=len(rows) > size)
-
-    # --- idempotency keys ---
-
-    async def key_holder(
-        self, session: AsyncSession, tenant_id: int, key: str, window_seconds: float
-    ) -> KeyHolder | None:
-        row = (
-            await session.execute(
-                select(Task.id, Task.request_hash, Task.submission_time >= self.clock.ago(window_seconds))
-                .where(Task.tenant_id == tenant_id, Task.idempotency_key == key)
-                .execution_options(populate_existing=True)
-            )
-        ).first()
-        return None if row is None else KeyHolder(row[0], row[1], bool(row[2]))
-
-    async def free_expired_key(self, session: AsyncSession, tenant_id: int, key: str, window_seconds: float) -> None:
-        await session.execute(
-            update(Task)
-            .where(
-                Task.tenant_id == tenant_id,
-                Task.idempotency_key == key,
-                Task.submission_time < self.clock.ago(window_seconds),
-            )
-            .values(idempotency_key=None)
-            .execution_options(synchronize_session=False)
-        )
-
-    async def seal_request_hash(self, session: AsyncSession, task_id: int, digest: str) -> None:
-        await session.execute(update(Task).where(Task.id == task_id).values(request_hash=digest))
 
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
