@@ -40,3 +40,27 @@ SQLITE = Clock(
     now_sql="(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000')",
     ago_template="(strftime('%Y-%m-%d %H:%M:%f', 'now', '-{seconds} seconds') || '000')",
 )
+
+
+# For code that holds only a dialect name; the queue stores hold their Clock.
+def for_dialect(dialect: str) -> Clock:
+    return POSTGRES if dialect == "postgresql" else SQLITE
+
+
+def now_sql(dialect: str) -> str:
+    """SQL text for the database's current time."""
+    return for_dialect(dialect).now_sql
+
+
+def ago_sql(dialect: str, seconds: float) -> str:
+    """SQL text for the database's current time minus `seconds`."""
+    return for_dialect(dialect).ago_sql(seconds)
+
+
+def now(dialect: str) -> ColumnElement:
+    """The database's current time, as a value for inserts and updates and in comparisons."""
+    return literal_column(now_sql(dialect), DateTime(timezone=True))
+
+
+def ago(dialect: str, seconds: float) -> ColumnElement:
+    return literal_column(ago_sql(dialect, seconds), DateTime(timezone=True))
