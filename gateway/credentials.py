@@ -11,6 +11,8 @@ import grpc
 from catalogingest.v1 import auth_pb2, auth_pb2_grpc
 from gateway.errors import GatewayError, from_rpc_error
 from gateway.runtime import GatewayRuntime
+from service import log_context
+from service.error_reasons import ErrorReason
 
 # Callable without a token (mirrors service.interceptors.PUBLIC_METHODS): the documented health check.
 PUBLIC_METHODS = frozenset({"/catalogingest.v1.TaskService/GetIngestionStatus"})
@@ -24,16 +26,21 @@ async def require_credentials(runtime: GatewayRuntime, metadata: tuple[tuple[str
     """Returns when the metadata's Authorization names a tenant; a 401 (or the server's error) otherwise."""
     authorization = next((value for key, value in metadata if key == "authorization"), "")
     if not authorization:
-        raise GatewayError(401, grpc.StatusCode.UNAUTHENTICATED.name, UNAUTHENTICATED, reason="UNAUTHENTICATED")
+        raise GatewayError(
+            401, grpc.StatusCode.UNAUTHENTICATED.name, UNAUTHENTICATED, reason=ErrorReason.UNAUTHENTICATED
+        )
     digest = hashlib.sha256(authorization.encode()).hexdigest()
     checked = runtime.checked_credentials
-    if checked.get(digest, 0.0) > time.monotonic():
+    until, tenant = checked.get(digest, (0.0, ""))
+    if until > time.monotonic():
+        log_context.bind(tenant=tenant)  # the request's log lines name its tenant
         return
     stub = auth_pb2_grpc.AuthServiceStub(runtime.channel)
     try:
-        await stub.CheckCredentials(auth_pb2.CheckCredentialsRequest(), metadata=metadata)
+        response = await stub.CheckCredentials(auth_pb2.CheckCredentialsRequest(), metadata=metadata)
     except grpc.aio.AioRpcError as error:
         raise from_rpc_error(error) from None
     if len(checked) > 10_000:
         checked.clear()
-    checked[digest] = time.monotonic() + CHECKED_TTL_SECONDS
+    checked[digest] = (time.monotonic() + CHECKED_TTL_SECONDS, response.tenant)
+    log_context.bind(tenant=response.tenant)

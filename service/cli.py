@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import sys
 
-from service import cli_client
+from service import cli_client, cli_webhooks, tls
 from service.auth import create_token
 from service.db.engine import create_engine, session_factory
 from service.db.migrate import upgrade
@@ -25,6 +25,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     )
     if is_postgres_url(settings.database_url):
         connect_args(settings.database_url)  # an unsupported parameter is a startup error naming it
+    tls.check(settings)
     return settings
 
 
@@ -52,6 +53,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="catalog-ingest", description="Catalog ingestion service.")
     parser.add_argument("--database-url", help="PostgreSQL URL (default: env, else the embedded SQLite file)")
     parser.add_argument("--log-level", default="INFO")
+    parser.add_argument(
+        "--log-format",
+        choices=("auto", "json", "text"),
+        help="json, text, or auto: text on a terminal, else JSON (env CATALOG_INGEST_LOG_FORMAT)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the gRPC server, the REST gateway and a worker")
@@ -86,15 +92,21 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     cli_client.register(commands)
+    cli_webhooks.register(commands)
 
     args = parser.parse_args(argv)
     if args.command in cli_client.COMMANDS:
         return cli_client.run(args, parser)
-    configure_logging(args.log_level)
     try:
         settings = _settings(args)
     except ValueError as exc:
         parser.error(str(exc))
+    try:
+        configure_logging(args.log_level, args.log_format or settings.log_format)
+    except ValueError as exc:  # CATALOG_INGEST_LOG_FORMAT=banana: a usage error, not a traceback
+        parser.error(f"CATALOG_INGEST_LOG_FORMAT: {exc}")
+    if args.command in cli_webhooks.COMMANDS:
+        return cli_webhooks.run(args, settings, parser)
     if args.command == "serve":
         limit_arenas()
         asyncio.run(run(settings, args.role or ROLES))

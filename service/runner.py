@@ -15,6 +15,7 @@ from collections.abc import Iterable
 
 import uvicorn
 
+from service import metrics_endpoint, tls, tracing
 from service.db.engine import create_engine, is_postgres, session_factory
 from service.db.migrate import upgrade
 from service.inflight import InflightBytes
@@ -41,6 +42,8 @@ async def run(settings: Settings, roles: Iterable[str] = ROLES, stop: asyncio.Ev
     sessions = session_factory(engine)
     # One memory budget for the process, shared by its gRPC server and gateway.
     inflight = InflightBytes.of(settings)
+    tracing.configure()
+    metrics_task = asyncio.create_task(metrics_endpoint.serve(settings, roles, stop))
 
     grpc_server = None
     gateway: uvicorn.Server | None = None
@@ -63,8 +66,11 @@ async def run(settings: Settings, roles: Iterable[str] = ROLES, stop: asyncio.Ev
                 host=settings.http_host,
                 port=settings.http_port,
                 log_level="warning",
+                # No logging config of its own: uvicorn's lines go through ours (JSON, with the request id).
+                log_config=None,
                 lifespan="on",
                 http=http_protocol(settings.header_timeout_seconds),
+                **tls.uvicorn_options(settings),
             )
             gateway = uvicorn.Server(config)
             # The runner owns the signals; uvicorn must not install its own.
@@ -88,5 +94,7 @@ async def run(settings: Settings, roles: Iterable[str] = ROLES, stop: asyncio.Ev
         if worker_task is not None:
             worker_stop.set()
             await asyncio.wait([worker_task], timeout=settings.shutdown_grace + 5)
+        metrics_task.cancel()
         await engine.dispose()
+        tracing.shutdown()
         log.info("stopped")

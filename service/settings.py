@@ -71,10 +71,38 @@ class Settings:
     idempotency_window_seconds: float = 24 * 3600
     # Tests only: named fault points, e.g. "apply_delay:1.5" (service.tasks.faults). Empty in production.
     test_fault: str = ""
+    # Where a process without the gateway role (a worker alone) serves GET /metrics; 0: nowhere. A process
+    # with the gateway serves it on http_port.
+    metrics_port: int = 0
+    # Log lines: json, text (for a person), or auto (text on a terminal, else JSON).
+    log_format: str = "auto"
     # Failure notifications.
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     smtp_sender: str = "catalog-ingest@localhost"
+    # TLS (service/tls.py): a PEM certificate chain and key serve both ports over TLS; a CA bundle for client
+    # certificates makes the gRPC port require one (mutual TLS).
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    tls_client_ca_file: str = ""
+    # The gateway's channel to the gRPC role: TLS verified against this CA bundle when set (a remote role,
+    # or the local one serving TLS); the name its certificate must carry when it is not the target's host;
+    # the client certificate it presents to a gRPC role that requires one (default: tls_cert_file/key).
+    grpc_tls_ca_file: str = ""
+    grpc_tls_server_name: str = ""
+    grpc_tls_client_cert_file: str = ""
+    grpc_tls_client_key_file: str = ""
+    # Comma-separated origins allowed to call the REST gateway from a browser ("*": any); empty: no CORS.
+    cors_origins: str = ""
+    # Webhooks (service/webhooks/): attempts and age after which a delivery is given up, the first retry's
+    # delay (doubled each attempt, capped), one attempt's timeout, and how often workers look for due ones.
+    webhook_max_attempts: int = 8
+    webhook_max_age_seconds: float = 24 * 3600
+    webhook_backoff_seconds: float = 5.0
+    webhook_backoff_max_seconds: float = 3600.0
+    webhook_timeout_seconds: float = 10.0
+    webhook_poll_interval: float = 1.0
+    webhook_concurrency: int = 4
 
     @property
     def effective_database_url(self) -> str:

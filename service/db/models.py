@@ -175,8 +175,13 @@ class Task(Base):
     result: Mapped[Any | None] = mapped_column(Json, nullable=True)
     error: Mapped[Any | None] = mapped_column(Json, nullable=True)
     notification_email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    # Receives the task's JSON when it finishes (service.webhooks); NULL: the tenant's default, if any.
+    notification_url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
     request_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The request that submitted the task, so that the worker's log lines and trace span join it.
+    request_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    traceparent: Mapped[str | None] = mapped_column(String(128), nullable=True)
 
 
 class TaskPayload(Base):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -15,7 +14,9 @@ from catalogingest.v1 import catalog_pb2, catalog_pb2_grpc, record_pb2
 from service import idempotency, paging
 from service.catalogs import catalog_for_write, get_catalog
 from service.db.models import Record, Task
+from service.error_reasons import ErrorReason
 from service.errors import InvalidArgument, invalid_field
+from service.field_paths import FieldPath
 from service.ids import id_problem
 from service.interceptors import current_principal
 from service.records import canonical_json, kind_for_collection, row_to_proto, validate_records
@@ -28,6 +29,7 @@ from service.tasks import queue
 from service.tasks.pending import PendingUpload
 from service.tasks.record_writes import RECORDS_PART, encode_chunk
 from service.tasks.status import TaskType
+from service.webhooks.urls import check_url
 
 RECORD_COLUMNS = (
     Record.kind,
@@ -127,12 +129,15 @@ class CatalogServicer(CatalogUploads, CatalogSchemas, BulkItems, catalog_pb2_grp
         task_type: str,
         force: bool,
         notification_email: str,
+        notification_url: str = "",
         on_missing: int = 0,
         prefix: str = "",
     ) -> WriteTarget:
         """What a write asks for, checked before anything is read or stored."""
         principal = current_principal()
         principal.check_tenant(key, f"{prefix}key")
+        if notification_url:
+            check_url(notification_url, f"{prefix}notification_url")
         with _fields_under(prefix):
             kind = kind_for_collection(collection)
         params: dict[str, object] = {"kind": kind, "force": force}
@@ -146,6 +151,7 @@ class CatalogServicer(CatalogUploads, CatalogSchemas, BulkItems, catalog_pb2_grp
             task_type=task_type,
             params=params,
             notification_email=notification_email,
+            notification_url=notification_url,
         )
 
     def _validate(self, records: Sequence[record_pb2.Record], target: WriteTarget) -> None:
@@ -189,6 +195,7 @@ class CatalogServicer(CatalogUploads, CatalogSchemas, BulkItems, catalog_pb2_grp
             payload=payload,
             submitted_by=target.submitted_by,
             notification_email=target.notification_email,
+            notification_url=target.notification_url or None,
             idempotency_key=idempotency_key,
             request_hash=request_hash,
             commit=commit,
@@ -210,6 +217,7 @@ class CatalogServicer(CatalogUploads, CatalogSchemas, BulkItems, catalog_pb2_grp
             task_type=task_type,
             force=request.force,
             notification_email=request.notification_email,
+            notification_url=request.notification_url,
             on_missing=getattr(request, "on_missing", 0),
         )
         self._validate(request.records, target)
@@ -276,6 +284,7 @@ class CatalogServicer(CatalogUploads, CatalogSchemas, BulkItems, catalog_pb2_grp
                 task_type=WRITE_MODES[header.mode],
                 force=header.force,
                 notification_email=header.notification_email,
+                notification_url=header.notification_url,
                 on_missing=header.on_missing,
                 prefix="header.",
             )
@@ -301,6 +310,7 @@ class CatalogServicer(CatalogUploads, CatalogSchemas, BulkItems, catalog_pb2_grp
                         params=target.params,
                         submitted_by=target.submitted_by,
                         notification_email=target.notification_email,
+                        notification_url=target.notification_url or None,
                     )
                     async with upload:
                         digest, received = await self._read_records(header, target, requests, upload)
@@ -344,7 +354,7 @@ class CatalogServicer(CatalogUploads, CatalogSchemas, BulkItems, catalog_pb2_grp
             else:
                 await upload.keep_alive()
         if received == 0:
-            raise invalid_field("batch", "at least one record is required", "NO_RECORDS")
+            raise invalid_field("batch", "at least one record is required", ErrorReason.NO_RECORDS)
         if upload is not None and buffer:
             await upload.add(RECORDS_PART, bytes(buffer))
         return digest.hexdigest(), received
@@ -361,6 +371,7 @@ class WriteTarget:
     task_type: str
     params: dict[str, object]
     notification_email: str
+    notification_url: str = ""
 
 
 def _method(name: str) -> str:
@@ -375,11 +386,9 @@ def _fields_under(prefix: str) -> Iterator[None]:
     except InvalidArgument as error:
         if not prefix:
             raise
-        error.field_violations = [(prefix + f, d) for f, d in error.field_violations]
+        head = FieldPath.parse(prefix.removesuffix("."))
+        error.field_violations = [(head / path, d) for path, d in error.violations]
         raise
-
-
-_RECORD_POSITION = re.compile(r"^records\[(\d+)\]")
 
 
 @contextlib.contextmanager
@@ -388,15 +397,11 @@ def _positions_from(offset: int) -> Iterator[None]:
     try:
         yield
     except InvalidArgument as error:
-
-        def shifted(field: str) -> str:
-            return _RECORD_POSITION.sub(lambda m: f"records[{offset + int(m.group(1))}]", field)
-
-        error.field_violations = [(shifted(f), d) for f, d in error.field_violations]
-        if error.reason == "TOO_MANY_RECORDS":
+        error.field_violations = [(path.shifted("records", offset), d) for path, d in error.violations]
+        if error.reason == ErrorReason.TOO_MANY_RECORDS:
             limit = error.metadata.get("limit", "")
             error.message = f"at most {limit} records per batch message (the batch at records[{offset}] has more)"
-            error.field_violations = [("batch.records", f"at most {limit} records per batch message")]
+            error.field_violations = [(FieldPath.of("batch", "records"), f"at most {limit} records per batch message")]
         elif error.field_violations:
             field, description = error.field_violations[0]
             error.message = f"{field}: {description}"

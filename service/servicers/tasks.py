@@ -14,6 +14,7 @@ from service.db.sessions import Sessions
 from service.interceptors import current_principal
 from service.settings import Settings
 from service.task_views import task_to_proto
+from service.tasks import observe
 from service.tasks.handlers import record_cancellation
 from service.tasks.queue_backends import queue_store
 from service.tasks.queue_store import TaskFilter
@@ -77,7 +78,10 @@ class TaskServicer(task_pb2_grpc.TaskServiceServicer):
     ) -> task_pb2.CancelTaskResponse:
         current_principal().check_tenant(request.key, "key")
         async with self.sessions() as session:
-            await self.queue.cancel(session, current_principal().tenant_id, request.id, on_canceled=record_cancellation)
+            canceled = await self.queue.cancel(
+                session, current_principal().tenant_id, request.id, on_canceled=record_cancellation
+            )
+        observe.canceled(canceled.type)
         return task_pb2.CancelTaskResponse(task=await self._get(request.id))
 
     async def WatchTask(

@@ -18,12 +18,17 @@ from sqlalchemy import TextClause, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from service import log_context
 from service.db.clock import Clock
 from service.db.models import Task, TaskPayload, Worker
+from service.error_reasons import ErrorReason
 from service.errors import Aborted, FailedPrecondition, invalid_field
 from service.tasks.queue_reads import TaskReads
 from service.tasks.queue_store import ClaimedTask, OnCanceled
 from service.tasks.status import TaskStatus, Transition, sources, target
+from service.tasks.trace_context import submitted_from
+from service.webhooks import outbox
+from service.webhooks.urls import check_url
 
 # RFC 5321: an address is at most 320 characters (the tasks.notification_email column).
 MAX_EMAIL = 320
@@ -33,7 +38,7 @@ _CLAIMED = tuple(f.name for f in dataclasses.fields(ClaimedTask))
 def _expired_upload(task_id: int) -> Aborted:
     return Aborted(
         f"the upload of task {task_id} was idle too long and its parts were deleted; send it again",
-        reason="UPLOAD_EXPIRED",
+        reason=ErrorReason.UPLOAD_EXPIRED,
     )
 
 
@@ -70,6 +75,7 @@ class SqlQueueStore(TaskReads):
         payload: Iterable[tuple[str, bytes]] = (),
         submitted_by: int | None = None,
         notification_email: str | None = None,
+        notification_url: str | None = None,
         idempotency_key: str | None = None,
         request_hash: str | None = None,
         commit: bool = True,
@@ -78,6 +84,8 @@ class SqlQueueStore(TaskReads):
         if notification_email and len(notification_email) > MAX_EMAIL:
             # Checked here, for every path that submits a task: the column holds no more (PostgreSQL refuses it).
             raise invalid_field("notification_email", f"at most {MAX_EMAIL} characters (got {len(notification_email)})")
+        if notification_url:
+            check_url(notification_url)
         now = self.clock.now()
         task = (
             await session.scalars(
@@ -91,14 +99,17 @@ class SqlQueueStore(TaskReads):
                     params=params,
                     submitted_by=submitted_by,
                     notification_email=notification_email or None,
+                    notification_url=notification_url or None,
                     idempotency_key=idempotency_key,
                     request_hash=request_hash,
+                    **submitted_from(),
                     submission_time=now,
                     last_update=now,
                 )
                 .returning(Task)
             )
         ).one()
+        log_context.bind(task_id=task.id)
         rows = [
             {"task_id": task.id, "seq": seq, "part": part, "body": body} for seq, (part, body) in enumerate(payload)
         ]
@@ -280,7 +291,10 @@ class SqlQueueStore(TaskReads):
             .where(Task.id == task_id, Task.worker_id == worker_id, Task.status.in_(sources(transition)))
             .values(**values)
         )
-        return (done.rowcount or 0) == 1
+        finished = (done.rowcount or 0) == 1
+        if finished:
+            await outbox.enqueue(conn, task_id)  # its webhook, committed with the outcome
+        return finished
 
     async def cancel(
         self, session: AsyncSession, tenant_id: int, task_id: int, on_canceled: OnCanceled | None = None
@@ -293,6 +307,8 @@ class SqlQueueStore(TaskReads):
             .returning(*(getattr(Task, name) for name in _CLAIMED))
         )
         canceled = changed.first()
+        if canceled is not None:
+            await outbox.enqueue(await session.connection(), task_id)  # its webhook, committed with the cancel
         if canceled is not None and on_canceled is not None:
             await on_canceled(await session.connection(), ClaimedTask(*canceled))
         await session.commit()
@@ -300,7 +316,7 @@ class SqlQueueStore(TaskReads):
         if canceled is None:
             raise FailedPrecondition(
                 f"task {task_id} is {task.status}; only a QUEUED task can be canceled",
-                reason="TASK_NOT_CANCELABLE",
+                reason=ErrorReason.TASK_NOT_CANCELABLE,
                 metadata={"status": task.status},
             )
         return task

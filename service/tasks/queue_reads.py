@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db.clock import Clock
 from service.db.models import Catalog, Task
+from service.error_reasons import ErrorReason
 from service.errors import NotFound
 from service.tasks.queue_store import KeyHolder, TaskFilter, TaskPage
 from service.tasks.status import VISIBLE, TaskStatus
@@ -28,7 +29,7 @@ class TaskReads:
             )
         ).scalar_one_or_none()
         if task is None:
-            raise NotFound(f"task {task_id} not found", reason="TASK_NOT_FOUND")
+            raise NotFound(f"task {task_id} not found", reason=ErrorReason.TASK_NOT_FOUND)
         return task
 
     async def get_task_in_section(self, session: AsyncSession, tenant_id: int, task_id: int) -> tuple[Task, str]:

@@ -88,6 +88,7 @@ class QueueStore(Protocol):
         payload: Iterable[tuple[str, bytes]] = (),
         submitted_by: int | None = None,
         notification_email: str | None = None,
+        notification_url: str | None = None,
         idempotency_key: str | None = None,
         request_hash: str | None = None,
         commit: bool = True,

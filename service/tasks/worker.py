@@ -30,14 +30,16 @@ from service import notify
 from service.batches import purge_expired
 from service.db.models import Catalog
 from service.db.outage import is_database_outage
+from service.error_reasons import ErrorReason
 from service.errors import TaskFailed
 from service.settings import Settings
-from service.tasks import faults
+from service.tasks import faults, observe
 from service.tasks.context import TaskContext
 from service.tasks.handlers import FAILURE_HOOKS, HANDLERS
 from service.tasks.queue_backends import queue_store
 from service.tasks.queue_store import ClaimedTask
 from service.tasks.status import TaskStatus
+from service.webhooks.sender import WebhookSender
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +72,8 @@ class Worker:
         background = [
             asyncio.create_task(self._heartbeat(stop)),
             asyncio.create_task(self._every(stop, self.settings.batch_purge_interval_seconds, self._purge_batches)),
+            asyncio.create_task(WebhookSender(self.engine, self.settings).run(stop)),
+            asyncio.create_task(self._every(stop, self.settings.worker_heartbeat_interval, self._sample_queue)),
             asyncio.create_task(self._every(stop, _pending_purge_interval(self.settings), self._purge_pending)),
         ]
         if self.queue.notifies:
@@ -106,7 +110,7 @@ class Worker:
                     if task is None:
                         break
                     claimed_any = True
-                    runner = asyncio.create_task(self._run(task))
+                    runner = asyncio.create_task(observe.run(self.engine, task, self._run))
                     self._running.add(runner)
                     runner.add_done_callback(self._finished)
                 if claimed_any and len(self._running) < self.concurrency:
@@ -222,6 +226,10 @@ class Worker:
         if purged:
             log.info("deleted %d abandoned upload(s)", purged)
 
+    async def _sample_queue(self) -> None:
+        """Sample the queue's depth and the live workers for the metrics."""
+        await observe.sample_queue(self.engine, self.settings.worker_lease_timeout)
+
     async def _run(self, task: ClaimedTask) -> None:
         holder = self.id
         handler = HANDLERS.get(task.type)
@@ -232,7 +240,7 @@ class Worker:
                 await self.queue.begin_task(conn, task.id)
                 ctx = TaskContext(conn=conn, engine=self.engine, task=task, settings=self.settings, worker_id=holder)
                 if handler is None:
-                    raise TaskFailed(f"unknown task type '{task.type}'", reason="UNKNOWN_TASK_TYPE")
+                    raise TaskFailed(f"unknown task type '{task.type}'", reason=ErrorReason.UNKNOWN_TASK_TYPE)
                 result = await handler(ctx)
                 await self.faults.applied(ctx)
                 if await self.queue.finish(
@@ -246,6 +254,7 @@ class Worker:
                 ):
                     await conn.commit()
                     log.info("task %d done", task.id)
+                    observe.finished(task, TaskStatus.DONE, ctx.records_applied, result)
                 else:
                     await conn.rollback()
                     log.warning("task %d was taken over by another worker; rolled back", task.id)
@@ -263,7 +272,7 @@ class Worker:
                 return
             log.exception("task %d failed unexpectedly", task.id)
             message = f"internal error ({type(exc).__name__}) while applying the task; see the worker log"
-            error = {"reason": "INTERNAL", "message": message}
+            error = {"reason": ErrorReason.INTERNAL, "message": message}
             await self._until_recorded(task, holder, lambda: self._fail(task, holder, error, ctx))
 
     async def _until_recorded(self, task: ClaimedTask, holder: str, record: Callable[[], Awaitable[None]]) -> None:
@@ -304,6 +313,8 @@ class Worker:
             if finished and (on_failure := FAILURE_HOOKS.get(task.type)) is not None:
                 await on_failure(conn, task, error)
             await conn.commit()
+            if finished:
+                observe.finished(task, TaskStatus.FAILED)
             section = (await conn.execute(select(Catalog.name).where(Catalog.id == task.catalog_id))).scalar_one()
         if finished and task.notification_email:
             await notify.send_failure(self.settings, task.notification_email, task.id, section, error)
