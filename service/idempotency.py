@@ -12,7 +12,6 @@ loser's insert fails (after waiting for the winner's transaction) and it answers
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -20,15 +19,13 @@ from typing import TypeVar
 
 import grpc
 from google.protobuf.message import Message
-from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db.models import Task
 from service.error_reasons import ErrorReason
 from service.errors import AlreadyExists, InvalidArgument
 from service.interceptors import metadata_value
-from service.timeutil import as_utc, utcnow
+from service.tasks.queue_backends import queue_store
 
 METADATA_KEY = "idempotency-key"
 MAX_KEY_LENGTH = 255  # tasks.idempotency_key is VARCHAR(255)
@@ -97,30 +94,16 @@ class Idempotency:
     window_seconds: float
 
     async def earlier(self, session: AsyncSession) -> Earlier | None:
-        """The task holding the key within the window; None when the key is free or its holder expired."""
-        row = (
-            await session.execute(
-                select(Task.id, Task.request_hash, Task.submission_time)
-                .where(Task.tenant_id == self.tenant_id, Task.idempotency_key == self.key)
-                .execution_options(populate_existing=True)
-            )
-        ).first()
-        if row is None or self._expired(row.submission_time):
+        """The task holding the key within the window (by the database clock); None when the key is free or its
+        holder expired."""
+        holder = await queue_store(session).key_holder(session, self.tenant_id, self.key, self.window_seconds)
+        if holder is None or not holder.within_window:
             return None
-        return Earlier(row.id, row.request_hash)
+        return Earlier(holder.task_id, holder.request_hash)
 
     async def take(self, session: AsyncSession) -> None:
         """Free the key from a holder outside the window, in the transaction that inserts the new task."""
-        await session.execute(
-            update(Task)
-            .where(
-                Task.tenant_id == self.tenant_id,
-                Task.idempotency_key == self.key,
-                Task.submission_time < utcnow() - dt.timedelta(seconds=self.window_seconds),
-            )
-            .values(idempotency_key=None)
-            .execution_options(synchronize_session=False)
-        )
+        await queue_store(session).free_expired_key(session, self.tenant_id, self.key, self.window_seconds)
 
     def answer(self, earlier: Earlier, digest: str) -> int:
         """The earlier task's id for the same request; ALREADY_EXISTS for another one."""
@@ -143,10 +126,7 @@ class Idempotency:
 
     async def seal(self, session: AsyncSession, task_id: int, digest: str) -> None:
         """Store the hash of a request known only at its end, in the transaction that commits its task."""
-        await session.execute(update(Task).where(Task.id == task_id).values(request_hash=digest))
-
-    def _expired(self, submitted: dt.datetime) -> bool:
-        return as_utc(submitted) < utcnow() - dt.timedelta(seconds=self.window_seconds)
+        await queue_store(session).seal_request_hash(session, task_id, digest)
 
 
 async def open_once(

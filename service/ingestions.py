@@ -22,9 +22,10 @@ from service.db.models import Catalog, Ingestion, Task
 from service.error_reasons import ErrorReason
 from service.errors import FailedPrecondition, InvalidArgument, NotFound
 from service.tasks import queue
+from service.tasks.status import TaskType
 from service.timeutil import utcnow
 
-TASK_TYPE = "batch_ingestion"
+TASK_TYPE = TaskType.BATCH_INGESTION
 STATUSES = ("RUNNING", "SUCCESS", "FAILURE", "ERROR")
 
 

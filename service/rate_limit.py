@@ -9,14 +9,14 @@ holds across any number of server processes, and the log never grows past the li
 from __future__ import annotations
 
 import math
-import time
 
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.db.models import BulkRateLimit
 from service.db.upsert import insert_ignore
 from service.errors import RateLimited
+from service.tasks.queue_backends import queue_store
 
 
 async def take_slot(
@@ -33,7 +33,8 @@ async def take_slot(
                 select(BulkRateLimit.request_times).where(BulkRateLimit.catalog_id == catalog_id).with_for_update()
             )
         ).scalar_one()
-        now = await _now(session)
+        # UNIX seconds by the database clock, so that servers on several hosts share one clock.
+        now = await queue_store(session).epoch_now(session)
         recent = sorted(float(t) for t in times or () if float(t) > now - window)
         if len(recent) >= limit:
             await session.rollback()
@@ -50,10 +51,3 @@ async def take_slot(
             update(BulkRateLimit).where(BulkRateLimit.catalog_id == catalog_id).values(request_times=recent)
         )
         await session.commit()
-
-
-async def _now(session: AsyncSession) -> float:
-    """UNIX seconds. PostgreSQL's clock, so that servers on several hosts share one clock."""
-    if session.bind.dialect.name == "postgresql":
-        return float((await session.execute(text("SELECT extract(epoch FROM clock_timestamp())"))).scalar_one())
-    return time.time()

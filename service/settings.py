@@ -92,8 +92,8 @@ class Settings:
     # Off for operators who migrate in a release step (`catalog-ingest migrate`): `serve` then refuses to
     # start on a schema that is behind instead of changing it.
     migrate_on_start: bool = True
-    # Test hook: seconds a worker waits after applying a task, before committing it.
-    debug_apply_delay: float = 0.0
+    # Tests only: named fault points, e.g. "apply_delay:1.5" (service.tasks.faults). Empty in production.
+    test_fault: str = ""
     # Where a process without the gateway role (a worker alone) serves GET /metrics; 0: nowhere. A process
     # with the gateway serves it on http_port.
     metrics_port: int = 0

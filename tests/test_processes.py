@@ -33,7 +33,7 @@ async def write(stack, section: str, name: str, *ids: str) -> int:
 async def test_fifo_per_catalog_with_three_worker_processes(pg_url, processes) -> None:
     async with start_stack(pg_url, worker=False, gateway=False) as stack:
         for _ in range(3):
-            spawn(processes, pg_url, "worker", debug_apply_delay=0.15)
+            spawn(processes, pg_url, "worker", test_fault="apply_delay:0.15")
         await eventually(lambda: live_workers(stack), lambda n: n == 3, timeout=30)
 
         submitted = []
@@ -67,7 +67,7 @@ async def test_fifo_per_catalog_with_three_worker_processes(pg_url, processes) -
 async def test_a_killed_workers_task_is_rerun_once_by_another(pg_url, processes) -> None:
     async with start_stack(pg_url, worker=False, gateway=False) as stack:
         # The first worker applies the task, then holds its transaction open long enough to be killed.
-        doomed = spawn(processes, pg_url, "worker", debug_apply_delay=60)
+        doomed = spawn(processes, pg_url, "worker", test_fault="apply_delay:60")
         await eventually(lambda: live_workers(stack), lambda n: n == 1, timeout=30)
         task_id = await write(stack, "Products", "v1", *[f"k{n}" for n in range(1000)])
 
@@ -95,7 +95,7 @@ async def test_a_killed_workers_task_is_rerun_once_by_another(pg_url, processes)
 async def test_sigterm_finishes_in_flight_work_and_exits(pg_url, processes) -> None:
     async with start_stack(pg_url, worker=False, gateway=False) as stack:
         grpc_port = free_port()
-        server = spawn(processes, pg_url, "grpc", "worker", grpc_port=grpc_port, debug_apply_delay=1.5)
+        server = spawn(processes, pg_url, "grpc", "worker", grpc_port=grpc_port, test_fault="apply_delay:1.5")
         await eventually(lambda: live_workers(stack), lambda n: n == 1, timeout=30)
         task_id = await write(stack, "Products", "v", "a", "b")
 
@@ -114,7 +114,7 @@ async def test_sigterm_finishes_in_flight_work_and_exits(pg_url, processes) -> N
 
 async def test_sigterm_hands_unfinished_tasks_back_to_the_queue(pg_url, processes) -> None:
     async with start_stack(pg_url, worker=False, gateway=False) as stack:
-        server = spawn(processes, pg_url, "worker", debug_apply_delay=60, shutdown_grace=0.5)
+        server = spawn(processes, pg_url, "worker", test_fault="apply_delay:60", shutdown_grace=0.5)
         await eventually(lambda: live_workers(stack), lambda n: n == 1, timeout=30)
         task_id = await write(stack, "Products", "v", "a")
 

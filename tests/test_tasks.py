@@ -121,7 +121,7 @@ async def test_cancel_a_queued_task_and_it_never_runs(database_url) -> None:
 
 
 async def test_watch_streams_status_and_progress_until_the_end(database_url) -> None:
-    async with start_stack(database_url, worker=False, gateway=False, debug_apply_delay=0.8) as stack:
+    async with start_stack(database_url, worker=False, gateway=False, test_fault="apply_delay:0.8") as stack:
         task_id = await replace(stack, "Products", *[f"i{n}" for n in range(500)])
         updates: list[task_pb2.Task] = []
         first = asyncio.Event()

@@ -159,7 +159,7 @@ async def test_a_dead_receiver_never_delays_the_next_task_of_the_catalog(databas
 
 
 async def test_the_tenant_default_receives_done_failed_and_canceled_tasks(database_url: str) -> None:
-    async with start_stack(database_url, debug_apply_delay=0.5, **FAST) as stack:
+    async with start_stack(database_url, test_fault="apply_delay:0.5", **FAST) as stack:
         with receiver(200) as hooks:
             code, out, err = await cli(
                 stack, "tenants", "set-webhook", "--tenant", "acme", "--url", hooks.url, "--secret", "s3cret"

@@ -28,6 +28,7 @@ from service.settings import Settings
 from service.tasks import queue
 from service.tasks.pending import PendingUpload
 from service.tasks.record_writes import RECORDS_PART, encode_chunk
+from service.tasks.status import TaskType
 from service.webhooks.urls import check_url
 
 RECORD_COLUMNS = (
@@ -43,9 +44,9 @@ RECORD_COLUMNS = (
 )
 ON_MISSING = {0: "FAIL", 1: "FAIL", 2: "IGNORE", 3: "CREATE"}
 WRITE_MODES = {
-    catalog_pb2.WRITE_MODE_REPLACE: "records_replace",
-    catalog_pb2.WRITE_MODE_UPDATE: "records_update",
-    catalog_pb2.WRITE_MODE_DELETE: "records_delete",
+    catalog_pb2.WRITE_MODE_REPLACE: TaskType.RECORDS_REPLACE,
+    catalog_pb2.WRITE_MODE_UPDATE: TaskType.RECORDS_UPDATE,
+    catalog_pb2.WRITE_MODE_DELETE: TaskType.RECORDS_DELETE,
 }
 
 
@@ -140,7 +141,7 @@ class CatalogServicer(CatalogUploads, CatalogSchemas, BulkItems, catalog_pb2_grp
         with _fields_under(prefix):
             kind = kind_for_collection(collection)
         params: dict[str, object] = {"kind": kind, "force": force}
-        if task_type == "records_update":
+        if task_type == TaskType.RECORDS_UPDATE:
             params["on_missing"] = ON_MISSING[on_missing]
         return WriteTarget(
             tenant_id=principal.tenant_id,
@@ -156,11 +157,11 @@ class CatalogServicer(CatalogUploads, CatalogSchemas, BulkItems, catalog_pb2_grp
     def _validate(self, records: Sequence[record_pb2.Record], target: WriteTarget) -> None:
         """Validate, and store `data` as canonical JSON: the worker, which applies a catalog's writes one
         at a time, then stages the text as it is instead of parsing it again."""
-        delete = target.task_type == "records_delete"
+        delete = target.task_type == TaskType.RECORDS_DELETE
         parsed = validate_records(
             records,
             target.kind,
-            merge=target.task_type == "records_update",
+            merge=target.task_type == TaskType.RECORDS_UPDATE,
             delete=delete,
             limit=self.settings.max_records_per_call,
         )
@@ -246,19 +247,19 @@ class CatalogServicer(CatalogUploads, CatalogSchemas, BulkItems, catalog_pb2_grp
     async def ReplaceRecords(
         self, request: catalog_pb2.ReplaceRecordsRequest, context: grpc.aio.ServicerContext
     ) -> catalog_pb2.ReplaceRecordsResponse:
-        task_id, path = await self._write(request, context, "ReplaceRecords", "records_replace")
+        task_id, path = await self._write(request, context, "ReplaceRecords", TaskType.RECORDS_REPLACE)
         return catalog_pb2.ReplaceRecordsResponse(task_id=task_id, task_status_path=path)
 
     async def UpdateRecords(
         self, request: catalog_pb2.UpdateRecordsRequest, context: grpc.aio.ServicerContext
     ) -> catalog_pb2.UpdateRecordsResponse:
-        task_id, path = await self._write(request, context, "UpdateRecords", "records_update")
+        task_id, path = await self._write(request, context, "UpdateRecords", TaskType.RECORDS_UPDATE)
         return catalog_pb2.UpdateRecordsResponse(task_id=task_id, task_status_path=path)
 
     async def DeleteRecords(
         self, request: catalog_pb2.DeleteRecordsRequest, context: grpc.aio.ServicerContext
     ) -> catalog_pb2.DeleteRecordsResponse:
-        task_id, path = await self._write(request, context, "DeleteRecords", "records_delete")
+        task_id, path = await self._write(request, context, "DeleteRecords", TaskType.RECORDS_DELETE)
         return catalog_pb2.DeleteRecordsResponse(task_id=task_id, task_status_path=path)
 
     async def StreamRecords(

@@ -7,40 +7,39 @@ import datetime as dt
 from collections.abc import AsyncIterator
 
 import grpc
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.sql import Select
 
 from catalogingest.v1 import task_pb2, task_pb2_grpc
 from service import health, paging
-from service.db.models import Catalog, Task
+from service.db.sessions import Sessions
 from service.interceptors import current_principal
 from service.settings import Settings
 from service.task_views import task_to_proto
-from service.tasks import observe, queue
+from service.tasks import observe
 from service.tasks.handlers import record_cancellation
-from service.tasks.status import VISIBLE
+from service.tasks.queue_backends import queue_store
+from service.tasks.queue_store import TaskFilter
+from service.tasks.status import TaskStatus
 
 WATCH_INTERVAL = 0.2
 
 
 class TaskServicer(task_pb2_grpc.TaskServiceServicer):
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+    def __init__(self, sessions: Sessions, settings: Settings) -> None:
         self.sessions = sessions
         self.settings = settings
+        self.queue = queue_store(sessions.kw["bind"])
 
-    async def _get(self, session: AsyncSession, task_id: int, key: str = "") -> task_pb2.Task:
+    async def _get(self, task_id: int, key: str = "") -> task_pb2.Task:
         principal = current_principal()
         principal.check_tenant(key, "key")
-        task = await queue.get_task(session, principal.tenant_id, task_id)
-        section = (await session.execute(select(Catalog.name).where(Catalog.id == task.catalog_id))).scalar_one()
+        async with self.sessions() as session:
+            task, section = await self.queue.get_task_in_section(session, principal.tenant_id, task_id)
         return task_to_proto(task, section)
 
     async def GetTask(
         self, request: task_pb2.GetTaskRequest, context: grpc.aio.ServicerContext
     ) -> task_pb2.GetTaskResponse:
-        async with self.sessions() as session:
-            return task_pb2.GetTaskResponse(task=await self._get(session, request.id, request.key))
+        return task_pb2.GetTaskResponse(task=await self._get(request.id, request.key))
 
     async def ListTasks(
         self, request: task_pb2.ListTasksRequest, context: grpc.aio.ServicerContext
@@ -48,40 +47,30 @@ class TaskServicer(task_pb2_grpc.TaskServiceServicer):
         principal = current_principal()
         principal.check_tenant(request.key, "key")
         size = paging.page_size(request.num_results_per_page)
-        query: Select = (
-            select(Task, Catalog.name)
-            .join(Catalog, Catalog.id == Task.catalog_id)
-            .where(Task.tenant_id == principal.tenant_id, Task.status.in_(VISIBLE))
+        where = TaskFilter(
+            section=request.section,
+            type=request.type,
+            status=TaskStatus(task_pb2.TaskStatus.Name(request.status).removeprefix("TASK_STATUS_"))
+            if request.status
+            else None,
+            submitted_after=request.submitted_after.ToDatetime(dt.UTC) if request.HasField("submitted_after") else None,
+            submitted_before=request.submitted_before.ToDatetime(dt.UTC)
+            if request.HasField("submitted_before")
+            else None,
         )
-        if request.section:
-            query = query.where(Catalog.name == request.section)
-        if request.type:
-            query = query.where(Task.type == request.type)
-        if request.HasField("submitted_after"):
-            query = query.where(Task.submission_time >= request.submitted_after.ToDatetime(dt.UTC))
-        if request.HasField("submitted_before"):
-            query = query.where(Task.submission_time < request.submitted_before.ToDatetime(dt.UTC))
-        by_status = query.with_only_columns(Task.status, func.count()).group_by(Task.status).order_by(None)
-        if request.status:
-            query = query.where(Task.status == task_pb2.TaskStatus.Name(request.status).removeprefix("TASK_STATUS_"))
+        before = paging.decode_token(request.page_token, {"before": int})["before"] if request.page_token else None
+        offset = 0 if request.page_token else paging.offset_for_page(request.page, size)
         async with self.sessions() as session:
-            status_counts = {status: count for status, count in (await session.execute(by_status)).all()}
-            total = (await session.execute(query.with_only_columns(func.count()).order_by(None))).scalar_one()
-            page = query.order_by(Task.id.desc()).limit(size + 1)
-            if request.page_token:
-                page = page.where(Task.id < paging.decode_token(request.page_token, {"before": int})["before"])
-            else:
-                page = page.offset(paging.offset_for_page(request.page, size))
-            rows = (await session.execute(page)).all()
+            page = await self.queue.list_tasks(session, principal.tenant_id, where, size, before=before, offset=offset)
         response = task_pb2.ListTasksResponse(
-            tasks=[task_to_proto(task, section) for task, section in rows[:size]],
-            total_count=total,
+            tasks=[task_to_proto(task, section) for task, section in page.tasks],
+            total_count=page.total,
         )
         response.status_counts.update(
-            {name.removeprefix("TASK_STATUS_"): 0 for name in task_pb2.TaskStatus.keys()[1:]} | status_counts
+            {name.removeprefix("TASK_STATUS_"): 0 for name in task_pb2.TaskStatus.keys()[1:]} | page.status_counts
         )
-        if len(rows) > size:
-            response.next_page_token = paging.encode_token({"before": rows[size - 1][0].id})
+        if page.more:
+            response.next_page_token = paging.encode_token({"before": page.tasks[-1][0].id})
         return response
 
     async def CancelTask(
@@ -89,19 +78,18 @@ class TaskServicer(task_pb2_grpc.TaskServiceServicer):
     ) -> task_pb2.CancelTaskResponse:
         current_principal().check_tenant(request.key, "key")
         async with self.sessions() as session:
-            canceled = await queue.cancel(
+            canceled = await self.queue.cancel(
                 session, current_principal().tenant_id, request.id, on_canceled=record_cancellation
             )
-            observe.canceled(canceled.type)
-            return task_pb2.CancelTaskResponse(task=await self._get(session, request.id))
+        observe.canceled(canceled.type)
+        return task_pb2.CancelTaskResponse(task=await self._get(request.id))
 
     async def WatchTask(
         self, request: task_pb2.WatchTaskRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[task_pb2.WatchTaskResponse]:
         last: task_pb2.Task | None = None
         while True:
-            async with self.sessions() as session:
-                task = await self._get(session, request.id, request.key)
+            task = await self._get(request.id, request.key)
             # last_update moves on every write to the task; compare the rest to send real changes only.
             if last is None or _changed(last, task):
                 yield task_pb2.WatchTaskResponse(task=task)

@@ -18,11 +18,12 @@ from service.servicers.streaming import UploadSlots, ensure_not_cancelled, idle_
 from service.settings import Settings
 from service.tasks import queue
 from service.tasks.pending import PendingUpload
+from service.tasks.status import TaskType
 from service.webhooks.urls import check_url
 
 # Chunks are coalesced to about this size before they are stored.
 PART_BYTES = 1024 * 1024
-MODES = {catalog_pb2.UPLOAD_MODE_SYNC: "catalog_sync", catalog_pb2.UPLOAD_MODE_DELTA: "catalog_delta"}
+MODES = {catalog_pb2.UPLOAD_MODE_SYNC: TaskType.CATALOG_SYNC, catalog_pb2.UPLOAD_MODE_DELTA: TaskType.CATALOG_DELTA}
 
 
 def check_header(header: catalog_pb2.UploadCatalogHeader) -> str:

@@ -24,9 +24,10 @@ from service.records import to_staged
 from service.store.links import LinkRules
 from service.store.staged import add_skipped
 from service.tasks.context import TaskContext
+from service.tasks.status import TaskType
 
-BULK_REPLACE = "bulk_items_replace"
-BULK_UPDATE = "bulk_items_update"
+BULK_REPLACE = TaskType.BULK_ITEMS_REPLACE
+BULK_UPDATE = TaskType.BULK_ITEMS_UPDATE
 
 
 async def apply_bulk_items(ctx: TaskContext) -> dict[str, Any]:

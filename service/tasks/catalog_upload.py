@@ -14,6 +14,7 @@ from service.store.links import enforce_links
 from service.store.staged import StagedRecord
 from service.tasks import queue
 from service.tasks.context import RecordStore, TaskContext
+from service.tasks.status import TaskType
 from service.timeutil import utcnow
 
 
@@ -65,7 +66,7 @@ async def apply_catalog_upload(ctx: TaskContext) -> dict[str, Any]:
         await stager.flush()
     finally:
         await stager.cancel()
-    if ctx.task.type == "catalog_sync":
+    if ctx.task.type == TaskType.CATALOG_SYNC:
         counts = await store.sync(kinds, force=bool(params.get("force")), as_of=now)
     elif patch:
         await store.check_unique()

@@ -19,7 +19,8 @@ from service.settings import Settings
 from service.store.postgres import PostgresRecordStore, raw_connection
 from service.store.sqlite import SqliteRecordStore
 from service.tasks import queue
-from service.tasks.queue import ClaimedTask
+from service.tasks.queue_backends import queue_store
+from service.tasks.queue_store import ClaimedTask
 
 RecordStore = PostgresRecordStore | SqliteRecordStore
 log = logging.getLogger(__name__)
@@ -41,6 +42,11 @@ class TaskContext:
     @property
     def postgres(self) -> bool:
         return self.conn.dialect.name == "postgresql"
+
+    @property
+    def progress_off_transaction(self) -> bool:
+        """Whether progress can be written beside the task's transaction (writers that do not block each other)."""
+        return queue_store(self.conn).concurrent
 
     def parts(self) -> AsyncIterator[tuple[str, bytes]]:
         return queue.payload_parts(self.conn, self.task.id)
@@ -64,8 +70,8 @@ class TaskContext:
         self.records_seen = seen
         if applied is not None:
             self.records_applied = applied
-        # SQLite has one writer: the task's own transaction. Progress lands with the result.
-        if not self.postgres or time.monotonic() - self._last_report < 0.5:
+        # One writer (SQLite): the task's own transaction. Progress lands with the result.
+        if not self.progress_off_transaction or time.monotonic() - self._last_report < 0.5:
             return
         if self._pending is not None and not self._pending.done():
             return

@@ -14,22 +14,23 @@ from service.tasks.context import Handler
 from service.tasks.ingestion import apply_batch_ingestion, record_ingestion_failure
 from service.tasks.queue import ClaimedTask
 from service.tasks.record_writes import apply_record_write
+from service.tasks.status import TaskType
 
 HANDLERS: dict[str, Handler] = {
-    "records_replace": apply_record_write,
-    "records_update": apply_record_write,
-    "records_delete": apply_record_write,
-    "catalog_sync": apply_catalog_upload,
-    "catalog_delta": apply_catalog_upload,
-    "batch_ingestion": apply_batch_ingestion,
-    "bulk_items_replace": apply_bulk_items,
-    "bulk_items_update": apply_bulk_items,
+    TaskType.RECORDS_REPLACE: apply_record_write,
+    TaskType.RECORDS_UPDATE: apply_record_write,
+    TaskType.RECORDS_DELETE: apply_record_write,
+    TaskType.CATALOG_SYNC: apply_catalog_upload,
+    TaskType.CATALOG_DELTA: apply_catalog_upload,
+    TaskType.BATCH_INGESTION: apply_batch_ingestion,
+    TaskType.BULK_ITEMS_REPLACE: apply_bulk_items,
+    TaskType.BULK_ITEMS_UPDATE: apply_bulk_items,
 }
 
 # Called by the worker after a task of the type FAILED (its transaction rolled back), in a transaction of
 # its own: what the task's own resources must show about the failure.
 FailureHook = Callable[[AsyncConnection, ClaimedTask, dict[str, Any]], Awaitable[None]]
-FAILURE_HOOKS: dict[str, FailureHook] = {"batch_ingestion": record_ingestion_failure}
+FAILURE_HOOKS: dict[str, FailureHook] = {TaskType.BATCH_INGESTION: record_ingestion_failure}
 
 
 async def record_cancellation(conn: AsyncConnection, task: ClaimedTask) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.catalog_versions import activate
@@ -20,7 +20,8 @@ from service.errors import CatalogIngestError, TaskFailed
 from service.field_types import check_properties, stored_fields
 from service.store.batch_ingest import INVALID_ATTRIBUTES, BatchIngest
 from service.tasks.context import TaskContext
-from service.tasks.queue import ClaimedTask
+from service.tasks.queue_backends import queue_store
+from service.tasks.queue_store import ClaimedTask
 from service.timeutil import utcnow
 
 # Below this a poor plan costs about what ANALYZE does (~0.2 s); at 10k items it already cost 1.2 s.
@@ -43,15 +44,8 @@ def _duration(started: float) -> str:
 
 
 async def _check_batch(conn: AsyncConnection, batch_pk: str, batch_name: str) -> None:
-    """The batch must still be live; on PostgreSQL its row is share-locked so a purge waits for this task."""
-    lock = " FOR SHARE" if conn.dialect.name == "postgresql" else ""
-    found = (
-        await conn.execute(
-            text(f"SELECT id FROM batches WHERE id = :id AND expires_at > :now{lock}"),
-            {"id": batch_pk, "now": utcnow()},
-        )
-    ).first()
-    if found is None:
+    """The batch must still be live; its row is held (share-locked on PostgreSQL) so a purge waits for this task."""
+    if not await queue_store(conn).hold_live_batch(conn, batch_pk, utcnow()):
         raise IngestionFailed(
             f"batch '{batch_name}' expired or was deleted; nothing was changed", ErrorReason.BATCH_NOT_FOUND
         )

@@ -14,13 +14,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service import log_context, tracing
-from service.db import clock
 from service.db.models import Task
 from service.interceptors import request_id
 from service.metrics import process_metrics
 from service.store.staged import COUNT_FIELDS, KIND_NAMES
 from service.tasks import queue
 from service.tasks.queue import ClaimedTask
+from service.tasks.queue_backends import queue_store
 from service.tasks.trace_context import origin
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,6 @@ async def sample_queue(engine: AsyncEngine, lease_timeout: float) -> None:
     holds them), the live workers, and the database clock that ages the oldest task."""
     metrics = process_metrics()
     async with engine.connect() as conn:
-        dialect = conn.dialect.name
         rows = (
             await conn.execute(
                 select(Task.status, func.count(), func.min(Task.submission_time))
@@ -89,7 +88,7 @@ async def sample_queue(engine: AsyncEngine, lease_timeout: float) -> None:
                 .group_by(Task.status)
             )
         ).all()
-        now = (await conn.execute(select(clock.now(dialect)))).scalar_one()
+        now = (await conn.execute(select(queue_store(conn).clock.now()))).scalar_one()
         live = await queue.live_workers(conn, lease_timeout)
     depth = {status: 0 for status in queue.UNFINISHED}
     oldest: dt.datetime | None = None

@@ -8,6 +8,7 @@ from catalogingest.v1 import record_pb2
 from service.records import to_staged
 from service.store.links import enforce_links
 from service.tasks.context import TaskContext
+from service.tasks.status import TaskType
 
 RECORDS_PART = "records"
 
@@ -26,16 +27,16 @@ async def apply_record_write(ctx: TaskContext) -> dict[str, Any]:
         await store.stage(to_staged(chunk.records, kind, start_seq=seen))
         seen += len(chunk.records)
         ctx.progress(seen)
-    if ctx.task.type == "records_replace":
+    if ctx.task.type == TaskType.RECORDS_REPLACE:
         counts = await store.replace()
-    elif ctx.task.type == "records_update":
+    elif ctx.task.type == TaskType.RECORDS_UPDATE:
         counts = await store.merge(params.get("on_missing", "FAIL"))
     else:
         counts = await store.delete()
     await enforce_links(
         ctx.conn, store.version_id, counts, "SELECT record_id, context FROM stage_records WHERE kind = 1"
     )
-    if kind == 2 and ctx.task.type != "records_delete":
+    if kind == 2 and ctx.task.type != TaskType.RECORDS_DELETE:
         await store.check_parents()
     ctx.progress(seen, seen)
     return counts

@@ -23,23 +23,22 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import asyncpg
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from service import notify, retention
 from service.batches import purge_expired
-from service.db import clock
-from service.db.models import Catalog, Task
+from service.db.models import Catalog
 from service.db.outage import is_database_outage
-from service.db.postgres_url import connect_args
 from service.error_reasons import ErrorReason
 from service.errors import TaskFailed
 from service.settings import Settings
-from service.tasks import observe, queue
+from service.tasks import faults, observe
 from service.tasks.context import TaskContext
 from service.tasks.handlers import FAILURE_HOOKS, HANDLERS
-from service.tasks.queue import ClaimedTask
+from service.tasks.queue_backends import queue_store
+from service.tasks.queue_store import ClaimedTask
+from service.tasks.status import TaskStatus
 from service.webhooks.sender import WebhookSender
 
 log = logging.getLogger(__name__)
@@ -50,11 +49,14 @@ class Worker:
         self.engine = engine
         self.settings = settings
         self.id = worker_id or _new_id()
-        self.postgres = engine.dialect.name == "postgresql"
-        # SQLite has one writer: tasks run one at a time there. It has no NOTIFY either, and polling an
-        # embedded file is cheap: poll often, so a write is picked up within 0.1 s.
-        self.concurrency = settings.worker_concurrency if self.postgres else 1
-        self.poll_interval = settings.worker_poll_interval if self.postgres else min(settings.worker_poll_interval, 0.1)
+        self.queue = queue_store(engine)
+        self.faults = faults.from_settings(settings)
+        # One writer (SQLite): tasks run one at a time. Without NOTIFY, polling an embedded file is cheap: poll
+        # often, so a write is picked up within 0.1 s.
+        self.concurrency = settings.worker_concurrency if self.queue.concurrent else 1
+        self.poll_interval = (
+            settings.worker_poll_interval if self.queue.notifies else min(settings.worker_poll_interval, 0.1)
+        )
         self._wake = asyncio.Event()
         self._running: set[asyncio.Task[None]] = set()
         # Claims only under a registered id whose lease this worker renews.
@@ -64,19 +66,22 @@ class Worker:
 
     async def run(self, stop: asyncio.Event) -> None:
         async with self.engine.connect() as conn:
-            await queue.register_worker(conn, self.id, socket.gethostname(), os.getpid())
+            await self.queue.register_worker(conn, self.id, socket.gethostname(), os.getpid())
         self._registered = True
         log.info("worker %s started (concurrency %d)", self.id, self.concurrency)
         background = [
             asyncio.create_task(self._heartbeat(stop)),
             asyncio.create_task(self._every(stop, self.settings.batch_purge_interval_seconds, self._purge_batches)),
-            asyncio.create_task(self._every(stop, _pending_purge_interval(self.settings), self._purge_pending)),
             asyncio.create_task(WebhookSender(self.engine, self.settings).run(stop)),
             asyncio.create_task(self._every(stop, self.settings.worker_heartbeat_interval, self._sample_queue)),
+            asyncio.create_task(self._every(stop, _pending_purge_interval(self.settings), self._purge_pending)),
             asyncio.create_task(self._every(stop, self.settings.task_purge_interval_seconds, self._purge_finished())),
         ]
-        if self.postgres:
-            background.append(asyncio.create_task(self._listen(stop)))
+        if self.queue.notifies:
+            wake_on_enqueue = self.queue.listen(
+                self.settings.effective_database_url, self._wake.set, stop, self.settings.worker_lease_timeout / 2
+            )
+            background.append(asyncio.create_task(wake_on_enqueue))
         try:
             await self._loop(stop)
         finally:
@@ -91,7 +96,7 @@ class Worker:
             async with self.engine.connect() as conn:
                 released = 0
                 for worker_id in (*self._abandoned, self.id):
-                    released += await queue.unregister_worker(conn, worker_id)
+                    released += await self.queue.unregister_worker(conn, worker_id)
             log.info("worker %s stopped; %d unfinished task(s) handed back to the queue", self.id, released)
 
     async def _loop(self, stop: asyncio.Event) -> None:
@@ -125,7 +130,7 @@ class Worker:
     async def _claim(self) -> ClaimedTask | None:
         try:
             async with self.engine.connect() as conn:
-                return await queue.claim(conn, self.id, self.settings.worker_lease_timeout)
+                return await self.queue.claim(conn, self.id, self.settings.worker_lease_timeout)
         except Exception as exc:
             _log_failure("claiming a task failed; retrying after the poll interval", exc)
             return None
@@ -154,12 +159,12 @@ class Worker:
         while not stop.is_set():
             attempt = time.monotonic()
             try:
-                # SQLite: one process, and a heartbeat may wait for the write lock a long task holds: no lease
-                # is given up there (nobody else could take the tasks over).
-                async with asyncio.timeout(lease if self.postgres else None), self.engine.connect() as conn:
+                # One process, one writer (SQLite): a heartbeat may wait for the write lock a long task holds, and
+                # no lease is given up there (nobody else could take the tasks over).
+                async with asyncio.timeout(lease if self.queue.concurrent else None), self.engine.connect() as conn:
                     if not self._registered:
                         await self._reregister(conn)
-                    elif not await queue.heartbeat(conn, self.id):
+                    elif not await self.queue.heartbeat(conn, self.id):
                         self._give_up_lease("its worker row is gone")
                         await self._reregister(conn)
                     failing_since = None
@@ -167,7 +172,8 @@ class Worker:
             except Exception as exc:
                 failing_since = attempt if failing_since is None else failing_since
                 _log_failure("heartbeat failed", exc)
-            if self.postgres and self._registered and failing_since and time.monotonic() - failing_since > lease:
+            lease_lost = failing_since is not None and time.monotonic() - failing_since > lease
+            if self.queue.concurrent and self._registered and lease_lost:
                 self._give_up_lease(f"heartbeats failed for {time.monotonic() - failing_since:.1f}s (lease {lease:g}s)")
                 failing_since = None
             with contextlib.suppress(TimeoutError):
@@ -187,14 +193,14 @@ class Worker:
         self.id = _new_id()
 
     async def _reregister(self, conn: AsyncConnection) -> None:
-        await queue.register_worker(conn, self.id, socket.gethostname(), os.getpid())
+        await self.queue.register_worker(conn, self.id, socket.gethostname(), os.getpid())
         self._registered = True
         log.info("worker registered again as %s", self.id)
         self._wake.set()
 
     async def _release_abandoned(self, conn: AsyncConnection) -> None:
         while self._abandoned:
-            released = await queue.unregister_worker(conn, self._abandoned[0])
+            released = await self.queue.unregister_worker(conn, self._abandoned[0])
             log.info("worker id %s given up; %d task(s) handed back to the queue", self._abandoned.pop(0), released)
 
     async def _every(self, stop: asyncio.Event, interval: float, job: Callable[[], Awaitable[None]]) -> None:
@@ -220,46 +226,13 @@ class Worker:
     async def _purge_pending(self) -> None:
         """Delete what broken uploads left: PENDING tasks no part came for within the expiry."""
         async with self.engine.connect() as conn:
-            purged = await queue.purge_pending(conn, self.settings.pending_upload_expiry_seconds)
+            purged = await self.queue.purge_pending(conn, self.settings.pending_upload_expiry_seconds)
         if purged:
             log.info("deleted %d abandoned upload(s)", purged)
 
     async def _sample_queue(self) -> None:
         """Sample the queue's depth and the live workers for the metrics."""
         await observe.sample_queue(self.engine, self.settings.worker_lease_timeout)
-
-    async def _listen(self, stop: asyncio.Event) -> None:
-        """LISTEN for enqueues on a connection of its own, connected again whenever it is lost (the poll
-        interval covers the gap)."""
-        # The engine's own URL is empty: a PostgreSQL URL reaches asyncpg as connect arguments (db.postgres_url).
-        connect = connect_args(self.settings.effective_database_url)
-        retry = 0.2
-        while not stop.is_set():
-            listener: asyncpg.Connection | None = None
-            try:
-                listener = await asyncpg.connect(**{"timeout": 10, **connect})
-                lost = asyncio.Event()
-                listener.add_termination_listener(lambda _conn, lost=lost: lost.set())
-                await listener.add_listener(queue.NOTIFY_CHANNEL, lambda *_: self._wake.set())
-                # Whatever was enqueued while nobody listened: look now.
-                self._wake.set()
-                retry = 0.2
-                while not stop.is_set() and not lost.is_set() and not listener.is_closed():
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(_first(stop, lost), self.settings.worker_lease_timeout / 2)
-                    if not stop.is_set() and not lost.is_set():
-                        # A half-open connection tells nothing: ask it.
-                        await listener.execute("SELECT 1", timeout=self.settings.worker_lease_timeout / 2)
-                if not stop.is_set():
-                    log.warning("LISTEN connection lost; connecting again (polling meanwhile)")
-            except Exception as exc:
-                _log_failure("LISTEN connection failed; polling meanwhile", exc)
-            finally:
-                if listener is not None:
-                    listener.terminate()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), retry)
-            retry = min(retry * 2, 5.0)
 
     async def _run(self, task: ClaimedTask) -> None:
         holder = self.id
@@ -268,35 +241,24 @@ class Worker:
         ctx: TaskContext | None = None
         try:
             async with self.engine.connect() as conn:
-                if not self.postgres:
-                    # BEGIN IMMEDIATE in effect: the task's transaction writes first, so it holds SQLite's one
-                    # write lock from the start (waiting busy_timeout for it). A transaction that read first
-                    # fails at once with "database is locked" if another connection committed meanwhile.
-                    await conn.execute(
-                        update(Task).where(Task.id == task.id).values(last_update=clock.now(conn.dialect.name))
-                    )
+                await self.queue.begin_task(conn, task.id)
                 ctx = TaskContext(conn=conn, engine=self.engine, task=task, settings=self.settings, worker_id=holder)
                 if handler is None:
                     raise TaskFailed(f"unknown task type '{task.type}'", reason=ErrorReason.UNKNOWN_TASK_TYPE)
                 result = await handler(ctx)
-                if self.settings.debug_apply_delay:
-                    # Failure-injection hook for tests: a long task, applied but not committed, its progress
-                    # written as a long task's would be.
-                    if self.postgres:
-                        await ctx.write_progress()
-                    await asyncio.sleep(self.settings.debug_apply_delay)
-                if await queue.finish(
+                await self.faults.applied(ctx)
+                if await self.queue.finish(
                     conn,
                     task.id,
                     holder,
-                    "DONE",
+                    TaskStatus.DONE,
                     result=result,
                     records_seen=ctx.records_seen,
                     records_applied=ctx.records_applied,
                 ):
                     await conn.commit()
                     log.info("task %d done", task.id)
-                    observe.finished(task, "DONE", ctx.records_applied, result)
+                    observe.finished(task, TaskStatus.DONE, ctx.records_applied, result)
                 else:
                     await conn.rollback()
                     log.warning("task %d was taken over by another worker; rolled back", task.id)
@@ -338,16 +300,16 @@ class Worker:
 
     async def _release(self, task: ClaimedTask, holder: str) -> None:
         async with self.engine.connect() as conn:
-            await queue.release(conn, task.id, holder)
+            await self.queue.release(conn, task.id, holder)
 
     async def _fail(self, task: ClaimedTask, holder: str, error: dict[str, Any], ctx: TaskContext | None) -> None:
         log.info("task %d failed: %s", task.id, error.get("message"))
         async with self.engine.connect() as conn:
-            finished = await queue.finish(
+            finished = await self.queue.finish(
                 conn,
                 task.id,
                 holder,
-                "FAILED",
+                TaskStatus.FAILED,
                 error=error,
                 records_seen=ctx.records_seen if ctx else None,
                 records_applied=0,
@@ -356,7 +318,7 @@ class Worker:
                 await on_failure(conn, task, error)
             await conn.commit()
             if finished:
-                observe.finished(task, "FAILED")
+                observe.finished(task, TaskStatus.FAILED)
             section = (await conn.execute(select(Catalog.name).where(Catalog.id == task.catalog_id))).scalar_one()
         if finished and task.notification_email:
             await notify.send_failure(self.settings, task.notification_email, task.id, section, error)
@@ -368,15 +330,6 @@ def _new_id() -> str:
 
 def _pending_purge_interval(settings: Settings) -> float:
     return min(max(settings.pending_upload_expiry_seconds / 4, 0.1), 60.0)
-
-
-async def _first(*events: asyncio.Event) -> None:
-    waiters = [asyncio.create_task(e.wait()) for e in events]
-    try:
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
 
 
 def _brief(exc: BaseException) -> str:

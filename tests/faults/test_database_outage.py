@@ -66,7 +66,7 @@ async def test_a_task_in_flight_is_finished_after_a_database_outage(
         gateway=False,
         worker_poll_interval=60.0,
         worker_lease_timeout=LEASE,
-        debug_apply_delay=1.0,
+        test_fault="apply_delay:1.0",
         health_check_interval_seconds=0.2,
     ) as stack:
         recoveries = []
@@ -111,7 +111,7 @@ async def test_a_worker_that_cannot_heartbeat_for_a_lease_stops_its_tasks(
     """Its tasks' transactions died with the database: it stops them and takes a new id rather than finish them
     later under a stale lease, and the task is re-run."""
     async with start_stack(
-        own_pg_url, worker=False, gateway=False, worker_lease_timeout=LEASE, debug_apply_delay=30.0
+        own_pg_url, worker=False, gateway=False, worker_lease_timeout=LEASE, test_fault="apply_delay:30.0"
     ) as stack:
         worker = Worker(stack.engine, stack.settings)
         stop = asyncio.Event()

@@ -37,7 +37,7 @@ async def test_serve_processes_recover_from_a_database_outage(
     deployment = Deployment(own_pg_url, processes, await tokens_for(own_pg_url))
     deployment.start_front(worker_lease_timeout=LEASE)
     # A second of applied-but-uncommitted time per task: the sync is surely in its transaction at the outage.
-    deployment.start_worker(worker_lease_timeout=LEASE, debug_apply_delay=1.0)
+    deployment.start_worker(worker_lease_timeout=LEASE, test_fault="apply_delay:1.0")
     auth = deployment.auth()
     async with clients(deployment) as (http, _channel):
         await until(lambda: ingestion_ok(http))
