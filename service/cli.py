@@ -8,9 +8,8 @@ import sys
 
 from service import cli_client
 from service.auth import create_token
-from service.db.engine import create_engine, session_factory
+from service.db.engine import check_url, create_engine, session_factory
 from service.db.migrate import upgrade
-from service.db.postgres_url import connect_args, is_postgres_url
 from service.logs import configure_logging
 from service.malloc import limit_arenas
 from service.runner import ROLES, run
@@ -23,8 +22,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         grpc_port=getattr(args, "grpc_port", None),
         http_port=getattr(args, "http_port", None),
     )
-    if is_postgres_url(settings.database_url):
-        connect_args(settings.database_url)  # an unsupported parameter is a startup error naming it
+    check_url(settings.database_url)  # an unsupported parameter is a startup error naming it
     return settings
 
 

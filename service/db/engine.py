@@ -35,6 +35,13 @@ def is_postgres(engine_or_url: AsyncEngine | str) -> bool:
     return is_postgres_url(engine_or_url)
 
 
+def check_url(url: str) -> None:
+    """Raise ValueError naming a parameter of `url` this service does not support (PostgreSQL URLs are read as
+    libpq reads them)."""
+    if is_postgres_url(url):
+        connect_args(url)
+
+
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """The engine of `url`. A PostgreSQL URL is read as libpq reads it (service.db.postgres_url); an unsupported
     parameter raises ValueError naming it. Stored JSON is read with values.loads: no stored value fails a read."""

@@ -14,6 +14,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.catalog_versions import activate
+from service.db.backend import backend_of
 from service.db.models import Catalog, CatalogVersion, Ingestion
 from service.errors import CatalogIngestError, TaskFailed
 from service.field_types import check_properties, stored_fields
@@ -43,7 +44,7 @@ def _duration(started: float) -> str:
 
 async def _check_batch(conn: AsyncConnection, batch_pk: str, batch_name: str) -> None:
     """The batch must still be live; on PostgreSQL its row is share-locked so a purge waits for this task."""
-    lock = " FOR SHARE" if conn.dialect.name == "postgresql" else ""
+    lock = backend_of(conn).sql.share_lock
     found = (
         await conn.execute(
             text(f"SELECT id FROM batches WHERE id = :id AND expires_at > :now{lock}"),

@@ -1,0 +1,133 @@
+"""What a storage backend must do for the records side, declared once (the ports).
+
+Two adapters implement them: PostgreSQL (service/store/postgres*.py, batch_items_pg.py) and SQLite
+(service/store/sqlite*.py). Which one runs is decided in one place, service.db.backend, from the engine;
+no other module asks which database it talks to. tests/contract/ runs the same cases against both, so a
+divergence between them is a failing test.
+
+The set-based statements both backends share (links, batch ingestions) are written once and take the few
+fragments that differ from `SqlDialect`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+
+from service.store.staged import StagedRecord
+
+# {"items": {"created": n, ...}, "variations": {...}, "item_groups": {...}[, "skipped_record_ids": [...]]}
+Counts = dict[str, Any]
+
+
+class RecordStore(Protocol):
+    """The record writes of one task in one catalog version, inside the task's transaction.
+
+    A task stages its operations (in order: `seq` orders them), then applies them with one of replace,
+    merge, delete or sync. An operation older than the record's last write (`op_ts`) changes nothing.
+    """
+
+    version_id: int
+
+    async def stage(self, records: Iterable[StagedRecord]) -> None:
+        """Add operations to the task's staging table (created by the first call, even with no records)."""
+        ...
+
+    async def replace(self, dedupe: bool = True) -> Counts:
+        """Create or wholly replace each staged record; with `dedupe` the last operation on a record wins,
+        without it a record staged twice raises DuplicateRecord."""
+        ...
+
+    async def merge(self, on_missing: str) -> Counts:
+        """Merge the given fields into existing records (a null in `data` removes the key, R8);
+        `on_missing` is FAIL (RECORD_NOT_FOUND), IGNORE (skipped and named) or CREATE."""
+        ...
+
+    async def delete(self) -> Counts:
+        """Delete the staged records (those not written after the delete)."""
+        ...
+
+    async def sync(self, kinds: Iterable[int], force: bool, as_of: dt.datetime | None = None) -> Counts:
+        """Make each kind's records exactly the staged ones; deleting more than half of a kind's records fails
+        (SAFETY_THRESHOLD) unless `force`; a missing record written after `as_of` is kept."""
+        ...
+
+    async def check_parents(self) -> None:
+        """Every staged variation names an existing item once applied, else MISSING_PARENT_ITEM."""
+        ...
+
+    async def check_unique(self) -> None:
+        """Raise DuplicateRecord for the first record staged twice."""
+        ...
+
+
+class SqlDialect(Protocol):
+    """The SQL fragments the shared set-based statements need written per backend."""
+
+    # A JSON object literal `{}` of the records' JSON column type.
+    empty_object: str
+    # Appended to a SELECT that must hold its rows until the transaction ends (nothing where a write
+    # transaction already excludes every other writer).
+    share_lock: str
+
+    def json_array_values(self, json_expr: str, alias: str = "g") -> str:
+        """A FROM item with one row per string of the JSON array `json_expr` (column `{alias}.value`);
+        none when it is not an array."""
+        ...
+
+    def json_member(self, json_expr: str, key: str) -> str:
+        """The JSON value of `key` in the object `json_expr`."""
+        ...
+
+    def merge_objects(self, left: str, right: str) -> str:
+        """The object `left` with `right`'s keys written over it."""
+        ...
+
+    def temp_table(self, name: str, columns: str) -> list[str]:
+        """Statements that create a temporary table dropped when the transaction ends."""
+        ...
+
+    def before_link_check(self) -> list[str]:
+        """Statements to run (in the task's transaction) before the link checks of service.store.links."""
+        ...
+
+
+class Backend(Protocol):
+    """One storage backend: its record store, its SQL fragments, and the operations it runs its own way."""
+
+    name: str
+    sql: SqlDialect
+    # Whether one process must run every role: only one process can write (SQLite's single writer).
+    one_process: bool
+
+    async def record_store(self, conn: AsyncConnection, version_id: int) -> RecordStore:
+        """The record store of one task, on the task's connection (inside its transaction)."""
+        ...
+
+    async def write_batch_items(self, session: AsyncSession, modify: bool, rounds: list[list[dict[str, Any]]]) -> None:
+        """Upsert batch item rows, one round after another (a round touches an item at most once); a row older
+        than the stored one is ignored; a modification merges attributes and needs a live item. A purged batch
+        raises an integrity error (sqlalchemy.exc.IntegrityError or the driver's)."""
+        ...
+
+    async def existing_item_ids(
+        self, bind: AsyncSession | AsyncConnection, version_id: int, ids: Sequence[str]
+    ) -> set[str]:
+        """Which of `ids` (unique, non-empty) are items (context '') of the catalog version."""
+        ...
+
+    def text_list(self, column: str, param: str) -> str:
+        """`column` IN the list bound as `param` (see bind_text_list), as one statement whatever its length."""
+        ...
+
+    def bind_text_list(self, values: Sequence[str]) -> Any:
+        """The parameter value for text_list."""
+        ...
+
+    async def analyze(self, engine: AsyncEngine, table: str) -> None:
+        """Refresh the planner's statistics of `table` now, committed on a connection of its own (or nothing,
+        where the planner needs none)."""
+        ...
