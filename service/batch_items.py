@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import asyncpg
 import orjson
 from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +25,7 @@ from service.db.backend import backend_of
 from service.errors import NotFound
 from service.ids import id_problem
 from service.json_depth import TOO_DEEP, too_deep
+from service.store.ports import BatchPurged
 from service.timeutil import utcnow
 
 Operation = Literal["add", "modify", "delete"]
@@ -165,7 +165,7 @@ async def write_items(
     try:
         await backend_of(session).write_batch_items(session, op == "modify", _rounds(rows, op))
         await session.commit()
-    except (IntegrityError, asyncpg.IntegrityConstraintViolationError):
+    except (BatchPurged, IntegrityError):
         # The batch was purged between its lookup and this write.
         await session.rollback()
         raise NotFound("the batch expired", reason="BATCH_NOT_FOUND") from None

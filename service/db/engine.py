@@ -13,6 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from service import values
 from service.db.postgres_url import connect_args, is_postgres_url
 
+# The names the layers above the store give sessions, so that they need not import SQLAlchemy.
+Session = AsyncSession
+Sessions = async_sessionmaker[AsyncSession]
+
 
 def _json_serializer(value: Any) -> str:
     # orjson writes the canonical numbers of service.values (orjson.Fragment) that json.dumps cannot.

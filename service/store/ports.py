@@ -23,6 +23,10 @@ from service.store.staged import StagedRecord
 Counts = dict[str, Any]
 
 
+class BatchPurged(Exception):
+    """A batch item write named a batch that no longer exists (purged since it was looked up)."""
+
+
 class RecordStore(Protocol):
     """The record writes of one task in one catalog version, inside the task's transaction.
 
@@ -110,7 +114,7 @@ class Backend(Protocol):
     async def write_batch_items(self, session: AsyncSession, modify: bool, rounds: list[list[dict[str, Any]]]) -> None:
         """Upsert batch item rows, one round after another (a round touches an item at most once); a row older
         than the stored one is ignored; a modification merges attributes and needs a live item. A purged batch
-        raises an integrity error (sqlalchemy.exc.IntegrityError or the driver's)."""
+        raises BatchPurged."""
         ...
 
     async def existing_item_ids(

@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import asyncpg
 from sqlalchemy import Text, any_, bindparam, cast, func, select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from service.db.models import Record
 from service.store.batch_item_upsert import batch_item_upsert
 from service.store.batch_items_pg import write_rounds
-from service.store.ports import RecordStore
+from service.store.ports import BatchPurged, RecordStore
 from service.store.postgres import PostgresRecordStore, raw_connection
 
 # From this many batch item rows, COPY into a staging table beats multi-row VALUES (measured: even at 30-50
@@ -64,11 +66,14 @@ class PostgresBackend:
         return PostgresRecordStore(await raw_connection(conn), version_id)
 
     async def write_batch_items(self, session: AsyncSession, modify: bool, rounds: list[list[dict[str, Any]]]) -> None:
-        if sum(len(r) for r in rounds) >= COPY_FROM_ROWS:
-            await write_rounds(await session.connection(), modify, rounds)
-            return
-        for round_rows in rounds:
-            await session.execute(_MODIFY_ITEMS if modify else _REPLACE_ITEMS, round_rows)
+        try:
+            if sum(len(r) for r in rounds) >= COPY_FROM_ROWS:
+                await write_rounds(await session.connection(), modify, rounds)
+                return
+            for round_rows in rounds:
+                await session.execute(_MODIFY_ITEMS if modify else _REPLACE_ITEMS, round_rows)
+        except (IntegrityError, asyncpg.IntegrityConstraintViolationError) as error:
+            raise BatchPurged from error
 
     async def existing_item_ids(
         self, bind: AsyncSession | AsyncConnection, version_id: int, ids: Sequence[str]

@@ -12,11 +12,12 @@ from typing import Any
 import orjson
 from sqlalchemy import func, select
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from service.db.models import Record
 from service.store.batch_item_upsert import batch_item_upsert
-from service.store.ports import RecordStore
+from service.store.ports import BatchPurged, RecordStore
 from service.store.sqlite import SqliteRecordStore
 
 ITEM = 1
@@ -59,8 +60,11 @@ class SqliteBackend:
         return SqliteRecordStore(conn, version_id)
 
     async def write_batch_items(self, session: AsyncSession, modify: bool, rounds: list[list[dict[str, Any]]]) -> None:
-        for round_rows in rounds:
-            await session.execute(_MODIFY_ITEMS if modify else _REPLACE_ITEMS, round_rows)
+        try:
+            for round_rows in rounds:
+                await session.execute(_MODIFY_ITEMS if modify else _REPLACE_ITEMS, round_rows)
+        except IntegrityError as error:
+            raise BatchPurged from error
 
     async def existing_item_ids(
         self, bind: AsyncSession | AsyncConnection, version_id: int, ids: Sequence[str]
