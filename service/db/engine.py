@@ -68,10 +68,20 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
-        dbapi_connection.create_function("json_merge", 2, json_merge, deterministic=True)
+        dbapi_connection.create_function("json_update", 2, json_update, deterministic=True)
         dbapi_connection.create_function("json_merge_removing_nulls", 2, json_merge_removing_nulls, deterministic=True)
 
     return engine
+
+
+def json_update(left: str | None, right: str | None) -> str:
+    """PostgreSQL's jsonb `||` for SQLite: the right object's keys replace the left's, each as a whole (a batch
+    item's modification, and its merge into a record at ingestion)."""
+    merged = json.loads(left) if left else {}
+    if not isinstance(merged, dict):
+        merged = {}
+    merged.update(json.loads(right) if right else {})
+    return json.dumps(merged, separators=(",", ":"), ensure_ascii=False)
 
 
 def json_merge(left: str | None, right: str | None) -> str:

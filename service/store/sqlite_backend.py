@@ -1,6 +1,6 @@
 """The SQLite backend: its record store, SQL fragments and the operations it runs its own way.
 
-`json_merge` and `json_merge_removing_nulls` are functions registered on every connection
+`json_update` and `json_merge_removing_nulls` are functions registered on every connection
 (service.db.engine).
 """
 
@@ -37,7 +37,7 @@ class SqliteSql:
         return f"json_extract({json_expr}, '$.{key}')"
 
     def merge_objects(self, left: str, right: str) -> str:
-        return f"json_merge({left}, {right})"
+        return f"json_update({left}, {right})"
 
     def temp_table(self, name: str, columns: str) -> list[str]:
         # SQLite has no ON COMMIT DROP: a table left by an earlier task on this connection goes first.
@@ -47,8 +47,8 @@ class SqliteSql:
         return []
 
 
-_REPLACE_ITEMS = batch_item_upsert(sqlite.insert, func.json_merge, modify=False)
-_MODIFY_ITEMS = batch_item_upsert(sqlite.insert, func.json_merge, modify=True)
+_REPLACE_ITEMS = batch_item_upsert(sqlite.insert, func.json_update, modify=False)
+_MODIFY_ITEMS = batch_item_upsert(sqlite.insert, func.json_update, modify=True)
 
 
 class SqliteBackend:
