@@ -12,7 +12,9 @@ import math
 import pytest
 
 from service.errors import TaskFailed
+from service.records import row_to_proto
 from service.store.links import LinkRules, enforce_links
+from service.store.record_reads import list_records
 from service.store.staged import DuplicateRecord
 from tests.contract.conftest import GROUP, ITEM, VARIATION, Catalog, at, op
 
@@ -285,6 +287,17 @@ async def test_numbers_read_back_as_sent(catalog: Catalog) -> None:
     assert type(stored["data"]["integral_float"]) is float and type(stored["data"]["max"]) is int
     assert math.copysign(1, stored["data"]["negative_zero"]) == 1
     assert stored["suggested_score"] == 1e308
+
+
+async def test_data_reads_back_as_the_same_text(catalog: Catalog) -> None:
+    """PostgreSQL's jsonb orders keys by length, SQLite keeps the text: a read answers sorted keys on both."""
+    data = {"url": "/a", "brand": "x", "a_long_key": {"z": 1, "b": [{"yy": 1, "x": 2}]}, "z": 2}
+    await catalog.write("replace", [op("a", data=data)])
+    async with catalog.engine.connect() as conn:
+        _total, rows = await list_records(conn, catalog.version_id, ITEM, [], 10)
+    assert row_to_proto(rows[0]).data_json == (
+        '{"a_long_key":{"b":[{"x":2,"yy":1}],"z":1},"brand":"x","url":"/a","z":2}'
+    )
 
 
 async def test_text_round_trips(catalog: Catalog) -> None:
