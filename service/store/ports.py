@@ -12,12 +12,15 @@ fragments that differ from `SqlDialect`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
-from typing import Any, Protocol
+from collections.abc import AsyncIterator, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from service.store.staged import StagedRecord
+
+if TYPE_CHECKING:
+    from service.store.batch_ingest import BatchCounts
 
 # {"items": {"created": n, ...}, "variations": {...}, "item_groups": {...}[, "skipped_record_ids": [...]]}
 Counts = dict[str, Any]
@@ -65,6 +68,56 @@ class RecordStore(Protocol):
 
     async def check_unique(self) -> None:
         """Raise DuplicateRecord for the first record staged twice."""
+        ...
+
+
+class BatchIngestion(Protocol):
+    """A batch into a catalog version, inside the ingestion task's transaction (service.store.batch_ingest, one
+    implementation over SqlDialect). Item errors collect first; every write skips the items in error."""
+
+    async def prepare(self) -> None:
+        """Create the item error table of this transaction."""
+        ...
+
+    async def counts(self) -> BatchCounts:
+        """(items added or modified, of them modifications only, tombstones)."""
+        ...
+
+    async def refresh_statistics(self, engine: AsyncEngine) -> None: ...
+
+    def chunks(self) -> AsyncIterator[list[Any]]:
+        """The batch's live items in key order, a bounded chunk at a time (for the schema check in Python)."""
+        ...
+
+    async def add_errors(self, errors: list[dict[str, str]]) -> None: ...
+
+    async def check_structure(self, version: int) -> None:
+        """Item errors: a modification of an item the version lacks, a variant without its item, two types
+        of one id."""
+        ...
+
+    async def check_group_links(self, version: int) -> None:
+        """Item errors: group_ids naming a group the version lacks (R2)."""
+        ...
+
+    async def error_summary(self) -> tuple[int, dict[str, dict[str, Any]]]: ...
+
+    async def upsert(self, source: str) -> int:
+        """Added items become the version's records (unless older than the record's last write)."""
+        ...
+
+    async def merge_partial(self) -> int:
+        """Items only modified in the batch: their attributes merge (shallowly) into the version's records."""
+        ...
+
+    async def apply_tombstones(self) -> int: ...
+
+    async def delete_missing(self, source: str) -> int:
+        """The records of `source` the batch does not hold, last written before the batch's snapshot (R3)."""
+        ...
+
+    async def cascade_variations(self, *, tombstones_only: bool) -> int:
+        """The variants of the items this ingestion deleted (R2)."""
         ...
 
 

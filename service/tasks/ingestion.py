@@ -19,6 +19,7 @@ from service.db.models import Catalog, CatalogVersion, Ingestion
 from service.errors import CatalogIngestError, TaskFailed
 from service.field_types import check_properties, stored_fields
 from service.store.batch_ingest import INVALID_ATTRIBUTES, BatchIngest
+from service.store.ports import BatchIngestion
 from service.tasks.context import TaskContext
 from service.tasks.queue import ClaimedTask
 from service.timeutil import utcnow
@@ -55,7 +56,7 @@ async def _check_batch(conn: AsyncConnection, batch_pk: str, batch_name: str) ->
         raise IngestionFailed(f"batch '{batch_name}' expired or was deleted; nothing was changed", "BATCH_NOT_FOUND")
 
 
-async def _validate(ingest: BatchIngest, schema: Any) -> None:
+async def _validate(ingest: BatchIngestion, schema: Any) -> None:
     fields = stored_fields(schema)
     if not fields:  # a catalog without a schema accepts any attributes
         return
@@ -105,7 +106,7 @@ async def apply_batch_ingestion(ctx: TaskContext) -> dict[str, Any]:
         raise IngestionFailed(f"catalog version '{config['catalog_version']}' was deleted", "CATALOG_VERSION_NOT_FOUND")
     schema = (await conn.execute(select(Catalog.field_schema).where(Catalog.id == ctx.task.catalog_id))).scalar_one()
 
-    ingest = BatchIngest(conn, config["batch_pk"], version_id)
+    ingest: BatchIngestion = BatchIngest(conn, config["batch_pk"], version_id)
     await ingest.prepare()
     counts = await ingest.counts()
     total = counts.items
