@@ -197,6 +197,30 @@ async def test_variations_need_their_item(catalog: Catalog) -> None:
     assert set(await catalog.read(VARIATION)) == {"shirt-m"}
 
 
+async def test_a_skipped_variation_is_not_checked_for_its_item(catalog: Catalog) -> None:
+    """A merge that skips a missing variation (IGNORE) wrote nothing: the item it names need not exist. Found by
+    tests/model on PostgreSQL, whose parent check read the staged rows rather than the records written."""
+    async with catalog.task() as (_conn, store):
+        await store.stage([op("v1", VARIATION, item_id="a")])
+        result = await store.merge("IGNORE")
+        await store.check_parents()
+    assert result["variations"] == counts(rejected=1)
+    assert result["skipped_record_ids"] == ["v1"]
+    assert await catalog.read(VARIATION) == {}
+
+
+async def test_an_ignored_older_variation_write_is_not_checked(catalog: Catalog) -> None:
+    """A write older than the variation changes nothing: its stored item is what must exist."""
+    await catalog.write("replace", [op("shirt")])
+    await catalog.write("replace", [op("shirt-m", VARIATION, item_id="shirt", ts=10)])
+    async with catalog.task() as (_conn, store):
+        await store.stage([op("shirt-m", VARIATION, item_id="gone", ts=5)])
+        result = await store.replace()
+        await store.check_parents()
+    assert result["variations"] == counts(unchanged=1)
+    assert (await catalog.read(VARIATION))["shirt-m"]["item_id"] == "shirt"
+
+
 async def test_deleting_an_item_deletes_its_variations(catalog: Catalog) -> None:
     await catalog.write("replace", [op("shirt"), op("sock")])
     await catalog.write("replace", [op("shirt-m", VARIATION, item_id="shirt"), op("sock-m", VARIATION, item_id="sock")])
