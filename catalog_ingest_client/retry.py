@@ -1,7 +1,8 @@
 """When a failed call may be sent again, and after how long.
 
 A call is retried only when repeating it cannot apply anything twice: reads, and writes that carry an
-idempotency key the client generated (the server answers a repeat with the first task). Streams are
+idempotency key the client generated (the server answers a repeat with the first task), failing with a
+retryable code whose reason (ErrorInfo) is not declared unretryable in error_reason.proto. Streams are
 retried only when their source can be read again. The delay is the server's when it says one
 (google.rpc.RetryInfo, or ErrorInfo metadata `retry_after_seconds`), else exponential backoff with jitter.
 """
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 import grpc
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
+
+from catalogingest.v1 import error_reason_pb2
 
 # The ErrorInfo metadata key the server and gateway use for a rate-limited call's delay.
 RETRY_AFTER_KEY = "retry_after_seconds"
@@ -96,6 +99,24 @@ def server_delay(error: grpc.RpcError) -> float | None:
     return delay
 
 
+def declared_retryable(error: grpc.RpcError) -> bool | None:
+    """What error_reason.proto declares of the error's ErrorInfo reason; None without one, or for a reason
+    this client's copy of the protos does not know (a newer server): then the code decides."""
+    try:
+        status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    except (ValueError, AttributeError):
+        return None
+    for detail in status.details if status is not None else ():
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            value = error_reason_pb2.ErrorReason.DESCRIPTOR.values_by_name.get("ERROR_REASON_" + info.reason)
+            if value is None:
+                return None
+            return bool(value.GetOptions().Extensions[error_reason_pb2.error_reason_spec].retryable)
+    return None
+
+
 def delay_before_retry(
     error: grpc.RpcError, method: str, attempt: int, policy: RetryPolicy, *, idempotency_key: bool
 ) -> float | None:
@@ -103,7 +124,7 @@ def delay_before_retry(
     code = error.code() if hasattr(error, "code") else None
     if attempt >= policy.max_attempts or code not in RETRYABLE_CODES:
         return None
-    if not is_safe(method, idempotency_key=idempotency_key):
+    if not is_safe(method, idempotency_key=idempotency_key) or declared_retryable(error) is False:
         return None
     asked = server_delay(error)
     if asked is not None:

@@ -8,6 +8,7 @@ import orjson
 from starlette.requests import Request
 
 from gateway.errors import GatewayError
+from service.error_reasons import ErrorReason
 
 
 def too_large(limit: int) -> GatewayError:
@@ -15,7 +16,7 @@ def too_large(limit: int) -> GatewayError:
         413,
         "RESOURCE_EXHAUSTED",
         f"request body is larger than the limit of {limit} bytes",
-        reason="PAYLOAD_TOO_LARGE",
+        reason=ErrorReason.PAYLOAD_TOO_LARGE,
     )
 
 

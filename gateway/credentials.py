@@ -11,6 +11,7 @@ import grpc
 from catalogingest.v1 import auth_pb2, auth_pb2_grpc
 from gateway.errors import GatewayError, from_rpc_error
 from gateway.runtime import GatewayRuntime
+from service.error_reasons import ErrorReason
 
 # Callable without a token (mirrors service.interceptors.PUBLIC_METHODS): the documented health check.
 PUBLIC_METHODS = frozenset({"/catalogingest.v1.TaskService/GetIngestionStatus"})
@@ -24,7 +25,9 @@ async def require_credentials(runtime: GatewayRuntime, metadata: tuple[tuple[str
     """Returns when the metadata's Authorization names a tenant; a 401 (or the server's error) otherwise."""
     authorization = next((value for key, value in metadata if key == "authorization"), "")
     if not authorization:
-        raise GatewayError(401, grpc.StatusCode.UNAUTHENTICATED.name, UNAUTHENTICATED, reason="UNAUTHENTICATED")
+        raise GatewayError(
+            401, grpc.StatusCode.UNAUTHENTICATED.name, UNAUTHENTICATED, reason=ErrorReason.UNAUTHENTICATED
+        )
     digest = hashlib.sha256(authorization.encode()).hexdigest()
     checked = runtime.checked_credentials
     if checked.get(digest, 0.0) > time.monotonic():

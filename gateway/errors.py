@@ -10,6 +10,8 @@ import grpc
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from service.error_reasons import is_retryable
+
 HTTP_STATUS_BY_CODE: Mapping[grpc.StatusCode, int] = {
     grpc.StatusCode.OK: 200,
     grpc.StatusCode.INVALID_ARGUMENT: 400,
@@ -28,6 +30,8 @@ HTTP_STATUS_BY_CODE: Mapping[grpc.StatusCode, int] = {
 }
 # ErrorInfo metadata key the server uses to say when a rate-limited call may be retried.
 RETRY_AFTER_KEY = "retry_after_seconds"
+# The statuses that carry Retry-After (429 and 503) when the reason is retryable.
+RETRY_AFTER_CODES = frozenset({grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.UNAVAILABLE})
 # Retry-After for an UNAVAILABLE that carries no hint of its own: 503 always tells a client when to retry.
 DEFAULT_UNAVAILABLE_RETRY_AFTER = 1.0
 
@@ -107,9 +111,12 @@ def from_rpc_error(error: grpc.aio.AioRpcError) -> GatewayError:
             detail.Unpack(retry)
             retry_after = retry_after or retry.retry_delay.ToTimedelta().total_seconds()
     headers = {}
+    # A reason declared not retryable (e.g. a body over its size limit) never invites a retry; a reason this
+    # version does not know is judged by its code alone.
+    retryable = is_retryable(reason) is not False
     if retry_after is None and code == grpc.StatusCode.UNAVAILABLE:
         retry_after = DEFAULT_UNAVAILABLE_RETRY_AFTER  # e.g. the server itself cannot be reached
-    if retry_after is not None and code in (grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.UNAVAILABLE):
+    if retryable and retry_after is not None and code in RETRY_AFTER_CODES:
         headers["Retry-After"] = str(max(0, math.ceil(retry_after)))
     return GatewayError(
         http_status(code),

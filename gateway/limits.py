@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.errors import GatewayError
 from gateway.responses import error_response
+from service.error_reasons import ErrorReason
 from service.inflight import (
     GATEWAY_MULTIPLE,
     LEASE_METADATA_KEY,
@@ -54,7 +55,7 @@ def body_timeout(idle: float, min_rate: int) -> GatewayError:
         408,
         "DEADLINE_EXCEEDED",
         f"the request body arrives too slowly: a pause of {idle:g} seconds, or under {min_rate} bytes per second",
-        reason="BODY_TIMEOUT",
+        reason=ErrorReason.BODY_TIMEOUT,
         headers={"Connection": "close"},
     )
 

@@ -5,7 +5,6 @@ Every RPC without an entry here is bound and rendered generically (binding.py, r
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import orjson
@@ -18,10 +17,15 @@ from gateway.errors import GatewayError
 from gateway.shape import Shape
 from gateway.shapes_batch import BATCH_SHAPES
 from gateway.shapes_bulk_items import BULK_ITEM_SHAPES
+from service.error_reasons import ErrorReason
+from service.errors import QUOTE_MARK
+from service.field_paths import FieldPath
 
 # The batch-imports document writes `createdAt`; the others write proto field names.
 CAMEL_CASE_SERVICES = frozenset({"catalogingest.v1.BatchService"})
 
+# The repeated field the write RPCs name `records`; the async items API's body names it by its collection.
+RECORDS_FIELD = "records"
 COLLECTION_KINDS = {
     "items": record_pb2.RECORD_KIND_ITEM,
     "variations": record_pb2.RECORD_KIND_VARIATION,
@@ -128,7 +132,7 @@ def records_request(request: Any, body: Any) -> set[str]:
             400,
             "INVALID_ARGUMENT",
             f"{field}: {description}",
-            reason="INVALID_RECORD",
+            reason=ErrorReason.INVALID_RECORD,
             field_violations=violations[:MAX_REPORTED_VIOLATIONS],
         )
     return {"records"}
@@ -145,21 +149,20 @@ def list_records_response(request: catalog_pb2.ListRecordsRequest, response: cat
     return out
 
 
-_RECORDS_PREFIX = re.compile(r"^records(?=$|[\[.])")
-_RECORDS_IN_TEXT = re.compile(r"\brecords\[")
-
-
 def records_error(request: Any, body: dict[str, Any]) -> dict[str, Any]:
-    """The server names `records[3].id`; the caller sent `items[3].id`."""
+    """The server names `records[3].id`; the caller sent `items[3].id`: the path's first segment is renamed, in
+    each violation and where the message starts with the first violation's path (`records[3].id: required`)."""
     collection = request.collection
-    if collection not in COLLECTION_KINDS:
+    if collection not in COLLECTION_KINDS or "field_violations" not in body:
         return body
     body = dict(body)
-    body["message"] = _RECORDS_IN_TEXT.sub(f"{collection}[", body.get("message", ""))
-    if "field_violations" in body:
-        body["field_violations"] = [
-            {**v, "field": _RECORDS_PREFIX.sub(collection, v["field"])} for v in body["field_violations"]
-        ]
+    sent = [v["field"] for v in body["field_violations"]]
+    renamed = [str(FieldPath.parse(field).renamed(RECORDS_FIELD, collection)) for field in sent]
+    body["field_violations"] = [{**v, "field": f} for v, f in zip(body["field_violations"], renamed, strict=True)]
+    # The message names the first violation's path, whole or (when that was quoted in the violation) longer.
+    message = body.get("message", "")
+    if sent[0] != renamed[0] and message.startswith(sent[0].removesuffix(QUOTE_MARK)):
+        body["message"] = collection + message.removeprefix(RECORDS_FIELD)
     return body
 
 

@@ -20,6 +20,7 @@ from gateway.body import read_body
 from gateway.errors import GatewayError
 from gateway.runtime import runtime_of
 from gateway.shape import Shape
+from service.error_reasons import ErrorReason
 
 ITEM_KEYS = frozenset({"item_id", "properties"})
 # How gateway.body.parse_json words a body that is not JSON.
@@ -38,19 +39,19 @@ async def read_bulk_body(request: Request) -> bytes:
             400,
             "INVALID_ARGUMENT",
             f"Payload size exceeded: the body must not be larger than {limit} bytes.",
-            reason="PAYLOAD_TOO_LARGE",
+            reason=ErrorReason.PAYLOAD_TOO_LARGE,
         ) from None
 
 
 def bulk_items_request(request: Any, body: Any) -> set[str]:
     """A JSON array of items into `items`; anything but an array of objects refuses the whole request."""
     if not isinstance(body, list):
-        raise _bad_request("Payload not a list: the body must be a JSON array of items.", "NOT_A_LIST")
+        raise _bad_request("Payload not a list: the body must be a JSON array of items.", ErrorReason.NOT_A_LIST)
     for i, obj in enumerate(body):
         if not isinstance(obj, dict):
             raise _bad_request(
                 f"Item parsing error: item {i} is not a JSON object with item_id and properties.",
-                "ITEM_PARSING_ERROR",
+                ErrorReason.ITEM_PARSING_ERROR,
             )
         request.items.append(item_from_json(obj))
     return {"items"}
@@ -74,7 +75,7 @@ def item_from_json(obj: dict[str, Any]) -> catalog_pb2.CatalogItem:
     return item
 
 
-def _bad_request(message: str, reason: str) -> GatewayError:
+def _bad_request(message: str, reason: ErrorReason) -> GatewayError:
     return GatewayError(400, "INVALID_ARGUMENT", message, reason=reason)
 
 

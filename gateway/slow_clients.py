@@ -16,13 +16,15 @@ import h11
 import orjson
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from service.error_reasons import ErrorReason
+
 
 def _timeout_response(seconds: float) -> bytes:
     body = orjson.dumps(
         {
             "message": f"the request headers were not complete within {seconds:g} seconds",
             "code": "DEADLINE_EXCEEDED",
-            "reason": "HEADER_TIMEOUT",
+            "reason": ErrorReason.HEADER_TIMEOUT,
         }
     )
     head = (

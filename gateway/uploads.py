@@ -21,6 +21,7 @@ from gateway.limits import lease_metadata, reserve_upload
 from gateway.metadata import grpc_metadata
 from gateway.responses import error_response, json_response, render
 from gateway.runtime import runtime_of
+from service.error_reasons import ErrorReason
 
 FILE_FIELDS = {
     "items": record_pb2.RECORD_KIND_ITEM,
@@ -127,7 +128,7 @@ _ENDED_EARLY = GatewayError(
     503,
     grpc.StatusCode.UNAVAILABLE.name,
     "the server ended the upload before reading all of it (it is busy or refused it); nothing was stored: retry",
-    reason="UPLOAD_ENDED_EARLY",
+    reason=ErrorReason.UPLOAD_ENDED_EARLY,
     headers={"Retry-After": "1"},
 )
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.db.models import ApiToken, Tenant
 from service.db.upsert import insert_ignore
+from service.error_reasons import ErrorReason
 from service.errors import InvalidArgument, PermissionDenied, Unauthenticated, quote
 
 TOKEN_PREFIX = "cit_"
@@ -30,7 +31,7 @@ class Principal:
         if name and name != self.tenant_name:
             raise PermissionDenied(
                 f"{parameter} '{quote(name)}' is not the tenant of this token",
-                reason="TENANT_MISMATCH",
+                reason=ErrorReason.TENANT_MISMATCH,
                 metadata={"parameter": parameter},
             )
 

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from catalogingest.v1 import batch_pb2
 from service import values
 from service.db.backend import backend_of
+from service.error_reasons import ErrorReason
 from service.errors import NotFound
 from service.ids import id_problem
 from service.json_depth import TOO_DEEP, too_deep
@@ -168,5 +169,5 @@ async def write_items(
     except (BatchPurged, IntegrityError):
         # The batch was purged between its lookup and this write.
         await session.rollback()
-        raise NotFound("the batch expired", reason="BATCH_NOT_FOUND") from None
+        raise NotFound("the batch expired", reason=ErrorReason.BATCH_NOT_FOUND) from None
     return results

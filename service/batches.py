@@ -9,6 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from service.db.models import Batch
+from service.error_reasons import ErrorReason
 from service.errors import NotFound
 from service.timeutil import utcnow
 
@@ -57,7 +58,7 @@ async def get_live_batch(session: AsyncSession | AsyncConnection, catalog_id: in
     if batch is None:
         raise NotFound(
             f"batch '{name}' not found in this environment (batches expire after their lifetime)",
-            reason="BATCH_NOT_FOUND",
+            reason=ErrorReason.BATCH_NOT_FOUND,
             metadata={"batch_id": name},
         )
     return batch

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from catalogingest.v1 import catalog_pb2
 from service import values
 from service.db.backend import backend_of
+from service.error_reasons import ErrorReason
 from service.errors import InvalidArgument
 from service.field_types import FieldDef, check_properties
 from service.ids import id_problem
@@ -43,7 +44,7 @@ def check_request(items: Sequence[catalog_pb2.CatalogItem], *, max_items: int, m
     if len(items) > max_items:
         raise InvalidArgument(
             f"Too many items: at most {max_items} items per request (got {len(items)}).",
-            reason="TOO_MANY_ITEMS",
+            reason=ErrorReason.TOO_MANY_ITEMS,
             metadata={"limit": str(max_items)},
             field_violations=[("items", f"at most {max_items} items per request")],
         )
@@ -51,7 +52,7 @@ def check_request(items: Sequence[catalog_pb2.CatalogItem], *, max_items: int, m
     if size > max_bytes:
         raise InvalidArgument(
             f"Payload size exceeded: the items are {size} bytes, more than the limit of {max_bytes} bytes.",
-            reason="PAYLOAD_TOO_LARGE",
+            reason=ErrorReason.PAYLOAD_TOO_LARGE,
             metadata={"limit": str(max_bytes)},
             field_violations=[("items", f"at most {max_bytes} bytes of item ids and properties per request")],
         )

@@ -16,6 +16,7 @@ from service.auth import Principal
 from service.catalogs import check_name, ensure_catalog, find_catalog
 from service.db.models import Catalog
 from service.db.upsert import insert_ignore
+from service.error_reasons import ErrorReason
 from service.errors import AlreadyExists, InvalidArgument, NotFound, invalid_field, quote
 from service.field_types import add_fields, parse_fields, schema_json, stored_fields
 
@@ -28,7 +29,7 @@ def check_project(principal: Principal, project_id: str) -> None:
     if not project_id:
         raise invalid_field("project_id", "required")
     if project_id != principal.tenant_name:
-        raise NotFound(f"project '{quote(project_id)}' not found", reason="PROJECT_NOT_FOUND")
+        raise NotFound(f"project '{quote(project_id)}' not found", reason=ErrorReason.PROJECT_NOT_FOUND)
 
 
 def check_catalog_name(name: str, parameter: str) -> str:
@@ -42,7 +43,7 @@ async def get_project_catalog(session: AsyncSession, tenant_id: int, catalog_id:
     """The catalog named `catalog_id`, or NOT_FOUND naming it."""
     catalog = await find_catalog(session, tenant_id, check_name(catalog_id, "catalog_id"))
     if catalog is None:
-        raise NotFound(f"catalog '{catalog_id}' not found", reason="CATALOG_NOT_FOUND")
+        raise NotFound(f"catalog '{catalog_id}' not found", reason=ErrorReason.CATALOG_NOT_FOUND)
     return catalog
 
 
@@ -57,7 +58,9 @@ async def create_catalog(session: AsyncSession, tenant_id: int, name: str, field
     )
     if inserted.rowcount == 0:
         await session.rollback()
-        raise AlreadyExists(f"catalog '{name}' already exists", reason="CATALOG_EXISTS", metadata={"catalog": name})
+        raise AlreadyExists(
+            f"catalog '{name}' already exists", reason=ErrorReason.CATALOG_EXISTS, metadata={"catalog": name}
+        )
     # Same transaction: ensure_catalog adds the active first version and commits both.
     return await ensure_catalog(session, tenant_id, name, parameter="catalog.name")
 
@@ -86,7 +89,7 @@ async def add_catalog_fields(
         )
     ).scalar_one_or_none()
     if catalog is None:
-        raise NotFound(f"catalog '{catalog_id}' not found", reason="CATALOG_NOT_FOUND")
+        raise NotFound(f"catalog '{catalog_id}' not found", reason=ErrorReason.CATALOG_NOT_FOUND)
     schema = schema_json(add_fields(stored_fields(catalog.field_schema), added))
     await session.execute(update(Catalog).where(Catalog.id == catalog.id).values(field_schema=schema))
     await session.commit()

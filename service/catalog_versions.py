@@ -15,6 +15,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from service.db.models import Catalog, CatalogVersion, Record
+from service.error_reasons import ErrorReason
 from service.errors import FailedPrecondition, InvalidArgument, NotFound, quote
 from service.timeutil import as_utc, utcnow
 
@@ -79,7 +80,7 @@ async def get_version(conn: Conn, catalog_id: int, number: int) -> CatalogVersio
     if row is None:
         raise NotFound(
             f"catalog version '{number}' not found",
-            reason="CATALOG_VERSION_NOT_FOUND",
+            reason=ErrorReason.CATALOG_VERSION_NOT_FOUND,
             metadata={"version": str(number)},
         )
     return CatalogVersion(
@@ -146,7 +147,7 @@ async def activate(conn: Conn, catalog_id: int, number: int, *, min_item_count: 
     if count < min_item_count:
         raise FailedPrecondition(
             f"catalog version '{number}' holds {count} items, fewer than minItemCount {min_item_count}",
-            reason="TOO_FEW_ITEMS",
+            reason=ErrorReason.TOO_FEW_ITEMS,
             metadata={"version": str(number), "item_count": str(count), "min_item_count": str(min_item_count)},
         )
     if previous != version.id:
@@ -189,7 +190,7 @@ async def delete_version(conn: Conn, catalog_id: int, number: int) -> None:
     if version.id == active:
         raise FailedPrecondition(
             f"catalog version '{number}' is the active version and cannot be deleted; activate another version first",
-            reason="VERSION_ACTIVE",
+            reason=ErrorReason.VERSION_ACTIVE,
             metadata={"version": str(number)},
         )
     await conn.execute(delete(CatalogVersion).where(CatalogVersion.id == version.id))

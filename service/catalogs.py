@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.db.models import Batch, Catalog, CatalogVersion, Ingestion, Record, Task
 from service.db.upsert import insert_ignore
+from service.error_reasons import ErrorReason
 from service.errors import InvalidArgument, NotFound
 from service.timeutil import utcnow
 
@@ -44,7 +45,7 @@ async def find_catalog(session: AsyncSession, tenant_id: int, name: str) -> Cata
 async def get_catalog(session: AsyncSession, tenant_id: int, name: str, parameter: str = "section") -> Catalog:
     catalog = await find_catalog(session, tenant_id, check_name(name, parameter))
     if catalog is None:
-        raise NotFound(f"{parameter} '{name}' not found", reason="CATALOG_NOT_FOUND")
+        raise NotFound(f"{parameter} '{name}' not found", reason=ErrorReason.CATALOG_NOT_FOUND)
     return catalog
 
 

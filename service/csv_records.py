@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 
 from service import values
+from service.error_reasons import ErrorReason
 from service.errors import TaskFailed
 from service.ids import id_problem
 from service.json_depth import TOO_DEEP, too_deep
@@ -52,7 +53,9 @@ BUILT_IN_KEYS = frozenset(KNOWN[ITEM] | KNOWN[VARIATION] | {"facets", "name", "c
 
 
 class CsvError(TaskFailed):
-    def __init__(self, kind: int, row: int, column: str, message: str, reason: str = "INVALID_CSV") -> None:
+    def __init__(
+        self, kind: int, row: int, column: str, message: str, reason: ErrorReason = ErrorReason.INVALID_CSV
+    ) -> None:
         where = f"{FILE_NAMES[kind]}, row {row}" + (f", column '{column}'" if column else "")
         super().__init__(f"{where}: {message}", reason=reason, file=FILE_NAMES[kind], row=row, column=column)
 
@@ -142,7 +145,9 @@ class RowParser:
                 raise CsvError(kind, row, "suggested_score", f"not a number: {shown}") from None
             if score != score or score in (float("inf"), float("-inf")):
                 shown = values.show(cells[self.i_score])
-                raise CsvError(kind, row, "suggested_score", f"not a finite number: {shown}", "INVALID_NUMBER")
+                raise CsvError(
+                    kind, row, "suggested_score", f"not a finite number: {shown}", ErrorReason.INVALID_NUMBER
+                )
         parent = None
         if self.i_item is not None and cells[self.i_item].strip():
             parent = cells[self.i_item]
@@ -186,11 +191,13 @@ class RowParser:
         for i, cell in enumerate(cells):
             if "\x00" in cell:
                 column = self.header[i] if i < self.width else ""
-                raise CsvError(self.kind, row, column, "contains a NUL character (\\u0000)", "INVALID_CHARACTER")
+                raise CsvError(
+                    self.kind, row, column, "contains a NUL character (\\u0000)", ErrorReason.INVALID_CHARACTER
+                )
 
 
-def _id_reason(problem: str) -> str:
-    return "INVALID_CHARACTER" if "NUL" in problem else "INVALID_ID"
+def _id_reason(problem: str) -> ErrorReason:
+    return ErrorReason.INVALID_CHARACTER if "NUL" in problem else ErrorReason.INVALID_ID
 
 
 def _checked(kind: int, row: int, column: str, value: Any) -> Any:
@@ -198,7 +205,9 @@ def _checked(kind: int, row: int, column: str, value: Any) -> Any:
     canonical, problems = values.check(value, "")
     if problems:
         path, problem = problems[0]
-        reason = "INVALID_CHARACTER" if "NUL" in problem or "surrogate" in problem else "INVALID_NUMBER"
+        reason = (
+            ErrorReason.INVALID_CHARACTER if "NUL" in problem or "surrogate" in problem else ErrorReason.INVALID_NUMBER
+        )
         raise CsvError(kind, row, column, f"{path}: {problem}" if path else problem, reason)
     return canonical
 
@@ -305,7 +314,9 @@ class CsvStream:
                 row, self._last_line = self._last_line + 1, reader.line_num
                 if self._parser is None:
                     if self._nul and any("\x00" in cell for cell in cells):
-                        raise CsvError(self.kind, 1, "", "the header contains a NUL character", "INVALID_CHARACTER")
+                        raise CsvError(
+                            self.kind, 1, "", "the header contains a NUL character", ErrorReason.INVALID_CHARACTER
+                        )
                     self._parser = RowParser(self.kind, cells, self.patch, self.now)
                 elif cells and (len(cells) > 1 or cells[0].strip()):
                     if self._nul:

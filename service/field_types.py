@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from service import values
+from service.error_reasons import ErrorReason
 from service.errors import FailedPrecondition, InvalidArgument
 
 MAX_FIELD_NAME = 100
@@ -167,7 +168,7 @@ def add_fields(existing: dict[str, FieldDef], added: list[FieldDef]) -> dict[str
             raise FailedPrecondition(
                 f"field '{field.name}' is of type '{current.type}' and cannot become '{field.type}';"
                 " a field's type cannot change",
-                reason="FIELD_TYPE_CHANGE",
+                reason=ErrorReason.FIELD_TYPE_CHANGE,
                 metadata={"field": field.name, "type": current.type, "requested_type": field.type},
             )
         merged[field.name] = field

@@ -14,6 +14,7 @@ from grpc_health.v1 import health, health_pb2
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from service.error_reasons import ErrorReason
 from service.errors import Unavailable
 from service.tasks import queue
 
@@ -29,11 +30,11 @@ async def ingestion_problem(sessions: async_sessionmaker[AsyncSession], lease_ti
             await session.execute(text("SELECT 1"))
             workers = await queue.live_workers(session, lease_timeout)
     except Exception as exc:
-        return Unavailable(f"database unreachable: {type(exc).__name__}", reason="DATABASE_UNAVAILABLE")
+        return Unavailable(f"database unreachable: {type(exc).__name__}", reason=ErrorReason.DATABASE_UNAVAILABLE)
     if workers == 0:
         return Unavailable(
             f"no live worker is processing tasks (none renewed its lease in the last {lease_timeout:g}s)",
-            reason="NO_LIVE_WORKER",
+            reason=ErrorReason.NO_LIVE_WORKER,
         )
     return None
 
@@ -50,7 +51,7 @@ async def watch(
     serving, not_serving = health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.NOT_SERVING
     while True:
         problem = await ingestion_problem(sessions, lease_timeout)
-        database_down = problem is not None and problem.reason == "DATABASE_UNAVAILABLE"
+        database_down = problem is not None and problem.reason == ErrorReason.DATABASE_UNAVAILABLE
         with contextlib.suppress(Exception):
             for name in names:
                 await servicer.set(name, not_serving if database_down else serving)

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db.models import Task
+from service.error_reasons import ErrorReason
 from service.errors import AlreadyExists, InvalidArgument
 from service.interceptors import metadata_value
 from service.timeutil import as_utc, utcnow
@@ -42,7 +43,7 @@ def key_from(context: grpc.aio.ServicerContext) -> str | None:
     if not key.strip() or len(key) > MAX_KEY_LENGTH:
         raise InvalidArgument(
             f"{METADATA_KEY} must be 1 to {MAX_KEY_LENGTH} characters and not blank",
-            reason="INVALID_IDEMPOTENCY_KEY",
+            reason=ErrorReason.INVALID_IDEMPOTENCY_KEY,
             field_violations=[(METADATA_KEY, f"must be 1 to {MAX_KEY_LENGTH} characters and not blank")],
         )
     return key
@@ -127,7 +128,7 @@ class Idempotency:
             raise AlreadyExists(
                 f"{METADATA_KEY} '{self.key}' was already used by task {earlier.task_id} for a different request;"
                 f" send a new key for a new request",
-                reason="IDEMPOTENCY_KEY_REUSED",
+                reason=ErrorReason.IDEMPOTENCY_KEY_REUSED,
                 metadata={"idempotency_key": self.key, "task_id": str(earlier.task_id)},
             )
         return earlier.task_id

@@ -20,6 +20,7 @@ import math
 import secrets
 from typing import Protocol
 
+from service.error_reasons import ErrorReason
 from service.errors import RateLimited
 
 # Call metadata naming the gateway lease that already covers a call.
@@ -52,7 +53,7 @@ class InflightSettings(Protocol):
 class MemoryBusy(RateLimited):
     """The process is holding as many large requests as its memory bound allows; retry shortly."""
 
-    reason = "MEMORY_BUSY"
+    reason = ErrorReason.MEMORY_BUSY
 
 
 class Lease:

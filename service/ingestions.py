@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.batches import get_live_batch
 from service.catalog_versions import get_version, parse_version
 from service.db.models import Catalog, Ingestion, Task
+from service.error_reasons import ErrorReason
 from service.errors import FailedPrecondition, InvalidArgument, NotFound
 from service.tasks import queue
 from service.timeutil import utcnow
@@ -97,7 +98,7 @@ async def create_ingestion(
 
 
 def _not_found(ingestion_id: str) -> NotFound:
-    return NotFound(f"ingestion '{ingestion_id}' not found", reason="INGESTION_NOT_FOUND")
+    return NotFound(f"ingestion '{ingestion_id}' not found", reason=ErrorReason.INGESTION_NOT_FOUND)
 
 
 async def get_ingestion(session: AsyncSession, catalog_id: int | None, ingestion_id: str) -> Ingestion:
@@ -148,7 +149,7 @@ async def delete_ingestion(session: AsyncSession, catalog_id: int | None, ingest
             except FailedPrecondition:
                 raise FailedPrecondition(
                     f"ingestion '{ingestion_id}' is being applied; delete it once it has finished",
-                    reason="INGESTION_RUNNING",
+                    reason=ErrorReason.INGESTION_RUNNING,
                 ) from None
     await session.execute(delete(Ingestion).where(Ingestion.id == ingestion_id))
     await session.commit()

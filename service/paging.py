@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 
+from service.error_reasons import ErrorReason
 from service.errors import InvalidArgument
 
 DEFAULT_PAGE_SIZE = 100
@@ -50,7 +51,7 @@ def decode_token(token: str, fields: Mapping[str, type]) -> dict[str, Any]:
     ):
         raise InvalidArgument(
             "page_token is not one this service issued: send the next_page_token of the previous page as it was",
-            reason="INVALID_PAGE_TOKEN",
+            reason=ErrorReason.INVALID_PAGE_TOKEN,
             field_violations=[("page_token", "not a page token this service issued")],
         )
     return value

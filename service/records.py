@@ -12,7 +12,9 @@ import orjson
 
 from catalogingest.v1 import record_pb2
 from service import values
+from service.error_reasons import ErrorReason
 from service.errors import InvalidArgument, quote
+from service.field_paths import FieldPath
 from service.ids import id_problem
 from service.json_depth import TOO_DEEP, too_deep
 from service.store.staged import COLLECTIONS, StagedRecord
@@ -40,67 +42,67 @@ def validate_records(
     if len(records) > limit:
         raise InvalidArgument(
             f"at most {limit} records per call (got {len(records)})",
-            reason="TOO_MANY_RECORDS",
+            reason=ErrorReason.TOO_MANY_RECORDS,
             metadata={"limit": str(limit)},
             field_violations=[("records", f"at most {limit} records per call")],
         )
     if not records:
         raise InvalidArgument("no records given", field_violations=[("records", "at least one record is required")])
-    violations: list[tuple[str, str]] = []
+    violations: list[tuple[FieldPath, str]] = []
     parsed: list[dict[str, Any]] = []
     for i, record in enumerate(records):
-        where = f"records[{i}]"
+        where = FieldPath.of("records", i)
         if record.kind not in (0, kind):
-            violations.append((f"{where}.kind", "does not match the collection"))
+            violations.append((where / "kind", "does not match the collection"))
         if (problem := id_problem(record.id)) is not None:
-            violations.append((f"{where}.id", problem))
+            violations.append((where / "id", problem))
         if (problem := id_problem(record.context, required=False)) is not None:
-            violations.append((f"{where}.context", problem))
+            violations.append((where / "context", problem))
         if record.HasField("timestamp") and not (
             MIN_SECONDS <= record.timestamp.seconds <= MAX_SECONDS and 0 <= record.timestamp.nanos < 1_000_000_000
         ):
-            violations.append((f"{where}.timestamp", "must be between 0001-01-01 and 9999-12-31"))
+            violations.append((where / "timestamp", "must be between 0001-01-01 and 9999-12-31"))
         # PostgreSQL text cannot hold NUL; refused on every backend alike, deletes included (their other
         # fields are staged too). References follow the id rule.
         if (problem := values.text_problem(record.name)) is not None:
-            violations.append((f"{where}.name", problem))
+            violations.append((where / "name", problem))
         if delete:
             for j, text in enumerate([record.item_id, *record.parent_ids]):
                 if (problem := values.text_problem(text)) is not None:
-                    violations.append((f"{where}.item_id" if j == 0 else f"{where}.parent_ids[{j - 1}]", problem))
+                    violations.append((where / "item_id" if j == 0 else where / "parent_ids" / (j - 1), problem))
         else:
             if record.item_id and (problem := id_problem(record.item_id)) is not None:
-                violations.append((f"{where}.item_id", problem))
+                violations.append((where / "item_id", problem))
             for j, parent in enumerate(record.parent_ids):
                 if (problem := id_problem(parent)) is not None:
-                    violations.append((f"{where}.parent_ids[{j}]", problem))
+                    violations.append((where / "parent_ids" / j, problem))
         if not delete and record.HasField("suggested_score") and not math.isfinite(record.suggested_score):
-            violations.append((f"{where}.suggested_score", "must be a finite number"))
+            violations.append((where / "suggested_score", "must be a finite number"))
         data: Any = {}
         if record.data_json and not delete:
             try:
                 data = orjson.loads(record.data_json)
             except orjson.JSONDecodeError as exc:
-                violations.append((f"{where}.data", f"not valid JSON: {exc}"))
+                violations.append((where / "data", f"not valid JSON: {exc}"))
             if not isinstance(data, dict):
-                violations.append((f"{where}.data", "must be a JSON object"))
+                violations.append((where / "data", "must be a JSON object"))
                 data = {}
             elif too_deep(data, record.data_json):
-                violations.append((f"{where}.data", TOO_DEEP))
+                violations.append((where / "data", TOO_DEEP))
             else:
-                violations += values.check(data, f"{where}.data")[1]
+                violations += [(FieldPath.parse(f), d) for f, d in values.check(data, str(where / "data"))[1]]
         if kind == 2 and not delete and not merge and not record.item_id:
-            violations.append((f"{where}.item_id", "required for a variation"))
+            violations.append((where / "item_id", "required for a variation"))
         if kind != 2 and record.HasField("item_id"):
-            violations.append((f"{where}.item_id", "only variations have an item_id"))
+            violations.append((where / "item_id", "only variations have an item_id"))
         if kind != 3 and record.parent_ids:
-            violations.append((f"{where}.parent_ids", "only item groups have parent_ids"))
+            violations.append((where / "parent_ids", "only item groups have parent_ids"))
         parsed.append(data)
         if len(violations) >= 20:
             break
     if violations:
         field, description = violations[0]
-        raise InvalidArgument(f"{field}: {description}", reason="INVALID_RECORD", field_violations=violations)
+        raise InvalidArgument(f"{field}: {description}", reason=ErrorReason.INVALID_RECORD, field_violations=violations)
     return parsed
 
 

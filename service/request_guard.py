@@ -16,6 +16,7 @@ from typing import Any
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
+from service.error_reasons import ErrorReason
 from service.errors import InvalidArgument, invalid_field
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ def guarded_deserializer(deserializer: Callable[[bytes], Any] | None, method: st
             return RejectedRequest(
                 InvalidArgument(
                     f"the request is not a valid {shown} message: its bytes do not decode as protobuf",
-                    reason="UNDECODABLE_REQUEST",
+                    reason=ErrorReason.UNDECODABLE_REQUEST,
                 )
             )
         if not isinstance(message, Message):
@@ -51,7 +52,7 @@ def guarded_deserializer(deserializer: Callable[[bytes], Any] | None, method: st
         if b"\x00" in raw:  # a NUL byte is needed for a NUL character
             field = nul_query_field(message)
             if field:
-                return RejectedRequest(invalid_field(field, "must not contain NUL (U+0000)", "NUL_CHARACTER"))
+                return RejectedRequest(invalid_field(field, "must not contain NUL (U+0000)", ErrorReason.NUL_CHARACTER))
         problem = value_problem(message)
         if problem is not None:
             return RejectedRequest(invalid_field(*problem))

@@ -46,8 +46,9 @@ def main() -> None:
     out = parser.parse_args().out
     generate(out)
     if out.resolve() == ROOT:
-        # The OpenAPI document derives from the fresh code: a new interpreter imports it.
+        # The OpenAPI document and the error table derive from the fresh code: a new interpreter imports it.
         subprocess.run([sys.executable, str(ROOT / "tools" / "generate_openapi.py")], check=True)
+        subprocess.run([sys.executable, str(ROOT / "tools" / "generate_error_docs.py")], check=True)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -14,7 +13,9 @@ from service import idempotency, paging
 from service.catalogs import catalog_for_write, get_catalog
 from service.db.engine import Session, Sessions
 from service.db.models import Task
+from service.error_reasons import ErrorReason
 from service.errors import InvalidArgument, invalid_field
+from service.field_paths import FieldPath
 from service.ids import id_problem
 from service.interceptors import current_principal
 from service.records import canonical_json, kind_for_collection, row_to_proto, validate_records
@@ -317,7 +318,7 @@ class CatalogServicer(CatalogUploads, CatalogSchemas, BulkItems, catalog_pb2_grp
             else:
                 await upload.keep_alive()
         if received == 0:
-            raise invalid_field("batch", "at least one record is required", "NO_RECORDS")
+            raise invalid_field("batch", "at least one record is required", ErrorReason.NO_RECORDS)
         if upload is not None and buffer:
             await upload.add(RECORDS_PART, bytes(buffer))
         return digest.hexdigest(), received
@@ -348,11 +349,9 @@ def _fields_under(prefix: str) -> Iterator[None]:
     except InvalidArgument as error:
         if not prefix:
             raise
-        error.field_violations = [(prefix + f, d) for f, d in error.field_violations]
+        head = FieldPath.parse(prefix.removesuffix("."))
+        error.field_violations = [(head / path, d) for path, d in error.violations]
         raise
-
-
-_RECORD_POSITION = re.compile(r"^records\[(\d+)\]")
 
 
 @contextlib.contextmanager
@@ -361,15 +360,11 @@ def _positions_from(offset: int) -> Iterator[None]:
     try:
         yield
     except InvalidArgument as error:
-
-        def shifted(field: str) -> str:
-            return _RECORD_POSITION.sub(lambda m: f"records[{offset + int(m.group(1))}]", field)
-
-        error.field_violations = [(shifted(f), d) for f, d in error.field_violations]
-        if error.reason == "TOO_MANY_RECORDS":
+        error.field_violations = [(path.shifted("records", offset), d) for path, d in error.violations]
+        if error.reason == ErrorReason.TOO_MANY_RECORDS:
             limit = error.metadata.get("limit", "")
             error.message = f"at most {limit} records per batch message (the batch at records[{offset}] has more)"
-            error.field_violations = [("batch.records", f"at most {limit} records per batch message")]
+            error.field_violations = [(FieldPath.of("batch", "records"), f"at most {limit} records per batch message")]
         elif error.field_violations:
             field, description = error.field_violations[0]
             error.message = f"{field}: {description}"

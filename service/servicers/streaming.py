@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import grpc
 from google.protobuf.message import Message
 
+from service.error_reasons import ErrorReason
 from service.errors import DeadlineExceeded, RateLimited, invalid_field
 
 T = TypeVar("T")
@@ -55,7 +56,7 @@ async def read_header(requests: AsyncIterator[Any]) -> Any:
     """The header of a client stream: its first message, and only that one."""
     first = await anext(requests, None)
     if first is None or _part(first) != "header":
-        raise invalid_field("header", "the first message must be the header", "STREAM_HEADER_REQUIRED")
+        raise invalid_field("header", "the first message must be the header", ErrorReason.STREAM_HEADER_REQUIRED)
     return first.header
 
 
@@ -63,7 +64,7 @@ def stream_body(message: Message, body: str) -> Any:
     """The `body` part of a message after the header; a second header or an empty message is refused."""
     part = _part(message)
     if part == "header":
-        raise invalid_field("header", "only the first message may be the header", "STREAM_HEADER_REPEATED")
+        raise invalid_field("header", "only the first message may be the header", ErrorReason.STREAM_HEADER_REPEATED)
     if part != body:
         raise invalid_field("part", f"each message after the header must be a {body}")
     return getattr(message, body)
@@ -100,13 +101,12 @@ class UploadSlots:
                 del self._by_tenant[tenant_id]
 
     def _refused(self, what: str, limit: int, scope: str) -> RateLimited:
-        error = RateLimited(
+        return RateLimited(
             f"{what} (at most {limit} at a time); retry in {self.retry_after:g}s",
             retry_after=self.retry_after,
+            reason=ErrorReason.TOO_MANY_UPLOADS,
             metadata={"limit": str(limit), "scope": scope},
         )
-        error.reason = "TOO_MANY_UPLOADS"
-        return error
 
 
 async def idle_timeout(requests: AsyncIterator[T], seconds: float) -> AsyncIterator[T]:
@@ -119,7 +119,7 @@ async def idle_timeout(requests: AsyncIterator[T], seconds: float) -> AsyncItera
         except TimeoutError:
             raise DeadlineExceeded(
                 f"the stream sent nothing for {seconds:g}s; nothing of it was kept",
-                reason="UPLOAD_IDLE_TIMEOUT",
+                reason=ErrorReason.UPLOAD_IDLE_TIMEOUT,
                 metadata={"idle_timeout_seconds": f"{seconds:g}"},
             ) from None
         yield message

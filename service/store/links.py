@@ -20,6 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.db.backend import backend_of
+from service.error_reasons import ErrorReason
 from service.errors import TaskFailed
 from service.store.ports import SqlDialect
 from service.store.staged import KIND_NAMES, ROW_BITS, row_of
@@ -118,7 +119,7 @@ class LinkRules:
             problem = f"{what} '{record_id}' names {column} '{target}', which is not an item group of the catalog"
             if groups_deleted:
                 problem += " (a group that records still link to cannot be deleted)"
-            raise _link_failure(kind, record_id, seq, column, problem, "MISSING_GROUP")
+            raise _link_failure(kind, record_id, seq, column, problem, ErrorReason.MISSING_GROUP)
         if not await self._all("SELECT 1 FROM stage_records WHERE kind = 3 LIMIT 1"):
             return
         parents = self.sql.json_array_values("g.parent_ids", "p")
@@ -138,10 +139,10 @@ class LinkRules:
         if cycle:
             record_id, seq = cycle[0]
             problem = f"item group '{record_id}' would be its own ancestor through parent_ids (a group cycle)"
-            raise _link_failure(GROUP, record_id, seq, "parent_ids", problem, "GROUP_CYCLE")
+            raise _link_failure(GROUP, record_id, seq, "parent_ids", problem, ErrorReason.GROUP_CYCLE)
 
 
-def _link_failure(kind: int, record_id: str, seq: int, column: str, problem: str, reason: str) -> TaskFailed:
+def _link_failure(kind: int, record_id: str, seq: int, column: str, problem: str, reason: ErrorReason) -> TaskFailed:
     """Named by file, row and column for a CSV upload, by record and field otherwise."""
     if seq >> ROW_BITS:
         file = f"{KIND_NAMES[kind]}.csv"

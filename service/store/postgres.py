@@ -15,6 +15,7 @@ import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from service.error_reasons import ErrorReason
 from service.errors import TaskFailed
 from service.store.staged import (
     MAX_SKIPPED_SHOWN,
@@ -177,7 +178,7 @@ class PostgresRecordStore:
             if missing is not None:
                 raise TaskFailed(
                     f"record '{missing[1]}' does not exist (on_missing=FAIL)",
-                    reason="RECORD_NOT_FOUND",
+                    reason=ErrorReason.RECORD_NOT_FOUND,
                     record_id=missing[1],
                 )
         skipped = await self._missing() if on_missing == "IGNORE" else {}

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from service.error_reasons import ErrorReason
 from service.errors import TaskFailed
 from service.store.staged import (
     MAX_SKIPPED_SHOWN,
@@ -122,7 +123,7 @@ class SqliteRecordStore:
             if missing:
                 raise TaskFailed(
                     f"record '{missing[0][0]}' does not exist (on_missing=FAIL)",
-                    reason="RECORD_NOT_FOUND",
+                    reason=ErrorReason.RECORD_NOT_FOUND,
                     record_id=missing[0][0],
                 )
         rounds = (await self._all("SELECT coalesce(max(round), 0) FROM stage_records"))[0][0]

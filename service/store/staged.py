@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, NamedTuple
 
+from service.error_reasons import ErrorReason
 from service.errors import TaskFailed
 
 KIND_NAMES = {1: "items", 2: "variations", 3: "item_groups"}
@@ -75,7 +76,7 @@ class DuplicateRecord(TaskFailed):
         first, second = row_of(first_seq), row_of(second_seq)
         super().__init__(
             f"{file}, row {second}, column '{ID_COLUMNS[kind]}': duplicate id '{record_id}' (first on row {first})",
-            reason="DUPLICATE_ID",
+            reason=ErrorReason.DUPLICATE_ID,
             file=file,
             row=second,
             column=ID_COLUMNS[kind],
@@ -91,7 +92,7 @@ def check_safety_threshold(kind: int, deleted: int, existing: int, force: bool) 
     raise TaskFailed(
         f"the sync would delete {deleted} of the {existing} existing {name} ({deleted * 100 // existing}%),"
         " more than 50%; nothing was changed. Send force=true to apply it anyway.",
-        reason="SAFETY_THRESHOLD",
+        reason=ErrorReason.SAFETY_THRESHOLD,
         file=f"{name}.csv",
     )
 
@@ -103,10 +104,10 @@ def missing_parent(record_id: str, item_id: str | None, seq: int) -> TaskFailed:
         message = f"variations.csv, row {row_of(seq)}, column 'item_id': {message}"
         return TaskFailed(
             message,
-            reason="MISSING_PARENT_ITEM",
+            reason=ErrorReason.MISSING_PARENT_ITEM,
             file="variations.csv",
             row=row_of(seq),
             column="item_id",
             record_id=record_id,
         )
-    return TaskFailed(message, reason="MISSING_PARENT_ITEM", column="item_id", record_id=record_id)
+    return TaskFailed(message, reason=ErrorReason.MISSING_PARENT_ITEM, column="item_id", record_id=record_id)

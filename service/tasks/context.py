@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from service.db.backend import backend_of
 from service.db.models import Catalog
+from service.error_reasons import ErrorReason
 from service.errors import TaskFailed
 from service.settings import Settings
 from service.store.ports import RecordStore
@@ -48,7 +49,7 @@ class TaskContext:
             await self.conn.execute(select(Catalog.active_version_id).where(Catalog.id == self.task.catalog_id))
         ).scalar_one_or_none()
         if version is None:
-            raise TaskFailed("the catalog has no active version", reason="NO_ACTIVE_VERSION")
+            raise TaskFailed("the catalog has no active version", reason=ErrorReason.NO_ACTIVE_VERSION)
         return version
 
     async def record_store(self, version_id: int | None = None) -> RecordStore:

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from service.error_reasons import ErrorReason
 from service.tasks.bulk_items import apply_bulk_items
 from service.tasks.catalog_upload import apply_catalog_upload
 from service.tasks.context import Handler
@@ -35,4 +36,6 @@ async def record_cancellation(conn: AsyncConnection, task: ClaimedTask) -> None:
     """A task canceled before it ran failed, as far as its own resources are concerned."""
     hook = FAILURE_HOOKS.get(task.type)
     if hook is not None:
-        await hook(conn, task, {"reason": "CANCELED", "message": f"task {task.id} was canceled before it ran"})
+        await hook(
+            conn, task, {"reason": ErrorReason.CANCELED, "message": f"task {task.id} was canceled before it ran"}
+        )

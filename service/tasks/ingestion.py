@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from service.catalog_versions import activate
 from service.db.backend import backend_of
 from service.db.models import Catalog, CatalogVersion, Ingestion
+from service.error_reasons import ErrorReason
 from service.errors import CatalogIngestError, TaskFailed
 from service.field_types import check_properties, stored_fields
 from service.store.batch_ingest import INVALID_ATTRIBUTES, BatchIngest
@@ -31,7 +32,7 @@ ANALYZE_BATCH_ABOVE = 5000
 class IngestionFailed(TaskFailed):
     """The batch cannot be ingested; carries what the ingestion shows (counts, errors, duration)."""
 
-    def __init__(self, message: str, reason: str, outcome: dict[str, Any] | None = None) -> None:
+    def __init__(self, message: str, reason: ErrorReason, outcome: dict[str, Any] | None = None) -> None:
         super().__init__(message, reason=reason)
         self.outcome = outcome or {}
 
@@ -53,7 +54,9 @@ async def _check_batch(conn: AsyncConnection, batch_pk: str, batch_name: str) ->
         )
     ).first()
     if found is None:
-        raise IngestionFailed(f"batch '{batch_name}' expired or was deleted; nothing was changed", "BATCH_NOT_FOUND")
+        raise IngestionFailed(
+            f"batch '{batch_name}' expired or was deleted; nothing was changed", ErrorReason.BATCH_NOT_FOUND
+        )
 
 
 async def _validate(ingest: BatchIngestion, schema: Any) -> None:
@@ -98,12 +101,14 @@ async def apply_batch_ingestion(ctx: TaskContext) -> dict[str, Any]:
     conn = ctx.conn
     exists = (await conn.execute(select(Ingestion.id).where(Ingestion.id == config["ingestion_id"]))).first()
     if exists is None:
-        raise IngestionFailed("the ingestion was deleted", "INGESTION_NOT_FOUND")
+        raise IngestionFailed("the ingestion was deleted", ErrorReason.INGESTION_NOT_FOUND)
     await _check_batch(conn, config["batch_pk"], config["batch_import_id"])
     version_id: int = config["version_id"]
     version = (await conn.execute(select(CatalogVersion.version).where(CatalogVersion.id == version_id))).first()
     if version is None:
-        raise IngestionFailed(f"catalog version '{config['catalog_version']}' was deleted", "CATALOG_VERSION_NOT_FOUND")
+        raise IngestionFailed(
+            f"catalog version '{config['catalog_version']}' was deleted", ErrorReason.CATALOG_VERSION_NOT_FOUND
+        )
     schema = (await conn.execute(select(Catalog.field_schema).where(Catalog.id == ctx.task.catalog_id))).scalar_one()
 
     ingest: BatchIngestion = BatchIngest(conn, config["batch_pk"], version_id)
@@ -120,7 +125,7 @@ async def apply_batch_ingestion(ctx: TaskContext) -> dict[str, Any]:
     outcome: dict[str, Any] = {"item_error_count": error_count, "item_errors_summary": errors}
     failure = _threshold_failure(config, total, total - error_count)
     if failure is not None:
-        raise IngestionFailed(failure, "THRESHOLD_NOT_MET", {**outcome, "duration": _duration(started)})
+        raise IngestionFailed(failure, ErrorReason.THRESHOLD_NOT_MET, {**outcome, "duration": _duration(started)})
 
     # Each of these reads every record of the version: skipped when the batch gives it nothing to do.
     upserted = await ingest.upsert(config["source"])
@@ -151,7 +156,7 @@ async def apply_batch_ingestion(ctx: TaskContext) -> dict[str, Any]:
 
 async def record_ingestion_failure(conn: AsyncConnection, task: ClaimedTask, error: dict[str, Any]) -> None:
     """After the task rolled back: FAILURE for an invalid batch, ERROR for an unexpected error."""
-    status = "ERROR" if error.get("reason") == "INTERNAL" else "FAILURE"
+    status = "ERROR" if error.get("reason") == ErrorReason.INTERNAL else "FAILURE"
     outcome = error.get("ingestion")
     await conn.execute(
         update(Ingestion)

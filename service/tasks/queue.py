@@ -20,6 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from service.db import clock
 from service.db.models import Task, TaskPayload, Worker
+from service.error_reasons import ErrorReason
 from service.errors import Aborted, FailedPrecondition, NotFound, invalid_field
 from service.tasks.status import TaskStatus
 
@@ -132,7 +133,7 @@ async def store_part(session: AsyncSession, task_id: int, seq: int, part: str, b
         await session.rollback()
         raise Aborted(
             f"the upload of task {task_id} was idle too long and its parts were deleted; send it again",
-            reason="UPLOAD_EXPIRED",
+            reason=ErrorReason.UPLOAD_EXPIRED,
         )
     await session.execute(
         TaskPayload.__table__.insert(), [{"task_id": task_id, "seq": seq, "part": part, "body": body}]
@@ -179,7 +180,7 @@ async def submit_pending(
     if (submitted.rowcount or 0) != 1:
         raise Aborted(
             f"the upload of task {task_id} was idle too long and its parts were deleted; send it again",
-            reason="UPLOAD_EXPIRED",
+            reason=ErrorReason.UPLOAD_EXPIRED,
         )
     await notify(session)
 
@@ -415,7 +416,7 @@ async def cancel(session: AsyncSession, tenant_id: int, task_id: int, on_cancele
     if canceled is None:
         raise FailedPrecondition(
             f"task {task_id} is {task.status}; only a QUEUED task can be canceled",
-            reason="TASK_NOT_CANCELABLE",
+            reason=ErrorReason.TASK_NOT_CANCELABLE,
             metadata={"status": task.status},
         )
     return task
@@ -431,5 +432,5 @@ async def get_task(session: AsyncSession, tenant_id: int, task_id: int) -> Task:
         )
     ).scalar_one_or_none()
     if task is None:
-        raise NotFound(f"task {task_id} not found", reason="TASK_NOT_FOUND")
+        raise NotFound(f"task {task_id} not found", reason=ErrorReason.TASK_NOT_FOUND)
     return task

@@ -33,6 +33,7 @@ from service.db import clock
 from service.db.models import Catalog, Task
 from service.db.outage import is_database_outage
 from service.db.postgres_url import connect_args
+from service.error_reasons import ErrorReason
 from service.errors import TaskFailed
 from service.settings import Settings
 from service.tasks import queue
@@ -265,7 +266,7 @@ class Worker:
                     )
                 ctx = TaskContext(conn=conn, engine=self.engine, task=task, settings=self.settings, worker_id=holder)
                 if handler is None:
-                    raise TaskFailed(f"unknown task type '{task.type}'", reason="UNKNOWN_TASK_TYPE")
+                    raise TaskFailed(f"unknown task type '{task.type}'", reason=ErrorReason.UNKNOWN_TASK_TYPE)
                 result = await handler(ctx)
                 if self.settings.debug_apply_delay:
                     # Failure-injection hook for tests: a long task, applied but not committed, its progress
@@ -301,7 +302,7 @@ class Worker:
                 return
             log.exception("task %d failed unexpectedly", task.id)
             message = f"internal error ({type(exc).__name__}) while applying the task; see the worker log"
-            error = {"reason": "INTERNAL", "message": message}
+            error = {"reason": ErrorReason.INTERNAL, "message": message}
             await self._until_recorded(task, holder, lambda: self._fail(task, holder, error, ctx))
 
     async def _until_recorded(self, task: ClaimedTask, holder: str, record: Callable[[], Awaitable[None]]) -> None:

@@ -90,6 +90,19 @@ def test_a_retry_info_detail_becomes_retry_after(code: grpc.StatusCode, http: in
     assert response.headers["retry-after"] == "3"
 
 
+@pytest.mark.parametrize(
+    ("reason", "retry_after"),
+    [("RATE_LIMITED", "2"), ("SOMETHING_NEWER", "2"), ("PAYLOAD_TOO_LARGE", None)],
+)
+def test_retry_after_follows_the_declared_retryable_flag(reason: str, retry_after: str | None) -> None:
+    """A reason declared not retryable in error_reason.proto gets no Retry-After even with a hint; one this
+    version does not declare is judged by its code."""
+    status = rich_status(Code.RESOURCE_EXHAUSTED, "no", reason=reason, metadata={"retry_after_seconds": "1.5"})
+    response = error_response(from_rpc_error(aio_error(status)))
+    assert response.status_code == 429
+    assert response.headers.get("retry-after") == retry_after
+
+
 def test_plain_errors_have_message_and_code_only() -> None:
     error = grpc.aio.AioRpcError(Code.NOT_FOUND, grpc.aio.Metadata(), grpc.aio.Metadata(), details="task 9")
     assert from_rpc_error(error).body() == {"message": "task 9", "code": "NOT_FOUND"}
