@@ -226,7 +226,8 @@ class BatchIngest:
         return written.rowcount or 0
 
     async def merge_partial(self) -> int:
-        """Items only modified in the batch: their attributes merge into the version's records."""
+        """Items only modified in the batch: their attributes merge into the version's records, each attribute
+        replacing the record's whole (SqlDialect.merge_objects)."""
         merged = self.sql.merge_objects("r.data", "b.attributes")
         # A modification changes only the attributes it names: the record keeps its source (R4).
         written = await self._run(
