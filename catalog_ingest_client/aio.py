@@ -176,13 +176,20 @@ class AsyncClient:
         section: str = "",
         force: bool = False,
         notification_email: str = "",
+        notification_url: str = "",
         on_missing: OnMissing | None = None,
         batch_size: int = messages.BATCH_RECORDS,
         on_progress: ProgressCallback | None = None,
         idempotency_key: str | None = None,
     ) -> catalog_pb2.StreamRecordsResponse:
         header = calls.stream_records_header(
-            collection, mode, section=section, force=force, notification_email=notification_email, on_missing=on_missing
+            collection,
+            mode,
+            section=section,
+            force=force,
+            notification_email=notification_email,
+            notification_url=notification_url,
+            on_missing=on_missing,
         )
         call = Call(calls.CATALOG, "StreamRecords", idempotency_key=idempotency_key or calls.new_idempotency_key())
         return await self._client_stream(
@@ -202,12 +209,18 @@ class AsyncClient:
         patch_delta: bool = False,
         force: bool = False,
         notification_email: str = "",
+        notification_url: str = "",
         chunk_bytes: int = messages.CHUNK_BYTES,
         on_progress: ProgressCallback | None = None,
     ) -> catalog_pb2.UploadCatalogResponse:
         files = _files(items=items, variations=variations, item_groups=item_groups)
         header = calls.upload_header(
-            section, mode, patch_delta=patch_delta, force=force, notification_email=notification_email
+            section,
+            mode,
+            patch_delta=patch_delta,
+            force=force,
+            notification_email=notification_email,
+            notification_url=notification_url,
         )
         requests = lambda: messages.upload_catalog_requests(  # noqa: E731
             header, files, chunk_bytes=chunk_bytes, on_progress=on_progress

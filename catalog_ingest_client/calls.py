@@ -139,6 +139,7 @@ def write_records(
     notification_email: str = "",
     on_missing: OnMissing | None = None,
     idempotency_key: str | None = None,
+    notification_url: str = "",
 ) -> Call:
     """Replace, Update or DeleteRecords with a client-generated idempotency key (so a retry is safe)."""
     kind = COLLECTION_KINDS[_collection(collection)]
@@ -149,6 +150,8 @@ def write_records(
         "force": force,
         "notification_email": notification_email,
     }
+    if notification_url:
+        common["notification_url"] = notification_url
     key = idempotency_key or new_idempotency_key()
     if mode == WriteMode.REPLACE:
         return Call(CATALOG, "ReplaceRecords", catalog_pb2.ReplaceRecordsRequest(**common), key)
@@ -169,10 +172,15 @@ def upload_header(
     patch_delta: bool = False,
     force: bool = False,
     notification_email: str = "",
+    notification_url: str = "",
 ) -> catalog_pb2.UploadCatalogHeader:
-    return catalog_pb2.UploadCatalogHeader(
+    """`notification_url`: receives the finished task (webhooks); empty: the tenant's default, if any."""
+    header = catalog_pb2.UploadCatalogHeader(
         section=section, mode=int(mode), patch_delta=patch_delta, force=force, notification_email=notification_email
     )
+    if notification_url:
+        header.notification_url = notification_url
+    return header
 
 
 def stream_records_header(
@@ -182,9 +190,10 @@ def stream_records_header(
     section: str = "",
     force: bool = False,
     notification_email: str = "",
+    notification_url: str = "",
     on_missing: OnMissing | None = None,
 ) -> catalog_pb2.StreamRecordsHeader:
-    return catalog_pb2.StreamRecordsHeader(
+    header = catalog_pb2.StreamRecordsHeader(
         section=section,
         collection=_collection(collection),
         mode=int(mode),
@@ -192,6 +201,9 @@ def stream_records_header(
         force=force,
         notification_email=notification_email,
     )
+    if notification_url:
+        header.notification_url = notification_url
+    return header
 
 
 def stream_batch_items_header(

@@ -196,6 +196,7 @@ class Client:
         section: str = "",
         force: bool = False,
         notification_email: str = "",
+        notification_url: str = "",
         on_missing: OnMissing | None = None,
         batch_size: int = messages.BATCH_RECORDS,
         on_progress: ProgressCallback | None = None,
@@ -204,7 +205,13 @@ class Client:
         """Any number of records as one task (StreamRecords), ~`batch_size` a message. Retried (with the
         same idempotency key) only when `records` is a list or tuple that can be sent again."""
         header = calls.stream_records_header(
-            collection, mode, section=section, force=force, notification_email=notification_email, on_missing=on_missing
+            collection,
+            mode,
+            section=section,
+            force=force,
+            notification_email=notification_email,
+            notification_url=notification_url,
+            on_missing=on_missing,
         )
         call = Call(calls.CATALOG, "StreamRecords", idempotency_key=idempotency_key or calls.new_idempotency_key())
         return self._client_stream(
@@ -226,6 +233,7 @@ class Client:
         patch_delta: bool = False,
         force: bool = False,
         notification_email: str = "",
+        notification_url: str = "",
         chunk_bytes: int = messages.CHUNK_BYTES,
         on_progress: ProgressCallback | None = None,
     ) -> catalog_pb2.UploadCatalogResponse:
@@ -233,7 +241,12 @@ class Client:
         has no idempotency key, so a repeat could apply twice."""
         files = _files(items=items, variations=variations, item_groups=item_groups)
         header = calls.upload_header(
-            section, mode, patch_delta=patch_delta, force=force, notification_email=notification_email
+            section,
+            mode,
+            patch_delta=patch_delta,
+            force=force,
+            notification_email=notification_email,
+            notification_url=notification_url,
         )
         call = Call(calls.CATALOG, "UploadCatalog")
         requests = lambda: messages.upload_catalog_requests(  # noqa: E731

@@ -13,10 +13,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from gateway.cors import cors_middleware
 from gateway.docs import ROUTES as DOCS_ROUTES
 from gateway.errors import GatewayError, from_http_status
 from gateway.http_rules import discover_services, load_bindings
 from gateway.limits import BodyLimitsMiddleware
+from gateway.observe import ROUTES as METRICS_ROUTES
+from gateway.observe import HttpObserver
 from gateway.request_id import RequestIdMiddleware, request_id
 from gateway.responses import error_response
 from gateway.routes import RouteTable, build_routes
@@ -42,7 +45,7 @@ def create_app(
     """
     inflight = inflight or InflightBytes.of(settings)
     generated = build_routes(load_bindings(discover_services()))
-    routes = [*extra_routes, *UPLOAD_ROUTES, *WATCH_ROUTES, *DOCS_ROUTES, *generated]
+    routes = [*extra_routes, *UPLOAD_ROUTES, *WATCH_ROUTES, *DOCS_ROUTES, *METRICS_ROUTES, *generated]
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -64,7 +67,7 @@ def create_app(
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(RequestIdMiddleware), limits],
+        middleware=[*cors_middleware(settings), Middleware(RequestIdMiddleware), Middleware(HttpObserver), limits],
         exception_handlers={
             HTTPException: _http_exception,
             GatewayError: _gateway_error,

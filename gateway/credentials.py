@@ -11,6 +11,7 @@ import grpc
 from catalogingest.v1 import auth_pb2, auth_pb2_grpc
 from gateway.errors import GatewayError, from_rpc_error
 from gateway.runtime import GatewayRuntime
+from service import log_context
 from service.error_reasons import ErrorReason
 
 # Callable without a token (mirrors service.interceptors.PUBLIC_METHODS): the documented health check.
@@ -30,13 +31,16 @@ async def require_credentials(runtime: GatewayRuntime, metadata: tuple[tuple[str
         )
     digest = hashlib.sha256(authorization.encode()).hexdigest()
     checked = runtime.checked_credentials
-    if checked.get(digest, 0.0) > time.monotonic():
+    until, tenant = checked.get(digest, (0.0, ""))
+    if until > time.monotonic():
+        log_context.bind(tenant=tenant)  # the request's log lines name its tenant
         return
     stub = auth_pb2_grpc.AuthServiceStub(runtime.channel)
     try:
-        await stub.CheckCredentials(auth_pb2.CheckCredentialsRequest(), metadata=metadata)
+        response = await stub.CheckCredentials(auth_pb2.CheckCredentialsRequest(), metadata=metadata)
     except grpc.aio.AioRpcError as error:
         raise from_rpc_error(error) from None
     if len(checked) > 10_000:
         checked.clear()
-    checked[digest] = time.monotonic() + CHECKED_TTL_SECONDS
+    checked[digest] = (time.monotonic() + CHECKED_TTL_SECONDS, response.tenant)
+    log_context.bind(tenant=response.tenant)

@@ -8,6 +8,7 @@ from gateway.errors import GatewayError
 from gateway.limits import lease_metadata
 from gateway.request_id import HEADER as REQUEST_ID_HEADER
 from gateway.request_id import request_id
+from service import tracing
 
 # HTTP header (lower case) -> metadata key. Authorization goes verbatim: `Bearer <token>` or the
 # `Basic base64(<token>:)` that `curl -u"<token>:"` sends; the server decides which it accepts.
@@ -38,4 +39,4 @@ def grpc_metadata(request: Request) -> tuple[tuple[str, str], ...]:
         if not value.isascii() or not value.isprintable():
             raise GatewayError.invalid_argument(header, "must be printable ASCII")
         metadata.append((key, value))
-    return (*metadata, *lease_metadata(request))
+    return (*metadata, *lease_metadata(request), *tracing.outgoing())

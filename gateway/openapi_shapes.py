@@ -206,7 +206,7 @@ def _errors(*extra: str) -> dict[str, Any]:
 
 
 def custom_operations(registry: Any) -> list[tuple[str, str, dict[str, Any]]]:
-    """The routes no google.api.http annotation describes: the CSV upload, the task watch, the docs."""
+    """The routes no google.api.http annotation describes: the CSV upload, the task watch, the docs, the metrics."""
     from catalogingest.v1 import catalog_pb2, task_pb2
 
     upload_response = registry.ref(catalog_pb2.UploadCatalogResponse.DESCRIPTOR)
@@ -216,6 +216,12 @@ def custom_operations(registry: Any) -> list[tuple[str, str, dict[str, Any]]]:
         {"name": "section", "in": "query", "schema": {"type": "string"}, "description": "default: Products"},
         {"name": "force", "in": "query", "schema": {"type": "boolean"}},
         {"name": "notification_email", "in": "query", "schema": {"type": "string"}},
+        {
+            "name": "notification_url",
+            "in": "query",
+            "schema": {"type": "string"},
+            "description": "receives a signed POST of the task when it finishes (see README, Webhooks)",
+        },
     ]
     files = {
         "type": "object",
@@ -272,6 +278,15 @@ def custom_operations(registry: Any) -> list[tuple[str, str, dict[str, Any]]]:
         },
     }
 
+    # Prometheus scrapes it without a token, like the health check.
+    metrics = {
+        "operationId": "metrics",
+        "summary": "this process's Prometheus metrics (text format 0.0.4)",
+        "tags": ["operations"],
+        "security": [],
+        "responses": {"200": {"description": "OK", "content": {"text/plain": {"schema": {"type": "string"}}}}},
+    }
+
     def public(operation_id: str, media_type: str, schema: dict[str, Any]) -> dict[str, Any]:
         return {
             "operationId": operation_id,
@@ -287,4 +302,5 @@ def custom_operations(registry: Any) -> list[tuple[str, str, dict[str, Any]]]:
         ("/openapi.json", "get", public("openapi", "application/json", {"type": "object"})),
         ("/docs", "get", public("docs", "text/html", {"type": "string"})),
         ("/docs/redoc.standalone.js", "get", public("docsScript", "text/javascript", {"type": "string"})),
+        ("/metrics", "get", metrics),
     ]

@@ -9,6 +9,8 @@ from google.protobuf.descriptor import MethodDescriptor
 from google.protobuf.message_factory import GetMessageClass
 from starlette.requests import HTTPConnection
 
+from service.tls import gateway_channel_credentials
+
 # The gateway never limits what the server sends back; the server is trusted and bounds its pages.
 CHANNEL_OPTIONS = (("grpc.max_receive_message_length", -1), ("grpc.max_send_message_length", -1))
 
@@ -53,12 +55,16 @@ class GatewayRuntime:
         self.settings = settings
         self.channel = channel
         self._unary: dict[str, grpc.aio.UnaryUnaryMultiCallable] = {}
-        # sha256 of an Authorization header the server accepted -> until when (gateway.credentials).
-        self.checked_credentials: dict[str, float] = {}
+        # sha256 of an Authorization header the server accepted -> until when, and its tenant (gateway.credentials).
+        self.checked_credentials: dict[str, tuple[float, str]] = {}
 
     @classmethod
     def open(cls, settings: GatewaySettings) -> GatewayRuntime:
-        return cls(settings, grpc.aio.insecure_channel(grpc_target(settings), options=CHANNEL_OPTIONS))
+        credentials, tls_options = gateway_channel_credentials(settings)
+        if credentials is None:
+            return cls(settings, grpc.aio.insecure_channel(grpc_target(settings), options=CHANNEL_OPTIONS))
+        options = (*CHANNEL_OPTIONS, *tls_options)
+        return cls(settings, grpc.aio.secure_channel(grpc_target(settings), credentials, options=options))
 
     async def close(self) -> None:
         await self.channel.close()

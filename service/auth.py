@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
+import logging
 import secrets
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from service.db import clock
 from service.db.models import ApiToken, Tenant
 from service.db.upsert import insert_ignore
 from service.error_reasons import ErrorReason
 from service.errors import InvalidArgument, PermissionDenied, Unauthenticated, quote
+from service.timeutil import as_utc
+
+log = logging.getLogger(__name__)
 
 TOKEN_PREFIX = "cit_"
 
@@ -65,22 +71,31 @@ async def ensure_tenant(session: AsyncSession, name: str) -> Tenant:
     return (await session.execute(select(Tenant).where(Tenant.name == name))).scalar_one()
 
 
-async def create_token(session: AsyncSession, tenant_name: str) -> str:
-    """A new secret for the tenant (created if new); only its hash is stored."""
+async def create_token(session: AsyncSession, tenant_name: str, expires_in: float | None = None) -> str:
+    """A new secret for the tenant (created if new); only its hash is stored. With `expires_in` (seconds),
+    it answers UNAUTHENTICATED from then on (by the database clock)."""
     tenant = await ensure_tenant(session, tenant_name)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiToken(tenant_id=tenant.id, token_hash=hash_token(token)))
-    await session.flush()
+    dialect = session.bind.dialect.name
+    expires_at = clock.later(dialect, expires_in) if expires_in is not None else None
+    await session.execute(
+        insert(ApiToken).values(tenant_id=tenant.id, token_hash=hash_token(token), expires_at=expires_at)
+    )
     return token
 
 
 class Authenticator:
-    """Resolves tokens to principals, with a short cache so every call is not a query."""
+    """Resolves tokens to principals, with a short cache so every call is not a query.
+
+    A token revoked (or deleted) is still accepted by a process that looked it up less than `ttl` seconds
+    ago (CATALOG_INGEST_AUTH_CACHE_SECONDS); an expiring token is never cached past its expiry.
+    """
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], ttl: float = 30.0) -> None:
         self._sessions = sessions
         self._ttl = ttl
         self._cache: dict[str, tuple[float, Principal]] = {}
+        self._last_used_writes: set[asyncio.Task[None]] = set()
 
     async def authenticate(self, authorization: str | None) -> Principal:
         digest = hash_token(parse_authorization(authorization))
@@ -88,17 +103,54 @@ class Authenticator:
         if cached and cached[0] > time.monotonic():
             return cached[1]
         async with self._sessions() as session:
+            now = clock.now(session.bind.dialect.name)
             row = (
                 await session.execute(
-                    select(ApiToken.id, Tenant.id, Tenant.name)
+                    select(
+                        ApiToken.id,
+                        Tenant.id,
+                        Tenant.name,
+                        ApiToken.revoked_at.is_not(None),
+                        ApiToken.expires_at,
+                        now,
+                        ApiToken.last_used_at,
+                    )
                     .join(Tenant, Tenant.id == ApiToken.tenant_id)
                     .where(ApiToken.token_hash == digest)
                 )
             ).first()
         if row is None:
             raise Unauthenticated("invalid token")
-        principal = Principal(tenant_id=row[1], tenant_name=row[2], token_id=row[0])
+        token_id, tenant_id, tenant_name, revoked, expires_at, db_now, last_used = row
+        db_now = as_utc(db_now)
+        if revoked:
+            raise Unauthenticated("token revoked")
+        lifetime = self._ttl
+        if expires_at is not None:
+            lifetime = min(lifetime, (as_utc(expires_at) - db_now).total_seconds())
+            if lifetime <= 0:
+                raise Unauthenticated("token expired")
+        principal = Principal(tenant_id=tenant_id, tenant_name=tenant_name, token_id=token_id)
         if len(self._cache) > 10_000:
             self._cache.clear()
-        self._cache[digest] = (time.monotonic() + self._ttl, principal)
+        self._cache[digest] = (time.monotonic() + lifetime, principal)
+        if last_used is None or (db_now - as_utc(last_used)).total_seconds() >= self._ttl:
+            self._note_use(token_id)
         return principal
+
+    def _note_use(self, token_id: int) -> None:
+        """Record the use in the background: the call does not wait for it (on SQLite the write lock may be a
+        running task's), and a failure only leaves `last used` older."""
+        write = asyncio.create_task(record_use(self._sessions, token_id))
+        self._last_used_writes.add(write)
+        write.add_done_callback(self._last_used_writes.discard)
+
+
+async def record_use(sessions: async_sessionmaker[AsyncSession], token_id: int) -> None:
+    try:
+        async with sessions() as session:
+            now = clock.now(session.bind.dialect.name)
+            await session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
+            await session.commit()
+    except Exception as exc:
+        log.debug("recording the use of token %d failed: %s", token_id, exc)

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from sqlalchemy import delete, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from service import log_context
 from service.db.models import Batch, Catalog, CatalogVersion, Ingestion, Record, Task
 from service.db.upsert import insert_ignore
 from service.error_reasons import ErrorReason
@@ -37,9 +38,12 @@ def check_name(name: str, parameter: str) -> str:
 async def find_catalog(session: AsyncSession, tenant_id: int, name: str) -> Catalog | None:
     if "\x00" in name:  # cannot be stored (PostgreSQL text), so no catalog has it
         return None
-    return (
+    catalog = (
         await session.execute(select(Catalog).where(Catalog.tenant_id == tenant_id, Catalog.name == name))
     ).scalar_one_or_none()
+    if catalog is not None:
+        log_context.bind(catalog=catalog.name)  # the RPC's log lines name the catalog it works on
+    return catalog
 
 
 async def get_catalog(session: AsyncSession, tenant_id: int, name: str, parameter: str = "section") -> Catalog:
@@ -95,6 +99,7 @@ async def catalog_for_write(
     try:
         async with use.lock, sessions() as session:
             catalog, created = await ensure_catalog_created(session, tenant_id, name, parameter)
+        log_context.bind(catalog=catalog.name)
         try:
             yield catalog
         except BaseException:

@@ -1,15 +1,18 @@
-"""The `catalog-ingest` command: serve, tokens create, migrate."""
+"""The `catalog-ingest` command: serve, the operator's commands (service.cli_admin), bench, and the client
+commands (service.cli_client)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
+from importlib import metadata
 
-from service import cli_client
-from service.auth import create_token
-from service.db.engine import check_url, create_engine, session_factory
-from service.db.migrate import upgrade
+from service import cli_admin, cli_client, cli_webhooks, settings_check, tls
+from service.cli_args import Parser, fail, global_options, log_level
+from service.db import schema_version
+from service.db.engine import check_url
 from service.logs import configure_logging
 from service.malloc import limit_arenas
 from service.runner import ROLES, run
@@ -17,59 +20,54 @@ from service.settings import Settings
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    settings = Settings.from_env(
-        database_url=getattr(args, "database_url", None),
-        grpc_port=getattr(args, "grpc_port", None),
-        http_port=getattr(args, "http_port", None),
-    )
+    """The settings, validated: every problem in one SettingsError (ports too, for the roles `serve` runs)."""
+    overrides = {
+        "database_url": getattr(args, "database_url", None),
+        "grpc_port": getattr(args, "grpc_port", None),
+        "http_port": getattr(args, "http_port", None),
+    }
+    roles = (args.role or ROLES) if args.command == "serve" else ()
+    settings = settings_check.load(os.environ, roles, **overrides)
     check_url(settings.database_url)  # an unsupported parameter is a startup error naming it
+    tls.check(settings)
     return settings
 
 
-async def _create_token(settings: Settings, tenant: str) -> str:
-    engine = create_engine(settings.effective_database_url)
+def _log_level(args: argparse.Namespace, parser: argparse.ArgumentParser) -> str:
+    if getattr(args, "log_level", None):
+        return args.log_level
+    raw = os.environ.get("CATALOG_INGEST_LOG_LEVEL", "") or "INFO"
     try:
-        await upgrade(engine)
-        async with session_factory(engine)() as session:
-            token = await create_token(session, tenant)
-            await session.commit()
-        return token
-    finally:
-        await engine.dispose()
+        return log_level(raw)
+    except argparse.ArgumentTypeError as exc:
+        parser.error(f"CATALOG_INGEST_LOG_LEVEL: {exc}")
 
 
-async def _migrate(settings: Settings) -> None:
-    engine = create_engine(settings.effective_database_url)
-    try:
-        await upgrade(engine)
-    finally:
-        await engine.dispose()
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="catalog-ingest", description="Catalog ingestion service.")
-    parser.add_argument("--database-url", help="PostgreSQL URL (default: env, else the embedded SQLite file)")
-    parser.add_argument("--log-level", default="INFO")
-    commands = parser.add_subparsers(dest="command", required=True)
+def _parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="catalog-ingest", description="Catalog ingestion service.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    global_options(parser, top=True)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the gRPC server, the REST gateway and a worker")
-    serve.add_argument("--grpc-port", type=int)
-    serve.add_argument("--http-port", type=int)
+    global_options(serve, top=False)
+    serve.add_argument("--grpc-port", type=int, help="the gRPC port (env CATALOG_INGEST_GRPC_PORT; default 50051)")
+    serve.add_argument("--http-port", type=int, help="the REST port (env CATALOG_INGEST_HTTP_PORT; default 8080)")
     serve.add_argument(
         "--role", action="append", choices=ROLES, help="run only this role (repeatable; default: all three)"
     )
 
-    tokens = commands.add_parser("tokens", help="manage API tokens")
-    token_commands = tokens.add_subparsers(dest="tokens_command", required=True)
-    create = token_commands.add_parser("create", help="print a new token for a tenant (created if new)")
-    create.add_argument("--tenant", required=True)
-
-    commands.add_parser("migrate", help="bring the database to the latest schema")
+    task_commands = cli_client.register(commands)
+    cli_admin.register(commands, task_commands)
+    cli_webhooks.register(commands)
 
     bench = commands.add_parser("bench", help="measure the raw pipeline and the service end to end (PostgreSQL)")
-    bench.add_argument("--items", type=int, default=100_000)
-    bench.add_argument("--variations-per-item", type=float, default=0.5)
-    bench.add_argument("--seed", type=int, default=7)
+    global_options(bench, top=False)
+    bench.add_argument("--items", type=int, default=100_000, help="items in the catalog (default 100000)")
+    bench.add_argument(
+        "--variations-per-item", type=float, default=0.5, help="variations per item, on average (default 0.5)"
+    )
+    bench.add_argument("--seed", type=int, default=7, help="seed of the synthetic catalog (default 7)")
     bench.add_argument("--skip-raw", action="store_true", help="only the end-to-end measurements")
     bench.add_argument("--skip-csv", action="store_true", help="no CSV upload (PUT /v1/catalog) measurement")
     bench.add_argument("--rest-items", type=int, default=200_000, help="items for the REST JSON path (0: skip)")
@@ -82,25 +80,56 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument(
         "--split", action="store_true", help="run the service as two processes: gateway and gRPC, and a worker"
     )
+    bench_commands = bench.add_subparsers(dest="bench_command", metavar="MEASUREMENT")
+    retention = bench_commands.add_parser(
+        "retention", help="disk use after many full syncs of one catalog, against one sync's (PostgreSQL)"
+    )
+    global_options(retention, top=False)
+    retention.add_argument("--items", type=int, default=100_000, help="items in the catalog (default 100000)")
+    retention.add_argument("--syncs", type=int, default=20, help="full syncs of the same catalog (default 20)")
+    return parser
 
-    cli_client.register(commands)
 
+def _version() -> str:
+    try:
+        return metadata.version("catalog-ingest")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
     args = parser.parse_args(argv)
-    if args.command in cli_client.COMMANDS:
+    if args.command in cli_client.COMMANDS and not cli_admin.is_admin(args):
         return cli_client.run(args, parser)
-    configure_logging(args.log_level)
+    log_format = getattr(args, "log_format", None) or os.environ.get("CATALOG_INGEST_LOG_FORMAT", "") or "auto"
+    try:
+        configure_logging(_log_level(args, parser), log_format)
+    except ValueError as exc:  # CATALOG_INGEST_LOG_FORMAT=banana: a usage error, not a traceback
+        parser.error(f"CATALOG_INGEST_LOG_FORMAT: {exc}")
     try:
         settings = _settings(args)
     except ValueError as exc:
         parser.error(str(exc))
+    if args.command in cli_webhooks.COMMANDS:
+        return cli_webhooks.run(args, settings, parser)
     if args.command == "serve":
         limit_arenas()
-        asyncio.run(run(settings, args.role or ROLES))
-    elif args.command == "tokens":
-        print(asyncio.run(_create_token(settings, args.tenant)))
-    elif args.command == "migrate":
-        asyncio.run(_migrate(settings))
-    elif args.command == "bench":
+        try:
+            asyncio.run(run(settings, args.role or ROLES))
+        except schema_version.SchemaBehind as exc:
+            return fail(str(exc))
+        return 0
+    if cli_admin.is_admin(args):
+        try:
+            return cli_admin.run(args, settings)
+        except schema_version.SchemaBehind as exc:
+            return fail(str(exc))
+    if args.command == "bench" and args.bench_command == "retention":
+        from service.bench.retention import main as retention_main
+
+        return retention_main(settings.database_url, args.items, args.syncs)
+    if args.command == "bench":
         from service.bench.runner import BenchOptions
         from service.bench.runner import main as bench_main
 

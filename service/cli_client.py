@@ -35,21 +35,26 @@ def _connection_options(parser: argparse.ArgumentParser) -> None:
         help="the gRPC server's host:port (env CATALOG_INGEST_SERVER; default localhost:50051)",
     )
     parser.add_argument("--http", metavar="URL", help="use the REST gateway at URL instead of gRPC")
-    parser.add_argument("--token", default=os.environ.get("CATALOG_INGEST_TOKEN"), help="env CATALOG_INGEST_TOKEN")
+    parser.add_argument(
+        "--token", default=os.environ.get("CATALOG_INGEST_TOKEN"), help="the API token (env CATALOG_INGEST_TOKEN)"
+    )
     parser.add_argument("--tls", action="store_true", help="gRPC over TLS with the system's root certificates")
     parser.add_argument("--cacert", metavar="PEM", help="root certificates for TLS (gRPC or https)")
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
 
 
-def register(commands: Any) -> None:
-    """Add the client commands to the `catalog-ingest` subcommands."""
+def register(commands: Any) -> Any:
+    """Add the client commands to the `catalog-ingest` subcommands; returns the `tasks` subcommands (the
+    server's `tasks purge` is added to them)."""
     upload = commands.add_parser(
         "upload", help="upload CSV files (full sync, or --delta) and optionally follow the task"
     )
     _connection_options(upload)
     upload.add_argument("--section", default="", help="the catalog (default: the server's default, Products)")
     for name in FILES:
-        upload.add_argument(f"--{name.replace('_', '-')}", dest=name, metavar="CSV", type=Path)
+        upload.add_argument(
+            f"--{name.replace('_', '-')}", dest=name, metavar="CSV", type=Path, help=f"the {name} CSV file"
+        )
     upload.add_argument("--delta", action="store_true", help="upsert the given records; keep the others")
     upload.add_argument("--patch-delta", action="store_true", help="with --delta: merge only the non-blank cells")
     upload.add_argument("--force", action="store_true", help="sync even if it deletes more than half of a kind")
@@ -65,32 +70,38 @@ def register(commands: Any) -> None:
     ):
         sub = task_commands.add_parser(name, help=text)
         _connection_options(sub)
-        sub.add_argument("task_id", type=int)
+        sub.add_argument("task_id", type=int, help="the task's id (the write's answer)")
         if name == "watch":
             sub.add_argument("--timeout", type=float, help="seconds to wait for the task")
     listing = task_commands.add_parser("list", help="the tenant's tasks, newest first")
     _connection_options(listing)
-    listing.add_argument("--section", default="")
-    listing.add_argument("--status", default="", choices=["", "QUEUED", "IN_PROGRESS", "DONE", "FAILED", "CANCELED"])
-    listing.add_argument("--type", default="")
-    listing.add_argument("--page-size", type=int, default=0)
-    listing.add_argument("--page-token", default="")
+    listing.add_argument("--section", default="", help="only this catalog's tasks")
+    listing.add_argument(
+        "--status",
+        default="",
+        choices=["", "QUEUED", "IN_PROGRESS", "DONE", "FAILED", "CANCELED"],
+        help="only tasks in this status",
+    )
+    listing.add_argument("--type", default="", help="only tasks of this type")
+    listing.add_argument("--page-size", type=int, default=0, help="tasks per page (default: the server's)")
+    listing.add_argument("--page-token", default="", help="the next_page_token of the previous page")
 
     records = commands.add_parser("records", help="read records back")
     record_commands = records.add_subparsers(dest="records_command", required=True)
     for name in ("get", "list"):
         sub = record_commands.add_parser(name, help="records by id" if name == "get" else "records, ordered by id")
         _connection_options(sub)
-        sub.add_argument("collection", choices=FILES)
+        sub.add_argument("collection", choices=FILES, help="the kind of records")
         if name == "get":
-            sub.add_argument("ids", nargs="+", metavar="ID")
+            sub.add_argument("ids", nargs="+", metavar="ID", help="the records' ids")
         else:
-            sub.add_argument("--page-size", type=int, default=0)
-            sub.add_argument("--page-token", default="")
-        sub.add_argument("--section", default="")
+            sub.add_argument("--page-size", type=int, default=0, help="records per page (default: the server's)")
+            sub.add_argument("--page-token", default="", help="the next_page_token of the previous page")
+        sub.add_argument("--section", default="", help="the catalog (default: the server's default, Products)")
 
     completion = commands.add_parser("completion", help="print a shell completion script")
-    completion.add_argument("shell", choices=["bash", "zsh"])
+    completion.add_argument("shell", choices=["bash", "zsh"], help="the shell to complete in")
+    return task_commands
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

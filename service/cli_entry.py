@@ -10,7 +10,8 @@ CLIENT_COMMANDS = frozenset({"upload", "tasks", "records"})
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] in CLIENT_COMMANDS:
+    # `tasks purge` is the operator's: it works on the database, with the server's modules.
+    if argv and argv[0] in CLIENT_COMMANDS and argv[:2] != ["tasks", "purge"]:
         from service.cli_client import main as client_main
 
         return client_main(argv)

@@ -32,6 +32,7 @@ async def send_failure(settings: Settings, to: str, task_id: int, section: str, 
     )
     try:
         await asyncio.to_thread(_send, settings, message)
+        log.info("sent the failure notice of task %s to %s", task_id, to)
     except (OSError, smtplib.SMTPException):
         # A mail server being down must not change the task's outcome; the failure is in the log.
         log.exception("could not send the failure notice of task %s to %s", task_id, to)

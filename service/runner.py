@@ -15,9 +15,10 @@ from collections.abc import Iterable
 
 import uvicorn
 
+from service import metrics_endpoint, tls, tracing
+from service.db import schema_version
 from service.db.backend import backend_of
 from service.db.engine import create_engine, session_factory
-from service.db.migrate import upgrade
 from service.inflight import InflightBytes
 from service.server import create_server
 from service.settings import Settings
@@ -38,10 +39,12 @@ async def run(settings: Settings, roles: Iterable[str] = ROLES, stop: asyncio.Ev
     engine = create_engine(settings.effective_database_url)
     if backend_of(engine).one_process and set(roles) != set(ROLES):
         log.warning("SQLite serves one process: run all roles together, or use PostgreSQL for separate roles")
-    await upgrade(engine)
+    await schema_version.prepare(engine, settings)
     sessions = session_factory(engine)
     # One memory budget for the process, shared by its gRPC server and gateway.
     inflight = InflightBytes.of(settings)
+    tracing.configure()
+    metrics_task = asyncio.create_task(metrics_endpoint.serve(settings, roles, stop))
 
     grpc_server = None
     gateway: uvicorn.Server | None = None
@@ -64,8 +67,11 @@ async def run(settings: Settings, roles: Iterable[str] = ROLES, stop: asyncio.Ev
                 host=settings.http_host,
                 port=settings.http_port,
                 log_level="warning",
+                # No logging config of its own: uvicorn's lines go through ours (JSON, with the request id).
+                log_config=None,
                 lifespan="on",
                 http=http_protocol(settings.header_timeout_seconds),
+                **tls.uvicorn_options(settings),
             )
             gateway = uvicorn.Server(config)
             # The runner owns the signals; uvicorn must not install its own.
@@ -89,5 +95,7 @@ async def run(settings: Settings, roles: Iterable[str] = ROLES, stop: asyncio.Ev
         if worker_task is not None:
             worker_stop.set()
             await asyncio.wait([worker_task], timeout=settings.shutdown_grace + 5)
+        metrics_task.cancel()
         await engine.dispose()
+        tracing.shutdown()
         log.info("stopped")

@@ -22,7 +22,9 @@ from catalogingest.v1 import (
     task_pb2_grpc,
 )
 from service import health as ingestion_health
+from service import tls
 from service.auth import Authenticator
+from service.grpc_observe import ObservingInterceptor
 from service.inflight import InflightBytes
 from service.inflight_interceptor import InflightInterceptor
 from service.interceptors import ServiceInterceptor
@@ -94,7 +96,12 @@ def create_server(
     inflight.serves_grpc = True
     server = grpc.aio.server(
         # The memory bound runs inside: the caller is authenticated, and its refusal mapped, by the first.
-        interceptors=[ServiceInterceptor(Authenticator(sessions)), InflightInterceptor(inflight)],
+        # Outermost, the access log and metrics: they see the status the inner layers settled on.
+        interceptors=[
+            ObservingInterceptor(),
+            ServiceInterceptor(Authenticator(sessions, settings.auth_cache_seconds)),
+            InflightInterceptor(inflight),
+        ],
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -116,5 +123,5 @@ def create_server(
     reflection.enable_server_reflection(
         (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME), server
     )
-    bound = server.add_insecure_port(f"{host or settings.grpc_host}:{settings.grpc_port if port is None else port}")
+    bound = tls.bind(server, f"{host or settings.grpc_host}:{settings.grpc_port if port is None else port}", settings)
     return GrpcServer(server=server, health=health_servicer, port=bound, sessions=sessions, settings=settings)

@@ -12,6 +12,18 @@ from typing import Any
 PREFIX = "CATALOG_INGEST_"
 
 
+class SettingsError(ValueError):
+    """The configuration cannot be used; the message lists every problem, one a line."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        if len(problems) == 1:
+            super().__init__(f"invalid configuration: {problems[0]}")
+        else:
+            listed = "".join(f"\n  - {p}" for p in problems)
+            super().__init__(f"invalid configuration ({len(problems)} problems):{listed}")
+
+
 @dataclass(frozen=True)
 class Settings:
     # Empty means the embedded SQLite file below.
@@ -69,12 +81,51 @@ class Settings:
     bulk_rate_limit_requests: int = 5
     bulk_rate_limit_window_seconds: float = 10.0
     idempotency_window_seconds: float = 24 * 3600
+    # How long a process trusts a token it looked up: a revoked token answers 401 within this.
+    auth_cache_seconds: float = 30.0
+    # Retention (service/retention.py): finished tasks are deleted this long after they finish (never sooner
+    # than the idempotency window, whose keys live on them); a FAILED task keeps its payload this long so it
+    # can be inspected and retried; a worker runs the purge this often.
+    task_retention_seconds: float = 30 * 24 * 3600
+    failed_payload_retention_seconds: float = 7 * 24 * 3600
+    task_purge_interval_seconds: float = 3600.0
+    # Off for operators who migrate in a release step (`catalog-ingest migrate`): `serve` then refuses to
+    # start on a schema that is behind instead of changing it.
+    migrate_on_start: bool = True
     # Test hook: seconds a worker waits after applying a task, before committing it.
     debug_apply_delay: float = 0.0
+    # Where a process without the gateway role (a worker alone) serves GET /metrics; 0: nowhere. A process
+    # with the gateway serves it on http_port.
+    metrics_port: int = 0
+    # Log lines: json, text (for a person), or auto (text on a terminal, else JSON).
+    log_format: str = "auto"
     # Failure notifications.
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     smtp_sender: str = "catalog-ingest@localhost"
+    # TLS (service/tls.py): a PEM certificate chain and key serve both ports over TLS; a CA bundle for client
+    # certificates makes the gRPC port require one (mutual TLS).
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    tls_client_ca_file: str = ""
+    # The gateway's channel to the gRPC role: TLS verified against this CA bundle when set (a remote role,
+    # or the local one serving TLS); the name its certificate must carry when it is not the target's host;
+    # the client certificate it presents to a gRPC role that requires one (default: tls_cert_file/key).
+    grpc_tls_ca_file: str = ""
+    grpc_tls_server_name: str = ""
+    grpc_tls_client_cert_file: str = ""
+    grpc_tls_client_key_file: str = ""
+    # Comma-separated origins allowed to call the REST gateway from a browser ("*": any); empty: no CORS.
+    cors_origins: str = ""
+    # Webhooks (service/webhooks/): attempts and age after which a delivery is given up, the first retry's
+    # delay (doubled each attempt, capped), one attempt's timeout, and how often workers look for due ones.
+    webhook_max_attempts: int = 8
+    webhook_max_age_seconds: float = 24 * 3600
+    webhook_backoff_seconds: float = 5.0
+    webhook_backoff_max_seconds: float = 3600.0
+    webhook_timeout_seconds: float = 10.0
+    webhook_poll_interval: float = 1.0
+    webhook_concurrency: int = 4
 
     @property
     def effective_database_url(self) -> str:
@@ -89,16 +140,31 @@ class Settings:
         """Defaults, overridden by CATALOG_INGEST_<FIELD> variables, overridden by keyword arguments."""
         env = os.environ if env is None else env
         values: dict[str, Any] = {}
+        problems: list[str] = []
         for f in dataclasses.fields(cls):
             raw = env.get(PREFIX + f.name.upper())
             if raw is not None and raw != "":
-                values[f.name] = _convert(f.name, f.type, raw)
+                try:
+                    values[f.name] = _convert(f.name, f.type, raw)
+                except ValueError as exc:
+                    problems.append(str(exc))
+        if problems:
+            # Every bad variable at once: an operator fixes them in one round.
+            raise SettingsError(problems)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
 
+_TRUE = frozenset({"true", "1", "yes", "on"})
+_FALSE = frozenset({"false", "0", "no", "off"})
+
+
 def _convert(name: str, type_name: Any, raw: str) -> Any:
     kind = type_name if isinstance(type_name, str) else getattr(type_name, "__name__", str(type_name))
+    if kind == "bool":
+        if raw.strip().lower() in _TRUE | _FALSE:
+            return raw.strip().lower() in _TRUE
+        raise ValueError(f"{PREFIX}{name.upper()}={raw!r} is not a boolean (true/false, 1/0, yes/no, on/off)")
     try:
         if kind == "int":
             return int(raw)

@@ -11,7 +11,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def spawn(started: list, database_url: str, *roles: str, **settings: object) -> subprocess.Popen[bytes]:
+def spawn(
+    started: list, database_url: str, *roles: str, log_level: str = "WARNING", **settings: object
+) -> subprocess.Popen[bytes]:
     """`catalog-ingest serve` with the given roles and CATALOG_INGEST_* settings, added to `started`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CATALOG_INGEST_")}
     env.update(
@@ -23,7 +25,7 @@ def spawn(started: list, database_url: str, *roles: str, **settings: object) -> 
         }
         | {f"CATALOG_INGEST_{k.upper()}": str(v) for k, v in settings.items()}
     )
-    command = [sys.executable, "-m", "service.cli", "--log-level", "WARNING", "serve", *(f"--role={r}" for r in roles)]
+    command = [sys.executable, "-m", "service.cli", "--log-level", log_level, "serve", *(f"--role={r}" for r in roles)]
     # Its log goes to a file: a pipe nobody reads fills up and blocks the process at its next log line.
     log = tempfile.NamedTemporaryFile(prefix=f"serve-{'-'.join(roles)}-", suffix=".log", delete=False)
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)

@@ -92,20 +92,22 @@ class ListRecordsResponse(_message.Message):
     def __init__(self, records: _Optional[_Iterable[_Union[_record_pb2.Record, _Mapping]]] = ..., total_count: _Optional[int] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class ReplaceRecordsRequest(_message.Message):
-    __slots__ = ("key", "section", "collection", "records", "force", "notification_email")
+    __slots__ = ("key", "section", "collection", "records", "force", "notification_email", "notification_url")
     KEY_FIELD_NUMBER: _ClassVar[int]
     SECTION_FIELD_NUMBER: _ClassVar[int]
     COLLECTION_FIELD_NUMBER: _ClassVar[int]
     RECORDS_FIELD_NUMBER: _ClassVar[int]
     FORCE_FIELD_NUMBER: _ClassVar[int]
     NOTIFICATION_EMAIL_FIELD_NUMBER: _ClassVar[int]
+    NOTIFICATION_URL_FIELD_NUMBER: _ClassVar[int]
     key: str
     section: str
     collection: str
     records: _containers.RepeatedCompositeFieldContainer[_record_pb2.Record]
     force: bool
     notification_email: str
-    def __init__(self, key: _Optional[str] = ..., section: _Optional[str] = ..., collection: _Optional[str] = ..., records: _Optional[_Iterable[_Union[_record_pb2.Record, _Mapping]]] = ..., force: _Optional[bool] = ..., notification_email: _Optional[str] = ...) -> None: ...
+    notification_url: str
+    def __init__(self, key: _Optional[str] = ..., section: _Optional[str] = ..., collection: _Optional[str] = ..., records: _Optional[_Iterable[_Union[_record_pb2.Record, _Mapping]]] = ..., force: _Optional[bool] = ..., notification_email: _Optional[str] = ..., notification_url: _Optional[str] = ...) -> None: ...
 
 class ReplaceRecordsResponse(_message.Message):
     __slots__ = ("task_id", "task_status_path")
@@ -116,13 +118,14 @@ class ReplaceRecordsResponse(_message.Message):
     def __init__(self, task_id: _Optional[int] = ..., task_status_path: _Optional[str] = ...) -> None: ...
 
 class UpdateRecordsRequest(_message.Message):
-    __slots__ = ("key", "section", "collection", "records", "force", "notification_email", "on_missing")
+    __slots__ = ("key", "section", "collection", "records", "force", "notification_email", "notification_url", "on_missing")
     KEY_FIELD_NUMBER: _ClassVar[int]
     SECTION_FIELD_NUMBER: _ClassVar[int]
     COLLECTION_FIELD_NUMBER: _ClassVar[int]
     RECORDS_FIELD_NUMBER: _ClassVar[int]
     FORCE_FIELD_NUMBER: _ClassVar[int]
     NOTIFICATION_EMAIL_FIELD_NUMBER: _ClassVar[int]
+    NOTIFICATION_URL_FIELD_NUMBER: _ClassVar[int]
     ON_MISSING_FIELD_NUMBER: _ClassVar[int]
     key: str
     section: str
@@ -130,8 +133,9 @@ class UpdateRecordsRequest(_message.Message):
     records: _containers.RepeatedCompositeFieldContainer[_record_pb2.Record]
     force: bool
     notification_email: str
+    notification_url: str
     on_missing: OnMissing
-    def __init__(self, key: _Optional[str] = ..., section: _Optional[str] = ..., collection: _Optional[str] = ..., records: _Optional[_Iterable[_Union[_record_pb2.Record, _Mapping]]] = ..., force: _Optional[bool] = ..., notification_email: _Optional[str] = ..., on_missing: _Optional[_Union[OnMissing, str]] = ...) -> None: ...
+    def __init__(self, key: _Optional[str] = ..., section: _Optional[str] = ..., collection: _Optional[str] = ..., records: _Optional[_Iterable[_Union[_record_pb2.Record, _Mapping]]] = ..., force: _Optional[bool] = ..., notification_email: _Optional[str] = ..., notification_url: _Optional[str] = ..., on_missing: _Optional[_Union[OnMissing, str]] = ...) -> None: ...
 
 class UpdateRecordsResponse(_message.Message):
     __slots__ = ("task_id", "task_status_path")
@@ -142,20 +146,22 @@ class UpdateRecordsResponse(_message.Message):
     def __init__(self, task_id: _Optional[int] = ..., task_status_path: _Optional[str] = ...) -> None: ...
 
 class DeleteRecordsRequest(_message.Message):
-    __slots__ = ("key", "section", "collection", "records", "force", "notification_email")
+    __slots__ = ("key", "section", "collection", "records", "force", "notification_email", "notification_url")
     KEY_FIELD_NUMBER: _ClassVar[int]
     SECTION_FIELD_NUMBER: _ClassVar[int]
     COLLECTION_FIELD_NUMBER: _ClassVar[int]
     RECORDS_FIELD_NUMBER: _ClassVar[int]
     FORCE_FIELD_NUMBER: _ClassVar[int]
     NOTIFICATION_EMAIL_FIELD_NUMBER: _ClassVar[int]
+    NOTIFICATION_URL_FIELD_NUMBER: _ClassVar[int]
     key: str
     section: str
     collection: str
     records: _containers.RepeatedCompositeFieldContainer[_record_pb2.Record]
     force: bool
     notification_email: str
-    def __init__(self, key: _Optional[str] = ..., section: _Optional[str] = ..., collection: _Optional[str] = ..., records: _Optional[_Iterable[_Union[_record_pb2.Record, _Mapping]]] = ..., force: _Optional[bool] = ..., notification_email: _Optional[str] = ...) -> None: ...
+    notification_url: str
+    def __init__(self, key: _Optional[str] = ..., section: _Optional[str] = ..., collection: _Optional[str] = ..., records: _Optional[_Iterable[_Union[_record_pb2.Record, _Mapping]]] = ..., force: _Optional[bool] = ..., notification_email: _Optional[str] = ..., notification_url: _Optional[str] = ...) -> None: ...
 
 class DeleteRecordsResponse(_message.Message):
     __slots__ = ("task_id", "task_status_path")
@@ -166,7 +172,7 @@ class DeleteRecordsResponse(_message.Message):
     def __init__(self, task_id: _Optional[int] = ..., task_status_path: _Optional[str] = ...) -> None: ...
 
 class StreamRecordsHeader(_message.Message):
-    __slots__ = ("key", "section", "collection", "mode", "on_missing", "force", "notification_email")
+    __slots__ = ("key", "section", "collection", "mode", "on_missing", "force", "notification_email", "notification_url")
     KEY_FIELD_NUMBER: _ClassVar[int]
     SECTION_FIELD_NUMBER: _ClassVar[int]
     COLLECTION_FIELD_NUMBER: _ClassVar[int]
@@ -174,6 +180,7 @@ class StreamRecordsHeader(_message.Message):
     ON_MISSING_FIELD_NUMBER: _ClassVar[int]
     FORCE_FIELD_NUMBER: _ClassVar[int]
     NOTIFICATION_EMAIL_FIELD_NUMBER: _ClassVar[int]
+    NOTIFICATION_URL_FIELD_NUMBER: _ClassVar[int]
     key: str
     section: str
     collection: str
@@ -181,7 +188,8 @@ class StreamRecordsHeader(_message.Message):
     on_missing: OnMissing
     force: bool
     notification_email: str
-    def __init__(self, key: _Optional[str] = ..., section: _Optional[str] = ..., collection: _Optional[str] = ..., mode: _Optional[_Union[WriteMode, str]] = ..., on_missing: _Optional[_Union[OnMissing, str]] = ..., force: _Optional[bool] = ..., notification_email: _Optional[str] = ...) -> None: ...
+    notification_url: str
+    def __init__(self, key: _Optional[str] = ..., section: _Optional[str] = ..., collection: _Optional[str] = ..., mode: _Optional[_Union[WriteMode, str]] = ..., on_missing: _Optional[_Union[OnMissing, str]] = ..., force: _Optional[bool] = ..., notification_email: _Optional[str] = ..., notification_url: _Optional[str] = ...) -> None: ...
 
 class StreamRecordsRequest(_message.Message):
     __slots__ = ("header", "batch")
@@ -202,13 +210,14 @@ class StreamRecordsResponse(_message.Message):
     def __init__(self, task_id: _Optional[int] = ..., task_status_path: _Optional[str] = ..., records_received: _Optional[int] = ...) -> None: ...
 
 class UploadCatalogHeader(_message.Message):
-    __slots__ = ("key", "section", "mode", "patch_delta", "force", "notification_email", "files")
+    __slots__ = ("key", "section", "mode", "patch_delta", "force", "notification_email", "notification_url", "files")
     KEY_FIELD_NUMBER: _ClassVar[int]
     SECTION_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
     PATCH_DELTA_FIELD_NUMBER: _ClassVar[int]
     FORCE_FIELD_NUMBER: _ClassVar[int]
     NOTIFICATION_EMAIL_FIELD_NUMBER: _ClassVar[int]
+    NOTIFICATION_URL_FIELD_NUMBER: _ClassVar[int]
     FILES_FIELD_NUMBER: _ClassVar[int]
     key: str
     section: str
@@ -216,8 +225,9 @@ class UploadCatalogHeader(_message.Message):
     patch_delta: bool
     force: bool
     notification_email: str
+    notification_url: str
     files: _containers.RepeatedScalarFieldContainer[_record_pb2.RecordKind]
-    def __init__(self, key: _Optional[str] = ..., section: _Optional[str] = ..., mode: _Optional[_Union[UploadMode, str]] = ..., patch_delta: _Optional[bool] = ..., force: _Optional[bool] = ..., notification_email: _Optional[str] = ..., files: _Optional[_Iterable[_Union[_record_pb2.RecordKind, str]]] = ...) -> None: ...
+    def __init__(self, key: _Optional[str] = ..., section: _Optional[str] = ..., mode: _Optional[_Union[UploadMode, str]] = ..., patch_delta: _Optional[bool] = ..., force: _Optional[bool] = ..., notification_email: _Optional[str] = ..., notification_url: _Optional[str] = ..., files: _Optional[_Iterable[_Union[_record_pb2.RecordKind, str]]] = ...) -> None: ...
 
 class FileChunk(_message.Message):
     __slots__ = ("file", "data")

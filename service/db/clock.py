@@ -32,3 +32,12 @@ def now(dialect: str) -> ColumnElement:
 
 def ago(dialect: str, seconds: float) -> ColumnElement:
     return literal_column(ago_sql(dialect, seconds), DateTime(timezone=True))
+
+
+def later(dialect: str, seconds: float) -> ColumnElement:
+    """The database's current time plus `seconds` (an expiry)."""
+    if dialect == "postgresql":
+        sql = f"(statement_timestamp() + make_interval(secs => {seconds:.6f}))"
+    else:
+        sql = f"(strftime('%Y-%m-%d %H:%M:%f', 'now', '+{seconds:.6f} seconds') || '000')"
+    return literal_column(sql, DateTime(timezone=True))

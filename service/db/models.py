@@ -50,6 +50,11 @@ class ApiToken(Base):
     # sha256 of the secret: a leaked database does not leak usable tokens.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=text("CURRENT_TIMESTAMP"))
+    # NULL: never expires / not revoked. A token past either answers UNAUTHENTICATED.
+    expires_at: Mapped[dt.datetime | None] = mapped_column(Timestamp, nullable=True)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(Timestamp, nullable=True)
+    # Written when the token is looked up (a cache miss), so at most once per cache lifetime per process.
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(Timestamp, nullable=True)
 
 
 class Catalog(Base):
@@ -175,8 +180,13 @@ class Task(Base):
     result: Mapped[Any | None] = mapped_column(Json, nullable=True)
     error: Mapped[Any | None] = mapped_column(Json, nullable=True)
     notification_email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    # Receives the task's JSON when it finishes (service.webhooks); NULL: the tenant's default, if any.
+    notification_url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
     request_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The request that submitted the task, so that the worker's log lines and trace span join it.
+    request_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    traceparent: Mapped[str | None] = mapped_column(String(128), nullable=True)
 
 
 class TaskPayload(Base):

@@ -28,6 +28,7 @@ from service.store.record_reads import get_records, list_records
 from service.tasks import queue
 from service.tasks.pending import PendingUpload
 from service.tasks.record_writes import RECORDS_PART, encode_chunk
+from service.webhooks.urls import check_url
 
 ON_MISSING = {0: "FAIL", 1: "FAIL", 2: "IGNORE", 3: "CREATE"}
 WRITE_MODES = {
@@ -101,12 +102,15 @@ class CatalogServicer(CatalogUploads, CatalogSchemas, BulkItems, catalog_pb2_grp
         task_type: str,
         force: bool,
         notification_email: str,
+        notification_url: str = "",
         on_missing: int = 0,
         prefix: str = "",
     ) -> WriteTarget:
         """What a write asks for, checked before anything is read or stored."""
         principal = current_principal()
         principal.check_tenant(key, f"{prefix}key")
+        if notification_url:
+            check_url(notification_url, f"{prefix}notification_url")
         with _fields_under(prefix):
             kind = kind_for_collection(collection)
         params: dict[str, object] = {"kind": kind, "force": force}
@@ -120,6 +124,7 @@ class CatalogServicer(CatalogUploads, CatalogSchemas, BulkItems, catalog_pb2_grp
             task_type=task_type,
             params=params,
             notification_email=notification_email,
+            notification_url=notification_url,
         )
 
     def _validate(self, records: Sequence[record_pb2.Record], target: WriteTarget) -> None:
@@ -163,6 +168,7 @@ class CatalogServicer(CatalogUploads, CatalogSchemas, BulkItems, catalog_pb2_grp
             payload=payload,
             submitted_by=target.submitted_by,
             notification_email=target.notification_email,
+            notification_url=target.notification_url or None,
             idempotency_key=idempotency_key,
             request_hash=request_hash,
             commit=commit,
@@ -184,6 +190,7 @@ class CatalogServicer(CatalogUploads, CatalogSchemas, BulkItems, catalog_pb2_grp
             task_type=task_type,
             force=request.force,
             notification_email=request.notification_email,
+            notification_url=request.notification_url,
             on_missing=getattr(request, "on_missing", 0),
         )
         self._validate(request.records, target)
@@ -250,6 +257,7 @@ class CatalogServicer(CatalogUploads, CatalogSchemas, BulkItems, catalog_pb2_grp
                 task_type=WRITE_MODES[header.mode],
                 force=header.force,
                 notification_email=header.notification_email,
+                notification_url=header.notification_url,
                 on_missing=header.on_missing,
                 prefix="header.",
             )
@@ -275,6 +283,7 @@ class CatalogServicer(CatalogUploads, CatalogSchemas, BulkItems, catalog_pb2_grp
                         params=target.params,
                         submitted_by=target.submitted_by,
                         notification_email=target.notification_email,
+                        notification_url=target.notification_url or None,
                     )
                     async with upload:
                         digest, received = await self._read_records(header, target, requests, upload)
@@ -335,6 +344,7 @@ class WriteTarget:
     task_type: str
     params: dict[str, object]
     notification_email: str
+    notification_url: str = ""
 
 
 def _method(name: str) -> str:

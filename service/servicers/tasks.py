@@ -17,7 +17,7 @@ from service.db.models import Catalog, Task
 from service.interceptors import current_principal
 from service.settings import Settings
 from service.task_views import task_to_proto
-from service.tasks import queue
+from service.tasks import observe, queue
 from service.tasks.handlers import record_cancellation
 from service.tasks.status import VISIBLE
 
@@ -89,7 +89,10 @@ class TaskServicer(task_pb2_grpc.TaskServiceServicer):
     ) -> task_pb2.CancelTaskResponse:
         current_principal().check_tenant(request.key, "key")
         async with self.sessions() as session:
-            await queue.cancel(session, current_principal().tenant_id, request.id, on_canceled=record_cancellation)
+            canceled = await queue.cancel(
+                session, current_principal().tenant_id, request.id, on_canceled=record_cancellation
+            )
+            observe.canceled(canceled.type)
             return task_pb2.CancelTaskResponse(task=await self._get(session, request.id))
 
     async def WatchTask(

@@ -18,6 +18,7 @@ from service.servicers.streaming import UploadSlots, ensure_not_cancelled, idle_
 from service.settings import Settings
 from service.tasks import queue
 from service.tasks.pending import PendingUpload
+from service.webhooks.urls import check_url
 
 # Chunks are coalesced to about this size before they are stored.
 PART_BYTES = 1024 * 1024
@@ -31,6 +32,8 @@ def check_header(header: catalog_pb2.UploadCatalogHeader) -> str:
         raise invalid_field("header.patch_delta", "only a delta can be a patch")
     if len(set(header.files)) != len(header.files) or not set(header.files) <= set(FILE_NAMES):
         raise invalid_field("header.files", "each of items, variations, item_groups at most once")
+    if header.notification_url:
+        check_url(header.notification_url, "header.notification_url")
     return MODES[header.mode]
 
 
@@ -61,6 +64,7 @@ class CatalogUploads:
                     params={"patch_delta": header.patch_delta, "force": header.force},
                     submitted_by=principal.token_id,
                     notification_email=header.notification_email,
+                    notification_url=header.notification_url or None,
                 )
                 async with upload:
                     files = await self._store_files(header, requests, upload)

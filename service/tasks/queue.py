@@ -18,11 +18,15 @@ from sqlalchemy import BigInteger, TextClause, delete, func, insert, literal_col
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from service import log_context, retention
 from service.db import clock
 from service.db.models import Task, TaskPayload, Worker
 from service.error_reasons import ErrorReason
 from service.errors import Aborted, FailedPrecondition, NotFound, invalid_field
 from service.tasks.status import TaskStatus
+from service.tasks.trace_context import submitted_from
+from service.webhooks import outbox
+from service.webhooks.urls import check_url
 
 NOTIFY_CHANNEL = "catalog_ingest_tasks"
 UNFINISHED = ("QUEUED", "IN_PROGRESS")
@@ -65,6 +69,7 @@ async def enqueue(
     payload: Iterable[tuple[str, bytes]] = (),
     submitted_by: int | None = None,
     notification_email: str | None = None,
+    notification_url: str | None = None,
     idempotency_key: str | None = None,
     request_hash: str | None = None,
     commit: bool = True,
@@ -80,6 +85,8 @@ async def enqueue(
     if notification_email and len(notification_email) > MAX_EMAIL:
         # Checked here, for every path that submits a task: the column holds no more (PostgreSQL refuses it).
         raise invalid_field("notification_email", f"at most {MAX_EMAIL} characters (got {len(notification_email)})")
+    if notification_url:
+        check_url(notification_url)
     dialect = _dialect(session)
     now = clock.now(dialect)
     task = (
@@ -94,14 +101,17 @@ async def enqueue(
                 params=params,
                 submitted_by=submitted_by,
                 notification_email=notification_email or None,
+                notification_url=notification_url or None,
                 idempotency_key=idempotency_key,
                 request_hash=request_hash,
+                **submitted_from(),
                 submission_time=now,
                 last_update=now,
             )
             .returning(Task)
         )
     ).one()
+    log_context.bind(task_id=task.id)
     rows = [{"task_id": task.id, "seq": seq, "part": part, "body": body} for seq, (part, body) in enumerate(payload)]
     if rows:
         await session.execute(TaskPayload.__table__.insert(), rows)
@@ -369,7 +379,11 @@ async def finish(
         .where(Task.id == task_id, Task.worker_id == worker_id, Task.status == "IN_PROGRESS")
         .values(**values)
     )
-    return (done.rowcount or 0) == 1
+    finished = (done.rowcount or 0) == 1
+    if finished:
+        await outbox.enqueue(conn, task_id)  # its webhook, committed with the outcome
+        await retention.drop_payload_if_done(conn, task_id, status)
+    return finished
 
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -409,6 +423,9 @@ async def cancel(session: AsyncSession, tenant_id: int, task_id: int, on_cancele
         .returning(*(getattr(Task, f.name) for f in dataclasses.fields(ClaimedTask)))
     )
     canceled = changed.first()
+    if canceled is not None:
+        await outbox.enqueue(await session.connection(), task_id)  # its webhook, committed with the cancel
+        await retention.drop_payload_if_done(session, task_id, "CANCELED")
     if canceled is not None and on_canceled is not None:
         await on_canceled(await session.connection(), ClaimedTask(*canceled))
     await session.commit()

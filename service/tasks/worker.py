@@ -27,7 +27,7 @@ import asyncpg
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from service import notify
+from service import notify, retention
 from service.batches import purge_expired
 from service.db import clock
 from service.db.models import Catalog, Task
@@ -36,10 +36,11 @@ from service.db.postgres_url import connect_args
 from service.error_reasons import ErrorReason
 from service.errors import TaskFailed
 from service.settings import Settings
-from service.tasks import queue
+from service.tasks import observe, queue
 from service.tasks.context import TaskContext
 from service.tasks.handlers import FAILURE_HOOKS, HANDLERS
 from service.tasks.queue import ClaimedTask
+from service.webhooks.sender import WebhookSender
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,9 @@ class Worker:
             asyncio.create_task(self._heartbeat(stop)),
             asyncio.create_task(self._every(stop, self.settings.batch_purge_interval_seconds, self._purge_batches)),
             asyncio.create_task(self._every(stop, _pending_purge_interval(self.settings), self._purge_pending)),
+            asyncio.create_task(WebhookSender(self.engine, self.settings).run(stop)),
+            asyncio.create_task(self._every(stop, self.settings.worker_heartbeat_interval, self._sample_queue)),
+            asyncio.create_task(self._every(stop, self.settings.task_purge_interval_seconds, self._purge_finished())),
         ]
         if self.postgres:
             background.append(asyncio.create_task(self._listen(stop)))
@@ -102,7 +106,7 @@ class Worker:
                     if task is None:
                         break
                     claimed_any = True
-                    runner = asyncio.create_task(self._run(task))
+                    runner = asyncio.create_task(observe.run(self.engine, task, self._run))
                     self._running.add(runner)
                     runner.add_done_callback(self._finished)
                 if claimed_any and len(self._running) < self.concurrency:
@@ -210,12 +214,19 @@ class Worker:
         if purged:
             log.info("purged %d expired batch(es)", purged)
 
+    def _purge_finished(self) -> Callable[[], Awaitable[None]]:
+        return retention.periodic_purge(self.engine, self.settings)
+
     async def _purge_pending(self) -> None:
         """Delete what broken uploads left: PENDING tasks no part came for within the expiry."""
         async with self.engine.connect() as conn:
             purged = await queue.purge_pending(conn, self.settings.pending_upload_expiry_seconds)
         if purged:
             log.info("deleted %d abandoned upload(s)", purged)
+
+    async def _sample_queue(self) -> None:
+        """Sample the queue's depth and the live workers for the metrics."""
+        await observe.sample_queue(self.engine, self.settings.worker_lease_timeout)
 
     async def _listen(self, stop: asyncio.Event) -> None:
         """LISTEN for enqueues on a connection of its own, connected again whenever it is lost (the poll
@@ -285,6 +296,7 @@ class Worker:
                 ):
                     await conn.commit()
                     log.info("task %d done", task.id)
+                    observe.finished(task, "DONE", ctx.records_applied, result)
                 else:
                     await conn.rollback()
                     log.warning("task %d was taken over by another worker; rolled back", task.id)
@@ -343,6 +355,8 @@ class Worker:
             if finished and (on_failure := FAILURE_HOOKS.get(task.type)) is not None:
                 await on_failure(conn, task, error)
             await conn.commit()
+            if finished:
+                observe.finished(task, "FAILED")
             section = (await conn.execute(select(Catalog.name).where(Catalog.id == task.catalog_id))).scalar_one()
         if finished and task.notification_email:
             await notify.send_failure(self.settings, task.notification_email, task.id, section, error)

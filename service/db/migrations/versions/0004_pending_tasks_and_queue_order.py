@@ -41,7 +41,7 @@ def upgrade() -> None:
     op.create_index("ix_tasks_queue_seq", "tasks", ["queue_seq"])
     pending = sa.text("status = 'PENDING'")
     op.create_index("ix_tasks_pending", "tasks", ["last_update"], postgresql_where=pending, sqlite_where=pending)
-    if op.get_bind().dialect.name == "postgresql":
+    if op.get_context().dialect.name == "postgresql":
         op.execute("CREATE SEQUENCE tasks_queue_seq")
         op.execute("SELECT setval('tasks_queue_seq', (SELECT coalesce(max(id), 0) + 1 FROM tasks), false)")
         op.execute(f"ALTER TABLE tasks ADD CONSTRAINT ck_tasks_status CHECK (status IN ({_LISTED}))")
@@ -56,7 +56,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
+    if op.get_context().dialect.name == "postgresql":
         op.execute("ALTER TABLE tasks DROP CONSTRAINT ck_tasks_status")
         op.execute("DROP SEQUENCE tasks_queue_seq")
     else:
