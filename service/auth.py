@@ -76,8 +76,7 @@ async def create_token(session: AsyncSession, tenant_name: str, expires_in: floa
     it answers UNAUTHENTICATED from then on (by the database clock)."""
     tenant = await ensure_tenant(session, tenant_name)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    dialect = session.bind.dialect.name
-    expires_at = clock.later(dialect, expires_in) if expires_in is not None else None
+    expires_at = clock.of(session).later(expires_in) if expires_in is not None else None
     await session.execute(
         insert(ApiToken).values(tenant_id=tenant.id, token_hash=hash_token(token), expires_at=expires_at)
     )
@@ -103,7 +102,7 @@ class Authenticator:
         if cached and cached[0] > time.monotonic():
             return cached[1]
         async with self._sessions() as session:
-            now = clock.now(session.bind.dialect.name)
+            now = clock.of(session).now()
             row = (
                 await session.execute(
                     select(
@@ -149,7 +148,7 @@ class Authenticator:
 async def record_use(sessions: async_sessionmaker[AsyncSession], token_id: int) -> None:
     try:
         async with sessions() as session:
-            now = clock.now(session.bind.dialect.name)
+            now = clock.of(session).now()
             await session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
             await session.commit()
     except Exception as exc:

@@ -14,32 +14,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import asyncpg
 import orjson
 from google.protobuf.timestamp_pb2 import Timestamp
-from sqlalchemy import cast, func
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalogingest.v1 import batch_pb2
 from service import values
-from service.db.models import BatchItem
+from service.db.backend import backend_of
 from service.error_reasons import ErrorReason
 from service.errors import NotFound
 from service.ids import id_problem
 from service.json_depth import TOO_DEEP, too_deep
-from service.store.batch_items_pg import write_rounds
+from service.store.ports import BatchPurged
 from service.timeutil import utcnow
 
 Operation = Literal["add", "modify", "delete"]
 OPERATIONS: tuple[Operation, ...] = ("add", "modify", "delete")
 MAX_TYPE_LENGTH = 1024
-_KEY = ("batch_id", "item_type", "item_id", "context")
-# From this many rows on PostgreSQL, COPY into a staging table beats multi-row VALUES (measured: even at 30-50
-# rows, 1.2x at 100, 1.25x at 1,000); below it the extra round trips cost more than they save.
-COPY_FROM_ROWS = 50
 
 
 class Code(enum.IntEnum):
@@ -159,30 +151,6 @@ def _rounds(rows: list[dict[str, Any]], op: Operation) -> list[list[dict[str, An
     return rounds
 
 
-def _upsert(dialect: str, op: Operation) -> Any:
-    """INSERT ... ON CONFLICT DO UPDATE, executed with a list of rows: SQLAlchemy sends them as multi-row
-    VALUES statements ("insertmanyvalues"), compiled once and cached."""
-    table = BatchItem.__table__
-    stmt = (postgresql if dialect == "postgresql" else sqlite).insert(table)
-    new = stmt.excluded
-    if op == "modify":
-        if dialect == "postgresql":
-            merged = func.coalesce(table.c.attributes, cast("{}", JSONB)).op("||")(new.attributes)
-        else:
-            merged = func.json_merge(table.c.attributes, new.attributes)
-        changes = {
-            "attributes": merged,
-            "parent_id": func.coalesce(new.parent_id, table.c.parent_id),
-            "op_ts": new.op_ts,
-        }
-        # A modification needs an item: one that arrives after the item's deletion changes nothing.
-        where = (new.op_ts >= table.c.op_ts) & table.c.deleted.is_(False)
-    else:
-        changes = {c: getattr(new, c) for c in ("parent_id", "attributes", "deleted", "partial", "op_ts")}
-        where = new.op_ts >= table.c.op_ts
-    return stmt.on_conflict_do_update(index_elements=list(_KEY), set_=changes, where=where)
-
-
 async def write_items(
     session: AsyncSession, batch_pk: str, op: Operation, items: Sequence[batch_pb2.BatchItem]
 ) -> list[ItemResult]:
@@ -195,16 +163,10 @@ async def write_items(
         results.append(result)
         if row is not None:
             rows.append({"batch_id": batch_pk, **row})
-    dialect = session.bind.dialect.name
-    rounds = _rounds(rows, op)
     try:
-        if dialect == "postgresql" and len(rows) >= COPY_FROM_ROWS:
-            await write_rounds(await session.connection(), op == "modify", rounds)
-        else:
-            for round_rows in rounds:
-                await session.execute(_upsert(dialect, op), round_rows)
+        await backend_of(session).write_batch_items(session, op == "modify", _rounds(rows, op))
         await session.commit()
-    except (IntegrityError, asyncpg.IntegrityConstraintViolationError):
+    except (BatchPurged, IntegrityError):
         # The batch was purged between its lookup and this write.
         await session.rollback()
         raise NotFound("the batch expired", reason=ErrorReason.BATCH_NOT_FOUND) from None

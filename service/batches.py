@@ -42,6 +42,16 @@ async def find_live_batch(session: AsyncSession | AsyncConnection, catalog_id: i
     )
 
 
+async def live_batches(session: AsyncSession | AsyncConnection, catalog_id: int) -> list[Batch]:
+    """The catalog's batches that have not expired, newest first."""
+    rows = await session.execute(
+        select(Batch)
+        .where(Batch.catalog_id == catalog_id, Batch.expires_at > utcnow())
+        .order_by(Batch.created_at.desc(), Batch.id)
+    )
+    return list(rows.scalars())
+
+
 async def get_live_batch(session: AsyncSession | AsyncConnection, catalog_id: int | None, name: str) -> Batch:
     """The batch, or NOT_FOUND when it does not exist in this environment or has expired."""
     batch = await find_live_batch(session, catalog_id, name) if catalog_id is not None and name else None

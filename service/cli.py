@@ -12,7 +12,7 @@ from importlib import metadata
 from service import cli_admin, cli_client, cli_webhooks, settings_check, tls
 from service.cli_args import Parser, fail, global_options, log_level
 from service.db import schema_version
-from service.db.postgres_url import connect_args, is_postgres_url
+from service.db.engine import check_url
 from service.logs import configure_logging
 from service.malloc import limit_arenas
 from service.runner import ROLES, run
@@ -28,8 +28,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     }
     roles = (args.role or ROLES) if args.command == "serve" else ()
     settings = settings_check.load(os.environ, roles, **overrides)
-    if is_postgres_url(settings.database_url):
-        connect_args(settings.database_url)  # an unsupported parameter is a startup error naming it
+    check_url(settings.database_url)  # an unsupported parameter is a startup error naming it
     tls.check(settings)
     return settings
 

@@ -23,7 +23,6 @@ from service.db import schema_version
 from service.db.engine import create_engine, session_factory
 from service.db.migrate import upgrade
 from service.db.models import ApiToken
-from service.db.postgres_url import is_postgres_url
 from service.errors import NotFound
 from service.retention import Policy, purge
 from service.settings import Settings
@@ -137,8 +136,7 @@ def _print_tokens(tokens: list[TokenInfo], *, as_json: bool) -> None:
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
     if args.sql:
-        dialect = "postgresql" if is_postgres_url(settings.database_url) else "sqlite"
-        sys.stdout.write(schema_version.upgrade_sql(dialect, args.from_revision))
+        sys.stdout.write(schema_version.upgrade_sql_for(settings.database_url, args.from_revision))
         return 0
     return asyncio.run(_migrate_online(args, settings))
 

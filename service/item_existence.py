@@ -17,20 +17,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.db.backend import backend_of
 from service.field_types import FieldDef, check_properties
 
 ITEM = 1
 
-_EXISTING = {
-    # One array parameter: one statement compiled once, whatever the number of ids.
-    "postgresql": "r.record_id = ANY(CAST(:ids AS text[]))",
-    # One JSON parameter, so any number of ids stays one statement (one SQLite read snapshot).
-    "sqlite": "r.record_id IN (SELECT value FROM json_each(:ids))",
-}
 _SNAPSHOT = """
     SELECT r.record_id FROM records r JOIN catalogs c ON r.version_id = c.active_version_id
     WHERE c.id = :catalog AND r.kind = 1 AND r.context = '' AND {existing}
@@ -53,11 +47,11 @@ class Existence:
 async def existence_at_submission(session: AsyncSession, catalog_id: int, ids: Sequence[str]) -> Existence:
     if not ids:
         return Existence(frozenset(), False)
-    dialect = (await session.connection()).dialect.name
+    backend = backend_of(session)
     unique = list(dict.fromkeys(ids))
     rows = await session.execute(
-        text(_SNAPSHOT.format(existing=_EXISTING[dialect])),
-        {"catalog": catalog_id, "ids": unique if dialect == "postgresql" else orjson.dumps(unique).decode()},
+        text(_SNAPSHOT.format(existing=backend.text_list("r.record_id", "ids"))),
+        {"catalog": catalog_id, "ids": backend.bind_text_list(unique)},
     )
     found = [row[0] for row in rows]
     # End the read (SQLite holds its snapshot until the transaction ends).

@@ -160,9 +160,10 @@ def _json(value: Any) -> Any:
 
 
 def _stored_json(value: Any) -> str:
-    """A stored value as JSON text; json for what orjson cannot write (an integer past 64 bits, stored by an
-    older version): one such value must not fail the read."""
+    """A stored value as JSON text, keys sorted as written (PostgreSQL's jsonb reorders them: without sorting,
+    the two backends would answer the same record with different text); json for what orjson cannot write (an
+    integer past 64 bits, stored by an older version): one such value must not fail the read."""
     try:
-        return orjson.dumps(value).decode()
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
     except TypeError:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str, sort_keys=True)

@@ -78,15 +78,13 @@ class Policy:
 
 async def purge(conn: AsyncConnection, policy: Policy) -> Purged:
     """Delete what the policy no longer keeps, in one transaction (committed here)."""
-    dialect = conn.dialect.name
-    old_tasks = select(Task.id).where(
-        Task.status.in_(FINISHED), Task.finish_time < clock.ago(dialect, policy.task_seconds)
-    )
+    db_clock = clock.of(conn)
+    old_tasks = select(Task.id).where(Task.status.in_(FINISHED), Task.finish_time < db_clock.ago(policy.task_seconds))
     # Payload chunks counted apart from their tasks; those of tasks finished before payloads were dropped at
     # finish (DONE, CANCELED) go too.
     expired_payload_tasks = select(Task.id).where(
         (Task.status.in_(("DONE", "CANCELED")))
-        | ((Task.status == "FAILED") & (Task.finish_time < clock.ago(dialect, policy.failed_payload_seconds)))
+        | ((Task.status == "FAILED") & (Task.finish_time < db_clock.ago(policy.failed_payload_seconds)))
         | Task.id.in_(old_tasks)
     )
     chunks = await conn.execute(delete(TaskPayload).where(TaskPayload.task_id.in_(expired_payload_tasks)))
@@ -102,7 +100,7 @@ async def purge(conn: AsyncConnection, policy: Policy) -> Purged:
         .where(
             Task.idempotency_key.is_not(None),
             Task.status != "PENDING",
-            Task.submission_time < clock.ago(dialect, policy.idempotency_seconds),
+            Task.submission_time < db_clock.ago(policy.idempotency_seconds),
         )
         .values(idempotency_key=None)
     )

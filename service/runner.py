@@ -17,7 +17,8 @@ import uvicorn
 
 from service import metrics_endpoint, tls, tracing
 from service.db import schema_version
-from service.db.engine import create_engine, is_postgres, session_factory
+from service.db.backend import backend_of
+from service.db.engine import create_engine, session_factory
 from service.inflight import InflightBytes
 from service.server import create_server
 from service.settings import Settings
@@ -36,7 +37,7 @@ async def run(settings: Settings, roles: Iterable[str] = ROLES, stop: asyncio.Ev
             loop.add_signal_handler(sig, stop.set)
 
     engine = create_engine(settings.effective_database_url)
-    if not is_postgres(engine) and set(roles) != set(ROLES):
+    if backend_of(engine).one_process and set(roles) != set(ROLES):
         log.warning("SQLite serves one process: run all roles together, or use PostgreSQL for separate roles")
     await schema_version.prepare(engine, settings)
     sessions = session_factory(engine)

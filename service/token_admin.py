@@ -62,7 +62,7 @@ async def revoke_token(session: AsyncSession, token_id: int) -> bool:
     changed = await session.execute(
         update(ApiToken)
         .where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
-        .values(revoked_at=clock.now(session.bind.dialect.name))
+        .values(revoked_at=clock.of(session).now())
     )
     await session.commit()
     return (changed.rowcount or 0) == 1

@@ -9,6 +9,7 @@ from catalogingest.v1 import batch_pb2
 from service import batch_items
 from service.db.engine import create_engine, session_factory
 from service.errors import NotFound
+from service.store import postgres_backend
 from tests.batch_helpers import add, delete, ingest, items_of, modify, new_version, scope, send, wait_ingestion
 from tests.conftest import BACKENDS, start_stack
 from tests.helpers import eventually
@@ -36,7 +37,7 @@ each_write_path = pytest.mark.parametrize(
 @pytest.fixture
 def write_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     if request.param == "copy":
-        monkeypatch.setattr(batch_items, "COPY_FROM_ROWS", 1)
+        monkeypatch.setattr(postgres_backend, "COPY_FROM_ROWS", 1)
     return request.param
 
 

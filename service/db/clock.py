@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import DateTime
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.sql.elements import ColumnElement, literal_column
 
 
@@ -19,6 +20,7 @@ class Clock:
     # SQL for the current time; `ago_template` has a `{seconds}` slot (a float literal, never user input).
     now_sql: str
     ago_template: str
+    later_template: str
 
     def ago_sql(self, seconds: float) -> str:
         """SQL text for the database's current time minus `seconds`."""
@@ -31,45 +33,31 @@ class Clock:
     def ago(self, seconds: float) -> ColumnElement:
         return literal_column(self.ago_sql(seconds), DateTime(timezone=True))
 
+    def later_sql(self, seconds: float) -> str:
+        """SQL text for the database's current time plus `seconds` (an expiry, a lease's end)."""
+        return self.later_template.format(seconds=f"{float(seconds):.6f}")
+
+    def later(self, seconds: float) -> ColumnElement:
+        return literal_column(self.later_sql(seconds), DateTime(timezone=True))
+
 
 POSTGRES = Clock(
     now_sql="statement_timestamp()",
     ago_template="(statement_timestamp() - make_interval(secs => {seconds}))",
+    later_template="(statement_timestamp() + make_interval(secs => {seconds}))",
 )
 SQLITE = Clock(
     now_sql="(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000')",
     ago_template="(strftime('%Y-%m-%d %H:%M:%f', 'now', '-{seconds} seconds') || '000')",
+    later_template="(strftime('%Y-%m-%d %H:%M:%f', 'now', '+{seconds} seconds') || '000')",
 )
 
 
-# For code that holds only a dialect name; the queue stores hold their Clock.
 def for_dialect(dialect: str) -> Clock:
     return POSTGRES if dialect == "postgresql" else SQLITE
 
 
-def now_sql(dialect: str) -> str:
-    """SQL text for the database's current time."""
-    return for_dialect(dialect).now_sql
-
-
-def ago_sql(dialect: str, seconds: float) -> str:
-    """SQL text for the database's current time minus `seconds`."""
-    return for_dialect(dialect).ago_sql(seconds)
-
-
-def now(dialect: str) -> ColumnElement:
-    """The database's current time, as a value for inserts and updates and in comparisons."""
-    return literal_column(now_sql(dialect), DateTime(timezone=True))
-
-
-def ago(dialect: str, seconds: float) -> ColumnElement:
-    return literal_column(ago_sql(dialect, seconds), DateTime(timezone=True))
-
-
-def later(dialect: str, seconds: float) -> ColumnElement:
-    """The database's current time plus `seconds` (an expiry)."""
-    if dialect == "postgresql":
-        sql = f"(statement_timestamp() + make_interval(secs => {seconds:.6f}))"
-    else:
-        sql = f"(strftime('%Y-%m-%d %H:%M:%f', 'now', '+{seconds:.6f} seconds') || '000')"
-    return literal_column(sql, DateTime(timezone=True))
+def of(bind: AsyncEngine | AsyncConnection | AsyncSession) -> Clock:
+    """The clock of the database an engine, connection or session talks to."""
+    dialect = bind.bind.dialect if isinstance(bind, AsyncSession) else bind.dialect
+    return for_dialect(dialect.name)

@@ -13,6 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from service import values
 from service.db.postgres_url import connect_args, is_postgres_url
 
+# The names the layers above the store give sessions, so that they need not import SQLAlchemy.
+Session = AsyncSession
+Sessions = async_sessionmaker[AsyncSession]
+
 
 def _json_serializer(value: Any) -> str:
     # orjson writes the canonical numbers of service.values (orjson.Fragment) that json.dumps cannot.
@@ -29,10 +33,11 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def is_postgres(engine_or_url: AsyncEngine | str) -> bool:
-    if isinstance(engine_or_url, AsyncEngine):
-        return engine_or_url.dialect.name == "postgresql"
-    return is_postgres_url(engine_or_url)
+def check_url(url: str) -> None:
+    """Raise ValueError naming a parameter of `url` this service does not support (PostgreSQL URLs are read as
+    libpq reads them)."""
+    if is_postgres_url(url):
+        connect_args(url)
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -57,10 +62,20 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
-        dbapi_connection.create_function("json_merge", 2, json_merge, deterministic=True)
+        dbapi_connection.create_function("json_update", 2, json_update, deterministic=True)
         dbapi_connection.create_function("json_merge_removing_nulls", 2, json_merge_removing_nulls, deterministic=True)
 
     return engine
+
+
+def json_update(left: str | None, right: str | None) -> str:
+    """PostgreSQL's jsonb `||` for SQLite: the right object's keys replace the left's, each as a whole (a batch
+    item's modification, and its merge into a record at ingestion)."""
+    merged = json.loads(left) if left else {}
+    if not isinstance(merged, dict):
+        merged = {}
+    merged.update(json.loads(right) if right else {})
+    return json.dumps(merged, separators=(",", ":"), ensure_ascii=False)
 
 
 def json_merge(left: str | None, right: str | None) -> str:

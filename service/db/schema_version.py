@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.db.migrate import alembic_config, upgrade
+from service.db.postgres_url import is_postgres_url
 from service.settings import Settings
 
 
@@ -46,6 +47,11 @@ def upgrade_sql(dialect: str, from_revision: str | None = None) -> str:
     target = f"{from_revision}:head" if from_revision else "head"
     command.upgrade(config, target, sql=True)
     return output.getvalue()
+
+
+def upgrade_sql_for(database_url: str, from_revision: str | None = None) -> str:
+    """upgrade_sql for the database a URL names (PostgreSQL, else the SQLite default)."""
+    return upgrade_sql("postgresql" if is_postgres_url(database_url) else "sqlite", from_revision)
 
 
 async def prepare(engine: AsyncEngine, settings: Settings) -> None:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import grpc
-from sqlalchemy import select
 
 from catalogingest.v1 import batch_pb2, batch_pb2_grpc
-from service.batches import new_batch
-from service.db.models import Batch
+from service.batches import live_batches, new_batch
 from service.servicers.batch_items import BatchItemsMixin
 from service.servicers.catalog_versions import CatalogVersionsMixin
 from service.servicers.ingestions import IngestionsMixin
-from service.timeutil import to_timestamp, utcnow
+from service.timeutil import to_timestamp
 
 
 class BatchServicer(BatchItemsMixin, IngestionsMixin, CatalogVersionsMixin, batch_pb2_grpc.BatchServiceServicer):
@@ -32,13 +30,7 @@ class BatchServicer(BatchItemsMixin, IngestionsMixin, CatalogVersionsMixin, batc
         tenant_id = self._scope(request.tenant, request.environment)
         async with self.sessions() as session:
             catalog = await self._catalog(session, tenant_id, request.environment)
-            rows = (
-                await session.execute(
-                    select(Batch)
-                    .where(Batch.catalog_id == catalog.id, Batch.expires_at > utcnow())
-                    .order_by(Batch.created_at.desc(), Batch.id)
-                )
-            ).scalars()
+            rows = await live_batches(session, catalog.id)
             return batch_pb2.ListBatchesResponse(
                 batches=[
                     batch_pb2.Batch(

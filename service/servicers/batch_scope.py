@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from service.catalogs import check_name, get_catalog
+from service.db.engine import Session, Sessions
 from service.db.models import Catalog
 from service.errors import InvalidArgument
 from service.interceptors import current_principal
@@ -13,9 +12,7 @@ from service.settings import Settings
 
 
 class BatchScope:
-    def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], settings: Settings, uploads: UploadSlots | None = None
-    ) -> None:
+    def __init__(self, sessions: Sessions, settings: Settings, uploads: UploadSlots | None = None) -> None:
         self.sessions = sessions
         self.settings = settings
         self.uploads = uploads or UploadSlots(settings.max_uploads_per_tenant, settings.max_uploads)
@@ -34,7 +31,7 @@ class BatchScope:
         return principal.tenant_id
 
     @staticmethod
-    async def _catalog(session: AsyncSession, tenant_id: int, environment: str) -> Catalog:
+    async def _catalog(session: Session, tenant_id: int, environment: str) -> Catalog:
         """The environment's catalog; NOT_FOUND naming it when there is none. Only POST /catalogs (and the
         catalog writes of the other APIs) create a catalog: a typo never silently makes an empty one (R9)."""
         return await get_catalog(session, tenant_id, environment, "environment")

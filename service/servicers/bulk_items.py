@@ -6,11 +6,11 @@ from collections.abc import Iterator, Sequence
 
 import grpc
 import orjson
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from catalogingest.v1 import catalog_pb2, record_pb2
 from service.bulk_items import ITEM, ItemCheck, check_item, check_request
 from service.catalog_schemas import check_project, get_project_catalog
+from service.db.engine import Session, Sessions
 from service.field_types import FieldDef, stored_fields
 from service.interceptors import current_principal
 from service.item_existence import creation_problems, existence_at_submission
@@ -29,7 +29,7 @@ BulkRequest = catalog_pb2.BulkReplaceCatalogItemsRequest | catalog_pb2.BulkUpdat
 class BulkItems:
     """Mixed into CatalogServicer, which provides the session factory and the settings."""
 
-    sessions: async_sessionmaker[AsyncSession]
+    sessions: Sessions
     settings: Settings
 
     async def BulkReplaceCatalogItems(
@@ -94,7 +94,7 @@ class BulkItems:
 
 
 async def _check_existence(
-    session: AsyncSession,
+    session: Session,
     catalog_id: int,
     catalog_name: str,
     fields: dict[str, FieldDef],

@@ -7,13 +7,12 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import grpc
-from sqlalchemy import and_, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from catalogingest.v1 import catalog_pb2, catalog_pb2_grpc, record_pb2
 from service import idempotency, paging
 from service.catalogs import catalog_for_write, get_catalog
-from service.db.models import Record, Task
+from service.db.engine import Session, Sessions
+from service.db.models import Task
 from service.error_reasons import ErrorReason
 from service.errors import InvalidArgument, invalid_field
 from service.field_paths import FieldPath
@@ -25,23 +24,13 @@ from service.servicers.catalog_schemas import CatalogSchemas
 from service.servicers.streaming import UploadSlots, ensure_not_cancelled, idle_timeout, read_header, stream_body
 from service.servicers.uploads import PART_BYTES, CatalogUploads
 from service.settings import Settings
+from service.store.record_reads import get_records, list_records
 from service.tasks import queue
 from service.tasks.pending import PendingUpload
 from service.tasks.record_writes import RECORDS_PART, encode_chunk
 from service.tasks.status import TaskType
 from service.webhooks.urls import check_url
 
-RECORD_COLUMNS = (
-    Record.kind,
-    Record.record_id,
-    Record.context,
-    Record.name,
-    Record.suggested_score,
-    Record.parent_id,
-    Record.parent_ids,
-    Record.data,
-    Record.op_ts,
-)
 ON_MISSING = {0: "FAIL", 1: "FAIL", 2: "IGNORE", 3: "CREATE"}
 WRITE_MODES = {
     catalog_pb2.WRITE_MODE_REPLACE: TaskType.RECORDS_REPLACE,
@@ -51,9 +40,7 @@ WRITE_MODES = {
 
 
 class CatalogServicer(CatalogUploads, CatalogSchemas, BulkItems, catalog_pb2_grpc.CatalogServiceServicer):
-    def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], settings: Settings, uploads: UploadSlots | None = None
-    ) -> None:
+    def __init__(self, sessions: Sessions, settings: Settings, uploads: UploadSlots | None = None) -> None:
         self.sessions = sessions
         self.settings = settings
         self.uploads = uploads or UploadSlots(settings.max_uploads_per_tenant, settings.max_uploads)
@@ -72,16 +59,7 @@ class CatalogServicer(CatalogUploads, CatalogSchemas, BulkItems, catalog_pb2_grp
         _check_lookup_ids("ids", request.ids, request.context)
         async with self.sessions() as session:
             catalog = await get_catalog(session, principal.tenant_id, self._section(request.section))
-            rows = (
-                await session.execute(
-                    select(*RECORD_COLUMNS).where(
-                        Record.version_id == catalog.active_version_id,
-                        Record.kind == kind,
-                        Record.context == request.context,
-                        Record.record_id.in_(list(request.ids)),
-                    )
-                )
-            ).all()
+            rows = await get_records(session, catalog.active_version_id, kind, request.context, request.ids)
         by_id = {row.record_id: row for row in rows}
         return catalog_pb2.BatchGetRecordsResponse(
             records=[row_to_proto(by_id[i]) for i in dict.fromkeys(request.ids) if i in by_id]
@@ -97,23 +75,19 @@ class CatalogServicer(CatalogUploads, CatalogSchemas, BulkItems, catalog_pb2_grp
         _check_lookup_ids("id", request.id)
         async with self.sessions() as session:
             catalog = await get_catalog(session, principal.tenant_id, self._section(request.section))
-            where = [Record.version_id == catalog.active_version_id, Record.kind == kind]
-            if request.id:
-                where.append(Record.record_id.in_(list(request.id)))
-            total = (await session.execute(select(func.count()).select_from(Record).where(*where))).scalar_one()
-            query = select(*RECORD_COLUMNS).where(*where).order_by(Record.record_id, Record.context).limit(size + 1)
+            after = None
             if request.page_token:
-                after = paging.decode_token(request.page_token, {"id": str, "context": str})
-                last_id, last_context = after["id"], after["context"]
-                query = query.where(
-                    or_(
-                        Record.record_id > last_id,
-                        and_(Record.record_id == last_id, Record.context > last_context),
-                    )
-                )
-            else:
-                query = query.offset(paging.offset_for_page(request.page, size))
-            rows = (await session.execute(query)).all()
+                position = paging.decode_token(request.page_token, {"id": str, "context": str})
+                after = (position["id"], position["context"])
+            total, rows = await list_records(
+                session,
+                catalog.active_version_id,
+                kind,
+                request.id,
+                size + 1,
+                after=after,
+                offset=0 if after else paging.offset_for_page(request.page, size),
+            )
         response = catalog_pb2.ListRecordsResponse(records=[row_to_proto(r) for r in rows[:size]], total_count=total)
         if len(rows) > size:
             last = rows[size - 1]
@@ -176,7 +150,7 @@ class CatalogServicer(CatalogUploads, CatalogSchemas, BulkItems, catalog_pb2_grp
 
     async def _open_task(
         self,
-        session: AsyncSession,
+        session: Session,
         target: WriteTarget,
         catalog_id: int,
         *,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import grpc
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from catalogingest.v1 import catalog_pb2
 from service import paging
@@ -17,6 +16,7 @@ from service.catalog_schemas import (
     get_project_catalog,
     list_catalogs,
 )
+from service.db.engine import Sessions
 from service.db.models import Catalog
 from service.errors import invalid_field
 from service.field_types import stored_fields
@@ -27,7 +27,7 @@ from service.timeutil import to_timestamp
 class CatalogSchemas:
     """Mixed into CatalogServicer, which provides the session factory."""
 
-    sessions: async_sessionmaker[AsyncSession]
+    sessions: Sessions
 
     async def CreateCatalogDefinition(
         self, request: catalog_pb2.CreateCatalogDefinitionRequest, context: grpc.aio.ServicerContext

@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import grpc
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from catalogingest.v1 import catalog_pb2, record_pb2
 from service.catalogs import catalog_for_write
 from service.csv_records import FILE_NAMES
+from service.db.engine import Sessions
 from service.errors import invalid_field
 from service.interceptors import current_principal
 from service.servicers.streaming import UploadSlots, ensure_not_cancelled, idle_timeout, read_header, stream_body
@@ -39,7 +39,7 @@ def check_header(header: catalog_pb2.UploadCatalogHeader) -> str:
 
 
 class CatalogUploads:
-    sessions: async_sessionmaker[AsyncSession]
+    sessions: Sessions
     settings: Settings
     uploads: UploadSlots
 

@@ -13,8 +13,9 @@ from typing import Any, NamedTuple
 from sqlalchemy import select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from service.db.backend import backend_of
 from service.db.models import BatchItem
-from service.store.links import LinkRules, link_values
+from service.store.links import LinkRules
 
 CHUNK_ROWS = 1000
 SAMPLE_IDS = 5
@@ -56,19 +57,20 @@ class BatchCounts(NamedTuple):
 class BatchIngest:
     def __init__(self, conn: AsyncConnection, batch_pk: str, version_id: int) -> None:
         self.conn = conn
-        self.postgres = conn.dialect.name == "postgresql"
+        self.backend = backend_of(conn)
+        self.sql = self.backend.sql
         self.params = {"batch": batch_pk, "version": version_id}
 
     async def _run(self, sql: str, **params: Any) -> Any:
         return await self.conn.execute(text(sql), {**self.params, **params})
 
     async def prepare(self) -> None:
-        if not self.postgres:
-            await self._run("DROP TABLE IF EXISTS temp.ingest_errors")
-        await self._run(
-            "CREATE TEMP TABLE ingest_errors (item_type TEXT, item_id TEXT, context TEXT, error_type TEXT,"
-            " message TEXT, PRIMARY KEY (item_type, item_id, context))" + (" ON COMMIT DROP" if self.postgres else "")
-        )
+        for statement in self.sql.temp_table(
+            "ingest_errors",
+            "item_type TEXT, item_id TEXT, context TEXT, error_type TEXT, message TEXT,"
+            " PRIMARY KEY (item_type, item_id, context)",
+        ):
+            await self._run(statement)
 
     async def counts(self) -> BatchCounts:
         """What the batch holds, in one pass over it."""
@@ -90,9 +92,7 @@ class BatchIngest:
         ANALYZE). Inside the task's transaction ANALYZE would hold its lock until the ingestion ends and
         serialize the ingestions of all catalogs; on its own it takes ~0.2 s.
         """
-        if self.postgres:
-            async with engine.connect() as conn:
-                await (await conn.execution_options(isolation_level="AUTOCOMMIT")).execute(text("ANALYZE batch_items"))
+        await self.backend.analyze(engine, "batch_items")
 
     async def chunks(self) -> AsyncIterator[list[Any]]:
         """The batch's items (not tombstones) in key order, CHUNK_ROWS at a time: memory stays bounded."""
@@ -165,13 +165,13 @@ class BatchIngest:
 
     async def check_group_links(self, version: int) -> None:
         """Items whose attributes' group_ids name a group the version lacks (R2): an item error."""
-        group_ids = "b.attributes->'group_ids'" if self.postgres else "json_extract(b.attributes, '$.group_ids')"
+        group_ids = self.sql.json_member("b.attributes", "group_ids")
         await self._run(
             f"""INSERT INTO ingest_errors (item_type, item_id, context, error_type, message)
                 SELECT b.item_type, b.item_id, b.context, '{MISSING_GROUP}',
                        'group_ids names ''' || min(g.value) || ''', which is not an item group of catalog version '
                        || :number
-                FROM batch_items b, {link_values(self.conn.dialect.name, group_ids)}
+                FROM batch_items b, {self.sql.json_array_values(group_ids)}
                 WHERE {_LIVE} AND b.parent_id IS NULL AND {_OK_B}
                   AND NOT EXISTS (SELECT 1 FROM records p WHERE p.version_id = :version AND p.kind = 3
                                   AND p.record_id = g.value AND p.context = b.context)
@@ -208,7 +208,7 @@ class BatchIngest:
 
     async def upsert(self, source: str) -> int:
         """Added items become the version's records (an older write than the record's last is ignored)."""
-        empty = "'{}'::jsonb" if self.postgres else "'{}'"
+        empty = self.sql.empty_object
         written = await self._run(
             f"""INSERT INTO records AS r (version_id, kind, record_id, context, parent_id, data, source, item_type,
                                           op_ts, updated_at)
@@ -226,12 +226,12 @@ class BatchIngest:
         return written.rowcount or 0
 
     async def merge_partial(self) -> int:
-        """Items only modified in the batch: their attributes merge into the version's records."""
-        merged = "r.data || b.attributes" if self.postgres else "json_merge(r.data, b.attributes)"
-        target = "records r" if self.postgres else "records AS r"
+        """Items only modified in the batch: their attributes merge into the version's records, each attribute
+        replacing the record's whole (SqlDialect.merge_objects)."""
+        merged = self.sql.merge_objects("r.data", "b.attributes")
         # A modification changes only the attributes it names: the record keeps its source (R4).
         written = await self._run(
-            f"""UPDATE {target} SET data = {merged}, parent_id = coalesce(b.parent_id, r.parent_id),
+            f"""UPDATE records AS r SET data = {merged}, parent_id = coalesce(b.parent_id, r.parent_id),
                        op_ts = b.op_ts, updated_at = CURRENT_TIMESTAMP
                 FROM batch_items b
                 WHERE {_LIVE} AND b.partial AND {_OK_B} AND {_SAME_RECORD} AND r.op_ts <= b.op_ts"""

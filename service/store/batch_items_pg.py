@@ -27,7 +27,7 @@ _UPSERT = (
     f"INSERT INTO batch_items AS t ({_LIST}) SELECT {_LIST} FROM batch_items_stage WHERE round = $1"
     " ON CONFLICT (batch_id, item_type, item_id, context) DO UPDATE SET {set} WHERE {where}"
 )
-# Exactly the SET and WHERE of service.batch_items._upsert.
+# Exactly the SET and WHERE of service.store.batch_item_upsert.
 _REPLACE = _UPSERT.format(
     set="parent_id = excluded.parent_id, attributes = excluded.attributes, deleted = excluded.deleted,"
     " partial = excluded.partial, op_ts = excluded.op_ts",

@@ -19,38 +19,25 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from service.db.backend import backend_of
 from service.error_reasons import ErrorReason
 from service.errors import TaskFailed
+from service.store.ports import SqlDialect
 from service.store.staged import KIND_NAMES, ROW_BITS, row_of
 
 ITEM, VARIATION, GROUP = 1, 2, 3
 LINK_COLUMNS = {ITEM: "group_ids", GROUP: "parent_ids"}
 
 
-def link_values(dialect: str, json_expr: str, alias: str = "g") -> str:
-    """A FROM item with one row per string of the JSON array `json_expr` (column `{alias}.value`);
-    none when it is not an array."""
-    if dialect == "postgresql":
-        return (
-            f"jsonb_array_elements_text(CASE WHEN jsonb_typeof({json_expr}) = 'array' THEN {json_expr}"
-            f" ELSE '[]'::jsonb END) AS {alias}(value)"
-        )
-    return f"json_each(CASE WHEN json_type({json_expr}) = 'array' THEN {json_expr} ELSE '[]' END) AS {alias}"
-
-
-def _group_ids(dialect: str, record: str) -> str:
-    return f"{record}.data->'group_ids'" if dialect == "postgresql" else f"json_extract({record}.data, '$.group_ids')"
-
-
-def _links(dialect: str, records: str) -> str:
+def _links(sql: SqlDialect, records: str) -> str:
     """(kind, record_id, context, seq, link_column, target) of the records `records` selects as `r` with
     a `seq` column."""
     return f"""
         SELECT r.kind, r.record_id, r.context, r.seq, 'group_ids' AS link_column, g.value AS target
-        FROM ({records}) r, {link_values(dialect, _group_ids(dialect, "r"))} WHERE r.kind = 1
+        FROM ({records}) r, {sql.json_array_values(sql.json_member("r.data", "group_ids"))} WHERE r.kind = 1
         UNION ALL
         SELECT r.kind, r.record_id, r.context, r.seq, 'parent_ids', g.value
-        FROM ({records}) r, {link_values(dialect, "r.parent_ids")} WHERE r.kind = 3"""
+        FROM ({records}) r, {sql.json_array_values("r.parent_ids")} WHERE r.kind = 3"""
 
 
 _NO_GROUP = (
@@ -75,7 +62,7 @@ class LinkRules:
 
     def __init__(self, conn: AsyncConnection, version_id: int) -> None:
         self.conn = conn
-        self.dialect = conn.dialect.name
+        self.sql = backend_of(conn).sql
         self.version_id = version_id
 
     async def _all(self, sql: str, **params: Any) -> list[Any]:
@@ -105,7 +92,7 @@ class LinkRules:
 
     async def reject_dangling_items(self) -> tuple[int, list[str]]:
         """Per-item APIs: drop the staged items whose given group_ids name a missing group; (count, ids)."""
-        dangling = f"SELECT l.seq, l.record_id FROM ({_links(self.dialect, _STAGED)}) l WHERE {_NO_GROUP}"
+        dangling = f"SELECT l.seq, l.record_id FROM ({_links(self.sql, _STAGED)}) l WHERE {_NO_GROUP}"
         rows = await self._all(f"SELECT DISTINCT seq, record_id FROM ({dangling}) d ORDER BY seq")
         if rows:
             await self._all(f"DELETE FROM stage_records WHERE seq IN (SELECT seq FROM ({dangling}) d)")
@@ -113,21 +100,19 @@ class LinkRules:
 
     async def check_group_links(self, groups_deleted: bool) -> None:
         """Fail the task on the first link to a missing group, or a group cycle, it would commit."""
-        if self.dialect == "postgresql":
-            # The planner takes each array for 100 elements: at 200k items it expects 20M links and spends
-            # seconds compiling the statement with JIT for a scan that takes a fraction of that.
-            await self._all("SET LOCAL jit = off")
+        for statement in self.sql.before_link_check():
+            await self._all(statement)
         first = (
             f"SELECT l.kind, l.record_id, l.seq, l.link_column, l.target FROM ({{links}}) l WHERE {_NO_GROUP}"
             " ORDER BY l.seq, l.kind, l.record_id LIMIT 1"
         )
         if groups_deleted:
-            dangling = await self._all(first.format(links=_links(self.dialect, _ALL)))
+            dangling = await self._all(first.format(links=_links(self.sql, _ALL)))
         else:
             # The links the task gave (no join: its staged rows) are the only ones that can be new; only when
             # one names a missing group is the stored form read, which is what the task actually wrote.
-            given = await self._all(first.format(links=_links(self.dialect, _STAGED)))
-            dangling = await self._all(first.format(links=_links(self.dialect, _WRITTEN))) if given else []
+            given = await self._all(first.format(links=_links(self.sql, _STAGED)))
+            dangling = await self._all(first.format(links=_links(self.sql, _WRITTEN))) if given else []
         if dangling:
             kind, record_id, seq, column, target = dangling[0]
             what = "an item" if kind == ITEM else "an item group"
@@ -137,7 +122,7 @@ class LinkRules:
             raise _link_failure(kind, record_id, seq, column, problem, ErrorReason.MISSING_GROUP)
         if not await self._all("SELECT 1 FROM stage_records WHERE kind = 3 LIMIT 1"):
             return
-        parents = link_values(self.dialect, "g.parent_ids", "p")
+        parents = self.sql.json_array_values("g.parent_ids", "p")
         cycle = await self._all(
             f"""WITH RECURSIVE walk(start, context, seq, node) AS (
                     SELECT g.record_id, g.context, s.seq, p.value FROM stage_records s

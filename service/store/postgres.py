@@ -280,8 +280,10 @@ class PostgresRecordStore:
     async def check_parents(self) -> None:
         """Every variation written by this task must name an item that exists once it is applied."""
         await self.analyze()
-        # A staged item_id is checked as staged (one anti-join); only a merge that left item_id alone
-        # needs the stored record's parent.
+        # First the fast check: a staged item_id is checked as staged (one anti-join); only a merge that left
+        # item_id alone needs the stored record's parent. When it finds nothing, the variations this task wrote
+        # name existing items (one whose write was ignored keeps the item it had, which only a sync that deletes
+        # that item in the same task could remove: SQLite, which reads the records alone, refuses that case).
         orphan = await self.raw.fetchrow(
             """SELECT record_id, parent_id, seq FROM (
                  SELECT s.record_id, s.parent_id, s.context, s.seq FROM stage_records s
@@ -294,6 +296,19 @@ class PostgresRecordStore:
                WHERE NOT EXISTS (SELECT 1 FROM records p WHERE p.version_id = $1 AND p.kind = 1
                                  AND p.record_id = v.parent_id AND p.context = v.context)
                ORDER BY seq LIMIT 1""",
+            self.version_id,
+        )
+        if orphan is None:
+            return
+        # A staged row is not always what was written (a merge that skipped a missing record, a write older
+        # than the record): the records this task's variations are now decide, as on SQLite.
+        orphan = await self.raw.fetchrow(
+            """SELECT r.record_id, r.parent_id, s.seq FROM records r
+               JOIN stage_records s ON r.version_id = $1 AND r.kind = 2 AND s.kind = 2
+                    AND r.record_id = s.record_id AND r.context = s.context
+               WHERE NOT EXISTS (SELECT 1 FROM records p WHERE p.version_id = $1 AND p.kind = 1
+                                 AND p.record_id = r.parent_id AND p.context = r.context)
+               ORDER BY s.seq LIMIT 1""",
             self.version_id,
         )
         if orphan is not None:

@@ -11,9 +11,10 @@ from typing import Any
 
 from service.csv_records import FILE_NAMES, VARIATION, CsvStream
 from service.store.links import enforce_links
+from service.store.ports import RecordStore
 from service.store.staged import StagedRecord
 from service.tasks import queue
-from service.tasks.context import RecordStore, TaskContext
+from service.tasks.context import TaskContext
 from service.tasks.status import TaskType
 from service.timeutil import utcnow
 

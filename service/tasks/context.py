@@ -12,17 +12,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from service.db.backend import backend_of
 from service.db.models import Catalog
 from service.error_reasons import ErrorReason
 from service.errors import TaskFailed
 from service.settings import Settings
-from service.store.postgres import PostgresRecordStore, raw_connection
-from service.store.sqlite import SqliteRecordStore
+from service.store.ports import RecordStore
 from service.tasks import queue
 from service.tasks.queue_backends import queue_store
 from service.tasks.queue_store import ClaimedTask
 
-RecordStore = PostgresRecordStore | SqliteRecordStore
 log = logging.getLogger(__name__)
 
 
@@ -38,10 +37,6 @@ class TaskContext:
     # Progress is first written half a second into a task: a small task reports it with its result.
     _last_report: float = field(default_factory=time.monotonic)
     _pending: asyncio.Task[None] | None = None
-
-    @property
-    def postgres(self) -> bool:
-        return self.conn.dialect.name == "postgresql"
 
     @property
     def progress_off_transaction(self) -> bool:
@@ -61,9 +56,7 @@ class TaskContext:
 
     async def record_store(self, version_id: int | None = None) -> RecordStore:
         version_id = version_id if version_id is not None else await self.active_version_id()
-        if self.postgres:
-            return PostgresRecordStore(await raw_connection(self.conn), version_id)
-        return SqliteRecordStore(self.conn, version_id)
+        return await backend_of(self.conn).record_store(self.conn, version_id)
 
     def progress(self, seen: int, applied: int | None = None) -> None:
         """Record progress; written to the task (PostgreSQL) at most twice a second, off the task's transaction."""

@@ -19,6 +19,7 @@ from service.error_reasons import ErrorReason
 from service.errors import CatalogIngestError, TaskFailed
 from service.field_types import check_properties, stored_fields
 from service.store.batch_ingest import INVALID_ATTRIBUTES, BatchIngest
+from service.store.ports import BatchIngestion
 from service.tasks.context import TaskContext
 from service.tasks.queue_backends import queue_store
 from service.tasks.queue_store import ClaimedTask
@@ -51,7 +52,7 @@ async def _check_batch(conn: AsyncConnection, batch_pk: str, batch_name: str) ->
         )
 
 
-async def _validate(ingest: BatchIngest, schema: Any) -> None:
+async def _validate(ingest: BatchIngestion, schema: Any) -> None:
     fields = stored_fields(schema)
     if not fields:  # a catalog without a schema accepts any attributes
         return
@@ -103,7 +104,7 @@ async def apply_batch_ingestion(ctx: TaskContext) -> dict[str, Any]:
         )
     schema = (await conn.execute(select(Catalog.field_schema).where(Catalog.id == ctx.task.catalog_id))).scalar_one()
 
-    ingest = BatchIngest(conn, config["batch_pk"], version_id)
+    ingest: BatchIngestion = BatchIngest(conn, config["batch_pk"], version_id)
     await ingest.prepare()
     counts = await ingest.counts()
     total = counts.items

@@ -40,7 +40,7 @@ async def enqueue(conn: AsyncConnection, task_id: int) -> str | None:
     # The row has every column of Task, which is all task_to_proto reads.
     body = orjson.dumps(message_to_json(task_to_proto(row, row.section)))  # type: ignore[arg-type]
     delivery_id = str(uuid.uuid4())
-    now = clock.now(conn.dialect.name)
+    now = clock.of(conn).now()
     await conn.execute(
         insert(WebhookDelivery).values(
             id=delivery_id,

@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import case, delete, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-from sqlalchemy.sql.elements import ColumnElement, literal_column
+from sqlalchemy.sql.elements import ColumnElement
 
 from service.db import clock
+from service.db.backend import backend_of
 from service.db.models import Tenant
+from service.db.upsert import insert_ignore
 from service.webhooks.models import DELIVERED, GAVE_UP, PENDING, TenantWebhook, WebhookDelivery
 
 MAX_ERROR = 500
@@ -34,15 +35,6 @@ class Claimed:
     url: str
     body: bytes
     attempt: int
-
-
-def later(dialect: str, seconds: float) -> ColumnElement:
-    """The database's current time plus `seconds`."""
-    if dialect == "postgresql":
-        sql = f"(statement_timestamp() + make_interval(secs => {seconds:.6f}))"
-    else:
-        sql = f"(strftime('%Y-%m-%d %H:%M:%f', 'now', '+{seconds:.6f} seconds') || '000')"
-    return literal_column(sql, WebhookDelivery.next_attempt_at.type)
 
 
 _ANY_DUE = "SELECT 1 FROM webhook_deliveries WHERE status = 'PENDING' AND next_attempt_at <= {now} LIMIT 1"
@@ -62,18 +54,15 @@ RETURNING id, task_id, tenant_id, url, body, attempts
 
 async def claim_due(conn: AsyncConnection, limit: int, lease_seconds: float) -> list[Claimed]:
     """Up to `limit` due deliveries, oldest due first, each at its next attempt; committed."""
-    dialect = conn.dialect.name
+    db_clock = clock.of(conn)
     # A read first: an idle poll writes nothing (on SQLite an UPDATE would wait for the one write lock a
     # running task holds, and every poll would be a write transaction).
-    due = _ANY_DUE.format(now=clock.now_sql(dialect))
+    due = _ANY_DUE.format(now=db_clock.now_sql)
     if (await conn.execute(text(due))).first() is None:
         await conn.rollback()
         return []
-    lease_end = later(dialect, lease_seconds).compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
     statement = _CLAIM.format(
-        now=clock.now_sql(dialect),
-        lease_end=lease_end,
-        lock="FOR UPDATE SKIP LOCKED" if dialect == "postgresql" else "",
+        now=db_clock.now_sql, lease_end=db_clock.later_sql(lease_seconds), lock=backend_of(conn).sql.skip_locked
     )
     rows = (await conn.execute(text(statement), {"limit": limit})).all()
     await conn.commit()
@@ -87,7 +76,7 @@ def _at_attempt(delivery_id: str, attempt: int) -> tuple[ColumnElement[bool], ..
 
 
 async def record_delivered(conn: AsyncConnection, delivery_id: str, attempt: int, status_code: int) -> bool:
-    now = clock.now(conn.dialect.name)
+    now = clock.of(conn).now()
     done = await conn.execute(
         update(WebhookDelivery)
         .where(
@@ -112,9 +101,9 @@ async def record_failed(
 ) -> str | None:
     """Due again in `retry_in` seconds, or GAVE_UP at its last attempt or past its age; the new status
     (None when another attempt of the delivery has started since: a stale outcome is dropped)."""
-    dialect = conn.dialect.name
+    db_clock = clock.of(conn)
     # Given up when the next attempt would come after the delivery's maximum age.
-    too_old = WebhookDelivery.created_at < clock.ago(dialect, max(max_age_seconds - retry_in, 0.0))
+    too_old = WebhookDelivery.created_at < db_clock.ago(max(max_age_seconds - retry_in, 0.0))
     status: Any = GAVE_UP if attempt >= max_attempts else case((too_old, GAVE_UP), else_=PENDING)
     changed = await conn.execute(
         update(WebhookDelivery)
@@ -123,7 +112,7 @@ async def record_failed(
         )
         .values(
             status=status,
-            next_attempt_at=later(dialect, retry_in),
+            next_attempt_at=db_clock.later(retry_in),
             last_status_code=status_code,
             last_error=error[:MAX_ERROR],
         )
@@ -141,12 +130,8 @@ async def secret_for(conn: AsyncConnection, tenant_id: int) -> str:
     ).scalar_one_or_none()
     if found is not None:
         return found
-    module = postgresql if conn.dialect.name == "postgresql" else sqlite
-    await conn.execute(
-        module.insert(TenantWebhook)
-        .values(tenant_id=tenant_id, url=None, secret=new_secret(), updated_at=clock.now(conn.dialect.name))
-        .on_conflict_do_nothing(index_elements=["tenant_id"])
-    )
+    row = {"tenant_id": tenant_id, "url": None, "secret": new_secret(), "updated_at": clock.of(conn).now()}
+    await conn.execute(insert_ignore(conn, TenantWebhook, [row], ["tenant_id"]))
     await conn.commit()
     return (await conn.execute(select(TenantWebhook.secret).where(TenantWebhook.tenant_id == tenant_id))).scalar_one()
 
@@ -173,7 +158,7 @@ async def set_default(session: AsyncSession, tenant: str, url: str, secret: str 
     """Set the tenant's default URL; the secret is replaced when given, else kept (or made)."""
     tenant_id = await _tenant_id(session, tenant)
     row = await session.get(TenantWebhook, tenant_id)
-    now = clock.now(session.bind.dialect.name)
+    now = clock.of(session).now()
     if row is None:
         row = TenantWebhook(tenant_id=tenant_id, url=url, secret=secret or new_secret(), updated_at=now)
         session.add(row)

@@ -63,8 +63,6 @@ def test_every_status_the_sql_names_is_a_task_status() -> None:
 
 @pytest.mark.parametrize("module", QUEUE_USERS)
 def test_no_queue_module_asks_which_database_it_runs_on(module: str) -> None:
-    if module == "service/tasks/context.py":
-        pytest.xfail("TaskContext.record_store still picks the record store by dialect (issue 17, branch recordstore)")
     code = _code(ROOT / module)
     assert not [line for line in code if DIALECT_CHECK.search(line)]
 
