@@ -26,6 +26,7 @@ from service.auth import Authenticator
 from service.inflight import InflightBytes
 from service.inflight_interceptor import InflightInterceptor
 from service.interceptors import ServiceInterceptor
+from service.refused_streams import RefusedStreamDrain
 from service.servicers.auth import AuthServicer
 from service.servicers.batch import BatchServicer
 from service.servicers.catalog import CatalogServicer
@@ -94,7 +95,15 @@ def create_server(
     inflight.serves_grpc = True
     server = grpc.aio.server(
         # The memory bound runs inside: the caller is authenticated, and its refusal mapped, by the first.
-        interceptors=[ServiceInterceptor(Authenticator(sessions)), InflightInterceptor(inflight)],
+        interceptors=[
+            ServiceInterceptor(
+                Authenticator(sessions),
+                RefusedStreamDrain(
+                    settings.refused_stream_drain_bytes, settings.refused_stream_drain_seconds, settings.max_uploads
+                ),
+            ),
+            InflightInterceptor(inflight),
+        ],
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
