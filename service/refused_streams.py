@@ -6,6 +6,10 @@ server's status with INTERNAL "Internal error from Core" as soon as one of its w
 field, UNAUTHENTICATED are all lost. A client whose every write is read never meets an ended call, so the
 server drains a refused stream up to its half-close, then answers.
 
+Calls forwarded by the gateway (they carry its memory lease) are not drained: the gateway answers a lost
+refusal as 503 with Retry-After and stops reading the HTTP body, which is cheaper than reading the rest of a
+large file only to refuse it.
+
 The drain is bounded: at most `max_bytes` and `max_seconds` a stream, `max_streams` streams at a time (each
 holds one received message, so the bound of the process's memory grows by `max_streams` messages, not by
 what refused clients send). Past any of these the refusal goes out at once, and a grpc.aio client may
@@ -20,6 +24,7 @@ import logging
 import grpc
 
 from service.errors import DeadlineExceeded
+from service.inflight import LEASE_METADATA_KEY
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +41,7 @@ class RefusedStreamDrain:
         if isinstance(refusal, DeadlineExceeded):
             # An idle timeout: the client sends nothing, and the read it timed out was cancelled mid-way.
             return 0
-        if self.draining >= self.max_streams or self.max_bytes <= 0:
+        if self.draining >= self.max_streams or self.max_bytes <= 0 or _from_gateway(context):
             return 0
         self.draining += 1
         read = 0
@@ -54,3 +59,7 @@ class RefusedStreamDrain:
         finally:
             self.draining -= 1
         return read
+
+
+def _from_gateway(context: grpc.aio.ServicerContext) -> bool:
+    return any(key == LEASE_METADATA_KEY for key, _ in context.invocation_metadata() or ())

@@ -39,7 +39,7 @@ class Settings:
     # A client stream the server refuses (caps, memory budget, credentials, a bad header) is read to its end,
     # at most this much and this long, before the refusal is sent: grpc.aio clients otherwise see INTERNAL
     # instead of it (grpc/grpc#36066; service/refused_streams.py). At most max_uploads streams are drained at once.
-    refused_stream_drain_bytes: int = 64 * 1024 * 1024
+    refused_stream_drain_bytes: int = 32 * 1024 * 1024
     refused_stream_drain_seconds: float = 10.0
     # A stream stores its payload under a PENDING task; one nothing was stored for in this long (its server
     # died, its client vanished) is deleted by the workers.
