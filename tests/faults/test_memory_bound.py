@@ -247,7 +247,7 @@ async def test_concurrent_maximum_size_requests_stay_under_the_memory_bound(
     # the peak RSS stays under idle + budget + overhead.
     # --long: 50 requests of the documented maximum at once against the default budget. CI: 10 requests of an
     # eighth of it against a thirty-second of the budget (without the budget they would take the process past
-    # its bound by ~70 MB), and a short wait for the budget, so that requests are refused and retried. An
+    # its bound by ~70 MB), and a 2 s wait for the budget, so that some requests are refused and retried. An
     # upload holds a fixed share whatever its file's size, so CI's files are just long enough to overlap.
     long = budget >= 10
     concurrency = 50 if long else 10
@@ -269,7 +269,7 @@ async def test_concurrent_maximum_size_requests_stay_under_the_memory_bound(
     }
     chosen = os.environ.get("MEMORY_BOUND_KINDS", ",".join(kinds)).split(",")
     waves = []
-    wait = {} if long else {"inflight_wait_seconds": 0.5}
+    wait = {} if long else {"inflight_wait_seconds": 2.0}
     async with serving(database_url, processes, max_inflight_bytes=bound, **wait) as service:
         idle = psutil.Process(service.process.pid).memory_info().rss
         limit = idle + bound + OVERHEAD_BYTES
