@@ -20,7 +20,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -37,7 +37,7 @@ from service.errors import TaskFailed
 from service.settings import Settings
 from service.tasks import queue
 from service.tasks.context import TaskContext
-from service.tasks.handlers import FAILURE_HOOKS, HANDLERS
+from service.tasks.handlers import FAILURE_HOOKS, HANDLERS, PAYLOAD_READERS
 from service.tasks.queue import ClaimedTask
 
 log = logging.getLogger(__name__)
@@ -249,13 +249,24 @@ class Worker:
                 await asyncio.wait_for(stop.wait(), retry)
             retry = min(retry * 2, 5.0)
 
+    @contextlib.asynccontextmanager
+    async def _payload_connection(self, task: ClaimedTask) -> AsyncIterator[AsyncConnection | None]:
+        """SQLite: the second connection a catalog upload reads its payload with, taken before the task's
+        transaction holds the write lock. Taken after it, it could wait for the pool while the sessions that
+        hold the pool wait for that lock: every writer stuck for the pool's and busy timeouts (30 s)."""
+        if self.postgres or task.type not in PAYLOAD_READERS:
+            yield None
+            return
+        async with self.engine.connect() as payload:
+            yield payload
+
     async def _run(self, task: ClaimedTask) -> None:
         holder = self.id
         handler = HANDLERS.get(task.type)
         log.info("task %d (%s) started, attempt %d", task.id, task.type, task.attempts)
         ctx: TaskContext | None = None
         try:
-            async with self.engine.connect() as conn:
+            async with self.engine.connect() as conn, self._payload_connection(task) as payload:
                 if not self.postgres:
                     # BEGIN IMMEDIATE in effect: the task's transaction writes first, so it holds SQLite's one
                     # write lock from the start (waiting busy_timeout for it). A transaction that read first
@@ -263,7 +274,14 @@ class Worker:
                     await conn.execute(
                         update(Task).where(Task.id == task.id).values(last_update=clock.now(conn.dialect.name))
                     )
-                ctx = TaskContext(conn=conn, engine=self.engine, task=task, settings=self.settings, worker_id=holder)
+                ctx = TaskContext(
+                    conn=conn,
+                    engine=self.engine,
+                    task=task,
+                    settings=self.settings,
+                    worker_id=holder,
+                    payload_conn=payload,
+                )
                 if handler is None:
                     raise TaskFailed(f"unknown task type '{task.type}'", reason="UNKNOWN_TASK_TYPE")
                 result = await handler(ctx)
