@@ -270,7 +270,10 @@ async def test_concurrent_maximum_size_requests_stay_under_the_memory_bound(
     chosen = os.environ.get("MEMORY_BOUND_KINDS", ",".join(kinds)).split(",")
     waves = []
     wait = {} if long else {"inflight_wait_seconds": 2.0}
-    async with serving(database_url, processes, max_inflight_bytes=bound, **wait) as service:
+    # The default lease: parsing maximum-size bodies keeps the process's event loop busy for seconds at a time
+    # on a loaded machine, and the tests' 2 s lease then lapses over and over (tasks re-run without end).
+    lease = {"worker_lease_timeout": 30.0, "worker_heartbeat_interval": 2.0}
+    async with serving(database_url, processes, max_inflight_bytes=bound, **wait, **lease) as service:
         idle = psutil.Process(service.process.pid).memory_info().rss
         limit = idle + bound + OVERHEAD_BYTES
         for kind in chosen:
