@@ -13,7 +13,7 @@ import grpc
 from catalog_ingest_client import calls, messages
 from catalog_ingest_client.calls import BatchOperation, Call, OnMissing, UploadMode, WriteMode
 from catalog_ingest_client.channels import DEFAULT_TARGET, aio_channel, credentials, response_class
-from catalog_ingest_client.errors import WaitTimeout
+from catalog_ingest_client.errors import WaitTimeout, stream_refusal
 from catalog_ingest_client.messages import BatchItemLike, FileSource, ProgressCallback, RecordLike
 from catalog_ingest_client.retry import RetryPolicy, delay_before_retry
 from catalog_ingest_client.sync import _files
@@ -84,12 +84,15 @@ class AsyncClient:
             attempt += 1
             try:
                 return await invoke(_paced(requests()), metadata=call.metadata(self.auth))
-            except grpc.RpcError as error:
+            except grpc.aio.AioRpcError as raised:
+                error = stream_refusal(raised)
                 delay = delay_before_retry(
                     error, call.path, attempt, self.retry, idempotency_key=bool(call.idempotency_key)
                 )
                 if delay is None or not repeatable:
-                    raise
+                    if error is raised:
+                        raise
+                    raise error from None
                 await self._sleep(delay)
 
     async def get_task(self, task_id: int) -> task_pb2.Task:

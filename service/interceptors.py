@@ -24,6 +24,7 @@ from service.errors import (
     Unauthenticated,
     quote,
 )
+from service.refused_streams import RefusedStreamDrain
 from service.request_guard import checked, checked_stream, guarded_deserializer
 
 log = logging.getLogger(__name__)
@@ -98,8 +99,10 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
     """Every catalogingest RPC, of each of the four kinds: request id, authentication, then the request
     messages checked (request_guard), then the servicer; its errors become google.rpc.Status."""
 
-    def __init__(self, authenticator: Authenticator) -> None:
+    def __init__(self, authenticator: Authenticator, drain: RefusedStreamDrain | None = None) -> None:
         self.authenticator = authenticator
+        # A refused client stream is read to its end first, so grpc.aio clients see the refusal (see the module).
+        self.drain = drain or RefusedStreamDrain(max_bytes=0, max_seconds=0, max_streams=0)
 
     async def intercept_service(
         self,
@@ -167,6 +170,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
                 except Exception as exc:
                     if _is_abort(exc):
                         raise
+                    await self.drain.drain(context, exc)
                     await fail(context, exc)
 
             return grpc.stream_unary_rpc_method_handler(stream_unary, deserializer, handler.response_serializer)

@@ -28,6 +28,7 @@ from service.grpc_observe import ObservingInterceptor
 from service.inflight import InflightBytes
 from service.inflight_interceptor import InflightInterceptor
 from service.interceptors import ServiceInterceptor
+from service.refused_streams import RefusedStreamDrain
 from service.servicers.auth import AuthServicer
 from service.servicers.batch import BatchServicer
 from service.servicers.catalog import CatalogServicer
@@ -99,7 +100,12 @@ def create_server(
         # Outermost, the access log and metrics: they see the status the inner layers settled on.
         interceptors=[
             ObservingInterceptor(),
-            ServiceInterceptor(Authenticator(sessions, settings.auth_cache_seconds)),
+            ServiceInterceptor(
+                Authenticator(sessions, settings.auth_cache_seconds),
+                RefusedStreamDrain(
+                    settings.refused_stream_drain_bytes, settings.refused_stream_drain_seconds, settings.max_uploads
+                ),
+            ),
             InflightInterceptor(inflight),
         ],
         options=[

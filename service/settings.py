@@ -48,6 +48,11 @@ class Settings:
     # process's memory and connections stay bounded. Past either, RESOURCE_EXHAUSTED with a RetryInfo (429).
     max_uploads_per_tenant: int = 4
     max_uploads: int = 32
+    # A client stream the server refuses (caps, memory budget, credentials, a bad header) is read to its end,
+    # at most this much and this long, before the refusal is sent: grpc.aio clients otherwise see INTERNAL
+    # instead of it (grpc/grpc#36066; service/refused_streams.py). At most max_uploads streams are drained at once.
+    refused_stream_drain_bytes: int = 32 * 1024 * 1024
+    refused_stream_drain_seconds: float = 10.0
     # A stream stores its payload under a PENDING task; one nothing was stored for in this long (its server
     # died, its client vanished) is deleted by the workers.
     pending_upload_expiry_seconds: float = 300.0

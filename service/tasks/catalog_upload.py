@@ -52,7 +52,7 @@ async def apply_catalog_upload(ctx: TaskContext) -> dict[str, Any]:
     await store.stage([])  # a declared empty file still means "no records of this kind"
     stager = _Stager(store)
     try:
-        async with ctx.engine.connect() as payload:
+        async with ctx.payload_connection() as payload:
             for kind in kinds:
                 stream = CsvStream(kind, patch=patch, now=now)
                 async for _part, chunk in queue.payload_parts(payload, ctx.task.id, FILE_NAMES[kind]):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -32,6 +33,9 @@ class TaskContext:
     task: ClaimedTask
     settings: Settings
     worker_id: str
+    # SQLite: a connection for reading the payload, checked out before the task's transaction took the one
+    # write lock (see Worker._run); elsewhere None, and payload_connection checks one out.
+    payload_conn: AsyncConnection | None = None
     records_seen: int = 0
     records_applied: int = 0
     # Progress is first written half a second into a task: a small task reports it with its result.
@@ -42,6 +46,15 @@ class TaskContext:
     def progress_off_transaction(self) -> bool:
         """Whether progress can be written beside the task's transaction (writers that do not block each other)."""
         return queue_store(self.conn).concurrent
+
+    @contextlib.asynccontextmanager
+    async def payload_connection(self) -> AsyncIterator[AsyncConnection]:
+        """A connection besides the task's, to read its payload while the task's transaction writes."""
+        if self.payload_conn is not None:
+            yield self.payload_conn
+            return
+        async with self.engine.connect() as conn:
+            yield conn
 
     def parts(self) -> AsyncIterator[tuple[str, bytes]]:
         return queue.payload_parts(self.conn, self.task.id)

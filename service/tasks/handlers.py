@@ -26,6 +26,8 @@ HANDLERS: dict[str, Handler] = {
     TaskType.BULK_ITEMS_REPLACE: apply_bulk_items,
     TaskType.BULK_ITEMS_UPDATE: apply_bulk_items,
 }
+# Task types whose handler reads the payload on a connection of its own (TaskContext.payload_connection).
+PAYLOAD_READERS = frozenset({"catalog_sync", "catalog_delta"})
 
 # Called by the worker after a task of the type FAILED (its transaction rolled back), in a transaction of
 # its own: what the task's own resources must show about the failure.

@@ -20,7 +20,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -35,7 +35,7 @@ from service.errors import TaskFailed
 from service.settings import Settings
 from service.tasks import faults, observe
 from service.tasks.context import TaskContext
-from service.tasks.handlers import FAILURE_HOOKS, HANDLERS
+from service.tasks.handlers import FAILURE_HOOKS, HANDLERS, PAYLOAD_READERS
 from service.tasks.queue_backends import queue_store
 from service.tasks.queue_store import ClaimedTask
 from service.tasks.status import TaskStatus
@@ -234,15 +234,33 @@ class Worker:
         """Sample the queue's depth and the live workers for the metrics."""
         await observe.sample_queue(self.engine, self.settings.worker_lease_timeout)
 
+    @contextlib.asynccontextmanager
+    async def _payload_connection(self, task: ClaimedTask) -> AsyncIterator[AsyncConnection | None]:
+        """One writer at a time (SQLite): the second connection a catalog upload reads its payload with, taken
+        before the task's transaction holds the write lock. Taken after it, it could wait for the pool while the
+        sessions that hold the pool wait for that lock: every writer stuck for the pool's and busy timeouts."""
+        if self.queue.concurrent or task.type not in PAYLOAD_READERS:
+            yield None
+            return
+        async with self.engine.connect() as payload:
+            yield payload
+
     async def _run(self, task: ClaimedTask) -> None:
         holder = self.id
         handler = HANDLERS.get(task.type)
         log.info("task %d (%s) started, attempt %d", task.id, task.type, task.attempts)
         ctx: TaskContext | None = None
         try:
-            async with self.engine.connect() as conn:
+            async with self.engine.connect() as conn, self._payload_connection(task) as payload:
                 await self.queue.begin_task(conn, task.id)
-                ctx = TaskContext(conn=conn, engine=self.engine, task=task, settings=self.settings, worker_id=holder)
+                ctx = TaskContext(
+                    conn=conn,
+                    engine=self.engine,
+                    task=task,
+                    settings=self.settings,
+                    worker_id=holder,
+                    payload_conn=payload,
+                )
                 if handler is None:
                     raise TaskFailed(f"unknown task type '{task.type}'", reason=ErrorReason.UNKNOWN_TASK_TYPE)
                 result = await handler(ctx)

@@ -40,6 +40,12 @@ class Service:
             await asyncio.sleep(0.1)
         raise AssertionError(f"task {task_id} did not finish")
 
+    async def tasks(self, section: str) -> int:
+        """The tasks of a catalog (by its section name)."""
+        response = await self.http.get("/v1/tasks", params={"section": section}, headers=self.auth)
+        assert response.status_code == 200, response.text
+        return response.json()["total_count"]
+
     async def count(self, section: str) -> int:
         """The records of a catalog's items (0 when the catalog does not exist)."""
         response = await self.http.get(

@@ -20,8 +20,21 @@ from service.db.engine import create_engine
 from tests.faults.deployment import Deployment, SmallWrites, all_finished, clients, ingestion_ok, tokens_for, until
 from tests.figures import record
 
-SYNC_ITEMS = 5_000
-STREAM_BATCHES, STREAM_BATCH = 5, 1000
+
+@dataclass(frozen=True)
+class Sizes:
+    """What each upload carries. CI's are small (each kill still lands in a sync, a stream or a small write);
+    --long's are larger, so that kills land inside a sync's upload or apply more often."""
+
+    sync_items: int
+    stream_batches: int
+    stream_batch: int
+
+    @classmethod
+    def for_budget(cls, budget: int) -> Sizes:
+        return cls(5_000, 5, 1000) if budget > 1 else cls(1_000, 2, 500)
+
+
 SETTINGS = {"pending_upload_expiry_seconds": 2.0}
 
 
@@ -33,12 +46,14 @@ class Acknowledged:
     tried: int = 0
 
 
-async def sync_loop(http: httpx.AsyncClient, auth: dict[str, str], stop: asyncio.Event, acked: Acknowledged) -> None:
+async def sync_loop(
+    http: httpx.AsyncClient, auth: dict[str, str], stop: asyncio.Event, acked: Acknowledged, sizes: Sizes
+) -> None:
     tag = 0
     while not stop.is_set():
         tag += 1
         acked.tried += 1
-        body = b"id,item_name\n" + "".join(f"p{n},Item {n} t{tag}\n" for n in range(SYNC_ITEMS)).encode()
+        body = b"id,item_name\n" + "".join(f"p{n},Item {n} t{tag}\n" for n in range(sizes.sync_items)).encode()
         try:
             response = await http.put("/v1/catalog", files={"items": ("items.csv", body)}, headers=auth)
         except httpx.HTTPError:
@@ -50,7 +65,9 @@ async def sync_loop(http: httpx.AsyncClient, auth: dict[str, str], stop: asyncio
         await pause(stop)
 
 
-async def stream_loop(channel: grpc.aio.Channel, metadata: tuple, stop: asyncio.Event, acked: Acknowledged) -> None:
+async def stream_loop(
+    channel: grpc.aio.Channel, metadata: tuple, stop: asyncio.Event, acked: Acknowledged, sizes: Sizes
+) -> None:
     stub = catalog_pb2_grpc.CatalogServiceStub(channel)
     number = 0
     while not stop.is_set():
@@ -62,10 +79,10 @@ async def stream_loop(channel: grpc.aio.Channel, metadata: tuple, stop: asyncio.
                 section="streamed", collection="items", mode=catalog_pb2.WRITE_MODE_REPLACE
             )
             yield catalog_pb2.StreamRecordsRequest(header=header)
-            for b in range(STREAM_BATCHES):
+            for b in range(sizes.stream_batches):
                 records = [
-                    record_pb2.Record(id=f"s{number}-{b * STREAM_BATCH + i}", name=f"S{number}")
-                    for i in range(STREAM_BATCH)
+                    record_pb2.Record(id=f"s{number}-{b * sizes.stream_batch + i}", name=f"S{number}")
+                    for i in range(sizes.stream_batch)
                 ]
                 yield catalog_pb2.StreamRecordsRequest(batch=record_pb2.RecordBatch(records=records))
 
@@ -83,14 +100,15 @@ async def pause(stop: asyncio.Event, seconds: float = 0.5) -> None:
         await asyncio.wait_for(stop.wait(), seconds)
 
 
-async def count_streamed(http: httpx.AsyncClient, auth: dict[str, str], number: int) -> int:
-    ids = [f"s{number}-{i}" for i in (0, STREAM_BATCHES * STREAM_BATCH - 1)]
+async def count_streamed(http: httpx.AsyncClient, auth: dict[str, str], number: int, sizes: Sizes) -> int:
+    ids = [f"s{number}-{i}" for i in (0, sizes.stream_batches * sizes.stream_batch - 1)]
     response = await http.get("/v2/items", params={"section": "streamed", "id": ids}, headers=auth)
     assert response.status_code == 200, response.text
     return sum(1 for item in response.json()["items"] if item["name"] == f"S{number}")
 
 
 async def test_kill_9_of_each_role_loses_no_acknowledged_write(pg_url: str, processes: list, budget: int) -> None:
+    sizes = Sizes.for_budget(budget)
     seed = random.randrange(1 << 30)
     rng = random.Random(seed)
     deployment = Deployment(pg_url, processes, await tokens_for(pg_url))
@@ -104,8 +122,8 @@ async def test_kill_9_of_each_role_loses_no_acknowledged_write(pg_url: str, proc
         writes, acked = SmallWrites(http, auth), Acknowledged()
         load = [
             asyncio.create_task(writes.run(stop, pace=0.2)),
-            asyncio.create_task(sync_loop(http, auth, stop, acked)),
-            asyncio.create_task(stream_loop(channel, deployment.metadata(), stop, acked)),
+            asyncio.create_task(sync_loop(http, auth, stop, acked, sizes)),
+            asyncio.create_task(stream_loop(channel, deployment.metadata(), stop, acked, sizes)),
         ]
         try:
             for round_ in range(2 * budget):
@@ -135,12 +153,12 @@ async def test_kill_9_of_each_role_loses_no_acknowledged_write(pg_url: str, proc
         not_done = [t for t in tasks if t["status"] != "DONE"]
         lost = await writes.lost()
         # Each acknowledged stream reads back whole; the catalog holds the last acknowledged sync, whole.
-        lost += [f"stream {n}" for n, _ in acked.streams if await count_streamed(http, auth, n) != 2]
+        lost += [f"stream {n}" for n, _ in acked.streams if await count_streamed(http, auth, n, sizes) != 2]
         listed = (await http.get("/v2/items", params={"num_results_per_page": 1}, headers=auth)).json()
         half_applied = 0
         if acked.syncs:
             last_tag = acked.syncs[-1][0]
-            if listed["total_count"] != SYNC_ITEMS or not listed["items"][0]["name"].endswith(f" t{last_tag}"):
+            if listed["total_count"] != sizes.sync_items or not listed["items"][0]["name"].endswith(f" t{last_tag}"):
                 half_applied = 1
     # What killed fronts left half-uploaded is deleted by the workers' purge.
     engine = create_engine(pg_url)

@@ -2,9 +2,10 @@
 peak RSS stays under the documented bound, every request is answered 2xx or 429/503 with Retry-After (never
 a 5xx), and every acknowledged write reads back.
 
-`--long` sends 50 of the documented maximum (10 MB bodies, 60 MB files) at once against the default budget;
-CI a smaller version of the same load (see the test). The bound scales with the budget, the fixed overhead
-does not.
+Each client honours Retry-After and sends again until its write is accepted: every write is stored exactly
+once (a refused attempt leaves nothing). `--long` sends 50 of the documented maximum (10 MB bodies, 60 MB
+files) at once against the default budget; CI a smaller version of the same load (see the test). The bound
+scales with the budget, the fixed overhead does not.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ ENVIRONMENT = "memory"
 @dataclass
 class Wave:
     kind: str
+    deadline: float  # time.monotonic() by which every client must have had its write accepted
     tried: int = 0
     accepted: int = 0
     rejected: int = 0
@@ -58,55 +60,63 @@ def reset_peak(pid: int) -> None:
     Path(f"/proc/{pid}/clear_refs").write_text("5")
 
 
-def judge(wave: Wave, response: httpx.Response) -> bool:
-    """Whether the request was acknowledged; counts a refusal, fails on anything else."""
-    wave.tried += 1
-    if response.status_code == 200:
-        wave.accepted += 1
-        return True
-    if response.status_code in (429, 503) and response.headers.get("retry-after", "").isdigit():
-        wave.rejected += 1
-        return False
-    if response.status_code >= 500:
-        wave.fivexx += 1
-    wave.other.append(f"{response.status_code} {response.text[:200]}")
-    return False
+async def until_stored(wave: Wave, request: Callable[[], Awaitable[httpx.Response]]) -> httpx.Response | None:
+    """Send as a client that honours Retry-After would: again after each 429 / 503 with Retry-After, until it is
+    accepted (the response) or the wave's deadline passes; anything else is noted in `wave.other` (then None)."""
+    while True:
+        try:
+            response = await request()
+        except httpx.TransportError as exc:
+            wave.other.append(f"no answer: {exc!r}")
+            return None
+        wave.tried += 1
+        if response.status_code == 200:
+            wave.accepted += 1
+            return response
+        retry_after = response.headers.get("retry-after", "")
+        if response.status_code in (429, 503) and retry_after.isdigit():
+            wave.rejected += 1
+            if time.monotonic() + int(retry_after) > wave.deadline:
+                wave.other.append(f"still refused at the deadline: {response.status_code} {response.text[:200]}")
+                return None
+            await asyncio.sleep(int(retry_after))
+            continue
+        if response.status_code >= 500:
+            wave.fivexx += 1
+        wave.other.append(f"{response.status_code} {response.text[:200]}")
+        return None
 
 
 async def fire(service: Service, concurrency: int, wave: Wave, send: Callable[[int], Awaitable[None]]) -> None:
     """`send(i)` for i in 0..concurrency-1 all at once; the wave's peak RSS is the process's high-water mark."""
-
-    async def one(i: int) -> None:
-        try:
-            await send(i)
-        except httpx.TransportError as exc:
-            wave.tried += 1
-            wave.other.append(f"no answer: {exc!r}")
-
     pid = service.process.pid
     reset_peak(pid)
-    await asyncio.gather(*(one(i) for i in range(concurrency)))
+    await asyncio.gather(*(send(i) for i in range(concurrency)))
     wave.peak_rss = peak_rss(pid)
 
 
-async def records_wave(service: Service, concurrency: int, size: int, count: int) -> Wave:
-    wave = Wave("PUT /v2/items")
+async def records_wave(service: Service, concurrency: int, size: int, count: int, deadline: float) -> Wave:
+    wave = Wave("PUT /v2/items", deadline)
     bodies = [large_bodies.records_body(f"r{i}", size, count) for i in range(concurrency)]
 
     async def send(i: int) -> None:
         section = f"records-{i}"
-        response = await service.http.put(
-            "/v2/items",
-            params={"section": section},
-            content=bodies[i],
-            headers={**service.auth, "Content-Type": "application/json"},
+        response = await until_stored(
+            wave,
+            lambda: service.http.put(
+                "/v2/items",
+                params={"section": section},
+                content=bodies[i],
+                headers={**service.auth, "Content-Type": "application/json"},
+            ),
         )
-        if judge(wave, response):
+        if response is not None:
             task_id = response.json()["task_id"]
 
             async def check() -> None:
                 await service.task_done(task_id)
                 assert await service.count(section) == count
+                assert await service.tasks(section) == 1, section  # the refused attempts left nothing
 
             wave.checks.append(check)
 
@@ -114,8 +124,8 @@ async def records_wave(service: Service, concurrency: int, size: int, count: int
     return wave
 
 
-async def bulk_wave(service: Service, concurrency: int, size: int, count: int) -> Wave:
-    wave = Wave("PUT /data/v2/.../items")
+async def bulk_wave(service: Service, concurrency: int, size: int, count: int, deadline: float) -> Wave:
+    wave = Wave("PUT /data/v2/.../items", deadline)
     for i in range(concurrency):
         created = await service.http.post(
             "/data/v2/projects/acme/catalogs", json={"name": f"bulk-{i}", "fields": []}, headers=service.auth
@@ -124,18 +134,22 @@ async def bulk_wave(service: Service, concurrency: int, size: int, count: int) -
     bodies = [large_bodies.bulk_body(f"b{i}", size, count) for i in range(concurrency)]
 
     async def send(i: int) -> None:
-        response = await service.http.put(
-            f"/data/v2/projects/acme/catalogs/bulk-{i}/items",
-            content=bodies[i],
-            headers={**service.auth, "Content-Type": "application/json"},
+        response = await until_stored(
+            wave,
+            lambda: service.http.put(
+                f"/data/v2/projects/acme/catalogs/bulk-{i}/items",
+                content=bodies[i],
+                headers={**service.auth, "Content-Type": "application/json"},
+            ),
         )
-        if judge(wave, response):
+        if response is not None:
             assert all(r["success"] == "True" for r in response.json())
             task_id = int(response.headers["x-task-id"])
 
             async def check() -> None:
                 await service.task_done(task_id)
                 assert await service.count(f"bulk-{i}") == count
+                assert await service.tasks(f"bulk-{i}") == 1, f"bulk-{i}"
 
             wave.checks.append(check)
 
@@ -143,26 +157,26 @@ async def bulk_wave(service: Service, concurrency: int, size: int, count: int) -
     return wave
 
 
-async def batch_wave(service: Service, concurrency: int, size: int, count: int) -> Wave:
-    wave = Wave("POST /batch-imports/items")
+async def batch_wave(service: Service, concurrency: int, size: int, count: int, deadline: float) -> Wave:
+    wave = Wave("POST /batch-imports/items", deadline)
     scope = {"tenant": "acme", "environment": ENVIRONMENT}
     created = await service.http.post("/catalogs", params={**scope, "createBatchImport": "true"}, headers=service.auth)
     assert created.status_code == 200, created.text
     version = created.json()["version"]
     bodies = [large_bodies.batch_items_body(f"i{i}", size, count) for i in range(concurrency)]
-    added = 0
 
     async def send(i: int) -> None:
-        nonlocal added
-        response = await service.http.post(
-            "/batch-imports/items",
-            params={**scope, "batch_id": version},
-            content=bodies[i],
-            headers={**service.auth, "Content-Type": "application/json"},
+        response = await until_stored(
+            wave,
+            lambda: service.http.post(
+                "/batch-imports/items",
+                params={**scope, "batch_id": version},
+                content=bodies[i],
+                headers={**service.auth, "Content-Type": "application/json"},
+            ),
         )
-        if judge(wave, response):
+        if response is not None:
             assert [r["code"] for r in response.json()] == [0] * count
-            added += count
 
     await fire(service, concurrency, wave, send)
 
@@ -182,30 +196,35 @@ async def batch_wave(service: Service, concurrency: int, size: int, count: int) 
             assert time.monotonic() < deadline
             await asyncio.sleep(0.2)
         assert status["status"] == "SUCCESS", status
-        assert await service.count(ENVIRONMENT) == added
+        # Every client's items, each once (their ids are distinct).
+        assert await service.count(ENVIRONMENT) == concurrency * count
 
     wave.checks.append(check)
     return wave
 
 
-async def csv_wave(service: Service, concurrency: int, size: int, rows: int) -> Wave:
-    wave = Wave("PATCH /v1/catalog")
+async def csv_wave(service: Service, concurrency: int, size: int, rows: int, deadline: float) -> Wave:
+    wave = Wave("PATCH /v1/catalog", deadline)
 
     async def send(i: int) -> None:
         boundary = uuid.uuid4().hex
         section = f"csv-{i}"
-        response = await service.http.patch(
-            "/v1/catalog",
-            params={"section": section},
-            content=large_bodies.multipart_csv(boundary, f"c{i}", size, rows),
-            headers={**service.auth, "Content-Type": f"multipart/form-data; boundary={boundary}"},
+        response = await until_stored(
+            wave,
+            lambda: service.http.patch(
+                "/v1/catalog",
+                params={"section": section},
+                content=large_bodies.multipart_csv(boundary, f"c{i}", size, rows),  # a generator: one per attempt
+                headers={**service.auth, "Content-Type": f"multipart/form-data; boundary={boundary}"},
+            ),
         )
-        if judge(wave, response):
+        if response is not None:
             task_id = response.json()["task_id"]
 
             async def check() -> None:
                 await service.task_done(task_id)
                 assert await service.count(section) == rows
+                assert await service.tasks(section) == 1, section
 
             wave.checks.append(check)
 
@@ -223,25 +242,38 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 async def test_concurrent_maximum_size_requests_stay_under_the_memory_bound(
     backend, database_url, processes, budget
 ) -> None:
-    # --long: 50 requests of the documented maximum against the default budget. CI: 20 requests of an
-    # eighth of it against a sixteenth of the budget (about the same demand per byte of budget). An upload
-    # holds a fixed share whatever its file's size, so CI's files are just long enough to overlap.
+    # The design's promise, whatever the machine's speed: clients that retry after each 429 / 503 as its
+    # Retry-After says all get their write stored, exactly once, before a generous deadline; nobody sees a 5xx;
+    # the peak RSS stays under idle + budget + overhead.
+    # --long: 50 requests of the documented maximum at once against the default budget. CI: 10 requests of an
+    # eighth of it against a thirty-second of the budget (without the budget they would take the process past
+    # its bound by ~70 MB), and a 2 s wait for the budget, so that some requests are refused and retried. An
+    # upload holds a fixed share whatever its file's size, so CI's files are just long enough to overlap.
     long = budget >= 10
-    concurrency = 50 if long else 20
+    concurrency = 50 if long else 10
     scale = 1.0 if long else 1 / 8
-    bound = Settings().max_inflight_bytes // (1 if long else 16)
+    bound = Settings().max_inflight_bytes // (1 if long else 32)
     size = int(10_000_000 * scale)
+    seconds = 900.0 if long else 120.0
+
+    def deadline() -> float:
+        return time.monotonic() + seconds
+
     kinds = {
-        "records": lambda service: records_wave(service, concurrency, size, int(1000 * scale)),
-        "bulk": lambda service: bulk_wave(service, concurrency, size, int(5000 * scale)),
-        "batch": lambda service: batch_wave(service, concurrency, size, int(2000 * scale)),
+        "records": lambda service: records_wave(service, concurrency, size, int(1000 * scale), deadline()),
+        "bulk": lambda service: bulk_wave(service, concurrency, size, int(5000 * scale), deadline()),
+        "batch": lambda service: batch_wave(service, concurrency, size, int(2000 * scale), deadline()),
         "csv": lambda service: csv_wave(
-            service, concurrency, 60_000_000 if long else 1_500_000, 20_000 if long else 2000
+            service, concurrency, 60_000_000 if long else 1_000_000, 20_000 if long else 1000, deadline()
         ),
     }
     chosen = os.environ.get("MEMORY_BOUND_KINDS", ",".join(kinds)).split(",")
     waves = []
-    async with serving(database_url, processes, max_inflight_bytes=bound) as service:
+    wait = {} if long else {"inflight_wait_seconds": 2.0}
+    # The default lease: parsing maximum-size bodies keeps the process's event loop busy for seconds at a time
+    # on a loaded machine, and the tests' 2 s lease then lapses over and over (tasks re-run without end).
+    lease = {"worker_lease_timeout": 30.0, "worker_heartbeat_interval": 2.0}
+    async with serving(database_url, processes, max_inflight_bytes=bound, **wait, **lease) as service:
         idle = psutil.Process(service.process.pid).memory_info().rss
         limit = idle + bound + OVERHEAD_BYTES
         for kind in chosen:
@@ -249,13 +281,14 @@ async def test_concurrent_maximum_size_requests_stay_under_the_memory_bound(
             wave = await kinds[kind](service)
             record(
                 f"memory bound {backend} {wave.kind} x{concurrency}",
-                tried=wave.tried,
+                stored=wave.accepted,
+                attempts=wave.tried,
+                refused_then_retried=wave.rejected,
                 fivexx=wave.fivexx,
+                failed=len(wave.other),
                 peak_rss_mb=round(wave.peak_rss / MiB),
                 idle_rss_mb=round(idle / MiB),
                 bound_mb=round(limit / MiB),
-                rejected_503=wave.rejected,
-                failed=len(wave.other),
                 seconds=round(time.monotonic() - started, 1),
             )
             waves.append(wave)
@@ -266,5 +299,5 @@ async def test_concurrent_maximum_size_requests_stay_under_the_memory_bound(
         record(f"memory bound {backend} read back", seconds=round(time.monotonic() - started, 1))
     for wave in waves:
         assert not wave.other, (wave.kind, wave.other[:3])
-        assert wave.accepted >= concurrency // 5, (wave.kind, wave.accepted)
+        assert wave.accepted == concurrency, (wave.kind, wave.accepted)
         assert wave.peak_rss <= limit, f"{wave.kind}: peak RSS {wave.peak_rss / MiB:.0f} MiB > {limit / MiB:.0f} MiB"

@@ -103,7 +103,9 @@ async def http_upload(stack: Any, tenant: str, stop: asyncio.Event, finish: bool
     try:
         response = await stack.http.put("/v1/catalog", content=body(), headers=headers)
     except (httpx.HTTPError, ConnectionAbortedError):
-        return "abandoned"
+        # A client that meant to finish and lost its connection was cut off by the server (a slow body: 408,
+        # then the connection closed while the client was still writing).
+        return "cut off" if finish else "abandoned"
     return "task" if response.status_code == 200 else str(response.status_code)
 
 
@@ -147,11 +149,13 @@ async def test_slow_uploads_hold_nothing_and_lock_out_nobody(database_url: str, 
             await session.commit()
         postgres = stack.engine.dialect.name == "postgresql"
         stop, victim_stop = asyncio.Event(), asyncio.Event()
+        # Half over gRPC, half over HTTP; half of each finish, the others are abandoned half-way.
+        plan = [("grpc" if n % 2 else "http", n % 4 < 2) for n in range(UPLOADS - 1)]
         uploads = [
             asyncio.create_task(
-                (grpc_upload if n % 2 else http_upload)(stack, TENANTS[n % len(TENANTS)], stop, finish=n % 4 < 2)
+                (grpc_upload if transport == "grpc" else http_upload)(stack, TENANTS[n % len(TENANTS)], stop, finish)
             )
-            for n in range(UPLOADS - 1)
+            for n, (transport, finish) in enumerate(plan)
         ]
         latencies: list[float] = []
         statuses: collections.Counter[int] = collections.Counter()
@@ -161,12 +165,16 @@ async def test_slow_uploads_hold_nothing_and_lock_out_nobody(database_url: str, 
         past_the_cap = asyncio.create_task(refused_upload(stack, TENANTS[0]))
         async with stack.engine.connect() as conn:
             since = (await conn.execute(text("SELECT now()" if postgres else "SELECT 1"))).scalar_one()
-        # The 24 uploads within the caps trickle 4 bytes each (6 s) per budget; then the sessions are checked.
+        # The 24 uploads within the caps trickle 2 bytes each (3 s; --long 40 bytes, 60 s); then the sessions are
+        # checked.
         SENT.clear()
-        await eventually(lambda: asyncio.sleep(0.1, SENT["bytes"]), lambda n: n >= 24 * 4 * budget, timeout=30 * budget)
+        each = 2 if budget == 1 else 4 * budget
+        await eventually(lambda: asyncio.sleep(0.1, SENT["bytes"]), lambda n: n >= 24 * each, timeout=30 * budget)
         held = await held_since(stack, since) if postgres else 0
         stop.set()
-        outcomes = collections.Counter(await asyncio.gather(*uploads, past_the_cap))
+        results = await asyncio.gather(*uploads)
+        refused = await past_the_cap
+        outcomes = collections.Counter([*results, refused])
         victim_stop.set()
         await other
         # The abandoned uploads leave nothing behind.
@@ -181,8 +189,21 @@ async def test_slow_uploads_hold_nothing_and_lock_out_nobody(database_url: str, 
         victim_fivexx=sum(c for s, c in statuses.items() if s >= 500),
         victim_max_ms=slowest_ms,
     )
+    # What the design promises whatever the machine's load: no upload holds a transaction while it waits on its
+    # client; the other tenant is answered, and never waits for a pooled connection (it would wait the pool's
+    # 30 s timeout, then fail); the upload past its tenant's cap is refused at once; each other upload ends as
+    # its client chose. An HTTP upload that finishes may instead be cut off as a slow client (408 and the
+    # connection closed, which the client, still writing, sees as a read error: its body averaged under
+    # CATALOG_INGEST_BODY_MIN_BYTES_PER_SECOND after CATALOG_INGEST_BODY_IDLE_TIMEOUT_SECONDS, as --long's 60 s
+    # trickles do); a gRPC one has only the idle timeout, which a byte every PACE seconds never reaches.
     assert held == 0
     assert set(statuses) == {200}, statuses
-    assert slowest_ms < 5000
-    assert outcomes["RESOURCE_EXHAUSTED"] == 1, outcomes
-    assert outcomes["task"] >= 10 and outcomes["abandoned"] >= 10, outcomes
+    assert slowest_ms < 30_000
+    assert refused == "RESOURCE_EXHAUSTED", refused
+    allowed = {("grpc", True): {"task"}, ("http", True): {"task", "408", "cut off"}}
+    unexpected = [
+        (transport, finish, got)
+        for (transport, finish), got in zip(plan, results, strict=True)
+        if got not in allowed.get((transport, finish), {"abandoned"})
+    ]
+    assert not unexpected, (unexpected, outcomes)

@@ -1,0 +1,66 @@
+"""A client stream the server refuses is read to its end (and discarded) before the refusal is sent.
+
+When a server ends a client-streaming call while the client is still writing, grpc.aio's client replaces the
+server's status with INTERNAL "Internal error from Core" as soon as one of its writes meets the ended call
+(https://github.com/grpc/grpc/issues/36066): RESOURCE_EXHAUSTED and its Retry-After, INVALID_ARGUMENT and its
+field, UNAUTHENTICATED are all lost. A client whose every write is read never meets an ended call, so the
+server drains a refused stream up to its half-close, then answers.
+
+Calls forwarded by the gateway (they carry its memory lease) are not drained: the gateway answers a lost
+refusal as 503 with Retry-After and stops reading the HTTP body, which is cheaper than reading the rest of a
+large file only to refuse it.
+
+The drain is bounded: at most `max_bytes` and `max_seconds` a stream, `max_streams` streams at a time (each
+holds one received message, so the bound of the process's memory grows by `max_streams` messages, not by
+what refused clients send). Past any of these the refusal goes out at once, and a grpc.aio client may
+still see INTERNAL; catalog_ingest_client reports that as UNAVAILABLE, which nothing was stored for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import grpc
+
+from service.errors import DeadlineExceeded
+from service.inflight import LEASE_METADATA_KEY
+
+log = logging.getLogger(__name__)
+
+
+class RefusedStreamDrain:
+    def __init__(self, max_bytes: int, max_seconds: float, max_streams: int) -> None:
+        self.max_bytes = max_bytes
+        self.max_seconds = max_seconds
+        self.max_streams = max_streams
+        self.draining = 0
+
+    async def drain(self, context: grpc.aio.ServicerContext, refusal: Exception) -> int:
+        """Read and discard the rest of a refused stream, within the bounds; the bytes read."""
+        if isinstance(refusal, DeadlineExceeded):
+            # An idle timeout: the client sends nothing, and the read it timed out was cancelled mid-way.
+            return 0
+        if self.draining >= self.max_streams or self.max_bytes <= 0 or _from_gateway(context):
+            return 0
+        self.draining += 1
+        read = 0
+        try:
+            async with asyncio.timeout(self.max_seconds):
+                while read < self.max_bytes:
+                    message = await context.read()
+                    if message is grpc.aio.EOF:
+                        break
+                    # Bytes here (this interceptor's handlers have no deserializer); a message would do too.
+                    read += len(message) if isinstance(message, bytes) else getattr(message, "ByteSize", lambda: 1)()
+        except TimeoutError:
+            log.info("refused stream still sending after %gs (%d bytes read): refused now", self.max_seconds, read)
+        except Exception as exc:  # the call ended (cancelled, reset): nobody is left to answer
+            log.debug("refused stream ended while drained: %r", exc)
+        finally:
+            self.draining -= 1
+        return read
+
+
+def _from_gateway(context: grpc.aio.ServicerContext) -> bool:
+    return any(key == LEASE_METADATA_KEY for key, _ in context.invocation_metadata() or ())
