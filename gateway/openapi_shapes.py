@@ -1,7 +1,7 @@
 """The documented JSON shapes for the OpenAPI document: what the adapters of gateway/shapes*.py read and
 write where it is not proto JSON, the error bodies, and the routes no annotation describes.
 
-Keyed like gateway/shapes.py (gRPC method path); a test checks that every RPC with a request or response
+Keyed like gateway/shapes/ (gRPC method path); a test checks that every RPC with a request or response
 adapter has an entry here, so a new adapter cannot go undocumented.
 """
 
@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.shape import Shape
 from gateway.shapes import message_only_error
-from gateway.shapes_bulk_items import message_error
+from gateway.shapes.bulk_items import message_error
+from gateway.shapes.shape import Shape
 
 _CATALOG = "/catalogingest.v1.CatalogService/"
 _BATCH = "/catalogingest.v1.BatchService/"

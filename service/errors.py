@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 
 import grpc
 
+from service.domain.field_paths import FieldPath
 from service.error_reasons import ErrorReason
-from service.field_paths import FieldPath
 
 # What an error quotes of a value, and of a whole message or field violation: an error travels in gRPC
 # trailing metadata (16 KiB at most, 8 KiB before clients may drop it), so it must fit whatever was sent.

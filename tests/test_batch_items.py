@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import text
 
 from catalogingest.v1 import batch_pb2
-from service import batch_items
 from service.db.engine import create_engine, session_factory
+from service.domain import batch_items
 from service.errors import NotFound
 from service.store import postgres_backend
 from tests.batch_helpers import add, delete, ingest, items_of, modify, new_version, scope, send, wait_ingestion

@@ -7,9 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from catalogingest.v1 import catalog_pb2
-from gateway.shapes import records_error
+from gateway.shapes.records import records_error
+from service.domain.field_paths import FieldPath
 from service.errors import InvalidArgument
-from service.field_paths import FieldPath
 
 
 def test_built_paths_render_as_the_bad_request_field() -> None:

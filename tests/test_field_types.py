@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from service.domain.field_types import FIELD_TYPES, FieldDef, add_fields, check_properties, parse_fields, stored_fields
 from service.errors import FailedPrecondition, InvalidArgument
-from service.field_types import FIELD_TYPES, FieldDef, add_fields, check_properties, parse_fields, stored_fields
 
 GOOD_AND_BAD: dict[str, tuple[list[Any], list[Any]]] = {
     "string": (["iMac", ""], [3, True, ["a"], "x" * 1001]),

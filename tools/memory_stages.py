@@ -21,10 +21,10 @@ import orjson
 import psutil
 
 from catalogingest.v1 import batch_pb2, catalog_pb2
-from gateway.shapes import records_request
-from gateway.shapes_batch import items_request
-from gateway.shapes_bulk_items import bulk_items_request
-from service.records import canonical_json, validate_records
+from gateway.shapes.batch import items_request
+from gateway.shapes.bulk_items import bulk_items_request
+from gateway.shapes.records import records_request
+from service.domain.records import canonical_json, validate_records
 from service.tasks.record_writes import encode_chunk
 from tests.faults import large_bodies
 

@@ -16,9 +16,9 @@ from service.bench.batch import batch_import
 from service.bench.e2e import csv_upload, grpc_stream, rest_writes, running_service
 from service.bench.raw import run_raw
 from service.bench.synthetic import CatalogShape
-from service.catalogs import ensure_catalog
 from service.db.engine import create_engine, normalize_url, session_factory
 from service.db.migrate import upgrade
+from service.domain.catalogs import ensure_catalog
 
 
 def _dsn(url: str, database: str) -> str:

@@ -10,8 +10,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from service import values
 from service.db.postgres_url import connect_args, is_postgres_url
+from service.domain import values
 
 # The names the layers above the store give sessions, so that they need not import SQLAlchemy.
 Session = AsyncSession
@@ -19,7 +19,7 @@ Sessions = async_sessionmaker[AsyncSession]
 
 
 def _json_serializer(value: Any) -> str:
-    # orjson writes the canonical numbers of service.values (orjson.Fragment) that json.dumps cannot.
+    # orjson writes the canonical numbers of service.domain.values (orjson.Fragment) that json.dumps cannot.
     return orjson.dumps(value).decode()
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import grpc
 
 from catalogingest.v1 import batch_pb2, batch_pb2_grpc
-from service.batches import live_batches, new_batch
-from service.servicers.batch_items import BatchItemsMixin
-from service.servicers.catalog_versions import CatalogVersionsMixin
-from service.servicers.ingestions import IngestionsMixin
+from service.domain.batches import live_batches, new_batch
+from service.servicers.batch_items import BatchItemRpcs
+from service.servicers.catalog_versions import CatalogVersionRpcs
+from service.servicers.ingestions import IngestionRpcs
 from service.timeutil import to_timestamp
 
 
-class BatchServicer(BatchItemsMixin, IngestionsMixin, CatalogVersionsMixin, batch_pb2_grpc.BatchServiceServicer):
+class BatchServicer(BatchItemRpcs, IngestionRpcs, CatalogVersionRpcs, batch_pb2_grpc.BatchServiceServicer):
     async def CreateBatch(
         self, request: batch_pb2.CreateBatchRequest, context: grpc.aio.ServicerContext
     ) -> batch_pb2.CreateBatchResponse:

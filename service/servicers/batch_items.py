@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator, Sequence
 import grpc
 
 from catalogingest.v1 import batch_pb2
-from service.batch_items import ItemResult, Operation, write_items
-from service.batches import get_live_batch
 from service.db.models import Batch
+from service.domain.batch_items import ItemResult, Operation, write_items
+from service.domain.batches import get_live_batch
 from service.errors import InvalidArgument, invalid_field
 from service.interceptors import current_principal
 from service.servicers.batch_scope import BatchScope
@@ -37,7 +37,7 @@ def _result(result: ItemResult) -> batch_pb2.BatchItemResult:
     return out
 
 
-class BatchItemsMixin(BatchScope):
+class BatchItemRpcs(BatchScope):
     async def _batch(self, tenant: str, environment: str, batch_id: str) -> Batch:
         tenant_id = self._scope(tenant, environment)
         if not batch_id:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from service.catalogs import check_name, get_catalog
 from service.db.engine import Session, Sessions
 from service.db.models import Catalog
+from service.domain.catalogs import check_name, get_catalog
 from service.errors import InvalidArgument
 from service.interceptors import current_principal
 from service.servicers.streaming import UploadSlots

@@ -8,13 +8,13 @@ import grpc
 import orjson
 
 from catalogingest.v1 import catalog_pb2, record_pb2
-from service.bulk_items import ITEM, ItemCheck, check_item, check_request
-from service.catalog_schemas import check_project, get_project_catalog
 from service.db.engine import Session, Sessions
-from service.field_types import FieldDef, stored_fields
+from service.domain.bulk_items import ITEM, ItemCheck, check_item, check_request
+from service.domain.catalog_schemas import check_project, get_project_catalog
+from service.domain.field_types import FieldDef, stored_fields
+from service.domain.item_existence import creation_problems, existence_at_submission
+from service.domain.rate_limit import take_slot
 from service.interceptors import current_principal
-from service.item_existence import creation_problems, existence_at_submission
-from service.rate_limit import take_slot
 from service.settings import Settings
 from service.tasks import queue
 from service.tasks.bulk_items import BULK_REPLACE, BULK_UPDATE
@@ -26,7 +26,7 @@ PART_ITEMS = 1000
 BulkRequest = catalog_pb2.BulkReplaceCatalogItemsRequest | catalog_pb2.BulkUpdateCatalogItemsRequest
 
 
-class BulkItems:
+class BulkItemRpcs:
     """Mixed into CatalogServicer, which provides the session factory and the settings."""
 
     sessions: Sessions
@@ -104,7 +104,7 @@ async def _check_existence(
 ) -> None:
     """A partial update of an item known to be missing fails: without upsert it does not exist, with upsert
     it is created and must then have the catalog's required fields. When an unfinished task of the catalog
-    is ahead, existence is decided when the task is applied (service.item_existence)."""
+    is ahead, existence is decided when the task is applied (service.domain.item_existence)."""
     ids = [item.item_id for item, check in zip(items, checks, strict=True) if check.valid]
     existence = await existence_at_submission(session, catalog_id, ids)
     for item, check in zip(items, checks, strict=True):

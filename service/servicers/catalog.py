@@ -9,20 +9,20 @@ from dataclasses import dataclass
 import grpc
 
 from catalogingest.v1 import catalog_pb2, catalog_pb2_grpc, record_pb2
-from service import idempotency, paging
-from service.catalogs import catalog_for_write, get_catalog
 from service.db.engine import Session, Sessions
 from service.db.models import Task
+from service.domain import idempotency, paging
+from service.domain.catalogs import catalog_for_write, get_catalog
+from service.domain.field_paths import FieldPath
+from service.domain.ids import id_problem
+from service.domain.records import canonical_json, kind_for_collection, row_to_proto, validate_records
 from service.error_reasons import ErrorReason
 from service.errors import InvalidArgument, invalid_field
-from service.field_paths import FieldPath
-from service.ids import id_problem
 from service.interceptors import current_principal
-from service.records import canonical_json, kind_for_collection, row_to_proto, validate_records
-from service.servicers.bulk_items import BulkItems
-from service.servicers.catalog_schemas import CatalogSchemas
+from service.servicers.bulk_items import BulkItemRpcs
+from service.servicers.catalog_schemas import CatalogSchemaRpcs
 from service.servicers.streaming import UploadSlots, ensure_not_cancelled, idle_timeout, read_header, stream_body
-from service.servicers.uploads import PART_BYTES, CatalogUploads
+from service.servicers.uploads import PART_BYTES, UploadRpcs
 from service.settings import Settings
 from service.store.record_reads import get_records, list_records
 from service.tasks import queue
@@ -39,7 +39,7 @@ WRITE_MODES = {
 }
 
 
-class CatalogServicer(CatalogUploads, CatalogSchemas, BulkItems, catalog_pb2_grpc.CatalogServiceServicer):
+class CatalogServicer(UploadRpcs, CatalogSchemaRpcs, BulkItemRpcs, catalog_pb2_grpc.CatalogServiceServicer):
     def __init__(self, sessions: Sessions, settings: Settings, uploads: UploadSlots | None = None) -> None:
         self.sessions = sessions
         self.settings = settings

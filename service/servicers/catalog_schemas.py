@@ -7,8 +7,10 @@ from collections.abc import Iterable
 import grpc
 
 from catalogingest.v1 import catalog_pb2
-from service import paging
-from service.catalog_schemas import (
+from service.db.engine import Sessions
+from service.db.models import Catalog
+from service.domain import paging
+from service.domain.catalog_schemas import (
     RawField,
     add_catalog_fields,
     check_project,
@@ -16,15 +18,13 @@ from service.catalog_schemas import (
     get_project_catalog,
     list_catalogs,
 )
-from service.db.engine import Sessions
-from service.db.models import Catalog
+from service.domain.field_types import stored_fields
 from service.errors import invalid_field
-from service.field_types import stored_fields
 from service.interceptors import current_principal
 from service.timeutil import to_timestamp
 
 
-class CatalogSchemas:
+class CatalogSchemaRpcs:
     """Mixed into CatalogServicer, which provides the session factory."""
 
     sessions: Sessions

@@ -5,8 +5,8 @@ from __future__ import annotations
 import grpc
 
 from catalogingest.v1 import batch_pb2
-from service.batches import new_batch
-from service.catalog_versions import (
+from service.domain.batches import new_batch
+from service.domain.catalog_versions import (
     VersionInfo,
     activate,
     create_version,
@@ -16,7 +16,7 @@ from service.catalog_versions import (
     parse_version,
     version_info,
 )
-from service.catalogs import ensure_catalog
+from service.domain.catalogs import ensure_catalog
 from service.servicers.batch_scope import BatchScope
 from service.timeutil import to_timestamp
 
@@ -37,7 +37,7 @@ def version_proto(info: VersionInfo, batch_import_id: str | None = None) -> batc
     return out
 
 
-class CatalogVersionsMixin(BatchScope):
+class CatalogVersionRpcs(BatchScope):
     async def CreateCatalogVersion(
         self, request: batch_pb2.CreateCatalogVersionRequest, context: grpc.aio.ServicerContext
     ) -> batch_pb2.CreateCatalogVersionResponse:

@@ -6,8 +6,7 @@ import grpc
 
 from catalogingest.v1 import batch_pb2
 from service.db.models import Ingestion
-from service.errors import invalid_field
-from service.ingestions import (
+from service.domain.ingestions import (
     IngestionRequest,
     create_ingestion,
     delete_ingestion,
@@ -15,6 +14,7 @@ from service.ingestions import (
     list_ingestions,
     summary_of,
 )
+from service.errors import invalid_field
 from service.interceptors import current_principal
 from service.servicers.batch_scope import BatchScope
 from service.timeutil import to_timestamp
@@ -55,7 +55,7 @@ def ingestion_proto(ingestion: Ingestion, environment: str) -> batch_pb2.Ingesti
     return out
 
 
-class IngestionsMixin(BatchScope):
+class IngestionRpcs(BatchScope):
     async def CreateIngestion(
         self, request: batch_pb2.CreateIngestionRequest, context: grpc.aio.ServicerContext
     ) -> batch_pb2.CreateIngestionResponse:

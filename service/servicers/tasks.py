@@ -9,11 +9,12 @@ from collections.abc import AsyncIterator
 import grpc
 
 from catalogingest.v1 import task_pb2, task_pb2_grpc
-from service import health, paging
+from service import health
 from service.db.sessions import Sessions
+from service.domain import paging
+from service.domain.task_views import task_to_proto
 from service.interceptors import current_principal
 from service.settings import Settings
-from service.task_views import task_to_proto
 from service.tasks import observe
 from service.tasks.handlers import record_cancellation
 from service.tasks.queue_backends import queue_store

@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 import grpc
 
 from catalogingest.v1 import catalog_pb2, record_pb2
-from service.catalogs import catalog_for_write
-from service.csv_records import FILE_NAMES
 from service.db.engine import Sessions
+from service.domain.catalogs import catalog_for_write
+from service.domain.csv_records import FILE_NAMES
 from service.errors import invalid_field
 from service.interceptors import current_principal
 from service.servicers.streaming import UploadSlots, ensure_not_cancelled, idle_timeout, read_header, stream_body
@@ -38,7 +38,7 @@ def check_header(header: catalog_pb2.UploadCatalogHeader) -> str:
     return MODES[header.mode]
 
 
-class CatalogUploads:
+class UploadRpcs:
     sessions: Sessions
     settings: Settings
     uploads: UploadSlots

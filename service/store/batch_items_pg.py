@@ -1,6 +1,6 @@
 """PostgreSQL: a batch's item rows by binary COPY into a temporary staging table, then one upsert per round.
 
-Same semantics as the multi-row INSERT ... ON CONFLICT of service.batch_items (which SQLite and small writes
+Same semantics as the multi-row INSERT ... ON CONFLICT of service.domain.batch_items (which SQLite and small writes
 keep). For a stream's chunks of ~1,000 items the write is ~1.25x faster: what remains is mostly the upsert itself
 (two indexes, the foreign key check) and the items' checks.
 """

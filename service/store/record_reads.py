@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from service.db.models import Record
 
-# What service.records.row_to_proto reads.
+# What service.domain.records.row_to_proto reads.
 RECORD_COLUMNS = (
     Record.kind,
     Record.record_id,

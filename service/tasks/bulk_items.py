@@ -2,7 +2,7 @@
 
 The payload holds only items that passed validation at submission (servicers/bulk_items.py), as
 item records whose `data` is the properties object. Existence is decided here when submission could
-not (service.item_existence): a partial update of an item missing now is skipped, and an upsert that
+not (service.domain.item_existence): a partial update of an item missing now is skipped, and an upsert that
 would create an item without the catalog's required fields is refused; both count as rejected and are
 named in the task's result.
 """
@@ -16,11 +16,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from catalogingest.v1 import record_pb2
-from service.bulk_items import ITEM, existing_item_ids
 from service.db.models import Catalog
-from service.field_types import FieldDef, stored_fields
-from service.item_existence import creation_problems
-from service.records import to_staged
+from service.domain.bulk_items import ITEM, existing_item_ids
+from service.domain.field_types import FieldDef, stored_fields
+from service.domain.item_existence import creation_problems
+from service.domain.records import to_staged
 from service.store.links import LinkRules
 from service.store.staged import add_skipped
 from service.tasks.context import TaskContext

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from service.csv_records import FILE_NAMES, VARIATION, CsvStream
+from service.domain.csv_records import FILE_NAMES, VARIATION, CsvStream
 from service.store.links import enforce_links
 from service.store.ports import RecordStore
 from service.store.staged import StagedRecord

@@ -13,11 +13,11 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from service.catalog_versions import activate
 from service.db.models import Catalog, CatalogVersion, Ingestion
+from service.domain.catalog_versions import activate
+from service.domain.field_types import check_properties, stored_fields
 from service.error_reasons import ErrorReason
 from service.errors import CatalogIngestError, TaskFailed
-from service.field_types import check_properties, stored_fields
 from service.store.batch_ingest import INVALID_ATTRIBUTES, BatchIngest
 from service.store.ports import BatchIngestion
 from service.tasks.context import TaskContext

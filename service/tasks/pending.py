@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from service import idempotency
+from service.domain import idempotency
 from service.settings import Settings
 from service.tasks import queue
 

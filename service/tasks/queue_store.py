@@ -149,7 +149,7 @@ class QueueStore(Protocol):
         self, session: AsyncSession, tenant_id: int, where: TaskFilter, size: int, *, before: int | None, offset: int
     ) -> TaskPage: ...
 
-    # Idempotency keys (service.idempotency).
+    # Idempotency keys (service.domain.idempotency).
     async def key_holder(
         self, session: AsyncSession, tenant_id: int, key: str, window_seconds: float
     ) -> KeyHolder | None: ...

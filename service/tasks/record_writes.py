@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from catalogingest.v1 import record_pb2
-from service.records import to_staged
+from service.domain.records import to_staged
 from service.store.links import enforce_links
 from service.tasks.context import TaskContext
 from service.tasks.status import TaskType

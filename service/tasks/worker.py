@@ -27,9 +27,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from service import notify, retention
-from service.batches import purge_expired
 from service.db.models import Catalog
 from service.db.outage import is_database_outage
+from service.domain.batches import purge_expired
 from service.error_reasons import ErrorReason
 from service.errors import TaskFailed
 from service.settings import Settings

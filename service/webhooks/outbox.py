@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from catalog_ingest_client.jsonshape import message_to_json
 from service.db import clock
 from service.db.models import Catalog, Task
-from service.task_views import task_to_proto
+from service.domain.task_views import task_to_proto
 from service.webhooks.models import PENDING, TenantWebhook, WebhookDelivery
 
 

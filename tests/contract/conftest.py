@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from service import values
-from service.catalogs import ensure_catalog
 from service.db.backend import backend_of
 from service.db.engine import create_engine, session_factory
 from service.db.models import Tenant
-from service.records import row_to_proto
+from service.domain import values
+from service.domain.catalogs import ensure_catalog
+from service.domain.records import row_to_proto
 from service.store.ports import RecordStore
 from service.store.record_reads import list_records
 from service.store.staged import StagedRecord

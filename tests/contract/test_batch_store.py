@@ -1,4 +1,4 @@
-"""Batch conformance: the batch item writes (Backend.write_batch_items, through service.batch_items) and the
+"""Batch conformance: the batch item writes (Backend.write_batch_items, through service.domain.batch_items) and the
 set-based ingestion of a batch into a catalog version (service.store.batch_ingest) give the same results on
 PostgreSQL (both its write paths: multi-row VALUES and COPY) and SQLite."""
 
@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import select
 
 from catalogingest.v1 import batch_pb2
-from service import batch_items
-from service.batches import new_batch
 from service.db.engine import session_factory
 from service.db.models import BatchItem
+from service.domain import batch_items
+from service.domain.batches import new_batch
 from service.errors import NotFound
 from service.store import postgres_backend
 from service.store.batch_ingest import BatchIngest

@@ -11,8 +11,8 @@ import math
 
 import pytest
 
+from service.domain.records import row_to_proto
 from service.errors import TaskFailed
-from service.records import row_to_proto
 from service.store.links import LinkRules, enforce_links
 from service.store.record_reads import list_records
 from service.store.staged import DuplicateRecord
@@ -325,7 +325,7 @@ async def test_data_reads_back_as_the_same_text(catalog: Catalog) -> None:
 
 
 async def test_text_round_trips(catalog: Catalog) -> None:
-    """Every character but NUL (refused before any store: service.values) reads back as sent."""
+    """Every character but NUL (refused before any store: service.domain.values) reads back as sent."""
     text = "tab\there \x01\x1f \u2028 \u202e rtl 'quote' \"dq\" \\ 😀 日本 \ufeff"
     await catalog.write("replace", [op("t", name=text, data={text: [text]}, context="c\x7f")])
     assert (await catalog.read())["t@c\x7f"] == {"name": text, "data": {text: [text]}, "ts": at(0)}
@@ -345,7 +345,7 @@ async def test_existing_item_ids(catalog: Catalog) -> None:
 
 async def test_existence_at_submission(catalog: Catalog) -> None:
     from service.db.engine import session_factory
-    from service.item_existence import existence_at_submission
+    from service.domain.item_existence import existence_at_submission
 
     await catalog.write("replace", [op("a"), op("日本"), op("b", context="c")])
     async with session_factory(catalog.engine)() as session:

@@ -8,15 +8,13 @@ import pytest
 
 from catalogingest.v1 import catalog_pb2, record_pb2
 from gateway.errors import GatewayError
-from gateway.shapes import (
-    SHAPES,
+from gateway.shapes import SHAPES, message_only_error, shape_for
+from gateway.shapes.records import (
     list_records_response,
-    message_only_error,
     record_from_json,
     record_to_json,
     records_error,
     records_request,
-    shape_for,
 )
 
 ITEM, VARIATION, GROUP = (

@@ -27,8 +27,8 @@ QUEUE_USERS = [
     "service/tasks/context.py",
     "service/tasks/ingestion.py",
     "service/tasks/pending.py",
-    "service/rate_limit.py",
-    "service/idempotency.py",
+    "service/domain/rate_limit.py",
+    "service/domain/idempotency.py",
     "service/servicers/tasks.py",
 ]
 DIALECT_CHECK = re.compile(r"dialect|is_postgres|\.postgres\b|[\"']postgresql[\"']|[\"']sqlite[\"']")
@@ -56,7 +56,7 @@ def test_every_status_the_sql_names_is_a_task_status() -> None:
         for found in STATUS_IN_SQL.finditer(path.read_text()):
             for literal in re.findall(r"'([A-Z_]+)'", found.group(1)):
                 named.setdefault(literal, set()).add(str(path.relative_to(ROOT)))
-    # Ingestions have statuses of their own (RUNNING, SUCCESS, FAILURE, ERROR) in service.ingestions, in Python.
+    # Ingestions have statuses of their own (RUNNING, SUCCESS, FAILURE, ERROR) in service.domain.ingestions, in Python.
     unknown = {literal: files for literal, files in named.items() if literal not in set(TaskStatus)}
     assert named and not unknown
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from service import values
+from service.domain import values
 from service.error_reasons import ErrorReason
 from service.errors import FailedPrecondition, InvalidArgument
 

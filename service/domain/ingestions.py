@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.batches import get_live_batch
-from service.catalog_versions import get_version, parse_version
 from service.db.models import Catalog, Ingestion, Task
+from service.domain.batches import get_live_batch
+from service.domain.catalog_versions import get_version, parse_version
 from service.error_reasons import ErrorReason
 from service.errors import FailedPrecondition, InvalidArgument, NotFound
 from service.tasks import queue

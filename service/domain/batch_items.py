@@ -20,12 +20,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalogingest.v1 import batch_pb2
-from service import values
 from service.db.backend import backend_of
+from service.domain import values
+from service.domain.ids import id_problem
+from service.domain.json_depth import TOO_DEEP, too_deep
 from service.error_reasons import ErrorReason
 from service.errors import NotFound
-from service.ids import id_problem
-from service.json_depth import TOO_DEEP, too_deep
 from service.store.ports import BatchPurged
 from service.timeutil import utcnow
 

@@ -21,7 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db.backend import backend_of
-from service.field_types import FieldDef, check_properties
+from service.domain.field_types import FieldDef, check_properties
 
 ITEM = 1
 

@@ -22,11 +22,11 @@ from typing import Any
 
 import orjson
 
-from service import values
+from service.domain import values
+from service.domain.ids import id_problem
+from service.domain.json_depth import TOO_DEEP, too_deep
 from service.error_reasons import ErrorReason
 from service.errors import TaskFailed
-from service.ids import id_problem
-from service.json_depth import TOO_DEEP, too_deep
 from service.store.staged import ID_COLUMNS, KIND_NAMES, ROW_BITS, StagedRecord
 
 ITEM, VARIATION, ITEM_GROUP = 1, 2, 3

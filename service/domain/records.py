@@ -11,12 +11,12 @@ from typing import Any
 import orjson
 
 from catalogingest.v1 import record_pb2
-from service import values
+from service.domain import values
+from service.domain.field_paths import FieldPath
+from service.domain.ids import id_problem
+from service.domain.json_depth import TOO_DEEP, too_deep
 from service.error_reasons import ErrorReason
 from service.errors import InvalidArgument, quote
-from service.field_paths import FieldPath
-from service.ids import id_problem
-from service.json_depth import TOO_DEEP, too_deep
 from service.store.staged import COLLECTIONS, StagedRecord
 from service.timeutil import to_timestamp, utcnow
 

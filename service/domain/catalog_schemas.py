@@ -13,12 +13,12 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth import Principal
-from service.catalogs import check_name, ensure_catalog, find_catalog
 from service.db.models import Catalog
 from service.db.upsert import insert_ignore
+from service.domain.catalogs import check_name, ensure_catalog, find_catalog
+from service.domain.field_types import add_fields, parse_fields, schema_json, stored_fields
 from service.error_reasons import ErrorReason
 from service.errors import AlreadyExists, InvalidArgument, NotFound, invalid_field, quote
-from service.field_types import add_fields, parse_fields, schema_json, stored_fields
 
 # A field definition as a caller sent it ({"name", "type", "searchable", "required"}), checked by parse_fields.
 RawField = dict[str, Any]

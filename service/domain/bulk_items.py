@@ -15,14 +15,14 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from catalogingest.v1 import catalog_pb2
-from service import values
 from service.db.backend import backend_of
+from service.domain import values
+from service.domain.field_types import FieldDef, check_properties
+from service.domain.ids import id_problem
+from service.domain.json_depth import TOO_DEEP, too_deep
+from service.domain.records import canonical_json
 from service.error_reasons import ErrorReason
 from service.errors import InvalidArgument
-from service.field_types import FieldDef, check_properties
-from service.ids import id_problem
-from service.json_depth import TOO_DEEP, too_deep
-from service.records import canonical_json
 
 ITEM = 1  # RecordKind RECORD_KIND_ITEM: the bulk per-item API writes items.
 

@@ -15,7 +15,7 @@ from catalogingest.v1 import batch_pb2
 from gateway.binding import bind_body
 from gateway.errors import GatewayError
 from gateway.responses import render
-from gateway.shape import Shape
+from gateway.shapes.shape import Shape
 
 _STRING_FIELDS = (("id", "id"), ("type", "type"), ("context", "context"), ("timestamp", "timestamp"))
 # The keys of a batch item the document defines; any other is passed on to be warned about.

@@ -19,7 +19,7 @@ from catalogingest.v1 import catalog_pb2
 from gateway.body import read_body
 from gateway.errors import GatewayError
 from gateway.runtime import runtime_of
-from gateway.shape import Shape
+from gateway.shapes.shape import Shape
 from service.error_reasons import ErrorReason
 
 ITEM_KEYS = frozenset({"item_id", "properties"})

@@ -1,28 +1,20 @@
-"""The documented JSON shapes that are not proto JSON: per-RPC adapters, keyed by gRPC method path.
-
-Every RPC without an entry here is bound and rendered generically (binding.py, responses.py).
-"""
+"""Shapes of the async items API (/v2/{collection}): the body names its records by their collection
+(`items`, `variations`, `item_groups`), where the write RPCs name them `records`."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import orjson
-from google.protobuf.message import Message
 
 from catalog_ingest_client.jsonshape import record_to_json
 from catalogingest.v1 import catalog_pb2, record_pb2
 from gateway.binding import shown
 from gateway.errors import GatewayError
-from gateway.shape import Shape
-from gateway.shapes_batch import BATCH_SHAPES
-from gateway.shapes_bulk_items import BULK_ITEM_SHAPES
+from gateway.shapes.shape import Shape
+from service.domain.field_paths import FieldPath
 from service.error_reasons import ErrorReason
 from service.errors import QUOTE_MARK
-from service.field_paths import FieldPath
-
-# The batch-imports document writes `createdAt`; the others write proto field names.
-CAMEL_CASE_SERVICES = frozenset({"catalogingest.v1.BatchService"})
 
 # The repeated field the write RPCs name `records`; the async items API's body names it by its collection.
 RECORDS_FIELD = "records"
@@ -38,10 +30,6 @@ _KEYS_BY_KIND = {
     record_pb2.RECORD_KIND_ITEM_GROUP: _COMMON_KEYS | {"parent_ids"},
 }
 MAX_REPORTED_VIOLATIONS = 20
-
-
-def uses_camel_case(service_full_name: str) -> bool:
-    return service_full_name in CAMEL_CASE_SERVICES
 
 
 def collection_kind(collection: str) -> int:
@@ -166,25 +154,12 @@ def records_error(request: Any, body: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-def message_only_error(request: Message, body: dict[str, Any]) -> dict[str, Any]:
-    """The ingestion status document answers errors with just `{"message": ...}`."""
-    return {"message": body.get("message", "")}
-
-
 _CATALOG = "/catalogingest.v1.CatalogService/"
 _RECORDS_WRITE = Shape(request=records_request, error=records_error)
 
-SHAPES: dict[str, Shape] = {
+RECORD_SHAPES: dict[str, Shape] = {
     _CATALOG + "ListRecords": Shape(response=list_records_response, error=records_error),
     _CATALOG + "ReplaceRecords": _RECORDS_WRITE,
     _CATALOG + "UpdateRecords": _RECORDS_WRITE,
     _CATALOG + "DeleteRecords": _RECORDS_WRITE,
-    "/catalogingest.v1.TaskService/GetIngestionStatus": Shape(error=message_only_error),
-    **BULK_ITEM_SHAPES,
-    **BATCH_SHAPES,
 }
-
-
-def shape_for(full_method: str) -> Shape:
-    """The adapters of an RPC; an empty Shape means fully generic."""
-    return SHAPES.get(full_method, Shape())
