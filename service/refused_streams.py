@@ -10,6 +10,10 @@ Calls forwarded by the gateway (they carry its memory lease) are not drained: th
 refusal as 503 with Retry-After and stops reading the HTTP body, which is cheaper than reading the rest of a
 large file only to refuse it.
 
+A client that sends nothing for `IDLE_GAP_SECONDS` is not writing (a client of StreamBatchItems waiting for
+the header's acknowledgement, or one that wrote its header and awaits the answer): the refusal goes out
+then, rather than after the whole `max_seconds`.
+
 The drain is bounded: at most `max_bytes` and `max_seconds` a stream, `max_streams` streams at a time (each
 holds one received message, so the bound of the process's memory grows by `max_streams` messages, not by
 what refused clients send). Past any of these the refusal goes out at once, and a grpc.aio client may
@@ -27,6 +31,10 @@ from service.errors import DeadlineExceeded
 from service.inflight import LEASE_METADATA_KEY
 
 log = logging.getLogger(__name__)
+
+# Longer than any pause between the writes of a client that is sending (milliseconds), short enough that a
+# client waiting for an answer before it sends more gets it at once.
+IDLE_GAP_SECONDS = 0.5
 
 
 class RefusedStreamDrain:
@@ -48,7 +56,10 @@ class RefusedStreamDrain:
         try:
             async with asyncio.timeout(self.max_seconds):
                 while read < self.max_bytes:
-                    message = await context.read()
+                    try:
+                        message = await asyncio.wait_for(context.read(), IDLE_GAP_SECONDS)
+                    except TimeoutError:
+                        break  # not writing: nothing to race the refusal
                     if message is grpc.aio.EOF:
                         break
                     # Bytes here (this interceptor's handlers have no deserializer); a message would do too.
