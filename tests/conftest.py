@@ -9,6 +9,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -39,6 +40,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="the long form of the model-based, fuzz and fault suites: 10x their CI budget",
     )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from tests.figures import FIGURES_FILE
+
+    if not hasattr(config, "workerinput"):  # the controlling process (xdist workers inherit the variable)
+        handle, path = tempfile.mkstemp(prefix="figures-", suffix=".jsonl")
+        os.close(handle)
+        os.environ[FIGURES_FILE] = path
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    from tests.figures import FIGURES_FILE
+
+    if not hasattr(config, "workerinput") and (path := os.environ.pop(FIGURES_FILE, None)):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
