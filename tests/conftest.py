@@ -115,20 +115,30 @@ async def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture
-async def pg_url(pg_template: str) -> AsyncIterator[str]:
-    name = f"ci_{uuid.uuid4().hex[:12]}"
+async def create_pg_database(prefix: str = "ci", template: str | None = None) -> str:
+    """A new database on the shared PostgreSQL (a clone of `template`, else empty); its name."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(PG_ADMIN_URL)
     try:
-        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"')
+        await admin.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     finally:
         await admin.close()
-    yield _pg_url(name)
+    return name
+
+
+async def drop_pg_database(name: str) -> None:
     admin = await asyncpg.connect(PG_ADMIN_URL)
     try:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+@pytest.fixture
+async def pg_url(pg_template: str) -> AsyncIterator[str]:
+    name = await create_pg_database(template=pg_template)
+    yield _pg_url(name)
+    await drop_pg_database(name)
 
 
 @pytest.fixture(params=BACKENDS)

@@ -11,12 +11,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import orjson
 import pytest
 
 from service.db.schema_version import head
-from tests.conftest import PG_ADMIN_URL, _pg_url, start_stack
+from tests.conftest import _pg_url, create_pg_database, drop_pg_database, start_stack
 from tests.helpers import eventually
 from tests.processes import ROOT
 
@@ -114,18 +113,9 @@ def test_bad_durations_are_usage_errors(tmp_path: Path) -> None:
 @pytest.fixture
 async def empty_pg() -> Any:
     """A PostgreSQL database nothing was migrated into."""
-    name = f"ci_empty_{int(time.time() * 1000) % 10**9}"
-    admin = await asyncpg.connect(PG_ADMIN_URL)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
+    name = await create_pg_database("ci_empty")
     yield _pg_url(name)
-    admin = await asyncpg.connect(PG_ADMIN_URL)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    await drop_pg_database(name)
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import shutil
 import sys
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 
 from catalogingest.v1 import catalog_pb2, record_pb2
-from tests.conftest import BACKENDS, PG_ADMIN_URL, Stack, _pg_url, start_stack
+from tests.conftest import BACKENDS, Stack, _pg_url, create_pg_database, drop_pg_database, start_stack
 from tests.fuzz.loop import BackgroundLoop
 from tests.helpers import wait_task
 
@@ -68,24 +66,6 @@ class Fuzz:
 
     def run(self, coro: Any, timeout: float = 120.0) -> Any:
         return self.loop.run(coro, timeout)
-
-
-async def _clone_pg(template: str) -> str:
-    name = f"ci_fuzz_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(PG_ADMIN_URL)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    finally:
-        await admin.close()
-    return name
-
-
-async def _drop_pg(name: str) -> None:
-    admin = await asyncpg.connect(PG_ADMIN_URL)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
 
 
 async def seed_catalogs(stack: Stack) -> Seed:
@@ -163,7 +143,7 @@ def fuzz(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     loop = BackgroundLoop()
     pg_name = ""
     if backend == "postgresql":
-        pg_name = loop.run(_clone_pg(request.getfixturevalue("pg_template")))
+        pg_name = loop.run(create_pg_database("ci_fuzz", request.getfixturevalue("pg_template")))
         database_url = _pg_url(pg_name)
     else:
         path = tmp_path_factory.mktemp("fuzz") / "catalog-ingest.db"
@@ -176,5 +156,5 @@ def fuzz(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     finally:
         loop.run(context.__aexit__(None, None, None))
         if pg_name:
-            loop.run(_drop_pg(pg_name))
+            loop.run(drop_pg_database(pg_name))
         loop.close()
