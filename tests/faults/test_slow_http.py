@@ -117,6 +117,28 @@ async def watching_transactions(database_url: str) -> AsyncIterator[list[int]]:
         task.cancel()
 
 
+def assert_cut_off(answered: tuple[int, dict[str, str], bytes] | None, reason: str | None = None) -> None:
+    """A 408 with `Connection: close` (and the reason, when given); or a reset, which may come first when the
+    server closes with the trickled bytes unread."""
+    if answered is None:
+        return
+    status, headers, content = answered
+    assert status == 408, content
+    assert headers["connection"] == "close"
+    if reason is not None:
+        assert orjson.loads(content)["reason"] == reason
+
+
+def record_cut(service: Service, what: str, took: float, answered: tuple[int, dict[str, str], bytes] | None) -> None:
+    record(
+        f"slow http {service.backend} {what}",
+        tried=1,
+        fivexx=0,
+        cut_after_s=round(took, 1),
+        answer="reset" if answered is None else answered[0],
+    )
+
+
 async def header_trickle(service: Service) -> None:
     reader, writer = await open_connection(service)
     request = f"PUT /v2/items?section=slow HTTP/1.1\r\nHost: x\r\nAuthorization: {service.auth['Authorization']}\r\n"
@@ -124,20 +146,10 @@ async def header_trickle(service: Service) -> None:
         took = await trickle(writer, request.encode() + b"X-Padding: " + b"a" * 200, reader)
         answered = await answer(reader)
     writer.close()
-    if answered is not None:
-        status, headers, body = answered
-        assert status == 408
-        assert headers["connection"] == "close"
-        assert orjson.loads(body)["reason"] == "HEADER_TIMEOUT"
+    assert_cut_off(answered, "HEADER_TIMEOUT")
     assert HEADER_TIMEOUT <= took < HEADER_TIMEOUT + 2
     assert held[0] == 0
-    record(
-        f"slow http {service.backend} header trickle",
-        tried=1,
-        fivexx=0,
-        cut_after_s=round(took, 1),
-        answer="reset" if answered is None else answered[0],
-    )
+    record_cut(service, "header trickle", took, answered)
 
 
 async def silent_connection(service: Service) -> None:
@@ -160,21 +172,11 @@ async def json_body_trickle(service: Service) -> None:
         took = await trickle(writer, body, reader)
         answered = await answer(reader)
     writer.close()
-    if answered is not None:
-        status, headers, content = answered
-        assert status == 408, content
-        assert headers["connection"] == "close"
-        assert orjson.loads(content)["reason"] == "BODY_TIMEOUT"
+    assert_cut_off(answered, "BODY_TIMEOUT")
     assert BODY_IDLE_TIMEOUT <= took < BODY_IDLE_TIMEOUT + 2
     assert held[0] == 0
     assert await service.count("slow") == 0
-    record(
-        f"slow http {service.backend} json body trickle",
-        tried=1,
-        fivexx=0,
-        cut_after_s=round(took, 1),
-        answer="reset" if answered is None else answered[0],
-    )
+    record_cut(service, "json body trickle", took, answered)
 
 
 async def upload_body_trickle(service: Service) -> None:
@@ -193,10 +195,7 @@ async def upload_body_trickle(service: Service) -> None:
     took = await trickle(writer, body, reader)
     answered = await answer(reader)
     writer.close()
-    if answered is not None:
-        status, headers, content = answered
-        assert status == 408, content
-        assert headers["connection"] == "close"
+    assert_cut_off(answered)
     assert BODY_IDLE_TIMEOUT <= took < BODY_IDLE_TIMEOUT + 2
     # The upload's stream was broken off: its transaction is gone, and no task exists.
     deadline = time.monotonic() + 10
@@ -207,10 +206,4 @@ async def upload_body_trickle(service: Service) -> None:
     if listed.status_code != 404:
         assert listed.status_code == 200, listed.text
         assert [t for t in listed.json()["tasks"] if t["status"] in ("QUEUED", "IN_PROGRESS", "DONE")] == []
-    record(
-        f"slow http {service.backend} upload body trickle",
-        tried=1,
-        fivexx=0,
-        cut_after_s=round(took, 1),
-        answer="reset" if answered is None else answered[0],
-    )
+    record_cut(service, "upload body trickle", took, answered)
