@@ -5,13 +5,14 @@ The ceiling the service is measured against: no HTTP, no gRPC, no stored payload
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 
 import asyncpg
 import orjson
 
-from service.bench.synthetic import BRANDS, COLORS, WORDS, CatalogShape
+from service.bench.synthetic import BRANDS, COLORS, WORDS, CatalogShape, item_suffix
 from service.store.postgres import PostgresRecordStore
 from service.store.staged import ROW_BITS, StagedRecord
 from service.timeutil import utcnow
@@ -63,7 +64,7 @@ def staged_records(shape: CatalogShape) -> Iterator[list[StagedRecord]]:
             "brand": BRANDS[n % 8],
             "facets": {"color": [COLORS[n % 8], COLORS[(n + 3) % 8]]},
         }
-        batch.append(record(1, n, f"item-{n}", f"{BRANDS[n % 8]} {word} {n}", data, score=n % 100 / 3))
+        batch.append(record(1, n, f"item-{n}", f"{BRANDS[n % 8]} {word} {n}{item_suffix(shape, n)}", data, score=n % 100 / 3))
         if len(batch) >= BATCH:
             yield batch
             batch = []
@@ -81,16 +82,43 @@ def staged_records(shape: CatalogShape) -> Iterator[list[StagedRecord]]:
 
 
 async def run_raw(dsn: str, shape: CatalogShape, version_id: int) -> float:
-    """Seconds to stage and sync the whole catalog into an empty version, in one transaction."""
+    """Seconds to stage and sync the whole catalog into the version (empty or not), in one transaction, as a
+    CSV sync task does (R3's `as_of`, the 50% guard)."""
     connection = await asyncpg.connect(dsn)
+    timings = StatementTimings(connection)
     try:
         started = time.perf_counter()
         async with connection.transaction():
             store = PostgresRecordStore(connection, version_id)
             for batch in staged_records(shape):
+                copy_started = time.perf_counter()
                 await store.stage(batch)
-            await store.sync([1, 2, 3], force=True)
+                timings.add("COPY into stage_records", time.perf_counter() - copy_started)
+            await store.sync([1, 2, 3], force=False, as_of=utcnow())
             await store.check_parents()
-        return time.perf_counter() - started
+        seconds = time.perf_counter() - started
+        timings.report()
+        return seconds
     finally:
         await connection.close()
+
+
+class StatementTimings:
+    """With CATALOG_INGEST_BENCH_STATEMENTS=1: the seconds each statement took (summed by its first words)."""
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self.totals: dict[str, float] = {}
+        if os.environ.get("CATALOG_INGEST_BENCH_STATEMENTS"):
+            connection.add_query_logger(self._log)
+
+    def _log(self, record: asyncpg.connection.LoggedQuery) -> None:
+        self.add(" ".join(record.query.split())[:90], record.elapsed)
+
+    def add(self, key: str, seconds: float) -> None:
+        self.totals[key] = self.totals.get(key, 0.0) + seconds
+
+    def report(self) -> None:
+        if len(self.totals) <= 1:
+            return
+        for key, seconds in sorted(self.totals.items(), key=lambda kv: -kv[1])[:12]:
+            print(f"    {seconds:7.2f} s  {key}", flush=True)

@@ -17,6 +17,8 @@ class CatalogShape:
     variations_per_item: float = 0.5
     groups: int = 0
     seed: int = 7
+    # Revision 0 is the catalog; a later revision renames every 10th item (a nightly sync's changes).
+    revision: int = 0
 
     @property
     def group_count(self) -> int:
@@ -40,6 +42,11 @@ def _chunks(lines: Iterator[str], size: int = 1 << 20) -> Iterator[bytes]:
         yield "".join(buffer).encode()
 
 
+def item_suffix(shape: CatalogShape, n: int) -> str:
+    """What a revision changes in an item's name: every 10th item's."""
+    return f" r{shape.revision}" if shape.revision and n % 10 == 0 else ""
+
+
 def items_csv(shape: CatalogShape) -> Iterator[bytes]:
     rng = random.Random(shape.seed)
     groups = shape.group_count
@@ -52,7 +59,7 @@ def items_csv(shape: CatalogShape) -> Iterator[bytes]:
         for n in range(shape.items):
             word = WORDS[n % len(WORDS)]
             yield (
-                f"item-{n},{BRANDS[n % 8]} {word} {n},https://shop.example/p/{n},https://cdn.example/{n}.jpg,"
+                f"item-{n},{BRANDS[n % 8]} {word} {n}{item_suffix(shape, n)},https://shop.example/p/{n},https://cdn.example/{n}.jpg,"
                 f"A {word} number {n},{word}|{COLORS[n % 8]},g{rng.randrange(groups)},true,"
                 f"{rng.random() * 100:.3f},{BRANDS[n % 8]},{COLORS[n % 8]}|{COLORS[(n + 3) % 8]}\n"
             )
