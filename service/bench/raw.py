@@ -64,7 +64,9 @@ def staged_records(shape: CatalogShape) -> Iterator[list[StagedRecord]]:
             "brand": BRANDS[n % 8],
             "facets": {"color": [COLORS[n % 8], COLORS[(n + 3) % 8]]},
         }
-        batch.append(record(1, n, f"item-{n}", f"{BRANDS[n % 8]} {word} {n}{item_suffix(shape, n)}", data, score=n % 100 / 3))
+        batch.append(
+            record(1, n, f"item-{n}", f"{BRANDS[n % 8]} {word} {n}{item_suffix(shape, n)}", data, score=n % 100 / 3)
+        )
         if len(batch) >= BATCH:
             yield batch
             batch = []

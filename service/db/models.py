@@ -117,9 +117,24 @@ class Record(Base):
     source: Mapped[str] = mapped_column(Text, server_default="")
     # The batch item's `type` of a record a batch ingestion wrote (NULL for the other APIs).
     item_type: Mapped[str | None] = mapped_column(Text, nullable=True)
-    # When the operation that last wrote the record happened; older operations are ignored.
+    # When the operation that last wrote the record happened; older operations are ignored. A full sync of
+    # the kind since the record was created makes it at least that sync's time (RecordSyncMark).
     op_ts: Mapped[dt.datetime] = mapped_column(Timestamp)
     updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=text("CURRENT_TIMESTAMP"))
+    # The sync generation (RecordSyncMark.gen) the record was created under; NULL is 0.
+    sync_gen: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class RecordSyncMark(Base):
+    """The last full sync of one kind of a catalog version: it covers every record created before it (a
+    lower `sync_gen`), whose effective op_ts is at least `synced_at` (service.store.sync_marks). So a full
+    sync writes only the records it changes."""
+
+    __tablename__ = "record_sync_marks"
+    version_id: Mapped[int] = mapped_column(ForeignKey("catalog_versions.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    gen: Mapped[int] = mapped_column(Integer)
+    synced_at: Mapped[dt.datetime] = mapped_column(Timestamp)
 
 
 class Worker(Base):

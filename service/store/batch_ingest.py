@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from service.db.backend import backend_of
 from service.db.models import BatchItem
 from service.store.links import LinkRules
+from service.store.sync_marks import CREATED_GEN, GEN_JOIN, before, not_after
 
 CHUNK_ROWS = 1000
 SAMPLE_IDS = 5
@@ -211,16 +212,16 @@ class BatchIngest:
         empty = self.sql.empty_object
         written = await self._run(
             f"""INSERT INTO records AS r (version_id, kind, record_id, context, parent_id, data, source, item_type,
-                                          op_ts, updated_at)
-                SELECT CAST(:version AS INTEGER), CASE WHEN b.parent_id IS NULL THEN 1 ELSE 2 END, b.item_id,
-                       b.context, b.parent_id, coalesce(b.attributes, {empty}), :source, b.item_type, b.op_ts,
-                       CURRENT_TIMESTAMP
-                FROM batch_items b
+                                          op_ts, updated_at, sync_gen)
+                SELECT CAST(:version AS INTEGER), b.kind, b.item_id, b.context, b.parent_id,
+                       coalesce(b.attributes, {empty}), :source, b.item_type, b.op_ts, CURRENT_TIMESTAMP, {CREATED_GEN}
+                FROM (SELECT CASE WHEN parent_id IS NULL THEN 1 ELSE 2 END AS kind, * FROM batch_items) b
+                     {GEN_JOIN.format(version="CAST(:version AS INTEGER)", s="b")}
                 WHERE {_LIVE} AND NOT b.partial AND {_OK_B}
                 ON CONFLICT (version_id, kind, record_id, context) DO UPDATE SET
                     parent_id = excluded.parent_id, data = excluded.data, source = excluded.source,
                     item_type = excluded.item_type, op_ts = excluded.op_ts, updated_at = excluded.updated_at
-                WHERE r.op_ts <= excluded.op_ts""",
+                WHERE {not_after("r", "excluded.op_ts")}""",
             source=source,
         )
         return written.rowcount or 0
@@ -234,16 +235,17 @@ class BatchIngest:
             f"""UPDATE records AS r SET data = {merged}, parent_id = coalesce(b.parent_id, r.parent_id),
                        op_ts = b.op_ts, updated_at = CURRENT_TIMESTAMP
                 FROM batch_items b
-                WHERE {_LIVE} AND b.partial AND {_OK_B} AND {_SAME_RECORD} AND r.op_ts <= b.op_ts"""
+                WHERE {_LIVE} AND b.partial AND {_OK_B} AND {_SAME_RECORD} AND {not_after("r", "b.op_ts")}"""
         )
         return written.rowcount or 0
 
     async def apply_tombstones(self) -> int:
         gone = await self._run(
-            """DELETE FROM records WHERE version_id = :version AND kind IN (1, 2) AND EXISTS (
+            f"""DELETE FROM records WHERE version_id = :version AND kind IN (1, 2) AND EXISTS (
                  SELECT 1 FROM batch_items b WHERE b.batch_id = :batch AND b.deleted
                  AND b.item_id = records.record_id AND b.context = records.context
-                 AND (records.item_type = b.item_type OR records.item_type IS NULL) AND records.op_ts <= b.op_ts)"""
+                 AND (records.item_type = b.item_type OR records.item_type IS NULL)
+                 AND {not_after("records", "b.op_ts")})"""
         )
         return gone.rowcount or 0
 
@@ -253,7 +255,7 @@ class BatchIngest:
         nothing the newer one wrote (R3)."""
         gone = await self._run(
             f"""DELETE FROM records WHERE version_id = :version AND kind IN (1, 2) AND source = :source
-               AND records.op_ts < ({_SNAPSHOT_TIME})
+               AND {before("records", f"({_SNAPSHOT_TIME})")}
                AND NOT EXISTS (SELECT 1 FROM batch_items b WHERE b.batch_id = :batch AND NOT b.deleted
                                AND b.item_id = records.record_id AND b.context = records.context)""",
             source=source,

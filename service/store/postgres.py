@@ -27,6 +27,7 @@ from service.store.staged import (
     empty_counts,
     missing_parent,
 )
+from service.store.sync_marks import CREATED_GEN, GEN_JOIN, before, not_after
 
 STAGE_COLUMNS = StagedRecord._fields
 # Below this many staged rows the planner's default guess for an unanalyzed table plans well enough,
@@ -130,15 +131,15 @@ class PostgresRecordStore:
         rows = await self.raw.fetch(
             f"""WITH up AS (
                 INSERT INTO records AS r (version_id, kind, record_id, context, name, suggested_score,
-                                          parent_id, parent_ids, data, op_ts, updated_at)
-                SELECT $1, kind, record_id, context, name, suggested_score, parent_id, parent_ids,
-                       data, op_ts, now()
-                FROM stage_records
+                                          parent_id, parent_ids, data, op_ts, updated_at, sync_gen)
+                SELECT $1, s.kind, s.record_id, s.context, s.name, s.suggested_score, s.parent_id, s.parent_ids,
+                       s.data, s.op_ts, now(), {CREATED_GEN}
+                FROM stage_records s {GEN_JOIN.format(version="$1", s="s")}
                 ON CONFLICT (version_id, kind, record_id, context) DO UPDATE SET
                     name = excluded.name, suggested_score = excluded.suggested_score,
                     parent_id = excluded.parent_id, parent_ids = excluded.parent_ids,
                     data = excluded.data, op_ts = excluded.op_ts, updated_at = excluded.updated_at
-                WHERE r.op_ts <= excluded.op_ts AND ({_CHANGED.replace("s.", "excluded.")})
+                WHERE {not_after("r", "excluded.op_ts")} AND ({_CHANGED.replace("s.", "excluded.")})
                 RETURNING r.kind, (r.xmax = 0) AS inserted)
                SELECT kind, count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted)
                FROM up GROUP BY kind""",
@@ -159,7 +160,7 @@ class PostgresRecordStore:
         """A newer write that changed nothing still moves the record's timestamp (it is the last write):
         otherwise a late, older write would overwrite it and out-of-order deliveries would not converge."""
         await self.raw.execute(
-            f"UPDATE records r SET op_ts = s.op_ts FROM stage_records s WHERE {_KEY} AND r.op_ts < s.op_ts"
+            f"UPDATE records r SET op_ts = s.op_ts FROM stage_records s WHERE {_KEY} AND {before('r', 's.op_ts')}"
             + ("" if round_ is None else " AND s.round = $2"),
             self.version_id,
             *(() if round_ is None else (round_,)),
@@ -192,7 +193,7 @@ class PostgresRecordStore:
                         parent_ids = CASE WHEN s.has_parent_ids THEN s.parent_ids ELSE r.parent_ids END,
                         data = {_MERGED_DATA}, op_ts = s.op_ts, updated_at = now()
                     FROM stage_records s
-                    WHERE s.round = $2 AND {_KEY} AND r.op_ts <= s.op_ts AND (
+                    WHERE s.round = $2 AND {_KEY} AND {not_after("r", "s.op_ts")} AND (
                         (s.has_name AND r.name IS DISTINCT FROM s.name)
                         OR (s.has_score AND r.suggested_score IS DISTINCT FROM s.suggested_score)
                         OR (s.has_parent AND r.parent_id IS DISTINCT FROM s.parent_id)
@@ -209,10 +210,10 @@ class PostgresRecordStore:
                 rows = await self.raw.fetch(
                     f"""WITH ins AS (
                         INSERT INTO records (version_id, kind, record_id, context, name, suggested_score,
-                                             parent_id, parent_ids, data, op_ts, updated_at)
-                        SELECT $1, kind, record_id, context, name, suggested_score, parent_id, parent_ids,
-                               data - {_NULL_KEYS.format("data")}, op_ts, now()
-                        FROM stage_records WHERE round = $2
+                                             parent_id, parent_ids, data, op_ts, updated_at, sync_gen)
+                        SELECT $1, s.kind, s.record_id, s.context, s.name, s.suggested_score, s.parent_id,
+                               s.parent_ids, s.data - {_NULL_KEYS.format("s.data")}, s.op_ts, now(), {CREATED_GEN}
+                        FROM stage_records s {GEN_JOIN.format(version="$1", s="s")} WHERE s.round = $2
                         ON CONFLICT DO NOTHING RETURNING kind)
                        SELECT kind, count(*) FROM ins GROUP BY kind""",
                     self.version_id,
@@ -253,7 +254,7 @@ class PostgresRecordStore:
         rows = await self.raw.fetch(
             f"""WITH gone AS (
                 DELETE FROM records r USING stage_records s
-                WHERE {_KEY} AND r.op_ts <= s.op_ts RETURNING r.kind)
+                WHERE {_KEY} AND {not_after("r", "s.op_ts")} RETURNING r.kind)
                SELECT kind, count(*) FROM gone GROUP BY kind""",
             self.version_id,
         )
@@ -324,36 +325,102 @@ class PostgresRecordStore:
             raise DuplicateRecord(*duplicate)
 
     async def sync(self, kinds: Iterable[int], force: bool, as_of: dt.datetime | None = None) -> dict[str, Any]:
-        """Make each kind's records exactly the staged ones: delete the missing, upsert the rest.
+        """Make each kind's records exactly the staged ones: delete the missing, write the new and the changed.
         Deleting more than half of a kind's records fails unless `force`. With `as_of` (the sync's operation
-        time) a missing record last written after it is kept: no write older than the record (R3)."""
+        time, every staged row's op_ts) a missing record last written after it is kept: no write older than
+        the record (R3); and the records left unchanged are not written: the kinds' sync mark moves instead
+        (service.store.sync_marks)."""
         kinds = list(kinds)
-        existing = {
+        existing = await self._existing(kinds)
+        if not any(existing.values()):
+            counts = await self._insert_new()
+        else:
+            await self.analyze()
+            deleted = await self._delete_missing(kinds, existing, force, as_of)
+            if as_of is None:
+                counts = await self.replace(dedupe=False)
+            else:
+                await self.check_unique()
+                counts = await self._write_changed()
+            for kind, count in deleted.items():
+                add_counts(counts, kind, deleted=count)
+        if as_of is not None:
+            await self._mark_synced(kinds, as_of)
+        return counts
+
+    async def _existing(self, kinds: list[int]) -> dict[int, int]:
+        return {
             kind: await self.raw.fetchval(
                 "SELECT count(*) FROM records WHERE version_id = $1 AND kind = $2", self.version_id, kind
             )
             for kind in kinds
         }
-        if not any(existing.values()):
-            return await self._insert_new()
-        await self.analyze()
+
+    async def _delete_missing(
+        self, kinds: list[int], existing: dict[int, int], force: bool, as_of: dt.datetime | None
+    ) -> dict[int, int]:
+        """Delete each kind's records the sync does not hold (but those written after `as_of`); the 50% guard."""
         deleted: dict[int, int] = {}
+        newer = "" if as_of is None else f" AND {before('r', '$3')}"
         for kind in kinds:
             status = await self.raw.execute(
-                """DELETE FROM records r WHERE r.version_id = $1 AND r.kind = $2 AND NOT EXISTS (
+                f"""DELETE FROM records r WHERE r.version_id = $1 AND r.kind = $2 AND NOT EXISTS (
                      SELECT 1 FROM stage_records s
-                     WHERE s.kind = r.kind AND s.record_id = r.record_id AND s.context = r.context)
-                   AND ($3::timestamptz IS NULL OR r.op_ts < $3)""",
+                     WHERE s.kind = r.kind AND s.record_id = r.record_id AND s.context = r.context){newer}""",
                 self.version_id,
                 kind,
-                as_of,
+                *(() if as_of is None else (as_of,)),
             )
             deleted[kind] = int(status.split()[-1])
             check_safety_threshold(kind, deleted[kind], existing[kind], force)
-        counts = await self.replace(dedupe=False)
-        for kind, count in deleted.items():
-            add_counts(counts, kind, deleted=count)
+        return deleted
+
+    async def _write_changed(self) -> dict[str, Any]:
+        """A sync's writes: update the records whose content changed (unless written after the staged op_ts),
+        insert the new ones; the others are left as they are. The staged records are unique (check_unique)."""
+        rows = await self.raw.fetch(
+            f"""WITH up AS (
+                UPDATE records r SET name = s.name, suggested_score = s.suggested_score, parent_id = s.parent_id,
+                    parent_ids = s.parent_ids, data = s.data, op_ts = s.op_ts, updated_at = now()
+                FROM stage_records s
+                WHERE {_KEY} AND ({_CHANGED}) AND {not_after("r", "s.op_ts")}
+                RETURNING r.kind)
+               SELECT kind, count(*) FROM up GROUP BY kind""",
+            self.version_id,
+        )
+        updated = {row[0]: row[1] for row in rows}
+        rows = await self.raw.fetch(
+            f"""WITH ins AS (
+                INSERT INTO records (version_id, kind, record_id, context, name, suggested_score,
+                                     parent_id, parent_ids, data, op_ts, updated_at, sync_gen)
+                SELECT $1, s.kind, s.record_id, s.context, s.name, s.suggested_score, s.parent_id, s.parent_ids,
+                       s.data, s.op_ts, now(), {CREATED_GEN}
+                FROM stage_records s {GEN_JOIN.format(version="$1", s="s")}
+                WHERE NOT EXISTS (SELECT 1 FROM records r WHERE {_KEY})
+                RETURNING kind)
+               SELECT kind, count(*) FROM ins GROUP BY kind""",
+            self.version_id,
+        )
+        created = {row[0]: row[1] for row in rows}
+        if sum(created.values()) > ANALYZE_RECORDS_ABOVE:
+            await self.raw.execute("ANALYZE records")
+        counts = empty_counts()
+        for kind, staged in (await self._staged_per_kind()).items():
+            c, u = created.get(kind, 0), updated.get(kind, 0)
+            add_counts(counts, kind, created=c, updated=u, unchanged=staged - c - u)
         return counts
+
+    async def _mark_synced(self, kinds: list[int], as_of: dt.datetime) -> None:
+        """Every record of the kinds is now last written no earlier than `as_of` (service.store.sync_marks)."""
+        await self.raw.execute(
+            """INSERT INTO record_sync_marks AS m (version_id, kind, gen, synced_at)
+               SELECT $1, k, 1, $3 FROM unnest($2::smallint[]) k
+               ON CONFLICT (version_id, kind) DO UPDATE SET
+                   gen = m.gen + 1, synced_at = greatest(m.synced_at, excluded.synced_at)""",
+            self.version_id,
+            kinds,
+            as_of,
+        )
 
     async def _any_existing(self) -> bool:
         """Whether any staged kind already has records in this version (else a write is a first load)."""
@@ -370,11 +437,11 @@ class PostgresRecordStore:
         try:
             async with self.raw.transaction():
                 await self.raw.execute(
-                    """INSERT INTO records (version_id, kind, record_id, context, name, suggested_score,
-                                            parent_id, parent_ids, data, op_ts, updated_at)
-                       SELECT $1, kind, record_id, context, name, suggested_score, parent_id, parent_ids,
-                              data, op_ts, now()
-                       FROM stage_records""",
+                    f"""INSERT INTO records (version_id, kind, record_id, context, name, suggested_score,
+                                            parent_id, parent_ids, data, op_ts, updated_at, sync_gen)
+                       SELECT $1, s.kind, s.record_id, s.context, s.name, s.suggested_score, s.parent_id,
+                              s.parent_ids, s.data, s.op_ts, now(), {CREATED_GEN}
+                       FROM stage_records s {GEN_JOIN.format(version="$1", s="s")}""",
                     self.version_id,
                 )
         except asyncpg.UniqueViolationError:

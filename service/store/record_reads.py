@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from service.db.models import Record
+from service.store.sync_marks import effective
 
 # What service.domain.records.row_to_proto reads.
 RECORD_COLUMNS = (
@@ -21,7 +22,8 @@ RECORD_COLUMNS = (
     Record.parent_id,
     Record.parent_ids,
     Record.data,
-    Record.op_ts,
+    # The record's effective op_ts: a full sync since it was written makes it that sync's time.
+    literal_column(effective("records"), type_=Record.op_ts.type).label("op_ts"),
 )
 
 

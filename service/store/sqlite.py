@@ -26,10 +26,17 @@ from service.store.staged import (
     empty_counts,
     missing_parent,
 )
+from service.store.sync_marks import CREATED_GEN, GEN_JOIN, before, not_after
 
 _KEY = "r.version_id = :v AND r.kind = s.kind AND r.record_id = s.record_id AND r.context = s.context"
 _INSERT_COLUMNS = (
-    "version_id, kind, record_id, context, name, suggested_score, parent_id, parent_ids, data, op_ts, updated_at"
+    "version_id, kind, record_id, context, name, suggested_score, parent_id, parent_ids, data, op_ts, updated_at,"
+    " sync_gen"
+)
+_GEN_JOIN = GEN_JOIN.format(version=":v", s="s")
+_CHANGED = (
+    "r.name IS NOT s.name OR r.suggested_score IS NOT s.suggested_score OR r.parent_id IS NOT s.parent_id"
+    " OR json(r.parent_ids) IS NOT json(s.parent_ids) OR json(r.data) IS NOT json(s.data)"
 )
 _STAGE = ", ".join(StagedRecord._fields)
 
@@ -79,16 +86,14 @@ class SqliteRecordStore:
         existing = await self._per_kind(f"EXISTS (SELECT 1 FROM records r WHERE {_KEY})")
         written = await self._all(
             f"""INSERT INTO records AS r ({_INSERT_COLUMNS})
-                SELECT :v, kind, record_id, context, name, suggested_score, parent_id, parent_ids, data, op_ts,
-                       CURRENT_TIMESTAMP
-                FROM stage_records WHERE true
+                SELECT :v, s.kind, s.record_id, s.context, s.name, s.suggested_score, s.parent_id, s.parent_ids,
+                       s.data, s.op_ts, CURRENT_TIMESTAMP, {CREATED_GEN}
+                FROM stage_records s {_GEN_JOIN} WHERE true
                 ON CONFLICT (version_id, kind, record_id, context) DO UPDATE SET
                     name = excluded.name, suggested_score = excluded.suggested_score,
                     parent_id = excluded.parent_id, parent_ids = excluded.parent_ids, data = excluded.data,
                     op_ts = excluded.op_ts, updated_at = excluded.updated_at
-                WHERE r.op_ts <= excluded.op_ts AND (r.name IS NOT excluded.name
-                    OR r.suggested_score IS NOT excluded.suggested_score OR r.parent_id IS NOT excluded.parent_id
-                    OR json(r.parent_ids) IS NOT json(excluded.parent_ids) OR json(r.data) IS NOT json(excluded.data))
+                WHERE {not_after("r", "excluded.op_ts")} AND ({_CHANGED.replace("s.", "excluded.")})
                 RETURNING kind"""
         )
         touched: dict[int, int] = {}
@@ -104,7 +109,7 @@ class SqliteRecordStore:
     async def _touch(self, round_: int | None = None) -> None:
         """A newer write that changed nothing still moves the record's timestamp (see PostgresRecordStore)."""
         await self._all(
-            f"UPDATE records AS r SET op_ts = s.op_ts FROM stage_records s WHERE {_KEY} AND r.op_ts < s.op_ts"
+            f"UPDATE records AS r SET op_ts = s.op_ts FROM stage_records s WHERE {_KEY} AND {before('r', 's.op_ts')}"
             + ("" if round_ is None else " AND s.round = :round"),
             round=round_,
         )
@@ -139,7 +144,7 @@ class SqliteRecordStore:
                         data = json_merge_removing_nulls(r.data, s.data), op_ts = s.op_ts,
                         updated_at = CURRENT_TIMESTAMP
                     FROM stage_records s
-                    WHERE s.round = :round AND {_KEY} AND r.op_ts <= s.op_ts AND (
+                    WHERE s.round = :round AND {_KEY} AND {not_after("r", "s.op_ts")} AND (
                         (s.has_name AND r.name IS NOT s.name)
                         OR (s.has_score AND r.suggested_score IS NOT s.suggested_score)
                         OR (s.has_parent AND r.parent_id IS NOT s.parent_id)
@@ -153,9 +158,10 @@ class SqliteRecordStore:
             if on_missing == "CREATE":
                 for (kind,) in await self._all(
                     f"""INSERT INTO records ({_INSERT_COLUMNS})
-                        SELECT :v, kind, record_id, context, name, suggested_score, parent_id, parent_ids,
-                               json_merge_removing_nulls('{{}}', data), op_ts, CURRENT_TIMESTAMP
-                        FROM stage_records WHERE round = :round
+                        SELECT :v, s.kind, s.record_id, s.context, s.name, s.suggested_score, s.parent_id,
+                               s.parent_ids, json_merge_removing_nulls('{{}}', s.data), s.op_ts, CURRENT_TIMESTAMP,
+                               {CREATED_GEN}
+                        FROM stage_records s {_GEN_JOIN} WHERE s.round = :round
                         ON CONFLICT DO NOTHING RETURNING kind""",
                     round=round_,
                 ):
@@ -187,7 +193,7 @@ class SqliteRecordStore:
         deleted: dict[int, int] = {}
         for (kind,) in await self._all(
             f"DELETE FROM records AS r WHERE EXISTS (SELECT 1 FROM stage_records s WHERE {_KEY}"
-            f" AND r.op_ts <= s.op_ts) AND r.version_id = :v RETURNING kind"
+            f" AND {not_after('r', 's.op_ts')}) AND r.version_id = :v RETURNING kind"
         ):
             deleted[kind] = deleted.get(kind, 0) + 1
         for kind, staged in await self._all(
@@ -218,13 +224,29 @@ class SqliteRecordStore:
             raise DuplicateRecord(*duplicate[0])
 
     async def sync(self, kinds: Iterable[int], force: bool, as_of: dt.datetime | None = None) -> dict[str, Any]:
-        """See PostgresRecordStore.sync."""
+        """See PostgresRecordStore.sync: the same steps."""
+        kinds = list(kinds)
+        existing = {
+            kind: (await self._all("SELECT count(*) FROM records WHERE version_id = :v AND kind = :k", k=kind))[0][0]
+            for kind in kinds
+        }
+        deleted = await self._delete_missing(kinds, existing, force, as_of)
+        if as_of is None:
+            counts = await self.replace(dedupe=False)
+        else:
+            await self.check_unique()
+            counts = await self._write_changed()
+            await self._mark_synced(kinds, as_of)
+        for kind, count in deleted.items():
+            add_counts(counts, kind, deleted=count)
+        return counts
+
+    async def _delete_missing(
+        self, kinds: list[int], existing: dict[int, int], force: bool, as_of: dt.datetime | None
+    ) -> dict[int, int]:
         deleted: dict[int, int] = {}
-        newer = "" if as_of is None else " AND r.op_ts < :as_of"
+        newer = "" if as_of is None else f" AND {before('r', ':as_of')}"
         for kind in kinds:
-            existing = (await self._all("SELECT count(*) FROM records WHERE version_id = :v AND kind = :k", k=kind))[0][
-                0
-            ]
             gone = await self._all(
                 "DELETE FROM records AS r WHERE r.version_id = :v AND r.kind = :k AND NOT EXISTS ("
                 " SELECT 1 FROM stage_records s WHERE s.kind = r.kind AND s.record_id = r.record_id"
@@ -233,11 +255,46 @@ class SqliteRecordStore:
                 as_of=_sqlite_ts(as_of) if as_of is not None else None,
             )
             deleted[kind] = len(gone)
-            check_safety_threshold(kind, deleted[kind], existing, force)
-        counts = await self.replace(dedupe=False)
-        for kind, count in deleted.items():
-            add_counts(counts, kind, deleted=count)
+            check_safety_threshold(kind, deleted[kind], existing[kind], force)
+        return deleted
+
+    async def _write_changed(self) -> dict[str, Any]:
+        """See PostgresRecordStore._write_changed."""
+        updated: dict[int, int] = {}
+        for (kind,) in await self._all(
+            f"""UPDATE records AS r SET name = s.name, suggested_score = s.suggested_score, parent_id = s.parent_id,
+                    parent_ids = s.parent_ids, data = s.data, op_ts = s.op_ts, updated_at = CURRENT_TIMESTAMP
+                FROM stage_records s
+                WHERE {_KEY} AND ({_CHANGED}) AND {not_after("r", "s.op_ts")}
+                RETURNING kind"""
+        ):
+            updated[kind] = updated.get(kind, 0) + 1
+        created: dict[int, int] = {}
+        for (kind,) in await self._all(
+            f"""INSERT INTO records ({_INSERT_COLUMNS})
+                SELECT :v, s.kind, s.record_id, s.context, s.name, s.suggested_score, s.parent_id, s.parent_ids,
+                       s.data, s.op_ts, CURRENT_TIMESTAMP, {CREATED_GEN}
+                FROM stage_records s {_GEN_JOIN}
+                WHERE NOT EXISTS (SELECT 1 FROM records r WHERE {_KEY})
+                RETURNING kind"""
+        ):
+            created[kind] = created.get(kind, 0) + 1
+        counts = empty_counts()
+        for kind, staged in (await self._per_kind()).items():
+            c, u = created.get(kind, 0), updated.get(kind, 0)
+            add_counts(counts, kind, created=c, updated=u, unchanged=staged - c - u)
         return counts
+
+    async def _mark_synced(self, kinds: list[int], as_of: dt.datetime) -> None:
+        """See PostgresRecordStore._mark_synced."""
+        for kind in kinds:
+            await self._all(
+                """INSERT INTO record_sync_marks AS m (version_id, kind, gen, synced_at) VALUES (:v, :k, 1, :at)
+                   ON CONFLICT (version_id, kind) DO UPDATE SET
+                       gen = m.gen + 1, synced_at = max(m.synced_at, excluded.synced_at)""",
+                k=kind,
+                at=_sqlite_ts(as_of),
+            )
 
 
 def _sqlite_ts(value: Any) -> str:
