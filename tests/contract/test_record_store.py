@@ -173,6 +173,44 @@ async def test_sync_keeps_a_missing_record_written_after_it(catalog: Catalog) ->
     assert set(await catalog.read()) == {"a", "b", "newer"}
 
 
+async def test_a_sync_is_the_last_write_of_the_records_it_leaves_unchanged(catalog: Catalog) -> None:
+    """R3 through the kind's sync mark (service.store.sync_marks): the sync does not rewrite an unchanged record,
+    yet reads it back with the sync's time and ignores every later write older than the sync."""
+    await catalog.write("replace", [op("a", name="A", ts=0), op("b", name="B", ts=0), op("g", GROUP, ts=0)])
+    result = await catalog.write(
+        "sync", [op("a", name="A", ts=10), op("b", name="B2", ts=10)], [ITEM], False, as_of=at(10)
+    )
+    assert result["items"] == counts(updated=1, unchanged=1)
+    assert await catalog.read() == {
+        "a": {"name": "A", "data": {}, "ts": at(10)},
+        "b": {"name": "B2", "data": {}, "ts": at(10)},
+    }
+    assert (await catalog.write("replace", [op("a", name="late", ts=5)]))["items"] == counts(unchanged=1)
+    assert (await catalog.write("merge", [op("a", name="late", ts=5)], "FAIL"))["items"] == counts(unchanged=1)
+    assert (await catalog.write("delete", [op("a", ts=5)]))["items"] == counts(unchanged=1)
+    # Another kind is not covered by the items' sync.
+    assert (await catalog.write("replace", [op("g", GROUP, name="G", ts=5)]))["item_groups"] == counts(updated=1)
+    assert (await catalog.write("replace", [op("a", name="newer", ts=11)]))["items"] == counts(updated=1)
+    assert (await catalog.read())["a"] == {"name": "newer", "data": {}, "ts": at(11)}
+
+
+async def test_a_record_created_after_a_sync_keeps_its_own_older_time(catalog: Catalog) -> None:
+    """Created after the sync with an older timestamp: the sync did not cover it, until the next sync does."""
+    await catalog.write("sync", [op("a", ts=10)], [ITEM], False, as_of=at(10))
+    await catalog.write("replace", [op("late", name="L", ts=3)])
+    assert (await catalog.read())["late"]["ts"] == at(3)
+    assert (await catalog.write("merge", [op("late", name="L2", ts=5)], "FAIL"))["items"] == counts(updated=1)
+    again = await catalog.write("sync", [op("a", ts=20), op("late", name="L2", ts=20)], [ITEM], False, as_of=at(20))
+    assert again["items"] == counts(unchanged=2)
+    assert (await catalog.read())["late"] == {"name": "L2", "data": {}, "ts": at(20)}
+    assert (await catalog.write("replace", [op("late", name="L3", ts=15)]))["items"] == counts(unchanged=1)
+    # A missing record covered by the sync is deleted; one written after the sync's time is kept.
+    await catalog.write("replace", [op("after", ts=30)])
+    gone = await catalog.write("sync", [op("a", ts=25)], [ITEM], True, as_of=at(25))
+    assert gone["items"] == counts(deleted=1, unchanged=1)
+    assert set(await catalog.read()) == {"a", "after"}
+
+
 async def test_sync_into_an_empty_catalog_and_a_declared_empty_kind(catalog: Catalog) -> None:
     result = await catalog.write("sync", [op("a"), op("b")], [ITEM, GROUP], False)
     assert result["items"] == counts(created=2)
