@@ -23,7 +23,7 @@ from service.store.staged import (
     StagedRecord,
     add_counts,
     add_skipped,
-    check_safety_threshold,
+    check_safety_thresholds,
     empty_counts,
     missing_parent,
 )
@@ -334,16 +334,18 @@ class PostgresRecordStore:
         existing = await self._existing(kinds)
         if not any(existing.values()):
             counts = await self._insert_new()
-        else:
+        elif as_of is None:
             await self.analyze()
-            deleted = await self._delete_missing(kinds, existing, force, as_of)
-            if as_of is None:
-                counts = await self.replace(dedupe=False)
-            else:
-                await self.check_unique()
-                counts = await self._write_changed()
+            deleted = await self._delete_missing(kinds, existing, force)
+            counts = await self.replace(dedupe=False)
             for kind, count in deleted.items():
                 add_counts(counts, kind, deleted=count)
+        else:
+            await self.analyze()
+            await self.check_unique()
+            diff = await self._diff(kinds, as_of)
+            check_safety_thresholds(kinds, diff, existing, force)
+            counts = await self._apply_diff(diff)
         if as_of is not None:
             await self._mark_synced(kinds, as_of)
         return counts
@@ -357,61 +359,95 @@ class PostgresRecordStore:
         )
         return {kind: 0 for kind in kinds} | {row[0]: row[1] for row in rows}
 
-    async def _delete_missing(
-        self, kinds: list[int], existing: dict[int, int], force: bool, as_of: dt.datetime | None
-    ) -> dict[int, int]:
-        """Delete each kind's records the sync does not hold (but those written after `as_of`), in one anti-join
-        over the staged rows; the 50% guard (a refused sync's transaction changes nothing)."""
-        newer = "" if as_of is None else f" AND {before('r', '$3')}"
+    async def _delete_missing(self, kinds: list[int], existing: dict[int, int], force: bool) -> dict[int, int]:
+        """A sync without `as_of`: delete each kind's records the sync does not hold; the 50% guard."""
         rows = await self.raw.fetch(
-            f"""WITH gone AS (
+            """WITH gone AS (
                 DELETE FROM records r WHERE r.version_id = $1 AND r.kind = ANY($2::smallint[]) AND NOT EXISTS (
                     SELECT 1 FROM stage_records s
-                    WHERE s.kind = r.kind AND s.record_id = r.record_id AND s.context = r.context){newer}
+                    WHERE s.kind = r.kind AND s.record_id = r.record_id AND s.context = r.context)
                 RETURNING r.kind)
                SELECT kind, count(*) FROM gone GROUP BY kind""",
             self.version_id,
             kinds,
-            *(() if as_of is None else (as_of,)),
         )
         deleted = {kind: 0 for kind in kinds} | {row[0]: row[1] for row in rows}
-        for kind in kinds:
-            check_safety_threshold(kind, deleted[kind], existing[kind], force)
+        check_safety_thresholds(kinds, {kind: {"d": n} for kind, n in deleted.items()}, existing, force)
         return deleted
 
-    async def _write_changed(self) -> dict[str, Any]:
-        """A sync's writes: update the records whose content changed (unless written after the staged op_ts),
-        insert the new ones; the others are left as they are. The staged records are unique (check_unique)."""
-        rows = await self.raw.fetch(
-            f"""WITH up AS (
-                UPDATE records r SET name = s.name, suggested_score = s.suggested_score, parent_id = s.parent_id,
-                    parent_ids = s.parent_ids, data = s.data, op_ts = s.op_ts, updated_at = now()
+    async def _diff(self, kinds: list[int], as_of: dt.datetime) -> dict[int, dict[str, int]]:
+        """One full join of the staged rows with the kinds' records finds what the sync writes, into the
+        temporary table sync_diff (kind, record_id, context, seq, what): 'd' a missing record last written
+        before `as_of` (effective op_ts, R3), 'c' a new record, 'u' a changed one not written after its staged
+        op_ts. The rest (in a nightly sync, nearly all) is left alone. Returns the counts per kind and `what`."""
+        marks = await self.raw.fetch(
+            "SELECT kind, gen, synced_at FROM record_sync_marks WHERE version_id = $1", self.version_id
+        )
+        gens, times = [0, 0, 0], [dt.datetime.min.replace(tzinfo=dt.UTC)] * 3
+        for kind, gen, synced_at in marks:
+            gens[kind - 1], times[kind - 1] = gen, synced_at
+        # The effective op_ts (service.store.sync_marks), the marks bound as arrays indexed by kind: the join is
+        # over every record of the kinds, where a subquery per row would cost seconds.
+        effective = (
+            "(CASE WHEN coalesce(r.sync_gen, 0) < ($4::int[])[r.kind] AND r.op_ts < ($5::timestamptz[])[r.kind]"
+            " THEN ($5::timestamptz[])[r.kind] ELSE r.op_ts END)"
+        )
+        await self.raw.execute(
+            f"""CREATE TEMP TABLE sync_diff ON COMMIT DROP AS
+                SELECT coalesce(s.kind, r.kind) AS kind, coalesce(s.record_id, r.record_id) AS record_id,
+                       coalesce(s.context, r.context) AS context, s.seq,
+                       CASE WHEN s.seq IS NULL THEN 'd' WHEN r.record_id IS NULL THEN 'c' ELSE 'u' END AS what
                 FROM stage_records s
-                WHERE {_KEY} AND ({_CHANGED}) AND {not_after("r", "s.op_ts")}
-                RETURNING r.kind)
-               SELECT kind, count(*) FROM up GROUP BY kind""",
+                FULL JOIN (SELECT * FROM records WHERE version_id = $1 AND kind = ANY($2::smallint[])) r
+                     ON s.kind = r.kind AND s.record_id = r.record_id AND s.context = r.context
+                WHERE (s.seq IS NULL AND {effective} < $3) OR r.record_id IS NULL
+                   OR (({_CHANGED}) AND {effective} <= s.op_ts)""",
             self.version_id,
+            kinds,
+            as_of,
+            gens,
+            times,
         )
-        updated = {row[0]: row[1] for row in rows}
-        rows = await self.raw.fetch(
-            f"""WITH ins AS (
-                INSERT INTO records (version_id, kind, record_id, context, name, suggested_score,
-                                     parent_id, parent_ids, data, op_ts, updated_at, sync_gen)
-                SELECT $1, s.kind, s.record_id, s.context, s.name, s.suggested_score, s.parent_id, s.parent_ids,
-                       s.data, s.op_ts, now(), {CREATED_GEN}
-                FROM stage_records s {GEN_JOIN.format(version="$1", s="s")}
-                WHERE NOT EXISTS (SELECT 1 FROM records r WHERE {_KEY})
-                RETURNING kind)
-               SELECT kind, count(*) FROM ins GROUP BY kind""",
-            self.version_id,
-        )
-        created = {row[0]: row[1] for row in rows}
-        if sum(created.values()) > ANALYZE_RECORDS_ABOVE:
+        await self.raw.execute("ANALYZE sync_diff")
+        diff: dict[int, dict[str, int]] = {kind: {"d": 0, "c": 0, "u": 0} for kind in kinds}
+        for kind, what, count in await self.raw.fetch("SELECT kind, what, count(*) FROM sync_diff GROUP BY 1, 2"):
+            diff[kind][what] = count
+        return diff
+
+    async def _apply_diff(self, diff: dict[int, dict[str, int]]) -> dict[str, Any]:
+        """Delete, update and insert the records sync_diff names (each a join of the few rows it holds)."""
+        if any(d["d"] for d in diff.values()):
+            await self.raw.execute(
+                """DELETE FROM records r USING sync_diff d WHERE d.what = 'd' AND r.version_id = $1
+                   AND r.kind = d.kind AND r.record_id = d.record_id AND r.context = d.context""",
+                self.version_id,
+            )
+        if any(d["u"] for d in diff.values()):
+            await self.raw.execute(
+                f"""UPDATE records r SET name = s.name, suggested_score = s.suggested_score, parent_id = s.parent_id,
+                        parent_ids = s.parent_ids, data = s.data, op_ts = s.op_ts, updated_at = now()
+                    FROM sync_diff d JOIN stage_records s ON s.seq = d.seq
+                    WHERE d.what = 'u' AND {_KEY}""",
+                self.version_id,
+            )
+        if any(d["c"] for d in diff.values()):
+            await self.raw.execute(
+                f"""INSERT INTO records (version_id, kind, record_id, context, name, suggested_score,
+                                         parent_id, parent_ids, data, op_ts, updated_at, sync_gen)
+                    SELECT $1, s.kind, s.record_id, s.context, s.name, s.suggested_score, s.parent_id, s.parent_ids,
+                           s.data, s.op_ts, now(), {CREATED_GEN}
+                    FROM sync_diff d JOIN stage_records s ON s.seq = d.seq {GEN_JOIN.format(version="$1", s="s")}
+                    WHERE d.what = 'c'""",
+                self.version_id,
+            )
+        if sum(d["c"] + d["d"] for d in diff.values()) > ANALYZE_RECORDS_ABOVE:
             await self.raw.execute("ANALYZE records")
         counts = empty_counts()
         for kind, staged in (await self._staged_per_kind()).items():
-            c, u = created.get(kind, 0), updated.get(kind, 0)
+            c, u = diff[kind]["c"], diff[kind]["u"]
             add_counts(counts, kind, created=c, updated=u, unchanged=staged - c - u)
+        for kind, d in diff.items():
+            add_counts(counts, kind, deleted=d["d"])
         return counts
 
     async def _mark_synced(self, kinds: list[int], as_of: dt.datetime) -> None:

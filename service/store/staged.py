@@ -97,6 +97,14 @@ def check_safety_threshold(kind: int, deleted: int, existing: int, force: bool) 
     )
 
 
+def check_safety_thresholds(
+    kinds: list[int], diff: dict[int, dict[str, int]], existing: dict[int, int], force: bool
+) -> None:
+    """check_safety_threshold for each kind, in order, given the deletes per kind as `diff[kind]["d"]`."""
+    for kind in kinds:
+        check_safety_threshold(kind, diff[kind]["d"], existing[kind], force)
+
+
 def missing_parent(record_id: str, item_id: str | None, seq: int) -> TaskFailed:
     """A variation whose item does not exist once the task is applied; names the row for file uploads."""
     message = f"variation '{record_id}' names item_id '{item_id}', which does not exist"
