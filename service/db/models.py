@@ -119,7 +119,11 @@ class Record(Base):
     item_type: Mapped[str | None] = mapped_column(Text, nullable=True)
     # When the operation that last wrote the record happened; older operations are ignored.
     op_ts: Mapped[dt.datetime] = mapped_column(Timestamp)
+    # When a write last changed the record (its `update_time`); a write that changes nothing leaves it.
     updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=text("CURRENT_TIMESTAMP"))
+    # 1 when created, +1 by every write that changes the record (a no-op write leaves it): what
+    # `expected_version` and If-Match compare with. A deleted and re-created record starts again at 1.
+    version: Mapped[int] = mapped_column(BigInteger, server_default="1")
 
 
 class Worker(Base):

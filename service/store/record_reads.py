@@ -22,6 +22,8 @@ RECORD_COLUMNS = (
     Record.parent_ids,
     Record.data,
     Record.op_ts,
+    Record.version,
+    Record.updated_at,
 )
 
 

@@ -85,7 +85,7 @@ class SqliteRecordStore:
                 ON CONFLICT (version_id, kind, record_id, context) DO UPDATE SET
                     name = excluded.name, suggested_score = excluded.suggested_score,
                     parent_id = excluded.parent_id, parent_ids = excluded.parent_ids, data = excluded.data,
-                    op_ts = excluded.op_ts, updated_at = excluded.updated_at
+                    op_ts = excluded.op_ts, updated_at = excluded.updated_at, version = r.version + 1
                 WHERE r.op_ts <= excluded.op_ts AND (r.name IS NOT excluded.name
                     OR r.suggested_score IS NOT excluded.suggested_score OR r.parent_id IS NOT excluded.parent_id
                     OR json(r.parent_ids) IS NOT json(excluded.parent_ids) OR json(r.data) IS NOT json(excluded.data))
@@ -137,7 +137,7 @@ class SqliteRecordStore:
                         parent_id = CASE WHEN s.has_parent THEN s.parent_id ELSE r.parent_id END,
                         parent_ids = CASE WHEN s.has_parent_ids THEN s.parent_ids ELSE r.parent_ids END,
                         data = json_merge_removing_nulls(r.data, s.data), op_ts = s.op_ts,
-                        updated_at = CURRENT_TIMESTAMP
+                        updated_at = CURRENT_TIMESTAMP, version = r.version + 1
                     FROM stage_records s
                     WHERE s.round = :round AND {_KEY} AND r.op_ts <= s.op_ts AND (
                         (s.has_name AND r.name IS NOT s.name)
