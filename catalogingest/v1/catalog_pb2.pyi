@@ -438,14 +438,16 @@ class AddCatalogFieldsResponse(_message.Message):
     def __init__(self, catalog: _Optional[_Union[CatalogDefinition, _Mapping]] = ...) -> None: ...
 
 class CatalogItem(_message.Message):
-    __slots__ = ("item_id", "properties_json", "structure_violations")
+    __slots__ = ("item_id", "properties_json", "structure_violations", "expected_version")
     ITEM_ID_FIELD_NUMBER: _ClassVar[int]
     PROPERTIES_JSON_FIELD_NUMBER: _ClassVar[int]
     STRUCTURE_VIOLATIONS_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_VERSION_FIELD_NUMBER: _ClassVar[int]
     item_id: str
     properties_json: str
     structure_violations: _containers.RepeatedCompositeFieldContainer[CatalogItemViolation]
-    def __init__(self, item_id: _Optional[str] = ..., properties_json: _Optional[str] = ..., structure_violations: _Optional[_Iterable[_Union[CatalogItemViolation, _Mapping]]] = ...) -> None: ...
+    expected_version: int
+    def __init__(self, item_id: _Optional[str] = ..., properties_json: _Optional[str] = ..., structure_violations: _Optional[_Iterable[_Union[CatalogItemViolation, _Mapping]]] = ..., expected_version: _Optional[int] = ...) -> None: ...
 
 class CatalogItemViolation(_message.Message):
     __slots__ = ("field", "description")

@@ -76,6 +76,8 @@ def validate_records(
             for j, parent in enumerate(record.parent_ids):
                 if (problem := id_problem(parent)) is not None:
                     violations.append((where / "parent_ids" / j, problem))
+        if record.HasField("expected_version") and record.expected_version < -1:
+            violations.append((where / "expected_version", "must be a version, 0 (must not exist) or -1 (must exist)"))
         if not delete and record.HasField("suggested_score") and not math.isfinite(record.suggested_score):
             violations.append((where / "suggested_score", "must be a finite number"))
         data: Any = {}
