@@ -211,10 +211,22 @@ _REASONS = {
     "403": "Forbidden: a tenant parameter that is not the token's tenant",
     "404": "Not Found",
     "409": "Conflict: already exists, or an idempotency key reused with another body",
+    "412": "Precondition Failed: the record is not at the version of If-Match or expected_version; the body's"
+    " current_version and the ETag give its version",
     "413": "Payload Too Large",
     "429": "Too Many Requests (Retry-After)",
     "503": "Service Unavailable: the database or the server is unreachable",
     "504": "Gateway Timeout",
+}
+
+
+# The precondition of a single-record write: the ETag read (a version in quotes), or * (the record exists).
+IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": 'apply only if the record\'s ETag is this one ("3"), or * if it exists; else 412',
 }
 
 
