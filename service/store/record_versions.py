@@ -23,12 +23,17 @@ async def current_versions(
     ids = sorted({record_id for record_id, _ in wanted})
     found: dict[tuple[str, str], int] = {}
     for start in range(0, len(ids), ID_CHUNK):
+        # Tasks of one catalog apply one at a time (the claim's FIFO check); the row locks keep the versions
+        # read until the task commits even so (PostgreSQL; SQLAlchemy renders nothing on SQLite, whose task
+        # transaction holds the one write lock).
         rows = await conn.execute(
-            select(Record.record_id, Record.context, Record.version).where(
+            select(Record.record_id, Record.context, Record.version)
+            .where(
                 Record.version_id == version_id,
                 Record.kind == kind,
                 Record.record_id.in_(ids[start : start + ID_CHUNK]),
             )
+            .with_for_update()
         )
         for record_id, context, version in rows:
             if (record_id, context) in wanted:
