@@ -37,6 +37,9 @@ def record_to_json(record: record_pb2.Record) -> dict[str, Any]:
     if record.context:
         out["context"] = record.context
     out["data"] = orjson.loads(record.data_json) if record.data_json else {}
+    if record.version:  # a stored record (a read): its version and when a write last changed it
+        out["version"] = record.version
+        out["update_time"] = record.update_time.ToJsonString()
     return out
 
 

@@ -32,6 +32,9 @@ HTTP_STATUS_BY_CODE: Mapping[grpc.StatusCode, int] = {
 RETRY_AFTER_KEY = "retry_after_seconds"
 # The statuses that carry Retry-After (429 and 503) when the reason is retryable.
 RETRY_AFTER_CODES = frozenset({grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.UNAVAILABLE})
+# Reasons answered with another status than their code's: a failed precondition of a single-record write is
+# 412 Precondition Failed (what HTTP clients sending If-Match expect), with the current version as its ETag.
+HTTP_STATUS_BY_REASON: Mapping[str, int] = {"VERSION_MISMATCH": 412}
 # Retry-After for an UNAVAILABLE that carries no hint of its own: 503 always tells a client when to retry.
 DEFAULT_UNAVAILABLE_RETRY_AFTER = 1.0
 
@@ -53,6 +56,7 @@ class GatewayError(Exception):
         reason: str = "",
         field_violations: Sequence[tuple[str, str]] = (),
         headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -61,6 +65,8 @@ class GatewayError(Exception):
         self.reason = reason
         self.field_violations = list(field_violations)
         self.headers = dict(headers or {})
+        # Reason-specific keys of the body (VERSION_MISMATCH: record_id, expected_version, current_version).
+        self.extra = dict(extra or {})
 
     @classmethod
     def invalid_argument(cls, field: str, description: str, *, message: str = "") -> GatewayError:
@@ -78,6 +84,7 @@ class GatewayError(Exception):
             body["reason"] = self.reason
         if self.field_violations:
             body["field_violations"] = [{"field": f, "description": d} for f, d in self.field_violations]
+        body.update(self.extra)
         return body
 
 
@@ -93,6 +100,7 @@ def from_rpc_error(error: grpc.aio.AioRpcError) -> GatewayError:
     """Maps a failed call: the status from its code, the body from its details (ErrorInfo, BadRequest)."""
     code = error.code()
     reason = ""
+    info_metadata: dict[str, str] = {}
     violations: list[tuple[str, str]] = []
     retry_after: float | None = None
     status = rich_status(error)
@@ -101,6 +109,7 @@ def from_rpc_error(error: grpc.aio.AioRpcError) -> GatewayError:
             info = error_details_pb2.ErrorInfo()
             detail.Unpack(info)
             reason = reason or info.reason
+            info_metadata = dict(info.metadata)
             retry_after = _seconds(info.metadata.get(RETRY_AFTER_KEY), retry_after)
         elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
             bad_request = error_details_pb2.BadRequest()
@@ -118,14 +127,33 @@ def from_rpc_error(error: grpc.aio.AioRpcError) -> GatewayError:
         retry_after = DEFAULT_UNAVAILABLE_RETRY_AFTER  # e.g. the server itself cannot be reached
     if retryable and retry_after is not None and code in RETRY_AFTER_CODES:
         headers["Retry-After"] = str(max(0, math.ceil(retry_after)))
+    extra: dict[str, Any] = {}
+    if reason == "VERSION_MISMATCH":
+        extra = _version_mismatch(info_metadata, headers)
     return GatewayError(
-        http_status(code),
+        HTTP_STATUS_BY_REASON.get(reason) or http_status(code),
         code.name,
         error.details() or code.name,
         reason=reason,
         field_violations=violations,
         headers=headers,
+        extra=extra,
     )
+
+
+def _version_mismatch(metadata: Mapping[str, str], headers: dict[str, str]) -> dict[str, Any]:
+    """The body keys of a 412: the record and both versions; the current version is also the ETag."""
+    extra: dict[str, Any] = {}
+    if "record_id" in metadata:
+        extra["record_id"] = metadata["record_id"]
+    for key in ("expected_version", "current_version"):
+        try:
+            extra[key] = int(metadata[key])
+        except (KeyError, ValueError):
+            continue
+    if extra.get("current_version", 0) > 0:
+        headers["ETag"] = f'"{extra["current_version"]}"'
+    return extra
 
 
 def _seconds(text: str | None, default: float | None) -> float | None:

@@ -83,6 +83,8 @@ async def build_request(
                 body = {k: v for k, v in body.items() if k not in bound}  # path variables win
             bound |= bind_body(message, body, body_field)
     bind_query(message, params, exclude=bound)
+    if endpoint.shape.request_headers is not None:
+        endpoint.shape.request_headers(message, request.headers)
 
 
 def _error(endpoint: Endpoint, message: Message, error: GatewayError) -> Response:

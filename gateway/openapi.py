@@ -126,6 +126,9 @@ def _operation(binding: HttpBinding, registry: SchemaRegistry) -> dict[str, Any]
         codes += WRITE_ERRORS
     if binding.body and shape.body_reader is None:
         codes += BODY_ERRORS
+    if shape.request_headers is not None:  # If-Match (gateway/shapes/record_versions.py)
+        parameters.append(documented.IF_MATCH)
+        codes.append("412")
     error = documented.error_schema(shape)
     operation["responses"] = {"200": ok, **documented.error_responses(sorted(codes), error)}
     if full in PUBLIC_METHODS:

@@ -71,6 +71,18 @@ COMPONENTS: dict[str, dict[str, Any]] = {
             "context": {"type": ["string", "null"]},
             "data": {"type": ["object", "null"]},
             "timestamp": {"type": ["string", "null"], "format": "date-time"},
+            "expected_version": {
+                "type": "integer",
+                "minimum": -1,
+                "description": "a write's precondition: apply only if the record is at this version"
+                " (0: it must not exist; -1: it must exist)",
+            },
+            "version": {
+                "type": "integer",
+                "readOnly": True,
+                "description": "1 when created, one more with each write that changed the record",
+            },
+            "update_time": {"type": "string", "format": "date-time", "readOnly": True},
         },
     },
     "V2Records": {
@@ -118,6 +130,10 @@ COMPONENTS: dict[str, dict[str, Any]] = {
 
 HEADERS: dict[str, dict[str, Any]] = {
     "X-Task-Id": {"description": "the task that applies the valid items", "schema": {"type": "integer"}},
+    "ETag": {
+        "description": 'the record\'s version, a strong entity tag ("3"); If-Match takes it',
+        "schema": {"type": "string"},
+    },
     "Retry-After": {"description": "seconds before the call may be retried", "schema": {"type": "integer"}},
 }
 
@@ -128,6 +144,13 @@ _BULK = Override(
     response={"type": "array", "items": ref("BulkItemResult")},
     response_headers=("X-Task-Id",),
 )
+_ONE_RECORD = Override(
+    body_fields=frozenset({"record"}),
+    request=ref("V2Record"),
+    response=ref("V2Record"),
+    response_headers=("ETag", "X-Task-Id"),
+    path_schemas={"collection": _COLLECTION},
+)
 _BATCH_ITEMS = Override(request={"type": "array", "items": ref("BatchItemInput")})
 
 OVERRIDES: dict[str, Override] = {
@@ -135,6 +158,11 @@ OVERRIDES: dict[str, Override] = {
     _CATALOG + "ReplaceRecords": Override(**{**_RECORDS_WRITE.__dict__, "path_schemas": {"collection": _COLLECTION}}),
     _CATALOG + "UpdateRecords": Override(**{**_RECORDS_WRITE.__dict__, "path_schemas": {"collection": _COLLECTION}}),
     _CATALOG + "DeleteRecords": Override(**{**_RECORDS_WRITE.__dict__, "path_schemas": {"collection": _COLLECTION}}),
+    _CATALOG + "GetRecord": Override(
+        response=ref("V2Record"), response_headers=("ETag",), path_schemas={"collection": _COLLECTION}
+    ),
+    _CATALOG + "ReplaceRecord": _ONE_RECORD,
+    _CATALOG + "UpdateRecord": _ONE_RECORD,
     _CATALOG + "BulkReplaceCatalogItems": _BULK,
     _CATALOG + "BulkUpdateCatalogItems": _BULK,
     _BATCH + "AddBatchItems": _BATCH_ITEMS,
@@ -183,10 +211,22 @@ _REASONS = {
     "403": "Forbidden: a tenant parameter that is not the token's tenant",
     "404": "Not Found",
     "409": "Conflict: already exists, or an idempotency key reused with another body",
+    "412": "Precondition Failed: the record is not at the version of If-Match or expected_version; the body's"
+    " current_version and the ETag give its version",
     "413": "Payload Too Large",
     "429": "Too Many Requests (Retry-After)",
     "503": "Service Unavailable: the database or the server is unreachable",
     "504": "Gateway Timeout",
+}
+
+
+# The precondition of a single-record write: the ETag read (a version in quotes), or * (the record exists).
+IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": 'apply only if the record\'s ETag is this one ("3"), or * if it exists; else 412',
 }
 
 

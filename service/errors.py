@@ -176,6 +176,7 @@ class TaskFailed(Exception):
         row: int = 0,
         column: str = "",
         record_id: str = "",
+        version_conflicts: Sequence[Mapping[str, object]] = (),
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -184,9 +185,11 @@ class TaskFailed(Exception):
         self.row = row
         self.column = column
         self.record_id = record_id
+        # VERSION_MISMATCH: each record whose precondition failed (service.domain.preconditions).
+        self.version_conflicts = [dict(c) for c in version_conflicts]
 
     def as_dict(self) -> dict[str, object]:
-        return {
+        stored: dict[str, object] = {
             "reason": str(self.reason),
             "message": self.message,
             "file": self.file,
@@ -194,3 +197,6 @@ class TaskFailed(Exception):
             "column": self.column,
             "record_id": self.record_id,
         }
+        if self.version_conflicts:
+            stored["version_conflicts"] = self.version_conflicts
+        return stored

@@ -236,7 +236,7 @@ async def test_malformed_items_fail_one_by_one(shop) -> None:
         failed(properties=["The properties object is required."]),
         failed(properties=["The properties must be a JSON object, got an array."]),
         failed(properties=["The properties must be a JSON object, got null."]),
-        failed(item=["Unknown keys ['price']: an item has only item_id and properties."]),
+        failed(item=["Unknown keys ['price']: an item has only item_id, properties and expected_version."]),
         failed(properties=["Fields ['colour', 'size'] are not properly defined."]),
         failed(item_id=['The item_id "' + "x" * 56 + "... must be at most 256 characters (got 1025)."]),
     ]

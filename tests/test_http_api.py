@@ -74,7 +74,9 @@ async def test_read_items_back_with_ids_and_pages(http_stack) -> None:
     body = response.json()
     assert body["total_count"] == 5
     assert [item["id"] for item in body["items"]] == ["i2", "i3"]
-    assert body["items"][0] == {"id": "i2", "name": "Item 2", "suggested_score": 2.0, "data": {"url": "https://x/1"}}
+    first = body["items"][0]
+    assert first.pop("update_time").endswith("Z")
+    assert first == {"id": "i2", "name": "Item 2", "suggested_score": 2.0, "data": {"url": "https://x/1"}, "version": 1}
     picked = await http_stack.http.get(
         "/v2/items?key=acme&section=Products&id=i4&id=i0&id=nope", headers=http_stack.auth()
     )

@@ -59,10 +59,13 @@ async def test_the_documented_put_and_patch_work_as_written(http_stack, tmp_path
     task = await task_done(http_stack, answer["task_id"])
     assert task["status"] == "DONE" and task["type"] == "catalog_sync", task
     items = (await http_stack.http.get("/v2/items", params={"key": "acme"}, headers=http_stack.auth())).json()
-    assert {i["id"]: i for i in items["items"]}["shoe"] == {
+    shoe = {i["id"]: i for i in items["items"]}["shoe"]
+    assert shoe.pop("update_time").endswith("Z")
+    assert shoe == {
         "id": "shoe",
         "name": "Shoe",
         "data": {"url": "https://x/shoe", "keywords": ["run", "fast"], "active": True},
+        "version": 1,
     }
     variations = (await http_stack.http.get("/v2/variations", headers=http_stack.auth())).json()
     assert variations["variations"][0]["item_id"] == "shoe"
@@ -99,6 +102,7 @@ async def test_a_failed_upload_reports_file_row_and_column_over_http(http_stack)
         "row": 3,
         "column": "id",
         "record_id": "a",
+        "version_conflicts": [],
     }
 
 

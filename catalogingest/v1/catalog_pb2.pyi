@@ -171,6 +171,104 @@ class DeleteRecordsResponse(_message.Message):
     task_status_path: str
     def __init__(self, task_id: _Optional[int] = ..., task_status_path: _Optional[str] = ...) -> None: ...
 
+class GetRecordRequest(_message.Message):
+    __slots__ = ("key", "section", "collection", "id", "context")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    SECTION_FIELD_NUMBER: _ClassVar[int]
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    section: str
+    collection: str
+    id: str
+    context: str
+    def __init__(self, key: _Optional[str] = ..., section: _Optional[str] = ..., collection: _Optional[str] = ..., id: _Optional[str] = ..., context: _Optional[str] = ...) -> None: ...
+
+class GetRecordResponse(_message.Message):
+    __slots__ = ("record",)
+    RECORD_FIELD_NUMBER: _ClassVar[int]
+    record: _record_pb2.Record
+    def __init__(self, record: _Optional[_Union[_record_pb2.Record, _Mapping]] = ...) -> None: ...
+
+class ReplaceRecordRequest(_message.Message):
+    __slots__ = ("key", "section", "collection", "id", "context", "record")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    SECTION_FIELD_NUMBER: _ClassVar[int]
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    RECORD_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    section: str
+    collection: str
+    id: str
+    context: str
+    record: _record_pb2.Record
+    def __init__(self, key: _Optional[str] = ..., section: _Optional[str] = ..., collection: _Optional[str] = ..., id: _Optional[str] = ..., context: _Optional[str] = ..., record: _Optional[_Union[_record_pb2.Record, _Mapping]] = ...) -> None: ...
+
+class ReplaceRecordResponse(_message.Message):
+    __slots__ = ("record", "task_id", "task_status_path")
+    RECORD_FIELD_NUMBER: _ClassVar[int]
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_STATUS_PATH_FIELD_NUMBER: _ClassVar[int]
+    record: _record_pb2.Record
+    task_id: int
+    task_status_path: str
+    def __init__(self, record: _Optional[_Union[_record_pb2.Record, _Mapping]] = ..., task_id: _Optional[int] = ..., task_status_path: _Optional[str] = ...) -> None: ...
+
+class UpdateRecordRequest(_message.Message):
+    __slots__ = ("key", "section", "collection", "id", "context", "record", "on_missing")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    SECTION_FIELD_NUMBER: _ClassVar[int]
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    RECORD_FIELD_NUMBER: _ClassVar[int]
+    ON_MISSING_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    section: str
+    collection: str
+    id: str
+    context: str
+    record: _record_pb2.Record
+    on_missing: OnMissing
+    def __init__(self, key: _Optional[str] = ..., section: _Optional[str] = ..., collection: _Optional[str] = ..., id: _Optional[str] = ..., context: _Optional[str] = ..., record: _Optional[_Union[_record_pb2.Record, _Mapping]] = ..., on_missing: _Optional[_Union[OnMissing, str]] = ...) -> None: ...
+
+class UpdateRecordResponse(_message.Message):
+    __slots__ = ("record", "task_id", "task_status_path")
+    RECORD_FIELD_NUMBER: _ClassVar[int]
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_STATUS_PATH_FIELD_NUMBER: _ClassVar[int]
+    record: _record_pb2.Record
+    task_id: int
+    task_status_path: str
+    def __init__(self, record: _Optional[_Union[_record_pb2.Record, _Mapping]] = ..., task_id: _Optional[int] = ..., task_status_path: _Optional[str] = ...) -> None: ...
+
+class DeleteRecordRequest(_message.Message):
+    __slots__ = ("key", "section", "collection", "id", "context", "expected_version")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    SECTION_FIELD_NUMBER: _ClassVar[int]
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_VERSION_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    section: str
+    collection: str
+    id: str
+    context: str
+    expected_version: int
+    def __init__(self, key: _Optional[str] = ..., section: _Optional[str] = ..., collection: _Optional[str] = ..., id: _Optional[str] = ..., context: _Optional[str] = ..., expected_version: _Optional[int] = ...) -> None: ...
+
+class DeleteRecordResponse(_message.Message):
+    __slots__ = ("task_id", "task_status_path")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_STATUS_PATH_FIELD_NUMBER: _ClassVar[int]
+    task_id: int
+    task_status_path: str
+    def __init__(self, task_id: _Optional[int] = ..., task_status_path: _Optional[str] = ...) -> None: ...
+
 class StreamRecordsHeader(_message.Message):
     __slots__ = ("key", "section", "collection", "mode", "on_missing", "force", "notification_email", "notification_url")
     KEY_FIELD_NUMBER: _ClassVar[int]
@@ -340,14 +438,16 @@ class AddCatalogFieldsResponse(_message.Message):
     def __init__(self, catalog: _Optional[_Union[CatalogDefinition, _Mapping]] = ...) -> None: ...
 
 class CatalogItem(_message.Message):
-    __slots__ = ("item_id", "properties_json", "structure_violations")
+    __slots__ = ("item_id", "properties_json", "structure_violations", "expected_version")
     ITEM_ID_FIELD_NUMBER: _ClassVar[int]
     PROPERTIES_JSON_FIELD_NUMBER: _ClassVar[int]
     STRUCTURE_VIOLATIONS_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_VERSION_FIELD_NUMBER: _ClassVar[int]
     item_id: str
     properties_json: str
     structure_violations: _containers.RepeatedCompositeFieldContainer[CatalogItemViolation]
-    def __init__(self, item_id: _Optional[str] = ..., properties_json: _Optional[str] = ..., structure_violations: _Optional[_Iterable[_Union[CatalogItemViolation, _Mapping]]] = ...) -> None: ...
+    expected_version: int
+    def __init__(self, item_id: _Optional[str] = ..., properties_json: _Optional[str] = ..., structure_violations: _Optional[_Iterable[_Union[CatalogItemViolation, _Mapping]]] = ..., expected_version: _Optional[int] = ...) -> None: ...
 
 class CatalogItemViolation(_message.Message):
     __slots__ = ("field", "description")

@@ -64,6 +64,26 @@ class CatalogServiceStub:
                 request_serializer=catalogingest_dot_v1_dot_catalog__pb2.DeleteRecordsRequest.SerializeToString,
                 response_deserializer=catalogingest_dot_v1_dot_catalog__pb2.DeleteRecordsResponse.FromString,
                 _registered_method=True)
+        self.GetRecord = channel.unary_unary(
+                '/catalogingest.v1.CatalogService/GetRecord',
+                request_serializer=catalogingest_dot_v1_dot_catalog__pb2.GetRecordRequest.SerializeToString,
+                response_deserializer=catalogingest_dot_v1_dot_catalog__pb2.GetRecordResponse.FromString,
+                _registered_method=True)
+        self.ReplaceRecord = channel.unary_unary(
+                '/catalogingest.v1.CatalogService/ReplaceRecord',
+                request_serializer=catalogingest_dot_v1_dot_catalog__pb2.ReplaceRecordRequest.SerializeToString,
+                response_deserializer=catalogingest_dot_v1_dot_catalog__pb2.ReplaceRecordResponse.FromString,
+                _registered_method=True)
+        self.UpdateRecord = channel.unary_unary(
+                '/catalogingest.v1.CatalogService/UpdateRecord',
+                request_serializer=catalogingest_dot_v1_dot_catalog__pb2.UpdateRecordRequest.SerializeToString,
+                response_deserializer=catalogingest_dot_v1_dot_catalog__pb2.UpdateRecordResponse.FromString,
+                _registered_method=True)
+        self.DeleteRecord = channel.unary_unary(
+                '/catalogingest.v1.CatalogService/DeleteRecord',
+                request_serializer=catalogingest_dot_v1_dot_catalog__pb2.DeleteRecordRequest.SerializeToString,
+                response_deserializer=catalogingest_dot_v1_dot_catalog__pb2.DeleteRecordResponse.FromString,
+                _registered_method=True)
         self.StreamRecords = channel.stream_unary(
                 '/catalogingest.v1.CatalogService/StreamRecords',
                 request_serializer=catalogingest_dot_v1_dot_catalog__pb2.StreamRecordsRequest.SerializeToString,
@@ -144,6 +164,36 @@ class CatalogServiceServicer:
 
     def DeleteRecords(self, request, context):
         """Deletes records by id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRecord(self, request, context):
+        """One record by id, with its version (also the HTTP `ETag`).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReplaceRecord(self, request, context):
+        """Creates or replaces one record and waits for its task: answers the record as written, with its
+        version (HTTP `ETag`). A failed precondition (`record.expected_version`, HTTP `If-Match`) is
+        FAILED_PRECONDITION (HTTP 412) with the current version.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateRecord(self, request, context):
+        """Merges the given fields into one record and waits for its task (see ReplaceRecord).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteRecord(self, request, context):
+        """Deletes one record and waits for its task (see ReplaceRecord).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -239,6 +289,26 @@ def add_CatalogServiceServicer_to_server(servicer, server):
                     servicer.DeleteRecords,
                     request_deserializer=catalogingest_dot_v1_dot_catalog__pb2.DeleteRecordsRequest.FromString,
                     response_serializer=catalogingest_dot_v1_dot_catalog__pb2.DeleteRecordsResponse.SerializeToString,
+            ),
+            'GetRecord': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRecord,
+                    request_deserializer=catalogingest_dot_v1_dot_catalog__pb2.GetRecordRequest.FromString,
+                    response_serializer=catalogingest_dot_v1_dot_catalog__pb2.GetRecordResponse.SerializeToString,
+            ),
+            'ReplaceRecord': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReplaceRecord,
+                    request_deserializer=catalogingest_dot_v1_dot_catalog__pb2.ReplaceRecordRequest.FromString,
+                    response_serializer=catalogingest_dot_v1_dot_catalog__pb2.ReplaceRecordResponse.SerializeToString,
+            ),
+            'UpdateRecord': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateRecord,
+                    request_deserializer=catalogingest_dot_v1_dot_catalog__pb2.UpdateRecordRequest.FromString,
+                    response_serializer=catalogingest_dot_v1_dot_catalog__pb2.UpdateRecordResponse.SerializeToString,
+            ),
+            'DeleteRecord': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteRecord,
+                    request_deserializer=catalogingest_dot_v1_dot_catalog__pb2.DeleteRecordRequest.FromString,
+                    response_serializer=catalogingest_dot_v1_dot_catalog__pb2.DeleteRecordResponse.SerializeToString,
             ),
             'StreamRecords': grpc.stream_unary_rpc_method_handler(
                     servicer.StreamRecords,
@@ -421,6 +491,114 @@ class CatalogService:
             '/catalogingest.v1.CatalogService/DeleteRecords',
             catalogingest_dot_v1_dot_catalog__pb2.DeleteRecordsRequest.SerializeToString,
             catalogingest_dot_v1_dot_catalog__pb2.DeleteRecordsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRecord(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/catalogingest.v1.CatalogService/GetRecord',
+            catalogingest_dot_v1_dot_catalog__pb2.GetRecordRequest.SerializeToString,
+            catalogingest_dot_v1_dot_catalog__pb2.GetRecordResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReplaceRecord(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/catalogingest.v1.CatalogService/ReplaceRecord',
+            catalogingest_dot_v1_dot_catalog__pb2.ReplaceRecordRequest.SerializeToString,
+            catalogingest_dot_v1_dot_catalog__pb2.ReplaceRecordResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateRecord(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/catalogingest.v1.CatalogService/UpdateRecord',
+            catalogingest_dot_v1_dot_catalog__pb2.UpdateRecordRequest.SerializeToString,
+            catalogingest_dot_v1_dot_catalog__pb2.UpdateRecordResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteRecord(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/catalogingest.v1.CatalogService/DeleteRecord',
+            catalogingest_dot_v1_dot_catalog__pb2.DeleteRecordRequest.SerializeToString,
+            catalogingest_dot_v1_dot_catalog__pb2.DeleteRecordResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -76,6 +76,9 @@ class ErrorReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ERROR_REASON_THRESHOLD_NOT_MET: _ClassVar[ErrorReason]
     ERROR_REASON_UNKNOWN_TASK_TYPE: _ClassVar[ErrorReason]
     ERROR_REASON_CANCELED: _ClassVar[ErrorReason]
+    ERROR_REASON_VERSION_MISMATCH: _ClassVar[ErrorReason]
+    ERROR_REASON_RECORD_WRITE_FAILED: _ClassVar[ErrorReason]
+    ERROR_REASON_RECORD_WRITE_PENDING: _ClassVar[ErrorReason]
 ERROR_REASON_UNSPECIFIED: ErrorReason
 ERROR_REASON_INTERNAL: ErrorReason
 ERROR_REASON_INVALID_ARGUMENT: ErrorReason
@@ -141,6 +144,9 @@ ERROR_REASON_NO_ACTIVE_VERSION: ErrorReason
 ERROR_REASON_THRESHOLD_NOT_MET: ErrorReason
 ERROR_REASON_UNKNOWN_TASK_TYPE: ErrorReason
 ERROR_REASON_CANCELED: ErrorReason
+ERROR_REASON_VERSION_MISMATCH: ErrorReason
+ERROR_REASON_RECORD_WRITE_FAILED: ErrorReason
+ERROR_REASON_RECORD_WRITE_PENDING: ErrorReason
 ERROR_REASON_SPEC_FIELD_NUMBER: _ClassVar[int]
 error_reason_spec: _descriptor.FieldDescriptor
 

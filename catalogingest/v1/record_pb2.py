@@ -25,17 +25,17 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x63\x61talogingest/v1/record.proto\x12\x10\x63\x61talogingest.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x97\x02\n\x06Record\x12*\n\x04kind\x18\x01 \x01(\x0e\x32\x1c.catalogingest.v1.RecordKind\x12\n\n\x02id\x18\x02 \x01(\t\x12\x0f\n\x07\x63ontext\x18\x03 \x01(\t\x12\x11\n\x04name\x18\x04 \x01(\tH\x00\x88\x01\x01\x12\x1c\n\x0fsuggested_score\x18\x05 \x01(\x01H\x01\x88\x01\x01\x12\x14\n\x07item_id\x18\x06 \x01(\tH\x02\x88\x01\x01\x12\x12\n\nparent_ids\x18\x07 \x03(\t\x12\x11\n\tdata_json\x18\x08 \x01(\t\x12-\n\ttimestamp\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x07\n\x05_nameB\x12\n\x10_suggested_scoreB\n\n\x08_item_id\"8\n\x0bRecordBatch\x12)\n\x07records\x18\x01 \x03(\x0b\x32\x18.catalogingest.v1.Record*v\n\nRecordKind\x12\x1b\n\x17RECORD_KIND_UNSPECIFIED\x10\x00\x12\x14\n\x10RECORD_KIND_ITEM\x10\x01\x12\x19\n\x15RECORD_KIND_VARIATION\x10\x02\x12\x1a\n\x16RECORD_KIND_ITEM_GROUP\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x63\x61talogingest/v1/record.proto\x12\x10\x63\x61talogingest.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8d\x03\n\x06Record\x12*\n\x04kind\x18\x01 \x01(\x0e\x32\x1c.catalogingest.v1.RecordKind\x12\n\n\x02id\x18\x02 \x01(\t\x12\x0f\n\x07\x63ontext\x18\x03 \x01(\t\x12\x11\n\x04name\x18\x04 \x01(\tH\x00\x88\x01\x01\x12\x1c\n\x0fsuggested_score\x18\x05 \x01(\x01H\x01\x88\x01\x01\x12\x14\n\x07item_id\x18\x06 \x01(\tH\x02\x88\x01\x01\x12\x12\n\nparent_ids\x18\x07 \x03(\t\x12\x11\n\tdata_json\x18\x08 \x01(\t\x12-\n\ttimestamp\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07version\x18\n \x01(\x03\x12/\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1d\n\x10\x65xpected_version\x18\x0c \x01(\x03H\x03\x88\x01\x01\x42\x07\n\x05_nameB\x12\n\x10_suggested_scoreB\n\n\x08_item_idB\x13\n\x11_expected_version\"8\n\x0bRecordBatch\x12)\n\x07records\x18\x01 \x03(\x0b\x32\x18.catalogingest.v1.Record*v\n\nRecordKind\x12\x1b\n\x17RECORD_KIND_UNSPECIFIED\x10\x00\x12\x14\n\x10RECORD_KIND_ITEM\x10\x01\x12\x19\n\x15RECORD_KIND_VARIATION\x10\x02\x12\x1a\n\x16RECORD_KIND_ITEM_GROUP\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'catalogingest.v1.record_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_RECORDKIND']._serialized_start=424
-  _globals['_RECORDKIND']._serialized_end=542
+  _globals['_RECORDKIND']._serialized_start=542
+  _globals['_RECORDKIND']._serialized_end=660
   _globals['_RECORD']._serialized_start=85
-  _globals['_RECORD']._serialized_end=364
-  _globals['_RECORDBATCH']._serialized_start=366
-  _globals['_RECORDBATCH']._serialized_end=422
+  _globals['_RECORD']._serialized_end=482
+  _globals['_RECORDBATCH']._serialized_start=484
+  _globals['_RECORDBATCH']._serialized_end=540
 # @@protoc_insertion_point(module_scope)

@@ -22,7 +22,7 @@ RECORD_KIND_VARIATION: RecordKind
 RECORD_KIND_ITEM_GROUP: RecordKind
 
 class Record(_message.Message):
-    __slots__ = ("kind", "id", "context", "name", "suggested_score", "item_id", "parent_ids", "data_json", "timestamp")
+    __slots__ = ("kind", "id", "context", "name", "suggested_score", "item_id", "parent_ids", "data_json", "timestamp", "version", "update_time", "expected_version")
     KIND_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
     CONTEXT_FIELD_NUMBER: _ClassVar[int]
@@ -32,6 +32,9 @@ class Record(_message.Message):
     PARENT_IDS_FIELD_NUMBER: _ClassVar[int]
     DATA_JSON_FIELD_NUMBER: _ClassVar[int]
     TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_VERSION_FIELD_NUMBER: _ClassVar[int]
     kind: RecordKind
     id: str
     context: str
@@ -41,7 +44,10 @@ class Record(_message.Message):
     parent_ids: _containers.RepeatedScalarFieldContainer[str]
     data_json: str
     timestamp: _timestamp_pb2.Timestamp
-    def __init__(self, kind: _Optional[_Union[RecordKind, str]] = ..., id: _Optional[str] = ..., context: _Optional[str] = ..., name: _Optional[str] = ..., suggested_score: _Optional[float] = ..., item_id: _Optional[str] = ..., parent_ids: _Optional[_Iterable[str]] = ..., data_json: _Optional[str] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    version: int
+    update_time: _timestamp_pb2.Timestamp
+    expected_version: int
+    def __init__(self, kind: _Optional[_Union[RecordKind, str]] = ..., id: _Optional[str] = ..., context: _Optional[str] = ..., name: _Optional[str] = ..., suggested_score: _Optional[float] = ..., item_id: _Optional[str] = ..., parent_ids: _Optional[_Iterable[str]] = ..., data_json: _Optional[str] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version: _Optional[int] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expected_version: _Optional[int] = ...) -> None: ...
 
 class RecordBatch(_message.Message):
     __slots__ = ("records",)

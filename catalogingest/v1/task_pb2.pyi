@@ -41,34 +41,50 @@ class RecordCounts(_message.Message):
     def __init__(self, created: _Optional[int] = ..., updated: _Optional[int] = ..., deleted: _Optional[int] = ..., unchanged: _Optional[int] = ..., rejected: _Optional[int] = ...) -> None: ...
 
 class TaskResult(_message.Message):
-    __slots__ = ("items", "variations", "item_groups", "skipped_record_ids", "ingestion_id")
+    __slots__ = ("items", "variations", "item_groups", "skipped_record_ids", "ingestion_id", "version_conflicts")
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     VARIATIONS_FIELD_NUMBER: _ClassVar[int]
     ITEM_GROUPS_FIELD_NUMBER: _ClassVar[int]
     SKIPPED_RECORD_IDS_FIELD_NUMBER: _ClassVar[int]
     INGESTION_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_CONFLICTS_FIELD_NUMBER: _ClassVar[int]
     items: RecordCounts
     variations: RecordCounts
     item_groups: RecordCounts
     skipped_record_ids: _containers.RepeatedScalarFieldContainer[str]
     ingestion_id: str
-    def __init__(self, items: _Optional[_Union[RecordCounts, _Mapping]] = ..., variations: _Optional[_Union[RecordCounts, _Mapping]] = ..., item_groups: _Optional[_Union[RecordCounts, _Mapping]] = ..., skipped_record_ids: _Optional[_Iterable[str]] = ..., ingestion_id: _Optional[str] = ...) -> None: ...
+    version_conflicts: _containers.RepeatedCompositeFieldContainer[VersionConflict]
+    def __init__(self, items: _Optional[_Union[RecordCounts, _Mapping]] = ..., variations: _Optional[_Union[RecordCounts, _Mapping]] = ..., item_groups: _Optional[_Union[RecordCounts, _Mapping]] = ..., skipped_record_ids: _Optional[_Iterable[str]] = ..., ingestion_id: _Optional[str] = ..., version_conflicts: _Optional[_Iterable[_Union[VersionConflict, _Mapping]]] = ...) -> None: ...
 
 class TaskError(_message.Message):
-    __slots__ = ("reason", "message", "file", "row", "column", "record_id")
+    __slots__ = ("reason", "message", "file", "row", "column", "record_id", "version_conflicts")
     REASON_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     FILE_FIELD_NUMBER: _ClassVar[int]
     ROW_FIELD_NUMBER: _ClassVar[int]
     COLUMN_FIELD_NUMBER: _ClassVar[int]
     RECORD_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_CONFLICTS_FIELD_NUMBER: _ClassVar[int]
     reason: str
     message: str
     file: str
     row: int
     column: str
     record_id: str
-    def __init__(self, reason: _Optional[str] = ..., message: _Optional[str] = ..., file: _Optional[str] = ..., row: _Optional[int] = ..., column: _Optional[str] = ..., record_id: _Optional[str] = ...) -> None: ...
+    version_conflicts: _containers.RepeatedCompositeFieldContainer[VersionConflict]
+    def __init__(self, reason: _Optional[str] = ..., message: _Optional[str] = ..., file: _Optional[str] = ..., row: _Optional[int] = ..., column: _Optional[str] = ..., record_id: _Optional[str] = ..., version_conflicts: _Optional[_Iterable[_Union[VersionConflict, _Mapping]]] = ...) -> None: ...
+
+class VersionConflict(_message.Message):
+    __slots__ = ("record_id", "context", "expected_version", "current_version")
+    RECORD_ID_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_VERSION_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_VERSION_FIELD_NUMBER: _ClassVar[int]
+    record_id: str
+    context: str
+    expected_version: int
+    current_version: int
+    def __init__(self, record_id: _Optional[str] = ..., context: _Optional[str] = ..., expected_version: _Optional[int] = ..., current_version: _Optional[int] = ...) -> None: ...
 
 class TaskProgress(_message.Message):
     __slots__ = ("records_seen", "records_applied", "records_total", "bytes_total")

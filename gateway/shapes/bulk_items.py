@@ -22,7 +22,7 @@ from gateway.runtime import runtime_of
 from gateway.shapes.shape import Shape
 from service.error_reasons import ErrorReason
 
-ITEM_KEYS = frozenset({"item_id", "properties"})
+ITEM_KEYS = frozenset({"item_id", "properties", "expected_version"})
 # How gateway.body.parse_json words a body that is not JSON.
 _NOT_JSON = "body: not valid JSON: "
 
@@ -62,7 +62,8 @@ def item_from_json(obj: dict[str, Any]) -> catalog_pb2.CatalogItem:
     unknown = sorted(str(k) for k in obj.keys() - ITEM_KEYS)
     if unknown:
         item.structure_violations.add(
-            field="item", description=f"Unknown keys {unknown}: an item has only item_id and properties."
+            field="item",
+            description=f"Unknown keys {unknown}: an item has only item_id, properties and expected_version.",
         )
     item_id = obj.get("item_id")
     if isinstance(item_id, str):
@@ -70,6 +71,13 @@ def item_from_json(obj: dict[str, Any]) -> catalog_pb2.CatalogItem:
     elif item_id is not None:
         shown = orjson.dumps(item_id).decode()[:60]
         item.structure_violations.add(field="item_id", description=f"The item_id must be a string, got {shown}.")
+    expected = obj.get("expected_version")
+    if isinstance(expected, int) and not isinstance(expected, bool) and -1 <= expected < 2**63:
+        item.expected_version = expected
+    elif expected is not None:
+        item.structure_violations.add(
+            field="item", description="The expected_version must be a version, 0 (must not exist) or -1 (must exist)."
+        )
     if "properties" in obj:
         item.properties_json = orjson.dumps(obj["properties"]).decode()
     return item

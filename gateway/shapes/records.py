@@ -23,7 +23,7 @@ COLLECTION_KINDS = {
     "variations": record_pb2.RECORD_KIND_VARIATION,
     "item_groups": record_pb2.RECORD_KIND_ITEM_GROUP,
 }
-_COMMON_KEYS = frozenset({"id", "name", "suggested_score", "data", "context", "timestamp"})
+_COMMON_KEYS = frozenset({"id", "name", "suggested_score", "data", "context", "timestamp", "expected_version"})
 _KEYS_BY_KIND = {
     record_pb2.RECORD_KIND_ITEM: _COMMON_KEYS,
     record_pb2.RECORD_KIND_VARIATION: _COMMON_KEYS | {"item_id"},
@@ -88,6 +88,12 @@ def record_from_json(obj: Any, kind: int, where: str) -> tuple[record_pb2.Record
             record.data_json = orjson.dumps(data).decode()
         else:
             bad("data", "must be a JSON object")
+    expected = obj.get("expected_version")
+    if expected is not None:
+        if isinstance(expected, int) and not isinstance(expected, bool) and -1 <= expected < 2**63:
+            record.expected_version = expected
+        else:
+            bad("expected_version", "must be a version, 0 (must not exist) or -1 (must exist)")
     timestamp = obj.get("timestamp")
     if timestamp is not None:
         try:

@@ -18,6 +18,9 @@ HeadersAdapter = Callable[[Any, Any], Mapping[str, str]]
 ErrorAdapter = Callable[[Any, dict[str, Any]], dict[str, Any]]
 # (HTTP request) -> the raw body, for a route whose size limit or over-limit answer is its own.
 BodyReader = Callable[[Request], Awaitable[bytes]]
+# (request with path, body and query bound, HTTP request headers) -> None: fields an HTTP header fills
+# (If-Match).
+HeaderBinder = Callable[[Any, Mapping[str, str]], None]
 
 
 @dataclass(frozen=True)
@@ -27,3 +30,4 @@ class Shape:
     headers: HeadersAdapter | None = None
     error: ErrorAdapter | None = None
     body_reader: BodyReader | None = None
+    request_headers: HeaderBinder | None = None

@@ -120,9 +120,13 @@ class Record(Base):
     # When the operation that last wrote the record happened; older operations are ignored. A full sync of
     # the kind since the record was created makes it at least that sync's time (RecordSyncMark).
     op_ts: Mapped[dt.datetime] = mapped_column(Timestamp)
+    # When a write last changed the record (its `update_time`); a write that changes nothing leaves it.
     updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=text("CURRENT_TIMESTAMP"))
     # The sync generation (RecordSyncMark.gen) the record was created under; NULL is 0.
     sync_gen: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # 1 when created, +1 by every write that changes the record (a no-op write leaves it): what
+    # `expected_version` and If-Match compare with. A deleted and re-created record starts again at 1.
+    version: Mapped[int] = mapped_column(BigInteger, server_default="1")
 
 
 class RecordSyncMark(Base):

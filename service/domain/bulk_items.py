@@ -61,6 +61,10 @@ def check_request(items: Sequence[catalog_pb2.CatalogItem], *, max_items: int, m
 def check_item(item: catalog_pb2.CatalogItem, fields: dict[str, FieldDef], *, partial: bool) -> ItemCheck:
     """What is wrong with one item against the catalog's fields (a partial update needs no required field)."""
     result = ItemCheck(violations=[(v.field, v.description) for v in item.structure_violations])
+    if item.HasField("expected_version") and item.expected_version < -1:
+        result.violations.append(
+            ("item", "The expected_version must be a version, 0 (must not exist) or -1 (must exist).")
+        )
     reported = {name for name, _ in result.violations}
     if "item_id" not in reported:
         result.violations += [("item_id", problem) for problem in _item_id_problems(item.item_id)]

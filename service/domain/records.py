@@ -76,6 +76,8 @@ def validate_records(
             for j, parent in enumerate(record.parent_ids):
                 if (problem := id_problem(parent)) is not None:
                     violations.append((where / "parent_ids" / j, problem))
+        if record.HasField("expected_version") and record.expected_version < -1:
+            violations.append((where / "expected_version", "must be a version, 0 (must not exist) or -1 (must exist)"))
         if not delete and record.HasField("suggested_score") and not math.isfinite(record.suggested_score):
             violations.append((where / "suggested_score", "must be a finite number"))
         data: Any = {}
@@ -138,7 +140,8 @@ def to_staged(records: Iterable[record_pb2.Record], kind: int, start_seq: int = 
 
 
 def row_to_proto(row: Any) -> record_pb2.Record:
-    """A stored row (kind, record_id, context, name, suggested_score, parent_id, parent_ids, data, op_ts)."""
+    """A stored row (kind, record_id, context, name, suggested_score, parent_id, parent_ids, data, op_ts,
+    version, updated_at: service.store.record_reads.RECORD_COLUMNS)."""
     record = record_pb2.Record(kind=row.kind, id=row.record_id, context=row.context)
     if row.name is not None:
         record.name = row.name
@@ -152,6 +155,8 @@ def row_to_proto(row: Any) -> record_pb2.Record:
     data = row.data if isinstance(row.data, str) else _stored_json(row.data or {})
     record.data_json = data
     record.timestamp.CopyFrom(to_timestamp(row.op_ts))
+    record.version = row.version
+    record.update_time.CopyFrom(to_timestamp(row.updated_at))
     return record
 
 

@@ -37,7 +37,10 @@ _KINDS = ("items", "variations", "item_groups")
 
 
 def _result(result: dict[str, Any]) -> task_pb2.TaskResult:
-    message = task_pb2.TaskResult(skipped_record_ids=result.get("skipped_record_ids", ()))
+    message = task_pb2.TaskResult(
+        skipped_record_ids=result.get("skipped_record_ids", ()),
+        version_conflicts=[task_pb2.VersionConflict(**c) for c in result.get("version_conflicts", ())],
+    )
     if "ingestion_id" in result:
         message.ingestion_id = result["ingestion_id"]
     for kind in _KINDS:

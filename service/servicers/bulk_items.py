@@ -75,7 +75,7 @@ class BulkItemRpcs:
             if partial:
                 await _check_existence(session, catalog.id, catalog.name, fields, request.items, checks, upsert)
             valid = [
-                (item.item_id, check.properties_json)
+                (item.item_id, check.properties_json, _expected_version(item))
                 for item, check in zip(request.items, checks, strict=True)
                 if check.valid
             ]
@@ -123,11 +123,15 @@ async def _check_existence(
             check.violations += [("properties", f"{created} {problem}") for problem in problems]
 
 
-def _payload(valid: list[tuple[str, str]]) -> Iterator[tuple[str, bytes]]:
+def _expected_version(item: catalog_pb2.CatalogItem) -> int | None:
+    return item.expected_version if item.HasField("expected_version") else None
+
+
+def _payload(valid: list[tuple[str, str, int | None]]) -> Iterator[tuple[str, bytes]]:
     for start in range(0, len(valid), PART_ITEMS):
         records = [
-            record_pb2.Record(kind=ITEM, id=item_id, data_json=properties)
-            for item_id, properties in valid[start : start + PART_ITEMS]
+            record_pb2.Record(kind=ITEM, id=item_id, data_json=properties, expected_version=expected)
+            for item_id, properties, expected in valid[start : start + PART_ITEMS]
         ]
         yield RECORDS_PART, encode_chunk(records)
 

@@ -210,6 +210,12 @@ class BatchIngest:
     async def upsert(self, source: str) -> int:
         """Added items become the version's records (an older write than the record's last is ignored)."""
         empty = self.sql.empty_object
+        # Only a change of what readers see moves the record's version and update time (a newer identical
+        # write still moves op_ts).
+        changed = (
+            f"({self.sql.json_differs('r.data', 'excluded.data')}"
+            " OR coalesce(r.parent_id, '') <> coalesce(excluded.parent_id, ''))"
+        )
         written = await self._run(
             f"""INSERT INTO records AS r (version_id, kind, record_id, context, parent_id, data, source, item_type,
                                           op_ts, updated_at, sync_gen)
@@ -220,7 +226,9 @@ class BatchIngest:
                 WHERE {_LIVE} AND NOT b.partial AND {_OK_B}
                 ON CONFLICT (version_id, kind, record_id, context) DO UPDATE SET
                     parent_id = excluded.parent_id, data = excluded.data, source = excluded.source,
-                    item_type = excluded.item_type, op_ts = excluded.op_ts, updated_at = excluded.updated_at
+                    item_type = excluded.item_type, op_ts = excluded.op_ts,
+                    updated_at = CASE WHEN {changed} THEN excluded.updated_at ELSE r.updated_at END,
+                    version = CASE WHEN {changed} THEN r.version + 1 ELSE r.version END
                 WHERE {not_after("r", "excluded.op_ts")}""",
             source=source,
         )
@@ -230,10 +238,16 @@ class BatchIngest:
         """Items only modified in the batch: their attributes merge into the version's records, each attribute
         replacing the record's whole (SqlDialect.merge_objects)."""
         merged = self.sql.merge_objects("r.data", "b.attributes")
+        changed = (
+            f"({self.sql.json_differs(merged, 'r.data')}"
+            " OR coalesce(b.parent_id, r.parent_id, '') <> coalesce(r.parent_id, ''))"
+        )
         # A modification changes only the attributes it names: the record keeps its source (R4).
         written = await self._run(
             f"""UPDATE records AS r SET data = {merged}, parent_id = coalesce(b.parent_id, r.parent_id),
-                       op_ts = b.op_ts, updated_at = CURRENT_TIMESTAMP
+                       op_ts = b.op_ts,
+                       updated_at = CASE WHEN {changed} THEN CURRENT_TIMESTAMP ELSE r.updated_at END,
+                       version = CASE WHEN {changed} THEN r.version + 1 ELSE r.version END
                 FROM batch_items b
                 WHERE {_LIVE} AND b.partial AND {_OK_B} AND {_SAME_RECORD} AND {not_after("r", "b.op_ts")}"""
         )

@@ -145,6 +145,10 @@ class SqlDialect(Protocol):
         """The object `left` with `right`'s keys written over it."""
         ...
 
+    def json_differs(self, left: str, right: str) -> str:
+        """Whether two JSON values (either may be NULL) differ: what decides that a write changed a record."""
+        ...
+
     def temp_table(self, name: str, columns: str) -> list[str]:
         """Statements that create a temporary table dropped when the transaction ends."""
         ...

@@ -138,7 +138,8 @@ class PostgresRecordStore:
                 ON CONFLICT (version_id, kind, record_id, context) DO UPDATE SET
                     name = excluded.name, suggested_score = excluded.suggested_score,
                     parent_id = excluded.parent_id, parent_ids = excluded.parent_ids,
-                    data = excluded.data, op_ts = excluded.op_ts, updated_at = excluded.updated_at
+                    data = excluded.data, op_ts = excluded.op_ts, updated_at = excluded.updated_at,
+                    version = r.version + 1
                 WHERE {not_after("r", "excluded.op_ts")} AND ({_CHANGED.replace("s.", "excluded.")})
                 RETURNING r.kind, (r.xmax = 0) AS inserted)
                SELECT kind, count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted)
@@ -191,7 +192,7 @@ class PostgresRecordStore:
                         suggested_score = CASE WHEN s.has_score THEN s.suggested_score ELSE r.suggested_score END,
                         parent_id = CASE WHEN s.has_parent THEN s.parent_id ELSE r.parent_id END,
                         parent_ids = CASE WHEN s.has_parent_ids THEN s.parent_ids ELSE r.parent_ids END,
-                        data = {_MERGED_DATA}, op_ts = s.op_ts, updated_at = now()
+                        data = {_MERGED_DATA}, op_ts = s.op_ts, updated_at = now(), version = r.version + 1
                     FROM stage_records s
                     WHERE s.round = $2 AND {_KEY} AND {not_after("r", "s.op_ts")} AND (
                         (s.has_name AND r.name IS DISTINCT FROM s.name)
@@ -425,7 +426,8 @@ class PostgresRecordStore:
         if any(d["u"] for d in diff.values()):
             await self.raw.execute(
                 f"""UPDATE records r SET name = s.name, suggested_score = s.suggested_score, parent_id = s.parent_id,
-                        parent_ids = s.parent_ids, data = s.data, op_ts = s.op_ts, updated_at = now()
+                        parent_ids = s.parent_ids, data = s.data, op_ts = s.op_ts, updated_at = now(),
+                        version = r.version + 1
                     FROM sync_diff d JOIN stage_records s ON s.seq = d.seq
                     WHERE d.what = 'u' AND {_KEY}""",
                 self.version_id,

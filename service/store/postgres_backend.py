@@ -41,6 +41,9 @@ class PostgresSql:
     def merge_objects(self, left: str, right: str) -> str:
         return f"{left} || {right}"
 
+    def json_differs(self, left: str, right: str) -> str:
+        return f"{left} IS DISTINCT FROM {right}"
+
     def temp_table(self, name: str, columns: str) -> list[str]:
         return [f"CREATE TEMP TABLE {name} ({columns}) ON COMMIT DROP"]
 

@@ -24,6 +24,8 @@ RECORD_COLUMNS = (
     Record.data,
     # The record's effective op_ts: a full sync since it was written makes it that sync's time.
     literal_column(effective("records"), type_=Record.op_ts.type).label("op_ts"),
+    Record.version,
+    Record.updated_at,
 )
 
 

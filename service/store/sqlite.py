@@ -92,7 +92,7 @@ class SqliteRecordStore:
                 ON CONFLICT (version_id, kind, record_id, context) DO UPDATE SET
                     name = excluded.name, suggested_score = excluded.suggested_score,
                     parent_id = excluded.parent_id, parent_ids = excluded.parent_ids, data = excluded.data,
-                    op_ts = excluded.op_ts, updated_at = excluded.updated_at
+                    op_ts = excluded.op_ts, updated_at = excluded.updated_at, version = r.version + 1
                 WHERE {not_after("r", "excluded.op_ts")} AND ({_CHANGED.replace("s.", "excluded.")})
                 RETURNING kind"""
         )
@@ -142,7 +142,7 @@ class SqliteRecordStore:
                         parent_id = CASE WHEN s.has_parent THEN s.parent_id ELSE r.parent_id END,
                         parent_ids = CASE WHEN s.has_parent_ids THEN s.parent_ids ELSE r.parent_ids END,
                         data = json_merge_removing_nulls(r.data, s.data), op_ts = s.op_ts,
-                        updated_at = CURRENT_TIMESTAMP
+                        updated_at = CURRENT_TIMESTAMP, version = r.version + 1
                     FROM stage_records s
                     WHERE s.round = :round AND {_KEY} AND {not_after("r", "s.op_ts")} AND (
                         (s.has_name AND r.name IS NOT s.name)
@@ -263,7 +263,8 @@ class SqliteRecordStore:
         updated: dict[int, int] = {}
         for (kind,) in await self._all(
             f"""UPDATE records AS r SET name = s.name, suggested_score = s.suggested_score, parent_id = s.parent_id,
-                    parent_ids = s.parent_ids, data = s.data, op_ts = s.op_ts, updated_at = CURRENT_TIMESTAMP
+                    parent_ids = s.parent_ids, data = s.data, op_ts = s.op_ts, updated_at = CURRENT_TIMESTAMP,
+                    version = r.version + 1
                 FROM stage_records s
                 WHERE {_KEY} AND ({_CHANGED}) AND {not_after("r", "s.op_ts")}
                 RETURNING kind"""

@@ -40,6 +40,9 @@ class SqliteSql:
     def merge_objects(self, left: str, right: str) -> str:
         return f"json_update({left}, {right})"
 
+    def json_differs(self, left: str, right: str) -> str:
+        return f"json({left}) IS NOT json({right})"
+
     def temp_table(self, name: str, columns: str) -> list[str]:
         # SQLite has no ON COMMIT DROP: a table left by an earlier task on this connection goes first.
         return [f"DROP TABLE IF EXISTS temp.{name}", f"CREATE TEMP TABLE {name} ({columns})"]

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from catalogingest.v1 import record_pb2
 from service.db.models import Catalog
+from service.domain import record_versions as preconditions
 from service.domain.bulk_items import ITEM, existing_item_ids
 from service.domain.field_types import FieldDef, stored_fields
 from service.domain.item_existence import creation_problems
@@ -39,14 +40,18 @@ async def apply_bulk_items(ctx: TaskContext) -> dict[str, Any]:
     refused: list[str] = []
     created: set[str] = set()
     seen = 0
+    expected: list[preconditions.Precondition] = []
     async for _part, body in ctx.parts():
         records = list(record_pb2.RecordBatch.FromString(body).records)
         count = len(records)
         if fields:
             records = await _creatable(ctx.conn, version_id, fields, records, created, refused)
         await store.stage(to_staged(records, ITEM, start_seq=seen))
+        expected += preconditions.preconditions_of(records, start_seq=seen)
         seen += count
         ctx.progress(seen)
+    # Per item, like the API's other per-item problems: an item whose precondition failed is skipped.
+    conflicts = await preconditions.enforce(ctx.conn, version_id, ITEM, expected, skip=True)
     # An item naming a missing group is refused on its own (R2), like any other per-item problem.
     dangling, dangling_ids = await LinkRules(ctx.conn, version_id).reject_dangling_items()
     if ctx.task.type == BULK_REPLACE:
@@ -55,6 +60,7 @@ async def apply_bulk_items(ctx: TaskContext) -> dict[str, Any]:
         counts = await store.merge("CREATE" if upsert else "IGNORE")
     if refused or dangling:
         add_skipped(counts, ITEM, len(refused) + dangling, refused + dangling_ids)
+    preconditions.add_skipped_conflicts(counts, ITEM, conflicts)
     ctx.progress(seen, seen)
     return counts
 

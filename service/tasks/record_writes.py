@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from catalogingest.v1 import record_pb2
+from service.domain import record_versions as preconditions
 from service.domain.records import to_staged
 from service.store.links import enforce_links
 from service.tasks.context import TaskContext
@@ -22,11 +23,17 @@ async def apply_record_write(ctx: TaskContext) -> dict[str, Any]:
     kind: int = params["kind"]
     store = await ctx.record_store()
     seen = 0
+    expected: list[preconditions.Precondition] = []
     async for _part, body in ctx.parts():
         chunk = record_pb2.RecordBatch.FromString(body)
         await store.stage(to_staged(chunk.records, kind, start_seq=seen))
+        expected += preconditions.preconditions_of(chunk.records, start_seq=seen)
         seen += len(chunk.records)
         ctx.progress(seen)
+    # The hook of `on_invalid=SKIP` (a record whose precondition failed is skipped and reported); otherwise
+    # all or nothing: the task fails naming every such record.
+    skip = params.get("on_invalid") == "SKIP"
+    conflicts = await preconditions.enforce(ctx.conn, store.version_id, kind, expected, skip=skip)
     if ctx.task.type == TaskType.RECORDS_REPLACE:
         counts = await store.replace()
     elif ctx.task.type == TaskType.RECORDS_UPDATE:
@@ -38,5 +45,6 @@ async def apply_record_write(ctx: TaskContext) -> dict[str, Any]:
     )
     if kind == 2 and ctx.task.type != TaskType.RECORDS_DELETE:
         await store.check_parents()
+    preconditions.add_skipped_conflicts(counts, kind, conflicts)
     ctx.progress(seen, seen)
     return counts

@@ -83,6 +83,10 @@ def test_route_table_comes_from_the_annotations() -> None:
         ("PUT", "/v2/{collection}"): (catalog + "ReplaceRecords", "*", ""),
         ("PATCH", "/v2/{collection}"): (catalog + "UpdateRecords", "*", ""),
         ("DELETE", "/v2/{collection}"): (catalog + "DeleteRecords", "*", ""),
+        ("GET", "/v2/{collection}/{id}"): (catalog + "GetRecord", "", ""),
+        ("PUT", "/v2/{collection}/{id}"): (catalog + "ReplaceRecord", "record", ""),
+        ("PATCH", "/v2/{collection}/{id}"): (catalog + "UpdateRecord", "record", ""),
+        ("DELETE", "/v2/{collection}/{id}"): (catalog + "DeleteRecord", "", ""),
         ("POST", "/data/v2/projects/{project_id}/catalogs"): (
             catalog + "CreateCatalogDefinition",
             "catalog",
@@ -145,6 +149,7 @@ def test_one_route_per_template_with_verbs_and_literals_first() -> None:
         (projects, ["GET", "POST"]),
         (projects + "/{catalog_id}", ["GET", "PATCH"]),
         ("/v2/{collection}", ["DELETE", "GET", "PATCH", "PUT"]),
+        ("/v2/{collection}/{id}", ["DELETE", "GET", "PATCH", "PUT"]),
     ]
 
 

@@ -21,6 +21,7 @@ def test_task_via_response_body_with_numbers_and_short_enums() -> None:
         "result": {
             "items": {"created": 2, "updated": 1, "deleted": 0, "unchanged": 0, "rejected": 0},
             "skipped_record_ids": [],
+            "version_conflicts": [],
         },
         "attempts": 1,
     }
@@ -56,6 +57,7 @@ def test_unspecified_enum_and_failed_task_error() -> None:
         "row": 12,
         "column": "",
         "record_id": "",
+        "version_conflicts": [],
     }
     assert message_to_json(task_pb2.Task())["status"] == "UNSPECIFIED"
     assert "error" not in message_to_json(task_pb2.Task())

@@ -189,13 +189,21 @@ async def read_back(stack: Any, catalog: str) -> dict[str, Any]:
         if response.status_code != 200:
             out[f"rest {collection}"] = f"HTTP {response.status_code}: {response.text[:300]}"
         else:
-            out[f"rest {collection}"] = {(r["id"], r.get("context", "")): r for r in response.json()[collection]}
+            rest = {(r["id"], r.get("context", "")): r for r in response.json()[collection]}
+            # Versions are compared across the two APIs (each >= 1), not with the model: its records' content.
+            out[f"rest {collection} versions"] = {
+                key: (r.pop("version"), bool(r.pop("update_time"))) for key, r in rest.items()
+            }
+            out[f"rest {collection}"] = rest
         try:
             listed = await stack.catalog.ListRecords(
                 catalog_pb2.ListRecordsRequest(section=catalog, collection=collection, num_results_per_page=1000),
                 metadata=stack.metadata(),
             )
             out[f"grpc {collection}"] = {(r.id, r.context): proto_view(r) for r in listed.records}
+            out[f"grpc {collection} versions"] = {
+                (r.id, r.context): (r.version, r.HasField("update_time")) for r in listed.records
+            }
         except grpc.aio.AioRpcError as error:
             out[f"grpc {collection}"] = f"{error.code().name}: {error.details()[:300]}"
     response = await stack.http.get("/catalogs", params=scope(catalog), headers=stack.auth())

@@ -260,6 +260,10 @@ class CatalogMachine(RuleBasedStateMachine):
             for api in ("rest", "grpc"):
                 read = got[f"{api} {collection}"]
                 self.expect(read == model, f"{api} {collection} reads {read}; the model holds {model}")
+            rest, grpc_ = got.get(f"rest {collection} versions"), got.get(f"grpc {collection} versions")
+            if isinstance(rest, dict) and isinstance(grpc_, dict):
+                self.expect(rest == grpc_, f"{collection} versions: REST {rest}, gRPC {grpc_}")
+                self.expect(all(v >= 1 and t for v, t in rest.values()), f"{collection} versions: {rest}")
         versions = [
             (str(n), "ACTIVE" if n == self.cat.active else "INACTIVE", len(records))
             for n, records in sorted(self.cat.versions.items())
