@@ -41,9 +41,7 @@ async def begin_history(conn: AsyncConnection, task_id: int, task_type: str) -> 
     The row is never committed (end_history deletes it), so no other transaction sees it."""
     request_id = (await conn.execute(select(Task.request_id).where(Task.id == task_id))).scalar_one_or_none()
     await conn.execute(delete(RecordHistoryWriter))
-    await conn.execute(
-        insert(RecordHistoryWriter).values(task_id=task_id, task_type=task_type, request_id=request_id)
-    )
+    await conn.execute(insert(RecordHistoryWriter).values(task_id=task_id, task_type=task_type, request_id=request_id))
 
 
 async def end_history(conn: AsyncConnection) -> None:

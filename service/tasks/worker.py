@@ -33,8 +33,8 @@ from service.domain.batches import purge_expired
 from service.error_reasons import ErrorReason
 from service.errors import TaskFailed
 from service.settings import Settings
-from service.tasks import faults, observe
 from service.store.record_history import begin_history, end_history
+from service.tasks import faults, observe
 from service.tasks.context import TaskContext
 from service.tasks.handlers import FAILURE_HOOKS, HANDLERS, PAYLOAD_READERS
 from service.tasks.queue_backends import queue_store

@@ -37,7 +37,10 @@ Timestamp = sa.DateTime(timezone=True)
 
 _PG_COLUMNS = "version_id, kind, record_id, context, operation, task_id, task_type, request_id, changed_at"
 # The record's user-visible columns: an update that changes none of them (a timestamp touch) is no change.
-_PG_CHANGED = "(o.name, o.suggested_score, o.parent_id, o.parent_ids, o.data) IS DISTINCT FROM (n.name, n.suggested_score, n.parent_id, n.parent_ids, n.data)"
+_PG_CHANGED = (
+    "(o.name, o.suggested_score, o.parent_id, o.parent_ids, o.data)"
+    " IS DISTINCT FROM (n.name, n.suggested_score, n.parent_id, n.parent_ids, n.data)"
+)
 
 
 def _pg_side(a: str, b: str) -> str:
@@ -173,9 +176,7 @@ def upgrade() -> None:
         sa.Column("before", Json, nullable=True),
         sa.Column("after", Json, nullable=True),
     )
-    op.create_index(
-        "ix_record_history_record", "record_history", ["version_id", "kind", "record_id", "context", "id"]
-    )
+    op.create_index("ix_record_history_record", "record_history", ["version_id", "kind", "record_id", "context", "id"])
     op.create_index("ix_record_history_task", "record_history", ["task_id", "id"])
     op.create_table(
         "record_history_writers",
