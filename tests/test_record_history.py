@@ -105,10 +105,8 @@ async def test_v2_and_grpc_writes_name_their_task(http_stack) -> None:
     assert fields(changes[0])["name"] == ("Shoe 2", "-")
     assert fields(changes[0])["data.facets"] == ({"color": ["blue"], "size": ["m"]}, "-")
     # The item's delete took its variation along: that change names the same task.
-    assert [(c["operation"], c["task_id"]) for c in await history(s, "variations", "shoe-1")][0] == (
-        "DELETE",
-        delete["id"],
-    )
+    newest = (await history(s, "variations", "shoe-1"))[0]
+    assert (newest["operation"], newest["task_id"]) == ("DELETE", delete["id"])
     assert {(c["collection"], c["id"], c["operation"]) for c in await task_changes(s, delete["id"])} == {
         ("items", "shoe", "DELETE"),
         ("variations", "shoe-1", "DELETE"),

@@ -155,6 +155,7 @@ async def test_tasks_purge_removes_what_is_older_and_prints_counts(database_url)
             "payload_chunks": 1,  # the FAILED task's; the DONE ones lost theirs when they finished
             "ingestions": 0,
             "idempotency_keys": 1,
+            "record_changes": 0,
         }
         assert (await task_json(stack, old)).status_code == 404
         assert (await task_json(stack, old_failed)).status_code == 404

@@ -251,13 +251,15 @@ class RecordHistory(Base):
         Index("ix_record_history_task", "task_id", "id"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    version_id: Mapped[int] = mapped_column(ForeignKey("catalog_versions.id", ondelete="CASCADE"))
+    # No foreign keys (a key check per row would cost a large sync more than the row): a deleted version's
+    # changes go with the retention purge.
+    version_id: Mapped[int] = mapped_column(Integer)
     kind: Mapped[int] = mapped_column(SmallInteger)
     record_id: Mapped[str] = mapped_column(Text)
     context: Mapped[str] = mapped_column(Text)
     # CREATE, UPDATE, DELETE.
     operation: Mapped[str] = mapped_column(String(8))
-    # No foreign key: a change outlives its task.
+    # A change outlives its task.
     task_id: Mapped[int] = mapped_column(BigInteger)
     task_type: Mapped[str] = mapped_column(String(64))
     request_id: Mapped[str | None] = mapped_column(String(128), nullable=True)

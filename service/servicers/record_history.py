@@ -13,7 +13,7 @@ from service.domain import record_history as history
 from service.domain.catalogs import get_catalog
 from service.domain.ids import id_problem
 from service.domain.records import kind_for_collection, row_to_proto
-from service.errors import InvalidArgument
+from service.errors import InvalidArgument, invalid_field
 from service.interceptors import current_principal
 from service.settings import Settings
 from service.store.record_history import database_now, record_changes, task_changes
@@ -33,6 +33,15 @@ def _check_record_id(record_id: str, context: str) -> None:
         raise InvalidArgument(f"{violations[0][0]}: {violations[0][1]}", field_violations=violations)
 
 
+def _as_of(request: catalog_pb2.GetRecordRequest) -> dt.datetime | None:
+    if not request.HasField("as_of"):
+        return None
+    try:
+        return request.as_of.ToDatetime(dt.UTC)
+    except (ValueError, OverflowError) as error:
+        raise invalid_field("as_of", "must be a time between years 1 and 9999") from error
+
+
 class RecordHistoryRpcs:
     sessions: Sessions
     settings: Settings
@@ -47,7 +56,7 @@ class RecordHistoryRpcs:
         principal.check_tenant(request.key, "key")
         kind = kind_for_collection(request.collection)
         _check_record_id(request.id, request.context)
-        as_of = request.as_of.ToDatetime(dt.UTC) if request.HasField("as_of") else None
+        as_of = _as_of(request)
         async with self.sessions() as session:
             catalog = await get_catalog(session, principal.tenant_id, self._section(request.section))
             version = catalog.active_version_id
