@@ -77,9 +77,12 @@ def test_route_table_comes_from_the_annotations() -> None:
         ("GET", "/v1/tasks/{id}"): (task + "GetTask", "", "task"),
         ("GET", "/v1/task/{id}"): (task + "GetTask", "", "task"),  # additional_bindings
         ("GET", "/v1/tasks"): (task + "ListTasks", "", ""),
+        ("GET", "/v1/tasks/{id}/changes"): (task + "ListTaskChanges", "", ""),
         ("POST", "/v1/tasks/{id}:cancel"): (task + "CancelTask", "", "task"),
         ("GET", "/status/ingestion"): (task + "GetIngestionStatus", "", ""),
         ("GET", "/v2/{collection}"): (catalog + "ListRecords", "", ""),
+        ("GET", "/v2/{collection}/{id}"): (catalog + "GetRecord", "", ""),
+        ("GET", "/v2/{collection}/{id}/history"): (catalog + "ListRecordHistory", "", ""),
         ("PUT", "/v2/{collection}"): (catalog + "ReplaceRecords", "*", ""),
         ("PATCH", "/v2/{collection}"): (catalog + "UpdateRecords", "*", ""),
         ("DELETE", "/v2/{collection}"): (catalog + "DeleteRecords", "*", ""),
@@ -144,7 +147,9 @@ def test_one_route_per_template_with_verbs_and_literals_first() -> None:
         (projects + "/{catalog_id}/items", ["PUT"]),
         (projects, ["GET", "POST"]),
         (projects + "/{catalog_id}", ["GET", "PATCH"]),
+        ("/v2/{collection}/{id}/history", ["GET"]),
         ("/v2/{collection}", ["DELETE", "GET", "PATCH", "PUT"]),
+        ("/v2/{collection}/{id}", ["GET"]),
     ]
 
 
