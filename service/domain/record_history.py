@@ -1,9 +1,9 @@
 """Record history: what each stored change says (RecordChange), and a record as it was at a time (as_of).
 
-A change row (service.store.record_history) holds, for an UPDATE, the attributes that differ on each side
-(`before`, `after`: {"fields": {column: value}, "data": {key: value}, "facets": {facet: value}, "op_ts"}; a key
-missing on one side did not exist there), and for a DELETE the whole record in `before`. A CREATE holds
-neither. So a record's state at a time is its current state with every later change undone, newest first.
+A change row (service.store.record_history) holds the whole record on each side of an UPDATE (`before`,
+`after`: {"fields": {column: value}, "data": {...}, "op_ts"}) and before a DELETE; a CREATE holds neither. What
+changed is worked out here, when read. A record's state at a time is its current state with every later change
+undone, newest first (each undo restores the change's `before`).
 """
 
 from __future__ import annotations
@@ -43,11 +43,14 @@ def _column_field(kind: int, column: str) -> str:
 
 
 def field_changes(kind: int, operation: str, before: Any, after: Any) -> list[record_history_pb2.FieldChange]:
-    """The attributes a change touched, in a stable order (columns, then data keys, then facets)."""
+    """The attributes a change touched, in a stable order (columns, then data keys, then facets): for an update
+    those whose values differ (facets per facet when both sides hold a facets object), for a delete every one."""
     before, after = _json(before) or {}, _json(after) or {}
     changes: list[record_history_pb2.FieldChange] = []
 
     def add(field: str, old: dict[str, Any], new: dict[str, Any], key: str) -> None:
+        if (key in old and key in new and old[key] == new[key]) or (key not in old and key not in new):
+            return
         change = record_history_pb2.FieldChange(field=field)
         if key in old:
             change.before_json = _text(old[key])
@@ -55,23 +58,25 @@ def field_changes(kind: int, operation: str, before: Any, after: Any) -> list[re
             change.after_json = _text(new[key])
         changes.append(change)
 
-    if operation == "DELETE":
-        fields = before.get("fields") or {}
-        for column in _COLUMNS:
-            if fields.get(column) is not None:
-                add(_column_field(kind, column), fields, {}, column)
-        data = _json(before.get("data")) or {}
-        for key in sorted(data):
-            add(f"data.{key}", data, {}, key)
+    if operation == "CREATE":
         return changes
     old_fields, new_fields = before.get("fields") or {}, after.get("fields") or {}
     for column in _COLUMNS:
-        if column in old_fields or column in new_fields:
-            add(_column_field(kind, column), old_fields, new_fields, column)
-    for part, prefix in (("data", "data."), ("facets", "data.facets.")):
-        old, new = before.get(part) or {}, after.get(part) or {}
-        for key in sorted(set(old) | set(new)):
-            add(prefix + key, old, new, key)
+        if operation == "DELETE" and old_fields.get(column) is None:
+            continue
+        add(_column_field(kind, column), old_fields, new_fields if operation == "UPDATE" else {}, column)
+    old_data = dict(_json(before.get("data")) or {})
+    new_data = dict(_json(after.get("data")) or {})
+    old_facets, new_facets = old_data.get("facets"), new_data.get("facets")
+    per_facet = operation == "UPDATE" and isinstance(old_facets, dict) and isinstance(new_facets, dict)
+    if per_facet:
+        old_data.pop("facets")
+        new_data.pop("facets")
+    for key in sorted(set(old_data) | set(new_data)):
+        add(f"data.{key}", old_data, new_data, key)
+    if per_facet:
+        for key in sorted(set(old_facets) | set(new_facets)):
+            add(f"data.facets.{key}", old_facets, new_facets, key)
     return changes
 
 
@@ -103,35 +108,13 @@ def state_of(row: Any) -> dict[str, Any]:
 
 
 def undo(state: dict[str, Any] | None, change: Any) -> dict[str, Any] | None:
-    """The state before `change`, from the state after it."""
+    """The state before `change` (its whole `before`), from the state after it."""
     if change.operation == "CREATE":
         return None
     before = _json(change.before) or {}
-    if change.operation == "DELETE":
-        fields = before.get("fields") or {}
-        restored = {column: fields.get(column) for column in _COLUMNS}
-        return {**restored, "data": dict(_json(before.get("data")) or {}), "op_ts": before.get("op_ts")}
-    if state is None:  # an update of a record that is gone since: its later delete restored it first
-        return None
-    after = _json(change.after) or {}
-    state = {**state, "data": dict(state["data"])}
-    for column in set(before.get("fields") or {}) | set(after.get("fields") or {}):
-        state[column] = (before.get("fields") or {}).get(column)
-    _rewind(state["data"], before.get("data") or {}, after.get("data") or {})
-    if before.get("facets") or after.get("facets"):
-        facets = dict(state["data"].get("facets") or {})
-        _rewind(facets, before.get("facets") or {}, after.get("facets") or {})
-        state["data"]["facets"] = facets
-    if before.get("op_ts") is not None:
-        state["op_ts"] = before["op_ts"]
-    return state
-
-
-def _rewind(target: dict[str, Any], old: dict[str, Any], new: dict[str, Any]) -> None:
-    for key in new:
-        if key not in old:
-            target.pop(key, None)
-    target.update(old)
+    fields = before.get("fields") or {}
+    restored = {column: fields.get(column) for column in _COLUMNS}
+    return {**restored, "data": dict(_json(before.get("data")) or {}), "op_ts": before.get("op_ts")}
 
 
 def as_of(current: Any | None, later_changes: Iterable[Any]) -> dict[str, Any] | None:
