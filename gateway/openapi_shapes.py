@@ -56,6 +56,39 @@ COMPONENTS: dict[str, dict[str, Any]] = {
         },
     },
     "MessageError": {"type": "object", "required": ["message"], "properties": {"message": {"type": "string"}}},
+    "RecordChangeList": {
+        "type": "object",
+        "required": ["changes"],
+        "properties": {
+            "changes": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "collection": {"type": "string", "enum": list(_COLLECTIONS)},
+                        "id": {"type": "string"},
+                        "context": {"type": "string"},
+                        "operation": {"type": "string", "enum": ["CREATE", "UPDATE", "DELETE"]},
+                        "change_time": {"type": "string", "format": "date-time"},
+                        "task_id": {"type": "integer"},
+                        "task_type": {"type": "string"},
+                        "request_id": {"type": "string"},
+                        "fields": {
+                            "type": "array",
+                            "description": "left out: `before` where the field did not exist, `after` where it"
+                            " no longer exists",
+                            "items": {
+                                "type": "object",
+                                "required": ["field"],
+                                "properties": {"field": {"type": "string"}, "before": {}, "after": {}},
+                            },
+                        },
+                    },
+                },
+            },
+            "next_page_token": {"type": "string"},
+        },
+    },
     "V2Record": {
         "type": "object",
         "description": "A record of the async items API. `item_id` is a variation's parent item, `parent_ids`"
@@ -155,6 +188,11 @@ _BATCH_ITEMS = Override(request={"type": "array", "items": ref("BatchItemInput")
 
 OVERRIDES: dict[str, Override] = {
     _CATALOG + "ListRecords": Override(response=ref("V2RecordList"), path_schemas={"collection": _COLLECTION}),
+    _CATALOG + "GetRecord": Override(response=ref("V2Record"), path_schemas={"collection": _COLLECTION}),
+    _CATALOG + "ListRecordHistory": Override(
+        response=ref("RecordChangeList"), path_schemas={"collection": _COLLECTION}
+    ),
+    "/catalogingest.v1.TaskService/ListTaskChanges": Override(response=ref("RecordChangeList")),
     _CATALOG + "ReplaceRecords": Override(**{**_RECORDS_WRITE.__dict__, "path_schemas": {"collection": _COLLECTION}}),
     _CATALOG + "UpdateRecords": Override(**{**_RECORDS_WRITE.__dict__, "path_schemas": {"collection": _COLLECTION}}),
     _CATALOG + "DeleteRecords": Override(**{**_RECORDS_WRITE.__dict__, "path_schemas": {"collection": _COLLECTION}}),

@@ -12,6 +12,8 @@ dropped at its commit.
 - A finished task (its status, result and error) is deleted `task_retention_seconds` after it finished, with
   the finished ingestions recorded that long ago.
 - An idempotency key is released once its window is over (the key is a column of its task).
+- A record change (`record_history`) is deleted `history_retention_seconds` after it was made (with history
+  off, 0, the whole history goes).
 
 Every time compared here is the database's (service.db.clock).
 """
@@ -28,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from service.db import clock
 from service.db.models import Ingestion, Task, TaskPayload
 from service.settings import Settings
+from service.store.record_history import purge_history
 
 log = logging.getLogger(__name__)
 FINISHED = ("DONE", "FAILED", "CANCELED")
@@ -49,6 +52,7 @@ class Purged:
     payload_chunks: int = 0
     ingestions: int = 0
     idempotency_keys: int = 0
+    record_changes: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -64,6 +68,7 @@ class Policy:
     task_seconds: float
     failed_payload_seconds: float
     idempotency_seconds: float
+    history_seconds: float = 30 * 24 * 3600
 
     @classmethod
     def of(cls, settings: Settings, older_than: float | None = None) -> Policy:
@@ -73,6 +78,7 @@ class Policy:
             task_seconds=tasks,
             failed_payload_seconds=min(settings.failed_payload_retention_seconds, tasks),
             idempotency_seconds=settings.idempotency_window_seconds,
+            history_seconds=settings.history_retention_seconds,
         )
 
 
@@ -104,12 +110,14 @@ async def purge(conn: AsyncConnection, policy: Policy) -> Purged:
         )
         .values(idempotency_key=None)
     )
+    changes = await purge_history(conn, policy.history_seconds)
     await conn.commit()
     return Purged(
         tasks=tasks.rowcount or 0,
         payload_chunks=chunks.rowcount or 0,
         ingestions=ingestions.rowcount or 0,
         idempotency_keys=keys.rowcount or 0,
+        record_changes=changes,
     )
 
 

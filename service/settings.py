@@ -94,6 +94,9 @@ class Settings:
     task_retention_seconds: float = 30 * 24 * 3600
     failed_payload_retention_seconds: float = 7 * 24 * 3600
     task_purge_interval_seconds: float = 3600.0
+    # Record history (service/store/record_history.py): each record change is kept this long (30 days), purged
+    # by the workers' retention job; 0 turns history off (nothing is written, as_of reads are refused).
+    history_retention_seconds: float = 30 * 24 * 3600
     # Off for operators who migrate in a release step (`catalog-ingest migrate`): `serve` then refuses to
     # start on a schema that is behind instead of changing it.
     migrate_on_start: bool = True

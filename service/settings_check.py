@@ -37,7 +37,8 @@ def problems(settings: Settings, roles: Iterable[str] = ()) -> list[str]:
         at_least(name, 0, strictly=True)
     for name in ("max_uploads", "max_uploads_per_tenant", "max_records_per_call", "max_body_bytes"):
         at_least(name, 1)
-    for name in ("task_retention_seconds", "failed_payload_retention_seconds", "shutdown_grace"):
+    retentions = ("task_retention_seconds", "failed_payload_retention_seconds", "history_retention_seconds")
+    for name in (*retentions, "shutdown_grace"):
         at_least(name, 0)
     if settings.worker_lease_timeout <= settings.worker_heartbeat_interval:
         # A lease that ends before the next heartbeat renews it hands every running task to another worker.

@@ -152,6 +152,7 @@ async def test_tasks_purge_removes_what_is_older_and_prints_counts(database_url)
             "payload_chunks": 1,  # the FAILED task's; the DONE ones lost theirs when they finished
             "ingestions": 0,
             "idempotency_keys": 1,
+            "record_changes": 0,
         }
         assert (await task_json(stack, old)).status_code == 404
         assert (await task_json(stack, old_failed)).status_code == 404
@@ -163,7 +164,10 @@ async def test_tasks_purge_removes_what_is_older_and_prints_counts(database_url)
 
         again = await asyncio.to_thread(cli, database_url, "tasks", "purge", "--older-than", "7d")
         assert again.returncode == 0, again.stderr
-        assert again.stdout.strip() == "removed 0 tasks, 0 payload chunks, 0 ingestions, 0 idempotency keys"
+        assert (
+            again.stdout.strip()
+            == "removed 0 tasks, 0 payload chunks, 0 ingestions, 0 idempotency keys, 0 record changes"
+        )
 
 
 def test_tasks_purge_refuses_less_than_the_idempotency_window(database_url) -> None:

@@ -1,6 +1,7 @@
 import datetime
 
 from catalogingest.v1 import record_pb2 as _record_pb2
+from catalogingest.v1 import record_history_pb2 as _record_history_pb2
 from google.api import annotations_pb2 as _annotations_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
@@ -91,6 +92,54 @@ class ListRecordsResponse(_message.Message):
     next_page_token: str
     def __init__(self, records: _Optional[_Iterable[_Union[_record_pb2.Record, _Mapping]]] = ..., total_count: _Optional[int] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
+class GetRecordRequest(_message.Message):
+    __slots__ = ("key", "section", "collection", "id", "context", "as_of")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    SECTION_FIELD_NUMBER: _ClassVar[int]
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    section: str
+    collection: str
+    id: str
+    context: str
+    as_of: _timestamp_pb2.Timestamp
+    def __init__(self, key: _Optional[str] = ..., section: _Optional[str] = ..., collection: _Optional[str] = ..., id: _Optional[str] = ..., context: _Optional[str] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class GetRecordResponse(_message.Message):
+    __slots__ = ("record",)
+    RECORD_FIELD_NUMBER: _ClassVar[int]
+    record: _record_pb2.Record
+    def __init__(self, record: _Optional[_Union[_record_pb2.Record, _Mapping]] = ...) -> None: ...
+
+class ListRecordHistoryRequest(_message.Message):
+    __slots__ = ("key", "section", "collection", "id", "context", "num_results_per_page", "page_token")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    SECTION_FIELD_NUMBER: _ClassVar[int]
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    NUM_RESULTS_PER_PAGE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    section: str
+    collection: str
+    id: str
+    context: str
+    num_results_per_page: int
+    page_token: str
+    def __init__(self, key: _Optional[str] = ..., section: _Optional[str] = ..., collection: _Optional[str] = ..., id: _Optional[str] = ..., context: _Optional[str] = ..., num_results_per_page: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListRecordHistoryResponse(_message.Message):
+    __slots__ = ("changes", "next_page_token")
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    changes: _containers.RepeatedCompositeFieldContainer[_record_history_pb2.RecordChange]
+    next_page_token: str
+    def __init__(self, changes: _Optional[_Iterable[_Union[_record_history_pb2.RecordChange, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
 class ReplaceRecordsRequest(_message.Message):
     __slots__ = ("key", "section", "collection", "records", "force", "notification_email", "notification_url")
     KEY_FIELD_NUMBER: _ClassVar[int]
@@ -170,26 +219,6 @@ class DeleteRecordsResponse(_message.Message):
     task_id: int
     task_status_path: str
     def __init__(self, task_id: _Optional[int] = ..., task_status_path: _Optional[str] = ...) -> None: ...
-
-class GetRecordRequest(_message.Message):
-    __slots__ = ("key", "section", "collection", "id", "context")
-    KEY_FIELD_NUMBER: _ClassVar[int]
-    SECTION_FIELD_NUMBER: _ClassVar[int]
-    COLLECTION_FIELD_NUMBER: _ClassVar[int]
-    ID_FIELD_NUMBER: _ClassVar[int]
-    CONTEXT_FIELD_NUMBER: _ClassVar[int]
-    key: str
-    section: str
-    collection: str
-    id: str
-    context: str
-    def __init__(self, key: _Optional[str] = ..., section: _Optional[str] = ..., collection: _Optional[str] = ..., id: _Optional[str] = ..., context: _Optional[str] = ...) -> None: ...
-
-class GetRecordResponse(_message.Message):
-    __slots__ = ("record",)
-    RECORD_FIELD_NUMBER: _ClassVar[int]
-    record: _record_pb2.Record
-    def __init__(self, record: _Optional[_Union[_record_pb2.Record, _Mapping]] = ...) -> None: ...
 
 class ReplaceRecordRequest(_message.Message):
     __slots__ = ("key", "section", "collection", "id", "context", "record")

@@ -49,6 +49,16 @@ class CatalogServiceStub:
                 request_serializer=catalogingest_dot_v1_dot_catalog__pb2.ListRecordsRequest.SerializeToString,
                 response_deserializer=catalogingest_dot_v1_dot_catalog__pb2.ListRecordsResponse.FromString,
                 _registered_method=True)
+        self.GetRecord = channel.unary_unary(
+                '/catalogingest.v1.CatalogService/GetRecord',
+                request_serializer=catalogingest_dot_v1_dot_catalog__pb2.GetRecordRequest.SerializeToString,
+                response_deserializer=catalogingest_dot_v1_dot_catalog__pb2.GetRecordResponse.FromString,
+                _registered_method=True)
+        self.ListRecordHistory = channel.unary_unary(
+                '/catalogingest.v1.CatalogService/ListRecordHistory',
+                request_serializer=catalogingest_dot_v1_dot_catalog__pb2.ListRecordHistoryRequest.SerializeToString,
+                response_deserializer=catalogingest_dot_v1_dot_catalog__pb2.ListRecordHistoryResponse.FromString,
+                _registered_method=True)
         self.ReplaceRecords = channel.unary_unary(
                 '/catalogingest.v1.CatalogService/ReplaceRecords',
                 request_serializer=catalogingest_dot_v1_dot_catalog__pb2.ReplaceRecordsRequest.SerializeToString,
@@ -63,11 +73,6 @@ class CatalogServiceStub:
                 '/catalogingest.v1.CatalogService/DeleteRecords',
                 request_serializer=catalogingest_dot_v1_dot_catalog__pb2.DeleteRecordsRequest.SerializeToString,
                 response_deserializer=catalogingest_dot_v1_dot_catalog__pb2.DeleteRecordsResponse.FromString,
-                _registered_method=True)
-        self.GetRecord = channel.unary_unary(
-                '/catalogingest.v1.CatalogService/GetRecord',
-                request_serializer=catalogingest_dot_v1_dot_catalog__pb2.GetRecordRequest.SerializeToString,
-                response_deserializer=catalogingest_dot_v1_dot_catalog__pb2.GetRecordResponse.FromString,
                 _registered_method=True)
         self.ReplaceRecord = channel.unary_unary(
                 '/catalogingest.v1.CatalogService/ReplaceRecord',
@@ -148,6 +153,21 @@ class CatalogServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetRecord(self, request, context):
+        """One record of the catalog's active version, with its version (also the HTTP `ETag`); with `as_of`, the record as it was then, rebuilt from its
+        history (FAILED_PRECONDITION HISTORY_NOT_KEPT before the history's retention, or with history off).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRecordHistory(self, request, context):
+        """The changes of one record of the catalog's active version, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ReplaceRecords(self, request, context):
         """Creates or replaces whole records.
         """
@@ -164,13 +184,6 @@ class CatalogServiceServicer:
 
     def DeleteRecords(self, request, context):
         """Deletes records by id.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def GetRecord(self, request, context):
-        """One record by id, with its version (also the HTTP `ETag`).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -275,6 +288,16 @@ def add_CatalogServiceServicer_to_server(servicer, server):
                     request_deserializer=catalogingest_dot_v1_dot_catalog__pb2.ListRecordsRequest.FromString,
                     response_serializer=catalogingest_dot_v1_dot_catalog__pb2.ListRecordsResponse.SerializeToString,
             ),
+            'GetRecord': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRecord,
+                    request_deserializer=catalogingest_dot_v1_dot_catalog__pb2.GetRecordRequest.FromString,
+                    response_serializer=catalogingest_dot_v1_dot_catalog__pb2.GetRecordResponse.SerializeToString,
+            ),
+            'ListRecordHistory': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRecordHistory,
+                    request_deserializer=catalogingest_dot_v1_dot_catalog__pb2.ListRecordHistoryRequest.FromString,
+                    response_serializer=catalogingest_dot_v1_dot_catalog__pb2.ListRecordHistoryResponse.SerializeToString,
+            ),
             'ReplaceRecords': grpc.unary_unary_rpc_method_handler(
                     servicer.ReplaceRecords,
                     request_deserializer=catalogingest_dot_v1_dot_catalog__pb2.ReplaceRecordsRequest.FromString,
@@ -289,11 +312,6 @@ def add_CatalogServiceServicer_to_server(servicer, server):
                     servicer.DeleteRecords,
                     request_deserializer=catalogingest_dot_v1_dot_catalog__pb2.DeleteRecordsRequest.FromString,
                     response_serializer=catalogingest_dot_v1_dot_catalog__pb2.DeleteRecordsResponse.SerializeToString,
-            ),
-            'GetRecord': grpc.unary_unary_rpc_method_handler(
-                    servicer.GetRecord,
-                    request_deserializer=catalogingest_dot_v1_dot_catalog__pb2.GetRecordRequest.FromString,
-                    response_serializer=catalogingest_dot_v1_dot_catalog__pb2.GetRecordResponse.SerializeToString,
             ),
             'ReplaceRecord': grpc.unary_unary_rpc_method_handler(
                     servicer.ReplaceRecord,
@@ -421,6 +439,60 @@ class CatalogService:
             _registered_method=True)
 
     @staticmethod
+    def GetRecord(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/catalogingest.v1.CatalogService/GetRecord',
+            catalogingest_dot_v1_dot_catalog__pb2.GetRecordRequest.SerializeToString,
+            catalogingest_dot_v1_dot_catalog__pb2.GetRecordResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRecordHistory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/catalogingest.v1.CatalogService/ListRecordHistory',
+            catalogingest_dot_v1_dot_catalog__pb2.ListRecordHistoryRequest.SerializeToString,
+            catalogingest_dot_v1_dot_catalog__pb2.ListRecordHistoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def ReplaceRecords(request,
             target,
             options=(),
@@ -491,33 +563,6 @@ class CatalogService:
             '/catalogingest.v1.CatalogService/DeleteRecords',
             catalogingest_dot_v1_dot_catalog__pb2.DeleteRecordsRequest.SerializeToString,
             catalogingest_dot_v1_dot_catalog__pb2.DeleteRecordsResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def GetRecord(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/catalogingest.v1.CatalogService/GetRecord',
-            catalogingest_dot_v1_dot_catalog__pb2.GetRecordRequest.SerializeToString,
-            catalogingest_dot_v1_dot_catalog__pb2.GetRecordResponse.FromString,
             options,
             channel_credentials,
             insecure,

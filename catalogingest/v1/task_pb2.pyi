@@ -1,5 +1,6 @@
 import datetime
 
+from catalogingest.v1 import record_history_pb2 as _record_history_pb2
 from google.api import annotations_pb2 as _annotations_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
@@ -139,6 +140,26 @@ class GetTaskResponse(_message.Message):
     TASK_FIELD_NUMBER: _ClassVar[int]
     task: Task
     def __init__(self, task: _Optional[_Union[Task, _Mapping]] = ...) -> None: ...
+
+class ListTaskChangesRequest(_message.Message):
+    __slots__ = ("id", "key", "num_results_per_page", "page_token")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    NUM_RESULTS_PER_PAGE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    key: str
+    num_results_per_page: int
+    page_token: str
+    def __init__(self, id: _Optional[int] = ..., key: _Optional[str] = ..., num_results_per_page: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListTaskChangesResponse(_message.Message):
+    __slots__ = ("changes", "next_page_token")
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    changes: _containers.RepeatedCompositeFieldContainer[_record_history_pb2.RecordChange]
+    next_page_token: str
+    def __init__(self, changes: _Optional[_Iterable[_Union[_record_history_pb2.RecordChange, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class ListTasksRequest(_message.Message):
     __slots__ = ("key", "section", "status", "type", "submitted_after", "submitted_before", "num_results_per_page", "page", "page_token")

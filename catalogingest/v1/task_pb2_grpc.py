@@ -45,6 +45,11 @@ class TaskServiceStub:
                 request_serializer=catalogingest_dot_v1_dot_task__pb2.ListTasksRequest.SerializeToString,
                 response_deserializer=catalogingest_dot_v1_dot_task__pb2.ListTasksResponse.FromString,
                 _registered_method=True)
+        self.ListTaskChanges = channel.unary_unary(
+                '/catalogingest.v1.TaskService/ListTaskChanges',
+                request_serializer=catalogingest_dot_v1_dot_task__pb2.ListTaskChangesRequest.SerializeToString,
+                response_deserializer=catalogingest_dot_v1_dot_task__pb2.ListTaskChangesResponse.FromString,
+                _registered_method=True)
         self.CancelTask = channel.unary_unary(
                 '/catalogingest.v1.TaskService/CancelTask',
                 request_serializer=catalogingest_dot_v1_dot_task__pb2.CancelTaskRequest.SerializeToString,
@@ -75,6 +80,13 @@ class TaskServiceServicer:
 
     def ListTasks(self, request, context):
         """The caller's tasks, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTaskChanges(self, request, context):
+        """The record changes one task applied, in the order it applied them.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -113,6 +125,11 @@ def add_TaskServiceServicer_to_server(servicer, server):
                     servicer.ListTasks,
                     request_deserializer=catalogingest_dot_v1_dot_task__pb2.ListTasksRequest.FromString,
                     response_serializer=catalogingest_dot_v1_dot_task__pb2.ListTasksResponse.SerializeToString,
+            ),
+            'ListTaskChanges': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTaskChanges,
+                    request_deserializer=catalogingest_dot_v1_dot_task__pb2.ListTaskChangesRequest.FromString,
+                    response_serializer=catalogingest_dot_v1_dot_task__pb2.ListTaskChangesResponse.SerializeToString,
             ),
             'CancelTask': grpc.unary_unary_rpc_method_handler(
                     servicer.CancelTask,
@@ -185,6 +202,33 @@ class TaskService:
             '/catalogingest.v1.TaskService/ListTasks',
             catalogingest_dot_v1_dot_task__pb2.ListTasksRequest.SerializeToString,
             catalogingest_dot_v1_dot_task__pb2.ListTasksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTaskChanges(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/catalogingest.v1.TaskService/ListTaskChanges',
+            catalogingest_dot_v1_dot_task__pb2.ListTaskChangesRequest.SerializeToString,
+            catalogingest_dot_v1_dot_task__pb2.ListTaskChangesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -12,6 +12,7 @@ from google.protobuf.message import Message
 
 from gateway.shapes.batch import BATCH_SHAPES
 from gateway.shapes.bulk_items import BULK_ITEM_SHAPES
+from gateway.shapes.record_history import RECORD_HISTORY_SHAPES
 from gateway.shapes.record_versions import RECORD_VERSION_SHAPES
 from gateway.shapes.records import RECORD_SHAPES
 from gateway.shapes.shape import Shape
@@ -31,6 +32,7 @@ def message_only_error(request: Message, body: dict[str, Any]) -> dict[str, Any]
 
 SHAPES: dict[str, Shape] = {
     **RECORD_SHAPES,
+    **RECORD_HISTORY_SHAPES,
     **RECORD_VERSION_SHAPES,
     "/catalogingest.v1.TaskService/GetIngestionStatus": Shape(error=message_only_error),
     **BULK_ITEM_SHAPES,

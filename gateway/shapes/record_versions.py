@@ -12,7 +12,7 @@ import grpc
 from catalog_ingest_client.jsonshape import record_to_json
 from catalogingest.v1 import catalog_pb2
 from gateway.errors import GatewayError
-from gateway.shapes.records import MAX_REPORTED_VIOLATIONS, collection_kind, record_from_json
+from gateway.shapes.records import MAX_REPORTED_VIOLATIONS, collection_kind, record_from_json, records_error
 from gateway.shapes.shape import Shape
 from service.error_reasons import ErrorReason
 
@@ -98,7 +98,7 @@ _CATALOG = "/catalogingest.v1.CatalogService/"
 _WRITE = Shape(request=record_body, response=record_response, headers=record_headers, request_headers=bind_if_match)
 
 RECORD_VERSION_SHAPES: dict[str, Shape] = {
-    _CATALOG + "GetRecord": Shape(response=record_response, headers=record_headers),
+    _CATALOG + "GetRecord": Shape(response=record_response, headers=record_headers, error=records_error),
     _CATALOG + "ReplaceRecord": _WRITE,
     _CATALOG + "UpdateRecord": _WRITE,
     _CATALOG + "DeleteRecord": Shape(headers=delete_headers, request_headers=bind_if_match),

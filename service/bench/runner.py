@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from service.auth import ensure_tenant
 from service.bench.batch import batch_import
 from service.bench.e2e import csv_upload, grpc_stream, rest_writes, running_service
+from service.bench.history import print_history, run_history
 from service.bench.raw import run_raw
 from service.bench.synthetic import CatalogShape
 from service.db.engine import create_engine, normalize_url, session_factory
@@ -82,6 +83,18 @@ async def bench(database_url: str, shape: CatalogShape, options: BenchOptions) -
             _report(figures, "raw_items_per_s", "raw, full sync", seconds, shape.items, "10% of items changed")
             await _drop(admin_dsn, raw_db)
             names.remove(raw_db)
+        if options.history:
+            history_db = await _scratch(admin_dsn)
+            names.append(history_db)
+            version = await _empty_version(_dsn(database_url, history_db))
+            run = await run_history(_dsn(database_url, history_db), shape, version)
+            print_history(run)
+            figures["history_off_s"] = run.off_seconds
+            figures["history_on_s"] = run.on_seconds
+            figures["history_ratio"] = run.ratio
+            figures["history_unchanged_changes"] = run.unchanged_changes
+            await _drop(admin_dsn, history_db)
+            names.remove(history_db)
         e2e_db = await _scratch(admin_dsn)
         names.append(e2e_db)
         async with running_service(_dsn(database_url, e2e_db), options.split) as service:
@@ -129,6 +142,7 @@ class BenchOptions:
     stream_items: int = 0
     split: bool = False
     batch_items: int = 0
+    history: bool = False
 
 
 def main(database_url: str, items: int, variations_per_item: float, seed: int, options: BenchOptions) -> None:
@@ -150,4 +164,4 @@ def main(database_url: str, items: int, variations_per_item: float, seed: int, o
     print(" ".join(f"{key}={value:.2f}" if key in _PRECISE else f"{key}={value:.0f}" for key, value in f.items()))
 
 
-_PRECISE = frozenset({"ratio", "ratio_empty", "batch_duration_s"})
+_PRECISE = frozenset({"ratio", "ratio_empty", "batch_duration_s", "history_off_s", "history_on_s", "history_ratio"})

@@ -258,3 +258,40 @@ class Ingestion(Base):
     summary: Mapped[Any | None] = mapped_column(Json, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=text("CURRENT_TIMESTAMP"), index=True)
     updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=text("CURRENT_TIMESTAMP"))
+
+
+class RecordHistory(Base):
+    """One applied change of a record: written by triggers on `records` while a task declares itself in
+    RecordHistoryWriter (migration 0009_history; service.store.record_history)."""
+
+    __tablename__ = "record_history"
+    __table_args__ = (
+        Index("ix_record_history_record", "version_id", "kind", "record_id", "context", "id"),
+        Index("ix_record_history_task", "task_id", "id"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    # No foreign keys (a key check per row would cost a large sync more than the row): a deleted version's
+    # changes go with the retention purge.
+    version_id: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[int] = mapped_column(SmallInteger)
+    record_id: Mapped[str] = mapped_column(Text)
+    context: Mapped[str] = mapped_column(Text)
+    # CREATE, UPDATE, DELETE.
+    operation: Mapped[str] = mapped_column(String(8))
+    # A change outlives its task.
+    task_id: Mapped[int] = mapped_column(BigInteger)
+    task_type: Mapped[str] = mapped_column(String(64))
+    request_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    changed_at: Mapped[dt.datetime] = mapped_column(Timestamp)
+    # UPDATE: {"fields", "data", "facets", "op_ts"} of each side, only what changed; DELETE: the whole record.
+    before: Mapped[Any | None] = mapped_column(Json, nullable=True)
+    after: Mapped[Any | None] = mapped_column(Json, nullable=True)
+
+
+class RecordHistoryWriter(Base):
+    """The task whose transaction writes records now (inserted and deleted in that transaction)."""
+
+    __tablename__ = "record_history_writers"
+    task_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    task_type: Mapped[str] = mapped_column(String(64))
+    request_id: Mapped[str | None] = mapped_column(String(128), nullable=True)

@@ -21,6 +21,7 @@ from service.errors import InvalidArgument, invalid_field
 from service.interceptors import current_principal
 from service.servicers.bulk_items import BulkItemRpcs
 from service.servicers.catalog_schemas import CatalogSchemaRpcs
+from service.servicers.record_history import RecordHistoryRpcs
 from service.servicers.record_versions import RecordVersionRpcs
 from service.servicers.streaming import UploadSlots, ensure_not_cancelled, idle_timeout, read_header, stream_body
 from service.servicers.uploads import PART_BYTES, UploadRpcs
@@ -41,7 +42,12 @@ WRITE_MODES = {
 
 
 class CatalogServicer(
-    UploadRpcs, CatalogSchemaRpcs, BulkItemRpcs, RecordVersionRpcs, catalog_pb2_grpc.CatalogServiceServicer
+    RecordHistoryRpcs,
+    UploadRpcs,
+    CatalogSchemaRpcs,
+    BulkItemRpcs,
+    RecordVersionRpcs,
+    catalog_pb2_grpc.CatalogServiceServicer,
 ):
     def __init__(self, sessions: Sessions, settings: Settings, uploads: UploadSlots | None = None) -> None:
         self.sessions = sessions

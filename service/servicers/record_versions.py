@@ -12,10 +12,9 @@ import grpc
 from catalogingest.v1 import catalog_pb2, record_pb2
 from service.domain.catalogs import catalog_for_write, get_catalog
 from service.domain.ids import id_problem
-from service.domain.records import kind_for_collection, row_to_proto
+from service.domain.records import row_to_proto
 from service.error_reasons import ErrorReason
-from service.errors import CatalogIngestError, DeadlineExceeded, FailedPrecondition, NotFound, invalid_field
-from service.interceptors import current_principal
+from service.errors import CatalogIngestError, DeadlineExceeded, FailedPrecondition, invalid_field
 from service.store.record_reads import get_records
 from service.tasks import queue
 from service.tasks.record_writes import RECORDS_PART, encode_chunk
@@ -28,18 +27,6 @@ _FINISHED = frozenset({TaskStatus.DONE, TaskStatus.FAILED, TaskStatus.CANCELED})
 
 class RecordVersionRpcs:
     """The CatalogServicer mixin of the single-record paths (`/v2/{collection}/{id}`)."""
-
-    async def GetRecord(
-        self, request: catalog_pb2.GetRecordRequest, context: grpc.aio.ServicerContext
-    ) -> catalog_pb2.GetRecordResponse:
-        principal = current_principal()
-        principal.check_tenant(request.key, "key")
-        kind = kind_for_collection(request.collection)
-        _check_key(request.id, request.context)
-        record = await self._read_one(principal.tenant_id, request.section, kind, request.id, request.context)
-        if record is None:
-            raise NotFound(f"{request.collection} '{request.id}' not found")
-        return catalog_pb2.GetRecordResponse(record=record)
 
     async def ReplaceRecord(
         self, request: catalog_pb2.ReplaceRecordRequest, context: grpc.aio.ServicerContext

@@ -33,6 +33,7 @@ from service.domain.batches import purge_expired
 from service.error_reasons import ErrorReason
 from service.errors import TaskFailed
 from service.settings import Settings
+from service.store.record_history import begin_history, end_history
 from service.tasks import faults, observe
 from service.tasks.context import TaskContext
 from service.tasks.handlers import FAILURE_HOOKS, HANDLERS, PAYLOAD_READERS
@@ -253,6 +254,9 @@ class Worker:
         try:
             async with self.engine.connect() as conn, self._payload_connection(task) as payload:
                 await self.queue.begin_task(conn, task.id)
+                history = self.settings.history_retention_seconds > 0
+                if history:
+                    await begin_history(conn, task.id, task.type)
                 ctx = TaskContext(
                     conn=conn,
                     engine=self.engine,
@@ -264,6 +268,8 @@ class Worker:
                 if handler is None:
                     raise TaskFailed(f"unknown task type '{task.type}'", reason=ErrorReason.UNKNOWN_TASK_TYPE)
                 result = await handler(ctx)
+                if history:
+                    await end_history(conn)
                 await self.faults.applied(ctx)
                 if await self.queue.finish(
                     conn,

@@ -131,6 +131,27 @@ def unary_rpcs(seed: Seed) -> dict[str, tuple[str, Any, Callable[[], Message], A
             lambda r: verify_bulk(True, r),
             True,
         ),
+        "GetRecord": (
+            C,
+            catalog_pb2.GetRecordResponse,
+            lambda: catalog_pb2.GetRecordRequest(collection="items", id="i0"),
+            None,
+            False,
+        ),
+        "ListRecordHistory": (
+            C,
+            catalog_pb2.ListRecordHistoryResponse,
+            lambda: catalog_pb2.ListRecordHistoryRequest(collection="items", id="i0", num_results_per_page=2),
+            None,
+            False,
+        ),
+        "ListTaskChanges": (
+            T,
+            task_pb2.ListTaskChangesResponse,
+            lambda: task_pb2.ListTaskChangesRequest(id=seed.task_id, num_results_per_page=2),
+            None,
+            False,
+        ),
         "GetTask": (T, task_pb2.GetTaskResponse, lambda: task_pb2.GetTaskRequest(id=seed.task_id), None, False),
         "ListTasks": (
             T,

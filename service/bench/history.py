@@ -1,0 +1,143 @@
+"""`catalog-ingest bench --history`: what record history costs a full sync (issue 15), on the raw pipeline.
+
+On one scratch PostgreSQL database: a first load of the synthetic catalog, then full syncs (binary COPY into
+staging and the set-based sync, as service.bench.raw) that change every record (each record's name and, for
+items and variations, its `url`), each in one transaction:
+
+- history off: the transaction declares no writer (CATALOG_INGEST_HISTORY_RETENTION_SECONDS=0): the triggers
+  find none and write nothing;
+- history on: the transaction declares its task as the worker does (service.store.record_history), and every
+  changed record gets its change row;
+- without the triggers at all (dropped on the scratch database): the cost before issue 15, for reference.
+
+Between two measured syncs an untimed one puts the catalog back, so each measured sync changes the same
+records from the same state. Then a sync of the unchanged catalog with history on: it must write no history.
+The figures are the best of `rounds` syncs of each kind (the machine is shared and noisy).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import asyncpg
+
+from service.bench.raw import staged_records
+from service.bench.synthetic import CatalogShape
+from service.store.postgres import PostgresRecordStore
+from service.store.staged import StagedRecord
+
+# The bound issue 15 sets: a sync that changes everything costs at most this much more with history on.
+MAX_RATIO = 1.25
+_TRIGGERS = ("record_history_on_insert", "record_history_on_update", "record_history_on_delete")
+
+
+@dataclass(frozen=True)
+class HistoryRun:
+    records: int
+    off_seconds: float
+    on_seconds: float
+    no_trigger_seconds: float
+    unchanged_seconds: float
+    unchanged_changes: int
+    changes_per_sync: int
+
+    @property
+    def ratio(self) -> float:
+        return self.on_seconds / self.off_seconds
+
+
+def _changed(shape: CatalogShape) -> Iterator[list[StagedRecord]]:
+    """The same catalog with every record changed: a new name, and a new url where there is one."""
+    for batch in staged_records(shape):
+        yield [
+            r._replace(name=f"{r.name} v2", data=r.data.replace("https://shop.example/", "https://shop.example/2/"))
+            for r in batch
+        ]
+
+
+async def _sync(dsn: str, version_id: int, batches: Iterator[list[StagedRecord]], *, history: bool) -> float:
+    """Seconds to stage and sync the whole catalog in one transaction (as a task with or without history)."""
+    connection = await asyncpg.connect(dsn)
+    try:
+        started = time.perf_counter()
+        async with connection.transaction():
+            if history:
+                await connection.execute(
+                    "INSERT INTO record_history_writers (task_id, task_type, request_id) VALUES (0, 'bench', NULL)"
+                )
+            store = PostgresRecordStore(connection, version_id)
+            for batch in batches:
+                await store.stage(batch)
+            await store.sync([1, 2, 3], force=True)
+            await store.check_parents()
+            if history:
+                await connection.execute("DELETE FROM record_history_writers")
+        return time.perf_counter() - started
+    finally:
+        await connection.close()
+
+
+async def _history_rows(dsn: str) -> int:
+    connection = await asyncpg.connect(dsn)
+    try:
+        return await connection.fetchval("SELECT count(*) FROM record_history")
+    finally:
+        await connection.close()
+
+
+async def _set_triggers(dsn: str, enabled: bool) -> None:
+    connection = await asyncpg.connect(dsn)
+    try:
+        for name in _TRIGGERS:
+            await connection.execute(f"ALTER TABLE records {'ENABLE' if enabled else 'DISABLE'} TRIGGER {name}")
+    finally:
+        await connection.close()
+
+
+async def run_history(dsn: str, shape: CatalogShape, version_id: int, rounds: int = 2) -> HistoryRun:
+    """The measurements above, on an empty catalog version of a scratch database."""
+    records = shape.items + shape.variation_count + shape.group_count
+    await _sync(dsn, version_id, staged_records(shape), history=False)
+    off: list[float] = []
+    on: list[float] = []
+    bare: list[float] = []
+    changes = 0
+    for _ in range(rounds):
+        for kind, times in (("off", off), ("on", on), ("bare", bare)):
+            if kind == "bare":
+                await _set_triggers(dsn, False)
+            before = await _history_rows(dsn)
+            times.append(await _sync(dsn, version_id, _changed(shape), history=kind == "on"))
+            if kind == "on":
+                changes = await _history_rows(dsn) - before
+            # Back to the original catalog (untimed, no history) for the next measured sync.
+            await _sync(dsn, version_id, staged_records(shape), history=False)
+            if kind == "bare":
+                await _set_triggers(dsn, True)
+    before = await _history_rows(dsn)
+    unchanged = await _sync(dsn, version_id, staged_records(shape), history=True)
+    return HistoryRun(
+        records=records,
+        off_seconds=min(off),
+        on_seconds=min(on),
+        no_trigger_seconds=min(bare),
+        unchanged_seconds=unchanged,
+        unchanged_changes=await _history_rows(dsn) - before,
+        changes_per_sync=changes,
+    )
+
+
+def print_history(run: HistoryRun) -> None:
+    print(f"history: a full sync changing all {run.records:,} records (best of the rounds)", flush=True)
+    print(f"  without history triggers {run.no_trigger_seconds:8.2f} s", flush=True)
+    print(f"  history off              {run.off_seconds:8.2f} s", flush=True)
+    print(f"  history on               {run.on_seconds:8.2f} s  ({run.changes_per_sync:,} changes)", flush=True)
+    verdict = "within" if run.ratio <= MAX_RATIO else "OVER"
+    print(f"  ratio on / off           {run.ratio:8.2f}   ({verdict} the {MAX_RATIO}x bound)", flush=True)
+    print(f"  ratio on / no triggers   {run.on_seconds / run.no_trigger_seconds:8.2f}", flush=True)
+    print(
+        f"  unchanged sync, history on {run.unchanged_seconds:6.2f} s, {run.unchanged_changes:,} changes written",
+        flush=True,
+    )
