@@ -37,8 +37,9 @@ def kind_for_collection(collection: str) -> int:
 
 def validate_records(
     records: Sequence[record_pb2.Record], kind: int, *, merge: bool = False, delete: bool = False, limit: int
-) -> list[dict[str, Any]]:
-    """Checks that need no database; returns the parsed `data` objects. Errors name records[i].field."""
+) -> list[str]:
+    """Checks that need no database; returns each record's `data` as canonical JSON text (`{}` for a delete:
+    its data is never read). Errors name records[i].field."""
     if len(records) > limit:
         raise InvalidArgument(
             f"at most {limit} records per call (got {len(records)})",
@@ -49,7 +50,7 @@ def validate_records(
     if not records:
         raise InvalidArgument("no records given", field_violations=[("records", "at least one record is required")])
     violations: list[tuple[FieldPath, str]] = []
-    parsed: list[dict[str, Any]] = []
+    texts: list[str] = []
     for i, record in enumerate(records):
         where = FieldPath.of("records", i)
         if record.kind not in (0, kind):
@@ -78,32 +79,34 @@ def validate_records(
                     violations.append((where / "parent_ids" / j, problem))
         if not delete and record.HasField("suggested_score") and not math.isfinite(record.suggested_score):
             violations.append((where / "suggested_score", "must be a finite number"))
-        data: Any = {}
-        if record.data_json and not delete:
+        text = "{}"
+        data_json = record.data_json
+        if data_json and not delete:
+            data: Any = {}
             try:
-                data = orjson.loads(record.data_json)
+                data = orjson.loads(data_json)
             except orjson.JSONDecodeError as exc:
                 violations.append((where / "data", f"not valid JSON: {exc}"))
             if not isinstance(data, dict):
                 violations.append((where / "data", "must be a JSON object"))
-                data = {}
-            elif too_deep(data, record.data_json):
+            elif too_deep(data, data_json):
                 violations.append((where / "data", TOO_DEEP))
             else:
-                violations += [(FieldPath.parse(f), d) for f, d in values.check(data, str(where / "data"))[1]]
+                text, problems = values.canonical(data, str(where / "data"))
+                violations += [(FieldPath.parse(f), d) for f, d in problems]
         if kind == 2 and not delete and not merge and not record.item_id:
             violations.append((where / "item_id", "required for a variation"))
         if kind != 2 and record.HasField("item_id"):
             violations.append((where / "item_id", "only variations have an item_id"))
         if kind != 3 and record.parent_ids:
             violations.append((where / "parent_ids", "only item groups have parent_ids"))
-        parsed.append(data)
+        texts.append(text)
         if len(violations) >= 20:
             break
     if violations:
         field, description = violations[0]
         raise InvalidArgument(f"{field}: {description}", reason=ErrorReason.INVALID_RECORD, field_violations=violations)
-    return parsed
+    return texts
 
 
 def canonical_json(data: dict[str, Any]) -> str:

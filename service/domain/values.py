@@ -119,6 +119,22 @@ def _walk(value: Any, where: str, problems: list[tuple[str, str]]) -> Any:
     return value
 
 
+def canonical(value: Any, where: str) -> tuple[str, list[tuple[str, str]]]:
+    """`dumps` and `check` in one: the canonical text of a value (empty when it has problems) and its problems.
+
+    A value that needs no rewrite (nearly all) is serialized once: its sorted text is both what `_plain` checks
+    and what `dumps` would write (sorting keys changes no token)."""
+    try:
+        text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # an integer past 64 bits
+        text = None
+    if text is not None and not _SUSPECT.search(text):
+        return text.decode(), []
+    problems: list[tuple[str, str]] = []
+    walked = _walk(value, where, problems)
+    return ("" if problems else orjson.dumps(walked, option=orjson.OPT_SORT_KEYS).decode()), problems
+
+
 def dumps(value: Any) -> str:
     """The canonical JSON text of a checked value, keys sorted (re-sending a record compares equal)."""
     canonical, _ = check(value, "")
