@@ -7,7 +7,8 @@ keep). For a stream's chunks of ~1,000 items the write is ~1.25x faster: what re
 A batch being filled is mostly only added to: adds and deletes of items it does not hold yet (one round) are
 first copied straight into batch_items, under a savepoint. A new row is exactly what the upsert would insert;
 if any item is already there the COPY fails on the primary key, the savepoint is rolled back and the chunk takes
-the staged upsert (measured: ~2.5x less database time for a chunk of 1,000 new items than staging + upsert).
+the staged upsert (measured: inserting 1,000 new rows 34 ms against the upsert's 41 ms, and no staging COPY;
+the stream's PostgreSQL CPU -12%).
 """
 
 from __future__ import annotations
