@@ -112,36 +112,60 @@ def _has_checked_fields(descriptor: Descriptor) -> bool:
     return False
 
 
+@functools.cache
+def _checked_fields(descriptor: Descriptor) -> tuple[FieldDescriptor, ...]:
+    """The fields of this type that can hold an enum, a Timestamp or a Duration, in field number order (the
+    order of ListFields): only they are read, so the strings of a record are never copied out to be skipped."""
+    fields = []
+    for field in sorted(descriptor.fields, key=lambda f: f.number):
+        if field.type == FieldDescriptor.TYPE_ENUM:
+            fields.append(field)
+        elif field.type == FieldDescriptor.TYPE_MESSAGE:
+            message_type = field.message_type
+            if message_type.GetOptions().map_entry:
+                # A map's message values are walked (its enum values never were).
+                entry = message_type.fields_by_name["value"]
+                if entry.type == FieldDescriptor.TYPE_MESSAGE:
+                    fields.append(field)
+            elif message_type.full_name in (TIMESTAMP, DURATION) or _has_checked_fields(message_type):
+                fields.append(field)
+    return tuple(fields)
+
+
 def value_problem(message: Message, prefix: str = "") -> tuple[str, str] | None:
     """The first set field, at any depth, holding an enum number its enum does not define or a Timestamp /
     Duration out of its documented range, as (field path, problem); or None."""
     if not _has_checked_fields(message.DESCRIPTOR):
         return None
-    for field, value in message.ListFields():
+    for field in _checked_fields(message.DESCRIPTOR):
         name = f"{prefix}{field.name}"
         if field.type == FieldDescriptor.TYPE_ENUM:
-            values = value if field.is_repeated else [value]
+            if field.is_repeated:
+                values = getattr(message, field.name)
+            elif field.has_presence and not message.HasField(field.name):
+                continue
+            else:
+                values = [getattr(message, field.name)]
             for i, number in enumerate(values):
                 if number not in field.enum_type.values_by_number:
                     return (f"{name}[{i}]" if field.is_repeated else name, _enum_problem(field, number))
-        elif field.type == FieldDescriptor.TYPE_MESSAGE:
-            if field.message_type.GetOptions().map_entry:
-                entry = field.message_type.fields_by_name["value"]
-                if entry.type not in (FieldDescriptor.TYPE_MESSAGE, FieldDescriptor.TYPE_ENUM):
-                    continue
-                items: list[tuple[str, Any]] = [(f'{name}["{k}"]', v) for k, v in value.items()]
-            elif field.is_repeated:
-                items = [(f"{name}[{i}]", v) for i, v in enumerate(value)]
-            else:
-                items = [(name, value)]
-            for path, item in items:
-                problem = _time_problem(item) if isinstance(item, Message) else None
-                if problem is None and isinstance(item, Message):
-                    found = value_problem(item, f"{path}.")
-                    if found is not None:
-                        return found
-                elif problem is not None:
-                    return path, problem
+            continue
+        value = getattr(message, field.name)
+        if field.message_type.GetOptions().map_entry:
+            items: Any = ((f'{name}["{k}"]', v) for k, v in value.items())
+        elif field.is_repeated:
+            items = ((f"{name}[{i}]", v) for i, v in enumerate(value))
+        elif message.HasField(field.name):
+            items = ((name, value),)
+        else:
+            continue
+        for path, item in items:
+            problem = _time_problem(item)
+            if problem is not None:
+                return path, problem
+            found = value_problem(item, f"{path}.")
+            if found is not None:
+                return found
     return None
 
 

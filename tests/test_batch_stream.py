@@ -6,9 +6,11 @@ import asyncio
 from collections.abc import AsyncIterator, Iterable
 
 import grpc
+import orjson
 import pytest
 
-from catalogingest.v1 import batch_pb2
+from catalogingest.v1 import batch_pb2, catalog_pb2
+from service.store import postgres_backend
 from tests.helpers import error_details, eventually
 
 ADD, MODIFY, DELETE = batch_pb2.BATCH_OPERATION_ADD, batch_pb2.BATCH_OPERATION_MODIFY, batch_pb2.BATCH_OPERATION_DELETE
@@ -159,3 +161,41 @@ async def test_a_stream_over_the_cap_gets_resource_exhausted_when_it_waits_for_t
         await holder.write(big)
         await holder.done_writing()
         assert (await holder).items_accepted == 2000
+
+
+async def test_chunks_re_adding_stored_items_converge_as_upserts(stack, monkeypatch) -> None:
+    """A chunk of new items is copied straight into the batch (PostgreSQL); one that re-adds a stored item falls
+    back to the upsert as a whole: a newer add replaces the item, an older one is ignored, its new items stored."""
+    monkeypatch.setattr(postgres_backend, "COPY_FROM_ROWS", 1)  # every chunk takes the COPY path
+    batch_id = await new_version(stack)
+
+    def item(item_id: str, n: int, timestamp: str) -> batch_pb2.BatchItem:
+        return batch_pb2.BatchItem(id=item_id, type="product", attributes_json=f'{{"n": {n}}}', timestamp=timestamp)
+
+    t0, t1, t2 = "2024-01-01T00:00:00Z", "2024-01-02T00:00:00Z", "2024-01-03T00:00:00Z"
+    chunks = [
+        [item("a", 1, t1), item("b", 1, t1)],  # new: appended
+        [item("a", 2, t2), item("c", 2, t2)],  # a is stored and older: replaced
+        [item("b", 0, t0), item("d", 0, t1)],  # b is stored and newer: this add is ignored
+    ]
+    response = await stream(stack, batch_id, ADD, chunks)
+    assert (response.items_received, response.items_accepted) == (6, 6)
+    created = await stack.batches.CreateIngestion(
+        batch_pb2.CreateIngestionRequest(
+            tenant="acme", environment=ENV, catalog_version=batch_id, promote_catalog_on_completion=True
+        ),
+        metadata=stack.metadata(),
+    )
+    ingestion = await wait_ingestion(stack, created.id)
+    assert ingestion.status == batch_pb2.INGESTION_STATUS_SUCCESS, ingestion.status_reason
+    assert ingestion.upserted_item_count == 4
+    found = await stack.catalog.BatchGetRecords(
+        catalog_pb2.BatchGetRecordsRequest(section=ENV, collection="items", ids=["a", "b", "c", "d"]),
+        metadata=stack.metadata(),
+    )
+    assert {record.id: orjson.loads(record.data_json) for record in found.records} == {
+        "a": {"n": 2},
+        "b": {"n": 1},
+        "c": {"n": 2},
+        "d": {"n": 0},
+    }

@@ -8,11 +8,12 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
 from catalogingest.v1 import batch_pb2, batch_pb2_grpc
-from service.bench.e2e import RssSampler, Service
+from service.bench.e2e import CpuMeter, RssSampler, Service
 from service.bench.synthetic import BRANDS, COLORS, WORDS, CatalogShape
 
 ENVIRONMENT = "bench-batch"
@@ -29,6 +30,8 @@ class BatchRun:
     ingestion_duration: float
     upserted: int
     peak_rss: int
+    # The CpuMeter reading once the stream had ended (None without a meter).
+    streamed_cpu: Any = None
 
     @property
     def records(self) -> int:
@@ -115,7 +118,9 @@ async def _ingest(service: Service, version: str) -> batch_pb2.Ingestion:
     return ingestion
 
 
-async def batch_import(service: Service, shape: CatalogShape, per_message: int = 1000) -> BatchRun:
+async def batch_import(
+    service: Service, shape: CatalogShape, meter: CpuMeter | None = None, per_message: int = 1000
+) -> BatchRun:
     """Streams `shape` into a new catalog version's batch, then ingests and promotes it; the service's peak RSS
     is sampled over these two steps only."""
     stub = batch_pb2_grpc.BatchServiceStub(service.channel)
@@ -128,6 +133,8 @@ async def batch_import(service: Service, shape: CatalogShape, per_message: int =
         started = time.perf_counter()
         accepted = await _stream(service, created.version.batch_import_id, shape, per_message)
         streamed = time.perf_counter()
+        streamed_cpu = await meter.reading() if meter is not None else None
+        ingest_started = time.perf_counter()
         ingestion = await _ingest(service, version)
         ingested = time.perf_counter()
         rss.sample()
@@ -138,8 +145,9 @@ async def batch_import(service: Service, shape: CatalogShape, per_message: int =
         items=shape.items,
         variants=shape.variation_count,
         stream_seconds=streamed - started,
-        ingestion_seconds=ingested - streamed,
+        ingestion_seconds=ingested - ingest_started,
         ingestion_duration=float(ingestion.duration or 0),
         upserted=ingestion.upserted_item_count,
         peak_rss=rss.peak,
+        streamed_cpu=streamed_cpu,
     )

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import asyncpg
 import grpc
 import httpx
 import orjson
@@ -76,6 +77,54 @@ class RssSampler:
     def __exit__(self, *_: object) -> None:
         if self._task:
             self._task.cancel()
+
+
+class CpuMeter:
+    """CPU seconds (user + system) of the service's processes (and their children) and of the PostgreSQL
+    backends serving its database: a figure of the work a measurement took that the other loads of a
+    shared machine change far less than its wall time. A backend that exits between two readings is lost
+    (the service's pool keeps its connections)."""
+
+    def __init__(self, processes: list[psutil.Process], admin_dsn: str, database: str) -> None:
+        self.processes = processes
+        self.admin_dsn = admin_dsn
+        self.database = database
+
+    def _service(self) -> float:
+        total = 0.0
+        for process in self.processes:
+            try:
+                for p in [process, *process.children(recursive=True)]:
+                    times = p.cpu_times()
+                    total += times.user + times.system
+            except psutil.NoSuchProcess:
+                pass
+        return total
+
+    async def _backends(self) -> dict[int, float]:
+        conn = await asyncpg.connect(self.admin_dsn)
+        try:
+            rows = await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", self.database)
+            pids = [row[0] for row in rows]
+        finally:
+            await conn.close()
+        found = {}
+        for pid in pids:
+            try:
+                times = psutil.Process(pid).cpu_times()
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+            found[pid] = times.user + times.system
+        return found
+
+    async def reading(self) -> tuple[float, dict[int, float]]:
+        return self._service(), await self._backends()
+
+    @staticmethod
+    def spent(before: tuple[float, dict[int, float]], after: tuple[float, dict[int, float]]) -> tuple[float, float]:
+        """(service CPU s, PostgreSQL CPU s) between two readings."""
+        database = sum(cpu - before[1].get(pid, 0.0) for pid, cpu in after[1].items())
+        return after[0] - before[0], database
 
 
 def start_service(database_url: str, split: bool = False) -> tuple[list[subprocess.Popen[bytes]], str, int, int]:

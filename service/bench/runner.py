@@ -9,11 +9,12 @@ import uuid
 from dataclasses import dataclass, replace
 
 import asyncpg
+import psutil
 from sqlalchemy.engine import make_url
 
 from service.auth import ensure_tenant
 from service.bench.batch import batch_import
-from service.bench.e2e import csv_upload, grpc_stream, rest_writes, running_service
+from service.bench.e2e import CpuMeter, csv_upload, grpc_stream, rest_writes, running_service
 from service.bench.history import print_history, run_history
 from service.bench.raw import run_raw
 from service.bench.synthetic import CatalogShape
@@ -67,6 +68,18 @@ def _report(figures: dict[str, float], key: str, label: str, seconds: float, ite
     print(f"{label + ':':18} {seconds:8.2f} s  {figures[key]:10,.0f} items/s{suffix}", flush=True)
 
 
+def _report_cpu(figures: dict[str, float], key: str, spent: tuple[float, float], items: int) -> None:
+    """CPU per 1,000 items of the service and of PostgreSQL: comparable across runs of a loaded machine."""
+    service, database = spent
+    figures[f"{key}_service_cpu_ms_per_1k"] = service / items * 1e6
+    figures[f"{key}_pg_cpu_ms_per_1k"] = database / items * 1e6
+    print(
+        f"  CPU: service {service:.2f} s ({service / items * 1e6:.1f} ms per 1,000 items),"
+        f" PostgreSQL {database:.2f} s ({database / items * 1e6:.1f} ms per 1,000 items)",
+        flush=True,
+    )
+
+
 async def bench(database_url: str, shape: CatalogShape, options: BenchOptions) -> dict[str, float]:
     admin_dsn = _dsn(database_url, make_url(normalize_url(database_url)).database or "postgres")
     figures: dict[str, float] = {"items": shape.items}
@@ -98,6 +111,7 @@ async def bench(database_url: str, shape: CatalogShape, options: BenchOptions) -
         e2e_db = await _scratch(admin_dsn)
         names.append(e2e_db)
         async with running_service(_dsn(database_url, e2e_db), options.split) as service:
+            meter = CpuMeter([psutil.Process(p.pid) for p in service.processes], admin_dsn, e2e_db)
             if not options.skip_csv:
                 for key, label, catalog, detail in (
                     ("e2e_empty_items_per_s", "CSV, empty", shape, "into an empty catalog"),
@@ -109,21 +123,28 @@ async def bench(database_url: str, shape: CatalogShape, options: BenchOptions) -
                     _report(figures, key, label, seconds, shape.items, detail)
                     print(f"  of which stored and queued {stored:.2f} s, applied {applied:.2f} s", flush=True)
             if options.rest_items:
+                before = await meter.reading()
                 seconds = await rest_writes(service, options.rest_items)
                 detail = f"{options.rest_items:,} items, 1,000 a call, 8 clients"
                 _report(figures, "rest_items_per_s", "REST /v2/items", seconds, options.rest_items, detail)
+                _report_cpu(figures, "rest", meter.spent(before, await meter.reading()), options.rest_items)
             if options.stream_items:
+                before = await meter.reading()
                 seconds = await grpc_stream(service, options.stream_items)
                 detail = f"{options.stream_items:,} items, 1,000 a message"
                 _report(figures, "stream_items_per_s", "gRPC stream", seconds, options.stream_items, detail)
+                _report_cpu(figures, "stream", meter.spent(before, await meter.reading()), options.stream_items)
             if options.batch_items:
-                run = await batch_import(service, replace(shape, items=options.batch_items))
+                before = await meter.reading()
+                run = await batch_import(service, replace(shape, items=options.batch_items), meter)
                 detail = f"{run.items:,} items + {run.variants:,} variants, 1,000 a message"
                 _report(figures, "batch_stream_items_per_s", "batch stream", run.stream_seconds, run.items, detail)
                 detail = f"duration {run.ingestion_duration:.2f} s, {run.upserted:,} records, promoted"
                 _report(
                     figures, "batch_ingest_items_per_s", "batch ingestion", run.ingestion_seconds, run.items, detail
                 )
+                _report_cpu(figures, "batch_stream", meter.spent(before, run.streamed_cpu), run.items)
+                _report_cpu(figures, "batch_ingest", meter.spent(run.streamed_cpu, await meter.reading()), run.items)
                 figures["batch_duration_s"] = run.ingestion_duration
                 figures["batch_peak_rss_mb"] = run.peak_rss / 2**20
                 print(f"  peak RSS of the service meanwhile {figures['batch_peak_rss_mb']:.0f} MB", flush=True)

@@ -72,65 +72,71 @@ def parse_timestamp(text: str) -> dt.datetime:
 
 def check_item(item: batch_pb2.BatchItem, op: Operation, now: dt.datetime) -> tuple[dict[str, Any] | None, ItemResult]:
     """The row to write for one item (None when refused) and its result."""
+    # Each field read once: a proto string field is a new str at every read.
+    item_id, item_type, context = item.id, item.type, item.context
 
     def refused(code: Code, message: str) -> tuple[None, ItemResult]:
-        return None, ItemResult(item.id, item.type, item.context, code, message)
+        return None, ItemResult(item_id, item_type, context, code, message)
 
     if item.malformed:
         return refused(Code.MALFORMED_ITEM, item.malformed)
-    if problem := _name_problem(item.id, "id", required=True):
+    if problem := _name_problem(item_id, "id", required=True):
         return refused(Code.INVALID_ID, problem)
-    if problem := _name_problem(item.context, "context", required=False):
+    if context and (problem := _name_problem(context, "context", required=False)):
         return refused(Code.INVALID_CONTEXT, problem)
-    if not item.type.strip():
+    if not item_type.strip():
         return refused(Code.MISSING_TYPE, "type is required")
-    if len(item.type) > MAX_TYPE_LENGTH:
+    if len(item_type) > MAX_TYPE_LENGTH:
         return refused(Code.MISSING_TYPE, f"type is longer than {MAX_TYPE_LENGTH} characters")
-    if "\x00" in item.type:
+    if "\x00" in item_type:
         return refused(Code.MALFORMED_ITEM, "type must not contain NUL characters")
     op_ts = now
-    if item.timestamp:
+    if timestamp := item.timestamp:
         try:
-            op_ts = parse_timestamp(item.timestamp)
+            op_ts = parse_timestamp(timestamp)
         except ValueError:
-            return refused(Code.INVALID_TIMESTAMP, f"timestamp '{item.timestamp}' is not an RFC 3339 date-time")
+            return refused(Code.INVALID_TIMESTAMP, f"timestamp '{timestamp}' is not an RFC 3339 date-time")
     parent_id = None
-    if op == "delete" and "\x00" in item.parent_id:  # ignored by a delete, but NUL is refused everywhere (R5)
-        return refused(Code.INVALID_PARENT_ID, "parentId must not contain NUL characters")
-    if op != "delete" and item.HasField("parent_id"):
-        if problem := _name_problem(item.parent_id, "parentId", required=True):
-            return refused(Code.INVALID_PARENT_ID, problem)
+    if op == "delete":
+        if "\x00" in item.parent_id:  # ignored by a delete, but NUL is refused everywhere (R5)
+            return refused(Code.INVALID_PARENT_ID, "parentId must not contain NUL characters")
+    elif item.HasField("parent_id"):
         parent_id = item.parent_id
-    attributes: dict[str, Any] | None = None
+        if problem := _name_problem(parent_id, "parentId", required=True):
+            return refused(Code.INVALID_PARENT_ID, problem)
+    attributes: Any = None
     if op != "delete":
         if item.HasField("attributes_json"):
+            attributes_json = item.attributes_json
             try:
-                attributes = orjson.loads(item.attributes_json)
+                attributes = orjson.loads(attributes_json)
             except orjson.JSONDecodeError:
                 return refused(Code.MALFORMED_ITEM, "attributes is not valid JSON")
             if not isinstance(attributes, dict):
                 return refused(Code.MALFORMED_ITEM, "attributes must be a JSON object")
-            if too_deep(attributes, item.attributes_json):
+            if too_deep(attributes, attributes_json):
                 return refused(Code.MALFORMED_ITEM, f"attributes: {TOO_DEEP}")
             # R5: NUL, and numbers that would not read back as sent, are refused on both backends alike.
-            attributes, problems = values.check(attributes, "attributes")
+            # A value that needs no rewrite comes back as its JSON text, written as it is.
+            attributes, problems = values.check_json(attributes, "attributes")
             if problems:
                 path, problem = problems[0]
                 return refused(Code.MALFORMED_ITEM, f"{path} {problem}")
         elif op == "add":
             return refused(Code.MALFORMED_ITEM, "attributes is required")
     row = {
-        "item_type": item.type,
-        "item_id": item.id,
-        "context": item.context,
+        "item_type": item_type,
+        "item_id": item_id,
+        "context": context,
         "parent_id": parent_id,
         "attributes": attributes if op != "modify" else (attributes or {}),
         "deleted": op == "delete",
         "partial": op == "modify",
         "op_ts": op_ts,
     }
-    warnings = tuple(f"unknown key '{key}' ignored" for key in item.unknown_keys)
-    return row, ItemResult(item.id, item.type, item.context, warnings=warnings)
+    unknown = item.unknown_keys
+    warnings = tuple(f"unknown key '{key}' ignored" for key in unknown) if unknown else ()
+    return row, ItemResult(item_id, item_type, context, warnings=warnings)
 
 
 def _rounds(rows: list[dict[str, Any]], op: Operation) -> list[list[dict[str, Any]]]:

@@ -37,8 +37,9 @@ def kind_for_collection(collection: str) -> int:
 
 def validate_records(
     records: Sequence[record_pb2.Record], kind: int, *, merge: bool = False, delete: bool = False, limit: int
-) -> list[dict[str, Any]]:
-    """Checks that need no database; returns the parsed `data` objects. Errors name records[i].field."""
+) -> list[str]:
+    """Checks that need no database; returns each record's `data` as canonical JSON text (`{}` for a delete:
+    its data is never read). Errors name records[i].field."""
     if len(records) > limit:
         raise InvalidArgument(
             f"at most {limit} records per call (got {len(records)})",
@@ -49,63 +50,73 @@ def validate_records(
     if not records:
         raise InvalidArgument("no records given", field_violations=[("records", "at least one record is required")])
     violations: list[tuple[FieldPath, str]] = []
-    parsed: list[dict[str, Any]] = []
+    texts: list[str] = []
     for i, record in enumerate(records):
-        where = FieldPath.of("records", i)
         if record.kind not in (0, kind):
-            violations.append((where / "kind", "does not match the collection"))
+            violations.append((_at(i) / "kind", "does not match the collection"))
         if (problem := id_problem(record.id)) is not None:
-            violations.append((where / "id", problem))
+            violations.append((_at(i) / "id", problem))
         if (problem := id_problem(record.context, required=False)) is not None:
-            violations.append((where / "context", problem))
+            violations.append((_at(i) / "context", problem))
         if record.HasField("timestamp") and not (
             MIN_SECONDS <= record.timestamp.seconds <= MAX_SECONDS and 0 <= record.timestamp.nanos < 1_000_000_000
         ):
-            violations.append((where / "timestamp", "must be between 0001-01-01 and 9999-12-31"))
+            violations.append((_at(i) / "timestamp", "must be between 0001-01-01 and 9999-12-31"))
         # PostgreSQL text cannot hold NUL; refused on every backend alike, deletes included (their other
         # fields are staged too). References follow the id rule.
         if (problem := values.text_problem(record.name)) is not None:
-            violations.append((where / "name", problem))
+            violations.append((_at(i) / "name", problem))
         if delete:
             for j, text in enumerate([record.item_id, *record.parent_ids]):
                 if (problem := values.text_problem(text)) is not None:
-                    violations.append((where / "item_id" if j == 0 else where / "parent_ids" / (j - 1), problem))
+                    violations.append((_at(i) / "item_id" if j == 0 else _at(i) / "parent_ids" / (j - 1), problem))
         else:
             if record.item_id and (problem := id_problem(record.item_id)) is not None:
-                violations.append((where / "item_id", problem))
+                violations.append((_at(i) / "item_id", problem))
             for j, parent in enumerate(record.parent_ids):
                 if (problem := id_problem(parent)) is not None:
-                    violations.append((where / "parent_ids" / j, problem))
+                    violations.append((_at(i) / "parent_ids" / j, problem))
         if record.HasField("expected_version") and record.expected_version < -1:
-            violations.append((where / "expected_version", "must be a version, 0 (must not exist) or -1 (must exist)"))
+            violations.append((_at(i) / "expected_version", "must be a version, 0 (must not exist) or -1 (must exist)"))
         if not delete and record.HasField("suggested_score") and not math.isfinite(record.suggested_score):
-            violations.append((where / "suggested_score", "must be a finite number"))
-        data: Any = {}
-        if record.data_json and not delete:
+            violations.append((_at(i) / "suggested_score", "must be a finite number"))
+        text = "{}"
+        data_json = record.data_json
+        if data_json and not delete:
+            data: Any = {}
             try:
-                data = orjson.loads(record.data_json)
+                data = orjson.loads(data_json)
             except orjson.JSONDecodeError as exc:
-                violations.append((where / "data", f"not valid JSON: {exc}"))
+                violations.append((_at(i) / "data", f"not valid JSON: {exc}"))
             if not isinstance(data, dict):
-                violations.append((where / "data", "must be a JSON object"))
-                data = {}
-            elif too_deep(data, record.data_json):
-                violations.append((where / "data", TOO_DEEP))
+                violations.append((_at(i) / "data", "must be a JSON object"))
+            elif too_deep(data, data_json):
+                violations.append((_at(i) / "data", TOO_DEEP))
             else:
-                violations += [(FieldPath.parse(f), d) for f, d in values.check(data, str(where / "data"))[1]]
+                plain = values.plain_canonical(data)
+                if plain is not None:
+                    text = plain
+                else:
+                    text, problems = values.canonical(data, str(_at(i) / "data"))
+                    violations += [(FieldPath.parse(f), d) for f, d in problems]
         if kind == 2 and not delete and not merge and not record.item_id:
-            violations.append((where / "item_id", "required for a variation"))
+            violations.append((_at(i) / "item_id", "required for a variation"))
         if kind != 2 and record.HasField("item_id"):
-            violations.append((where / "item_id", "only variations have an item_id"))
+            violations.append((_at(i) / "item_id", "only variations have an item_id"))
         if kind != 3 and record.parent_ids:
-            violations.append((where / "parent_ids", "only item groups have parent_ids"))
-        parsed.append(data)
+            violations.append((_at(i) / "parent_ids", "only item groups have parent_ids"))
+        texts.append(text)
         if len(violations) >= 20:
             break
     if violations:
         field, description = violations[0]
         raise InvalidArgument(f"{field}: {description}", reason=ErrorReason.INVALID_RECORD, field_violations=violations)
-    return parsed
+    return texts
+
+
+def _at(i: int) -> FieldPath:
+    """`records[i]`, made only for a record with something to name (most have nothing)."""
+    return FieldPath.of("records", i)
 
 
 def canonical_json(data: dict[str, Any]) -> str:
@@ -116,24 +127,32 @@ def canonical_json(data: dict[str, Any]) -> str:
 def to_staged(records: Iterable[record_pb2.Record], kind: int, start_seq: int = 0) -> list[StagedRecord]:
     """Records validated and canonicalised at submission (CatalogServicer._validate) as staged rows."""
     now = utcnow()
+    utc = dt.UTC
+    group = kind == 3
     staged = []
+    append = staged.append
     for seq, record in enumerate(records, start=start_seq):
-        staged.append(
+        # HasField once per field: each read of a proto field builds a new Python object.
+        has_name = record.HasField("name")
+        has_score = record.HasField("suggested_score")
+        has_parent = record.HasField("item_id")
+        parent_ids = list(record.parent_ids) if group else None
+        append(
             StagedRecord(
-                seq=seq,
-                kind=kind,
-                record_id=record.id,
-                context=record.context,
-                name=record.name if record.HasField("name") else None,
-                has_name=record.HasField("name"),
-                suggested_score=record.suggested_score if record.HasField("suggested_score") else None,
-                has_score=record.HasField("suggested_score"),
-                parent_id=record.item_id if record.HasField("item_id") else None,
-                has_parent=record.HasField("item_id"),
-                parent_ids=orjson.dumps(list(record.parent_ids)).decode() if kind == 3 else None,
-                has_parent_ids=bool(record.parent_ids),
-                data=record.data_json or "{}",
-                op_ts=record.timestamp.ToDatetime(dt.UTC) if record.HasField("timestamp") else now,
+                seq,
+                kind,
+                record.id,
+                record.context,
+                record.name if has_name else None,
+                has_name,
+                record.suggested_score if has_score else None,
+                has_score,
+                record.item_id if has_parent else None,
+                has_parent,
+                orjson.dumps(parent_ids).decode() if parent_ids is not None else None,
+                bool(parent_ids),
+                record.data_json or "{}",
+                record.timestamp.ToDatetime(utc) if record.HasField("timestamp") else now,
             )
         )
     return staged

@@ -67,6 +67,16 @@ def check(value: Any, where: str) -> tuple[Any, list[tuple[str, str]]]:
     return _walk(value, where, problems), problems
 
 
+def check_json(value: Any, where: str) -> tuple[Any, list[tuple[str, str]]]:
+    """`check`, but a value that needs no rewrite comes back as its JSON text (an orjson.Fragment, which the
+    store's JSON serializer, orjson, writes as it is): serialized once, not again when stored."""
+    text = _plain(value)
+    if text is not None:
+        return orjson.Fragment(text), []
+    problems: list[tuple[str, str]] = []
+    return _walk(value, where, problems), problems
+
+
 # In orjson's text of a value, what any value to refuse or rewrite shows (and some harmless ones: a long digit
 # run in a string, a small float with an exponent), so that most values skip the walk: NUL, 16 digits in a row
 # (integers from 1e15 on, positional floats from 2^53 on), an exponent, a negative zero.
@@ -117,6 +127,33 @@ def _walk(value: Any, where: str, problems: list[tuple[str, str]]) -> Any:
     if isinstance(value, list):
         return [_walk(item, f"{where}[{i}]", problems) for i, item in enumerate(value)]
     return value
+
+
+def plain_canonical(value: Any) -> str | None:
+    """The canonical text of a value that needs no rewrite and has no problem (nearly all), serialized once:
+    its sorted text is both what `_plain` checks and what `dumps` writes (sorting keys changes no token);
+    None when the value must be walked (`canonical`)."""
+    try:
+        text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # an integer past 64 bits
+        return None
+    return None if _SUSPECT.search(text) else text.decode()
+
+
+def canonical(value: Any, where: str) -> tuple[str, list[tuple[str, str]]]:
+    """`dumps` and `check` in one: the canonical text of a value (empty when it has problems) and its problems.
+
+    A value that needs no rewrite (nearly all) is serialized once: its sorted text is both what `_plain` checks
+    and what `dumps` would write (sorting keys changes no token)."""
+    try:
+        text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # an integer past 64 bits
+        text = None
+    if text is not None and not _SUSPECT.search(text):
+        return text.decode(), []
+    problems: list[tuple[str, str]] = []
+    walked = _walk(value, where, problems)
+    return ("" if problems else orjson.dumps(walked, option=orjson.OPT_SORT_KEYS).decode()), problems
 
 
 def dumps(value: Any) -> str:

@@ -15,7 +15,7 @@ from service.domain import idempotency, paging
 from service.domain.catalogs import catalog_for_write, get_catalog
 from service.domain.field_paths import FieldPath
 from service.domain.ids import id_problem
-from service.domain.records import canonical_json, kind_for_collection, row_to_proto, validate_records
+from service.domain.records import kind_for_collection, row_to_proto, validate_records
 from service.error_reasons import ErrorReason
 from service.errors import InvalidArgument, invalid_field
 from service.interceptors import current_principal
@@ -140,16 +140,16 @@ class CatalogServicer(
     def _validate(self, records: Sequence[record_pb2.Record], target: WriteTarget) -> None:
         """Validate, and store `data` as canonical JSON: the worker, which applies a catalog's writes one
         at a time, then stages the text as it is instead of parsing it again."""
-        delete = target.task_type == TaskType.RECORDS_DELETE
-        parsed = validate_records(
+        texts = validate_records(
             records,
             target.kind,
             merge=target.task_type == TaskType.RECORDS_UPDATE,
-            delete=delete,
+            delete=target.task_type == TaskType.RECORDS_DELETE,
             limit=self.settings.max_records_per_call,
         )
-        for record, data in zip(records, parsed, strict=True):
-            record.data_json = "{}" if delete else canonical_json(data)
+        for record, text in zip(records, texts, strict=True):
+            if record.data_json != text:
+                record.data_json = text
 
     def _idempotency(self, context: grpc.aio.ServicerContext, target: WriteTarget) -> idempotency.Idempotency | None:
         key = idempotency.key_from(context)

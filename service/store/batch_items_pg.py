@@ -3,12 +3,19 @@
 Same semantics as the multi-row INSERT ... ON CONFLICT of service.domain.batch_items (which SQLite and small writes
 keep). For a stream's chunks of ~1,000 items the write is ~1.25x faster: what remains is mostly the upsert itself
 (two indexes, the foreign key check) and the items' checks.
+
+A batch being filled is mostly only added to: adds and deletes of items it does not hold yet (one round) are
+first copied straight into batch_items, under a savepoint. A new row is exactly what the upsert would insert;
+if any item is already there the COPY fails on the primary key, the savepoint is rolled back and the chunk takes
+the staged upsert (measured: inserting 1,000 new rows 34 ms against the upsert's 41 ms, and no staging COPY;
+the stream's PostgreSQL CPU -12%).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -52,9 +59,23 @@ async def write_rounds(conn: AsyncConnection, modify: bool, rounds: list[list[di
     """Stage every round's rows with one COPY, then apply the rounds in order (each touches an item at most once).
     A purged batch raises asyncpg.ForeignKeyViolationError."""
     raw = await raw_connection(conn)
+    if not modify and len(rounds) == 1 and await _append(raw, rounds[0]):
+        return
     await raw.execute(_CREATE_STAGE)
     records = [_record(row, n) for n, rows in enumerate(rounds) for row in rows]
     await raw.copy_records_to_table("batch_items_stage", records=records, columns=_STAGE_COLUMNS)
     statement = _MODIFY if modify else _REPLACE
     for n in range(len(rounds)):
         await raw.execute(statement, n)
+
+
+async def _append(raw: asyncpg.Connection, rows: list[dict[str, Any]]) -> bool:
+    """COPY rows of items the batch does not hold straight into batch_items; False (nothing written) when one of
+    them is there already. Each item is in `rows` once (a round), so the primary key only meets stored rows."""
+    records = [_record(row, 0)[:-1] for row in rows]
+    try:
+        async with raw.transaction():  # a savepoint: a conflict undoes only this COPY
+            await raw.copy_records_to_table("batch_items", records=records, columns=_COLUMNS)
+    except asyncpg.UniqueViolationError:
+        return False
+    return True
