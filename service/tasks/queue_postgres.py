@@ -58,7 +58,9 @@ WHERE id = (
       AND NOT EXISTS (
             SELECT 1 FROM tasks p
             WHERE p.catalog_id = t.catalog_id AND p.status = 'IN_PROGRESS' AND p.id <> t.id
-              AND EXISTS (SELECT 1 FROM workers w WHERE w.id = p.worker_id AND w.heartbeat_at > statement_timestamp() - make_interval(secs => :lease)))
+              AND EXISTS (
+                SELECT 1 FROM workers w
+                WHERE w.id = p.worker_id AND w.heartbeat_at > statement_timestamp() - make_interval(secs => :lease)))
     ORDER BY t.queue_seq
     LIMIT 1
     FOR UPDATE OF t SKIP LOCKED
