@@ -80,6 +80,10 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--split", action="store_true", help="run the service as two processes: gateway and gRPC, and a worker"
     )
+    bench.add_argument("--skip-queue", action="store_true", help="no claim latency under depth")
+    bench.add_argument(
+        "--pickup-tasks", type=int, default=200, help="one-item writes timed from submission to start (0: skip)"
+    )
     bench_commands = bench.add_subparsers(dest="bench_command", metavar="MEASUREMENT")
     retention = bench_commands.add_parser(
         "retention", help="disk use after many full syncs of one catalog, against one sync's (PostgreSQL)"
@@ -140,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
             stream_items=args.stream_items,
             split=args.split,
             batch_items=args.items if args.batch_items is None else args.batch_items,
+            skip_queue=args.skip_queue,
+            pickup_tasks=args.pickup_tasks,
         )
         bench_main(settings.database_url, args.items, args.variations_per_item, args.seed, options)
     return 0

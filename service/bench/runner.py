@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from service.auth import ensure_tenant
 from service.bench.batch import batch_import
 from service.bench.e2e import csv_upload, grpc_stream, rest_writes, running_service
+from service.bench.queue import DEPTHS, claim_latency, percentile, pickup
 from service.bench.raw import run_raw
 from service.bench.synthetic import CatalogShape
 from service.db.engine import create_engine, normalize_url, session_factory
@@ -27,7 +28,10 @@ def _dsn(url: str, database: str) -> str:
 
 
 async def _scratch(admin_dsn: str) -> str:
-    name = f"catalog_ingest_bench_{uuid.uuid4().hex[:8]}"
+    # Named after the configured database (unless it is the default one), so that benches on one server stay apart.
+    configured = make_url(admin_dsn).database or "postgres"
+    prefix = "catalog_ingest" if configured == "postgres" else configured
+    name = f"{prefix}_bench_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(admin_dsn)
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
@@ -79,9 +83,23 @@ async def bench(database_url: str, shape: CatalogShape, options: BenchOptions) -
             _report(figures, "raw_items_per_s", "raw pipeline", seconds, shape.items)
             await _drop(admin_dsn, raw_db)
             names.remove(raw_db)
+        for depth in () if options.skip_queue else DEPTHS:
+            claim_db = await _scratch(admin_dsn)
+            names.append(claim_db)
+            key = f"claim_p50_ms_{depth // 1000}k"
+            figures[key] = 1000 * await claim_latency(_dsn(database_url, claim_db), depth)
+            print(f"{f'claim, {depth:,} queued behind one busy catalog:':47} p50 {figures[key]:6.2f} ms", flush=True)
+            await _drop(admin_dsn, claim_db)
+            names.remove(claim_db)
         e2e_db = await _scratch(admin_dsn)
         names.append(e2e_db)
         async with running_service(_dsn(database_url, e2e_db), options.split) as service:
+            if options.pickup_tasks:
+                picked = await pickup(service, _dsn(database_url, e2e_db), options.pickup_tasks)
+                figures["pickup_p50_ms"], figures["pickup_p99_ms"] = (1000 * percentile(picked, f) for f in (0.5, 0.99))
+                p50, p99 = figures["pickup_p50_ms"], figures["pickup_p99_ms"]
+                label = f"pickup, commit to claim on an idle queue ({len(picked)} writes):"
+                print(f"{label} p50 {p50:.1f} ms, p99 {p99:.1f} ms", flush=True)
             if not options.skip_csv:
                 seconds, task = await csv_upload(service, shape)
                 stored = _seconds(task, "start_time", "submission_time")
@@ -122,6 +140,8 @@ class BenchOptions:
     stream_items: int = 0
     split: bool = False
     batch_items: int = 0
+    skip_queue: bool = False
+    pickup_tasks: int = 0
 
 
 def main(database_url: str, items: int, variations_per_item: float, seed: int, options: BenchOptions) -> None:
@@ -142,4 +162,6 @@ def main(database_url: str, items: int, variations_per_item: float, seed: int, o
     print(" ".join(f"{key}={value:.2f}" if key in _PRECISE else f"{key}={value:.0f}" for key, value in f.items()))
 
 
-_PRECISE = frozenset({"ratio", "batch_duration_s"})
+_PRECISE = frozenset(
+    {"ratio", "batch_duration_s", "pickup_p50_ms", "pickup_p99_ms", *(f"claim_p50_ms_{d // 1000}k" for d in DEPTHS)}
+)
