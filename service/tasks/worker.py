@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import socket
@@ -38,7 +39,7 @@ from service.tasks.context import TaskContext
 from service.tasks.handlers import FAILURE_HOOKS, HANDLERS, PAYLOAD_READERS
 from service.tasks.queue_backends import queue_store
 from service.tasks.queue_store import ClaimedTask
-from service.tasks.status import TaskStatus
+from service.tasks.status import TaskStatus, TaskType
 from service.webhooks.sender import WebhookSender
 
 log = logging.getLogger(__name__)
@@ -303,9 +304,11 @@ class Worker:
                     records_seen=ctx.records_seen,
                     records_applied=ctx.records_applied,
                 ):
+                    followers = await self._follow(conn, task, holder) if task.type in BATCHED else []
                     await conn.commit()
                     log.info("task %d done", task.id)
                     observe.finished(task, TaskStatus.DONE, ctx.records_applied, result)
+                    await self._followed(followers)
                 else:
                     await conn.rollback()
                     log.warning("task %d was taken over by another worker; rolled back", task.id)
@@ -325,6 +328,62 @@ class Worker:
             message = f"internal error ({type(exc).__name__}) while applying the task; see the worker log"
             error = {"reason": ErrorReason.INTERNAL, "message": message}
             await self._until_recorded(task, holder, lambda: self._fail(task, holder, error, ctx))
+
+    async def _follow(self, conn: AsyncConnection, first: ClaimedTask, holder: str) -> list[Followed]:
+        """The catalog's next queued small writes, applied in `first`'s transaction after it, in queue order.
+
+        Each is claimed, applied and finished in a savepoint of its own: it keeps its own status, result and
+        error, and one that fails is rolled back alone (FAILED, with its error) while the others still apply.
+        All commit with `first`, or none do (a crash or a lost connection puts them back in the queue)."""
+        followed: list[Followed] = []
+        while len(followed) < self.settings.worker_batch_tasks:
+            task = await self.queue.claim_next_in_catalog(conn, first.catalog_id, holder, BATCHED, BATCH_MAX_RECORDS)
+            if task is None:
+                break
+            log.info("task %d (%s) started after task %d, in its transaction", task.id, task.type, first.id)
+            ctx = TaskContext(conn=conn, engine=self.engine, task=task, settings=self.settings, worker_id=holder)
+            try:
+                async with conn.begin_nested():
+                    result = await HANDLERS[task.type](ctx)
+            except TaskFailed as failure:
+                error = failure.as_dict()
+            except Exception as exc:
+                if is_database_outage(exc):
+                    raise
+                log.exception("task %d failed unexpectedly", task.id)
+                message = f"internal error ({type(exc).__name__}) while applying the task; see the worker log"
+                error = {"reason": ErrorReason.INTERNAL, "message": message}
+            else:
+                await self.queue.finish(
+                    conn,
+                    task.id,
+                    holder,
+                    TaskStatus.DONE,
+                    result=result,
+                    records_seen=ctx.records_seen,
+                    records_applied=ctx.records_applied,
+                )
+                followed.append(Followed(task, TaskStatus.DONE, ctx.records_applied, result, None))
+                continue
+            await self.queue.finish(
+                conn, task.id, holder, TaskStatus.FAILED, error=error, records_seen=ctx.records_seen, records_applied=0
+            )
+            followed.append(Followed(task, TaskStatus.FAILED, 0, None, error))
+        return followed
+
+    async def _followed(self, followed: list[Followed]) -> None:
+        """What a task's outcome sets off once committed, for the tasks that followed another."""
+        for one in followed:
+            log.info("task %d %s", one.task.id, "done" if one.status == TaskStatus.DONE else "failed")
+            observe.finished(one.task, one.status, one.applied, one.result)
+            if one.status == TaskStatus.FAILED and one.task.notification_email:
+                async with self.engine.connect() as conn:
+                    section = (
+                        await conn.execute(select(Catalog.name).where(Catalog.id == one.task.catalog_id))
+                    ).scalar_one()
+                await notify.send_failure(
+                    self.settings, one.task.notification_email, one.task.id, section, one.error or {}
+                )
 
     async def _until_recorded(self, task: ClaimedTask, holder: str, record: Callable[[], Awaitable[None]]) -> None:
         """Record a task's outcome, retrying with backoff while the database is away.
@@ -369,6 +428,30 @@ class Worker:
             section = (await conn.execute(select(Catalog.name).where(Catalog.id == task.catalog_id))).scalar_one()
         if finished and task.notification_email:
             await notify.send_failure(self.settings, task.notification_email, task.id, section, error)
+
+
+# The small record writes (the /v2 and gRPC record calls, bulk item updates): consecutive queued ones of a catalog
+# are applied in one transaction (Worker._follow), each of at most BATCH_MAX_RECORDS records. None has a failure
+# hook, so a failed one needs nothing but its status and error.
+BATCHED = frozenset(
+    {
+        TaskType.RECORDS_REPLACE,
+        TaskType.RECORDS_UPDATE,
+        TaskType.RECORDS_DELETE,
+        TaskType.BULK_ITEMS_REPLACE,
+        TaskType.BULK_ITEMS_UPDATE,
+    }
+)
+BATCH_MAX_RECORDS = 5_000
+
+
+@dataclasses.dataclass(frozen=True)
+class Followed:
+    task: ClaimedTask
+    status: TaskStatus
+    applied: int
+    result: dict[str, Any] | None
+    error: dict[str, Any] | None
 
 
 def _new_id() -> str:
