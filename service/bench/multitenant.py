@@ -131,6 +131,7 @@ class Figures:
     sync_seconds: float
     fifo_checked: int
     seconds: float
+    refused: dict[int, int]
 
 
 async def multitenant(
@@ -147,6 +148,7 @@ async def multitenant(
     async with running_cluster(database_url, tenants, workers) as cluster:
         sync_done = asyncio.Event()
         writes: list[Write] = []
+        refused: dict[int, int] = {}
         # Catalog k belongs to tenant k % tenants; the big sync to tenant 0's catalog "bench".
         tenant_of = [k % tenants for k in range(catalogs)]
 
@@ -161,12 +163,19 @@ async def multitenant(
                 for _ in range(burst):
                     order = counts[k]
                     counts[k] += 1
-                    response = await cluster.http.put(
-                        "/v2/items",
-                        params={"section": f"mt-{k}"},
-                        content=orjson.dumps({"items": _items(k, turn, order, items_per_write)}),
-                        headers={**_auth(token), "Content-Type": "application/json"},
-                    )
+                    body = orjson.dumps({"items": _items(k, turn, order, items_per_write)})
+                    while True:
+                        response = await cluster.http.put(
+                            "/v2/items",
+                            params={"section": f"mt-{k}"},
+                            content=body,
+                            headers={**_auth(token), "Content-Type": "application/json"},
+                        )
+                        # Overloaded (429, or 503 when the database pool is exhausted): again later, as a client does.
+                        if response.status_code not in (429, 503):
+                            break
+                        refused[response.status_code] = refused.get(response.status_code, 0) + 1
+                        await asyncio.sleep(float(response.headers.get("Retry-After", "0.5")))
                     response.raise_for_status()
                     last = Write(k, response.json()["task_id"], turn, order)
                     writes.append(last)
@@ -213,6 +222,7 @@ async def multitenant(
         sync_seconds=(sync_finish - sync_start).total_seconds(),
         fifo_checked=fifo_checked,
         seconds=seconds,
+        refused=refused,
     )
 
 
@@ -267,7 +277,10 @@ def main(database_url: str, sync_items: int, catalogs: int, tenants: int, client
     logging.getLogger("httpx").setLevel(logging.WARNING)
     f = asyncio.run(run())
     print(f"sync: {f.sync_seconds:.1f} s ({sync_items / f.sync_seconds:,.0f} items/s)")
-    print(f"small writes: {f.small_writes:,} ({f.small_items:,} items); {f.during_sync:,} ran while the sync did")
+    print(
+        f"small writes: {f.small_writes:,} ({f.small_items:,} items); {f.during_sync:,} ran while the sync did;"
+        f" refused and sent again: {f.refused or 'none'}"
+    )
     print(
         f"submission to DONE while the sync ran: p50 {f.p50_s * 1000:.0f} ms, p99 {f.p99_s * 1000:.0f} ms"
         f" (submission to start p50 {f.queued_p50_s * 1000:.0f} ms)"
