@@ -258,6 +258,8 @@ class SqlQueueStore(TaskReads):
         params = head.params if isinstance(head.params, dict) else json.loads(head.params)
         if not isinstance(params.get("records_total"), int) or params["records_total"] > max_records:
             return None
+        if params.get("dry_run"):  # a dry run's transaction is rolled back: never in another task's
+            return None
         now = self.clock.now()
         claimed = (
             await conn.execute(
