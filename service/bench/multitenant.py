@@ -96,7 +96,12 @@ def _auth(token: str) -> dict[str, str]:
 
 
 async def _task(cluster: Cluster, token: str, task_id: int) -> dict:
-    return (await cluster.http.get(f"/v1/task/{task_id}", headers=_auth(token))).json()
+    while True:
+        response = await cluster.http.get(f"/v1/task/{task_id}", headers=_auth(token))
+        if response.status_code not in (429, 503):  # overloaded: ask again
+            response.raise_for_status()
+            return response.json()
+        await asyncio.sleep(0.5)
 
 
 async def _until_finished(cluster: Cluster, token: str, task_id: int, poll: float = 0.1) -> dict:
@@ -188,8 +193,16 @@ async def multitenant(
 
         async def sync() -> dict:
             try:
-                _seconds, task = await csv_upload(sync_service, CatalogShape(items=sync_items))
-                return task
+                for attempt in range(5):
+                    try:
+                        _seconds, task = await csv_upload(sync_service, CatalogShape(items=sync_items))
+                        return task
+                    except httpx.HTTPStatusError as refusal:  # overloaded (a full database): again, as a client does
+                        if refusal.response.status_code not in (429, 503) or attempt == 4:
+                            raise
+                        refused[refusal.response.status_code] = refused.get(refusal.response.status_code, 0) + 1
+                        await asyncio.sleep(1.0)
+                raise AssertionError("unreachable")
             finally:
                 sync_done.set()
 
