@@ -106,7 +106,9 @@ def _rows_read(node: dict) -> float:
 async def test_the_claim_does_not_read_the_tasks_waiting_behind_a_busy_catalog(queue: Queue) -> None:
     await seed_blocked(queue, others=3)
     claim = queue.store.claim_statement
-    params = {"worker": "w1", "lease": LEASE}
+    # A lease longer than the seeding takes on a loaded machine: the busy catalog's worker stays alive.
+    lease = 600.0
+    params = {"worker": "w1", "lease": lease}
     async with queue.engine.connect() as conn:
         if conn.dialect.name == "postgresql":
             # Run for real (EXPLAIN ANALYZE), rolled back: what each node read, not what the planner guessed.
@@ -126,6 +128,6 @@ async def test_the_claim_does_not_read_the_tasks_waiting_behind_a_busy_catalog(q
             scans = [d for d in details if d.startswith("SCAN") and d not in ("SCAN cats", "SCAN w")]
             assert not scans, details
     # The other catalogs' tasks run in queue order; then nothing, while the busy catalog's task runs.
-    claimed = [await queue.claim("w1") for _ in range(4)]
+    claimed = [await queue.claim("w1", lease) for _ in range(4)]
     assert [await queue.status(task_id) for task_id in claimed[:3]] == ["IN_PROGRESS"] * 3
     assert claimed[3] is None
