@@ -308,7 +308,10 @@ class Worker:
                     await conn.commit()
                     log.info("task %d done", task.id)
                     observe.finished(task, TaskStatus.DONE, ctx.records_applied, result)
-                    await self._followed(followers)
+                    try:
+                        await self._followed(followers)
+                    except Exception as exc:  # committed: a lost failure e-mail is not the first task's failure
+                        _log_failure(f"after the tasks that followed task {task.id}", exc)
                 else:
                     await conn.rollback()
                     log.warning("task %d was taken over by another worker; rolled back", task.id)
