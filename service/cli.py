@@ -85,6 +85,10 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also measure what record history costs a full sync that changes every record (on --items)",
     )
+    bench.add_argument("--skip-queue", action="store_true", help="no claim latency under depth")
+    bench.add_argument(
+        "--pickup-tasks", type=int, default=200, help="one-item writes timed from submission to start (0: skip)"
+    )
     bench_commands = bench.add_subparsers(dest="bench_command", metavar="MEASUREMENT")
     retention = bench_commands.add_parser(
         "retention", help="disk use after many full syncs of one catalog, against one sync's (PostgreSQL)"
@@ -92,6 +96,15 @@ def _parser() -> argparse.ArgumentParser:
     global_options(retention, top=False)
     retention.add_argument("--items", type=int, default=100_000, help="items in the catalog (default 100000)")
     retention.add_argument("--syncs", type=int, default=20, help="full syncs of the same catalog (default 20)")
+    multitenant = bench_commands.add_parser(
+        "multitenant", help="small writes of many tenants beside one big sync, two worker processes (PostgreSQL)"
+    )
+    global_options(multitenant, top=False)
+    multitenant.add_argument("--sync-items", type=int, default=1_000_000, help="items of the big sync (default 1M)")
+    multitenant.add_argument("--catalogs", type=int, default=100, help="catalogs of small writes (default 100)")
+    multitenant.add_argument("--tenants", type=int, default=10, help="tenants they belong to (default 10)")
+    multitenant.add_argument("--clients", type=int, default=50, help="concurrent clients of small writes (default 50)")
+    multitenant.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     return parser
 
 
@@ -134,6 +147,12 @@ def main(argv: list[str] | None = None) -> int:
         from service.bench.retention import main as retention_main
 
         return retention_main(settings.database_url, args.items, args.syncs)
+    if args.command == "bench" and args.bench_command == "multitenant":
+        from service.bench.multitenant import main as multitenant_main
+
+        return multitenant_main(
+            settings.database_url, args.sync_items, args.catalogs, args.tenants, args.clients, args.workers
+        )
     if args.command == "bench":
         from service.bench.runner import BenchOptions
         from service.bench.runner import main as bench_main
@@ -146,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
             split=args.split,
             batch_items=args.items if args.batch_items is None else args.batch_items,
             history=args.history,
+            skip_queue=args.skip_queue,
+            pickup_tasks=args.pickup_tasks,
         )
         bench_main(settings.database_url, args.items, args.variations_per_item, args.seed, options)
     return 0

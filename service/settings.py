@@ -41,6 +41,9 @@ class Settings:
     worker_heartbeat_interval: float = 2.0
     worker_lease_timeout: float = 30.0
     worker_concurrency: int = 4
+    # Consecutive queued small record writes of one catalog applied in the transaction of the first, at most
+    # this many besides it (each keeps its own status, result and error); 0: one task per transaction.
+    worker_batch_tasks: int = 16
     # Client streams (UploadCatalog, StreamRecords, StreamBatchItems, PUT /v1/catalog): a stream that sends no
     # message for this long is ended (DEADLINE_EXCEEDED) and leaves nothing; slow clients cannot pin a slot.
     upload_idle_timeout_seconds: float = 60.0

@@ -26,6 +26,7 @@ def problems(settings: Settings, roles: Iterable[str] = ()) -> list[str]:
             found.append(f"{_var(name)}={value!r} must be {bound}")
 
     at_least("worker_concurrency", 1)
+    at_least("worker_batch_tasks", 0)
     for name in (
         "worker_poll_interval",
         "worker_heartbeat_interval",

@@ -16,6 +16,7 @@ from service.auth import ensure_tenant
 from service.bench.batch import batch_import
 from service.bench.e2e import CpuMeter, csv_upload, grpc_stream, rest_writes, running_service
 from service.bench.history import print_history, run_history
+from service.bench.queue import DEPTHS, claim_latency, percentile, pickup
 from service.bench.raw import run_raw
 from service.bench.synthetic import CatalogShape
 from service.db.engine import create_engine, normalize_url, session_factory
@@ -29,7 +30,10 @@ def _dsn(url: str, database: str) -> str:
 
 
 async def _scratch(admin_dsn: str) -> str:
-    name = f"catalog_ingest_bench_{uuid.uuid4().hex[:8]}"
+    # Named after the configured database (unless it is the default one), so that benches on one server stay apart.
+    configured = make_url(admin_dsn).database or "postgres"
+    prefix = "catalog_ingest" if configured == "postgres" else configured
+    name = f"{prefix}_bench_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(admin_dsn)
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
@@ -108,10 +112,24 @@ async def bench(database_url: str, shape: CatalogShape, options: BenchOptions) -
             figures["history_unchanged_changes"] = run.unchanged_changes
             await _drop(admin_dsn, history_db)
             names.remove(history_db)
+        for depth in () if options.skip_queue else DEPTHS:
+            claim_db = await _scratch(admin_dsn)
+            names.append(claim_db)
+            key = f"claim_p50_ms_{depth // 1000}k"
+            figures[key] = 1000 * await claim_latency(_dsn(database_url, claim_db), depth)
+            print(f"{f'claim, {depth:,} queued behind one busy catalog:':47} p50 {figures[key]:6.2f} ms", flush=True)
+            await _drop(admin_dsn, claim_db)
+            names.remove(claim_db)
         e2e_db = await _scratch(admin_dsn)
         names.append(e2e_db)
         async with running_service(_dsn(database_url, e2e_db), options.split) as service:
             meter = CpuMeter([psutil.Process(p.pid) for p in service.processes], admin_dsn, e2e_db)
+            if options.pickup_tasks:
+                picked = await pickup(service, _dsn(database_url, e2e_db), options.pickup_tasks)
+                figures["pickup_p50_ms"], figures["pickup_p99_ms"] = (1000 * percentile(picked, f) for f in (0.5, 0.99))
+                p50, p99 = figures["pickup_p50_ms"], figures["pickup_p99_ms"]
+                label = f"pickup, commit to claim on an idle queue ({len(picked)} writes):"
+                print(f"{label} p50 {p50:.1f} ms, p99 {p99:.1f} ms", flush=True)
             if not options.skip_csv:
                 for key, label, catalog, detail in (
                     ("e2e_empty_items_per_s", "CSV, empty", shape, "into an empty catalog"),
@@ -164,6 +182,8 @@ class BenchOptions:
     split: bool = False
     batch_items: int = 0
     history: bool = False
+    skip_queue: bool = False
+    pickup_tasks: int = 0
 
 
 def main(database_url: str, items: int, variations_per_item: float, seed: int, options: BenchOptions) -> None:
@@ -185,4 +205,16 @@ def main(database_url: str, items: int, variations_per_item: float, seed: int, o
     print(" ".join(f"{key}={value:.2f}" if key in _PRECISE else f"{key}={value:.0f}" for key, value in f.items()))
 
 
-_PRECISE = frozenset({"ratio", "ratio_empty", "batch_duration_s", "history_off_s", "history_on_s", "history_ratio"})
+_PRECISE = frozenset(
+    {
+        "ratio",
+        "ratio_empty",
+        "batch_duration_s",
+        "history_off_s",
+        "history_on_s",
+        "history_ratio",
+        "pickup_p50_ms",
+        "pickup_p99_ms",
+        *(f"claim_p50_ms_{d // 1000}k" for d in DEPTHS),
+    }
+)

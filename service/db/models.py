@@ -167,6 +167,13 @@ class Task(Base):
             postgresql_where=text("status IN ('QUEUED', 'IN_PROGRESS')"),
             sqlite_where=text("status IN ('QUEUED', 'IN_PROGRESS')"),
         ),
+        # The claim's check that no task of a catalog runs (service/tasks/queue_postgres.py).
+        Index(
+            "ix_tasks_running",
+            "catalog_id",
+            postgresql_where=text("status = 'IN_PROGRESS'"),
+            sqlite_where=text("status = 'IN_PROGRESS'"),
+        ),
         Index("ix_tasks_queue_seq", "queue_seq"),
         # Leftovers of broken uploads, deleted by the workers after a timeout.
         Index(

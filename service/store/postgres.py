@@ -75,7 +75,8 @@ class PostgresRecordStore:
     async def stage(self, records: Iterable[StagedRecord]) -> None:
         if not self._staged:
             await self.raw.execute(
-                """CREATE TEMP TABLE stage_records (
+                # Dropped first: consecutive small writes share one transaction (service.tasks.worker._follow).
+                """DROP TABLE IF EXISTS pg_temp.stage_records; CREATE TEMP TABLE stage_records (
                     seq bigint, kind smallint, record_id text, context text,
                     name text, has_name bool, suggested_score float8, has_score bool,
                     parent_id text, has_parent bool, parent_ids jsonb, has_parent_ids bool,

@@ -238,6 +238,47 @@ class SqlQueueStore(TaskReads):
         params = row.params if isinstance(row.params, dict) else json.loads(row.params)
         return ClaimedTask(**{**row._asdict(), "params": params})
 
+    async def claim_next_in_catalog(
+        self, conn: AsyncConnection, catalog_id: int, worker_id: str, types: frozenset[str], max_records: int
+    ) -> ClaimedTask | None:
+        """Inside a claimed task's transaction, after it finished: the catalog's next task in queue order, claimed
+        for the same transaction if it is QUEUED, of one of `types` and of at most `max_records` records
+        (params.records_total); else None. Its catalog is held by the surrounding task's live worker, so no other
+        worker claims it meanwhile; a crash rolls the claim back with the rest."""
+        head = (
+            await conn.execute(
+                select(Task.id, Task.status, Task.type, Task.params)
+                .where(Task.catalog_id == catalog_id, Task.status.in_(sources(Transition.CLAIM)))
+                .order_by(Task.queue_seq)
+                .limit(1)
+            )
+        ).first()
+        if head is None or head.status != TaskStatus.QUEUED or head.type not in types:
+            return None
+        params = head.params if isinstance(head.params, dict) else json.loads(head.params)
+        if not isinstance(params.get("records_total"), int) or params["records_total"] > max_records:
+            return None
+        if params.get("dry_run"):  # a dry run's transaction is rolled back: never in another task's
+            return None
+        now = self.clock.now()
+        claimed = (
+            await conn.execute(
+                update(Task)
+                .where(Task.id == head.id, Task.status == TaskStatus.QUEUED)
+                .values(
+                    status=target(Transition.CLAIM),
+                    worker_id=worker_id,
+                    attempts=Task.attempts + 1,
+                    start_time=func.coalesce(Task.start_time, now),
+                    last_update=now,
+                )
+                .returning(*(getattr(Task, name) for name in _CLAIMED))
+            )
+        ).first()
+        if claimed is None:
+            return None
+        return ClaimedTask(**{**claimed._asdict(), "params": params})
+
     async def report_progress(
         self, conn: AsyncConnection, task_id: int, worker_id: str, seen: int, applied: int
     ) -> None:

@@ -21,36 +21,49 @@ from service.tasks.queue_common import SqlQueueStore
 
 NOTIFY_CHANNEL = "catalog_ingest_tasks"
 
-# Take the first runnable task in queue order: the first unfinished task of its catalog, not held by a live
-# worker. A claimed task's row stays unlocked while it runs (progress is written to it); a task whose worker's
-# heartbeat is older than the lease (by the database clock) belongs to a dead worker and is claimed again
-# (never by the worker that holds it: a late heartbeat of its own is no reason to run its task twice).
-# The start time is the claim statement's: it saw the previous task's commit, so it is never earlier.
-# The statuses are literals (Transition.CLAIM: QUEUED or IN_PROGRESS -> IN_PROGRESS) so that the planner
-# matches the partial indexes ix_tasks_unfinished / ix_tasks_queued.
+# Take the first runnable task in queue order: the first unfinished task of its catalog (its head), not held by a
+# live worker. Only heads are read, so a claim costs a few index lookups per catalog with unfinished tasks,
+# however many tasks wait behind them: `cats` walks the distinct catalogs of ix_tasks_unfinished one lookup at a
+# time (a loose index scan), `heads` takes each one's first task from the same index, and a catalog with a task
+# running under a live worker is left out by ix_tasks_running. A claimed task's row stays unlocked while it runs
+# (progress is written to it); a task whose worker's heartbeat is older than the lease (by the database clock)
+# belongs to a dead worker and is claimed again (never by the worker that holds it: a late heartbeat of its own
+# is no reason to run its task twice). The start time is the claim statement's: it saw the previous task's
+# commit, so it is never earlier. The statuses are literals (Transition.CLAIM: QUEUED or IN_PROGRESS ->
+# IN_PROGRESS) so that the planner matches the partial indexes ix_tasks_unfinished / ix_tasks_running.
 CLAIM = text(
     """
+WITH RECURSIVE cats(catalog_id) AS (
+    SELECT min(catalog_id) FROM tasks WHERE status IN ('QUEUED', 'IN_PROGRESS')
+    UNION ALL
+    SELECT (SELECT min(n.catalog_id) FROM tasks n
+            WHERE n.status IN ('QUEUED', 'IN_PROGRESS') AND n.catalog_id > cats.catalog_id)
+    FROM cats WHERE cats.catalog_id IS NOT NULL
+), heads AS (
+    SELECT (SELECT h.id FROM tasks h
+            WHERE h.catalog_id = cats.catalog_id AND h.status IN ('QUEUED', 'IN_PROGRESS')
+            ORDER BY h.queue_seq LIMIT 1) AS id
+    FROM cats WHERE cats.catalog_id IS NOT NULL
+)
 UPDATE tasks SET status = 'IN_PROGRESS', worker_id = :worker, attempts = attempts + 1,
     start_time = coalesce(start_time, statement_timestamp()), last_update = statement_timestamp()
 WHERE id = (
-    SELECT t.id FROM tasks t
+    SELECT t.id FROM heads JOIN tasks t ON t.id = heads.id
     WHERE t.status IN ('QUEUED', 'IN_PROGRESS')
       AND (t.status = 'QUEUED' OR (t.worker_id <> :worker AND NOT EXISTS (
             SELECT 1 FROM workers w
             WHERE w.id = t.worker_id AND w.heartbeat_at > statement_timestamp() - make_interval(secs => :lease))))
+      -- A task takes its place in the queue at its commit, which can come after a later place's task started:
+      -- a running task blocks the catalog whatever its place, while its worker lives.
       AND NOT EXISTS (
             SELECT 1 FROM tasks p
-            WHERE p.catalog_id = t.catalog_id AND p.id <> t.id AND (
-                (p.queue_seq < t.queue_seq AND p.status IN ('QUEUED', 'IN_PROGRESS'))
-                -- A task takes its place in the queue at its commit, which can come after a later place's task
-                -- started: a running task blocks the catalog whatever its place, while its worker lives.
-                OR (p.status = 'IN_PROGRESS' AND EXISTS (
-                    SELECT 1 FROM workers w
-                    WHERE w.id = p.worker_id
-                      AND w.heartbeat_at > statement_timestamp() - make_interval(secs => :lease)))))
+            WHERE p.catalog_id = t.catalog_id AND p.status = 'IN_PROGRESS' AND p.id <> t.id
+              AND EXISTS (
+                SELECT 1 FROM workers w
+                WHERE w.id = p.worker_id AND w.heartbeat_at > statement_timestamp() - make_interval(secs => :lease)))
     ORDER BY t.queue_seq
     LIMIT 1
-    FOR UPDATE SKIP LOCKED
+    FOR UPDATE OF t SKIP LOCKED
 )
 RETURNING id, tenant_id, catalog_id, type, params, attempts, notification_email
 """

@@ -21,26 +21,33 @@ from service.tasks.queue_common import SqlQueueStore
 _STALE_BEFORE = "(strftime('%Y-%m-%d %H:%M:%f', 'now', printf('-%.6f seconds', :lease)) || '000')"
 _NOW = "(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000')"
 
-# The claim of queue_postgres.CLAIM without row locks (the statement holds SQLite's one write lock). The
-# catalog's blockers are two NOT EXISTS, each repeating the partial indexes' `status IN (...)`: SQLite uses a
-# partial index only for a WHERE that contains its predicate, and an OR of the two scanned every task ever run.
+# The claim of queue_postgres.CLAIM without row locks (the statement holds SQLite's one write lock): the same
+# walk over the catalogs' heads, each lookup repeating the partial indexes' `status IN (...)` (SQLite uses a
+# partial index only for a WHERE that contains its predicate).
 CLAIM = text(
     f"""
+WITH RECURSIVE cats(catalog_id) AS (
+    SELECT min(catalog_id) FROM tasks WHERE status IN ('QUEUED', 'IN_PROGRESS')
+    UNION ALL
+    SELECT (SELECT min(n.catalog_id) FROM tasks n
+            WHERE n.status IN ('QUEUED', 'IN_PROGRESS') AND n.catalog_id > cats.catalog_id)
+    FROM cats WHERE cats.catalog_id IS NOT NULL
+), heads AS (
+    SELECT (SELECT h.id FROM tasks h
+            WHERE h.catalog_id = cats.catalog_id AND h.status IN ('QUEUED', 'IN_PROGRESS')
+            ORDER BY h.queue_seq LIMIT 1) AS id
+    FROM cats WHERE cats.catalog_id IS NOT NULL
+)
 UPDATE tasks SET status = 'IN_PROGRESS', worker_id = :worker, attempts = attempts + 1,
     start_time = coalesce(start_time, {_NOW}), last_update = {_NOW}
 WHERE id = (
-    SELECT t.id FROM tasks t
+    SELECT t.id FROM heads JOIN tasks t ON t.id = heads.id
     WHERE t.status IN ('QUEUED', 'IN_PROGRESS')
       AND (t.status = 'QUEUED' OR (t.worker_id <> :worker AND NOT EXISTS (
             SELECT 1 FROM workers w WHERE w.id = t.worker_id AND w.heartbeat_at > {_STALE_BEFORE})))
       AND NOT EXISTS (
             SELECT 1 FROM tasks p
-            WHERE p.catalog_id = t.catalog_id AND p.status IN ('QUEUED', 'IN_PROGRESS')
-              AND p.queue_seq < t.queue_seq AND p.id <> t.id)
-      AND NOT EXISTS (
-            SELECT 1 FROM tasks p
-            WHERE p.catalog_id = t.catalog_id AND p.status IN ('QUEUED', 'IN_PROGRESS')
-              AND p.status = 'IN_PROGRESS' AND p.id <> t.id
+            WHERE p.catalog_id = t.catalog_id AND p.status = 'IN_PROGRESS' AND p.id <> t.id
               AND EXISTS (SELECT 1 FROM workers w WHERE w.id = p.worker_id AND w.heartbeat_at > {_STALE_BEFORE}))
     ORDER BY t.queue_seq
     LIMIT 1

@@ -121,6 +121,9 @@ class QueueStore(Protocol):
 
     # The state machine (service.tasks.status.TRANSITIONS).
     async def claim(self, conn: AsyncConnection, worker_id: str, lease_timeout: float) -> ClaimedTask | None: ...
+    async def claim_next_in_catalog(
+        self, conn: AsyncConnection, catalog_id: int, worker_id: str, types: frozenset[str], max_records: int
+    ) -> ClaimedTask | None: ...
     async def begin_task(self, conn: AsyncConnection, task_id: int) -> None: ...
     async def report_progress(
         self, conn: AsyncConnection, task_id: int, worker_id: str, seen: int, applied: int

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import socket
@@ -39,7 +40,7 @@ from service.tasks.context import TaskContext
 from service.tasks.handlers import FAILURE_HOOKS, HANDLERS, PAYLOAD_READERS
 from service.tasks.queue_backends import queue_store
 from service.tasks.queue_store import ClaimedTask
-from service.tasks.status import TaskStatus
+from service.tasks.status import TaskStatus, TaskType
 from service.webhooks.sender import WebhookSender
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,8 @@ class Worker:
         self._registered = False
         # Ids this worker gave up (lease lost) whose tasks go back to the queue once the database answers.
         self._abandoned: list[str] = []
+        # PostgreSQL: the connection claims are made on, kept between claims (see _claim_on_held).
+        self._claim_conn: AsyncConnection | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         async with self.engine.connect() as conn:
@@ -89,6 +92,7 @@ class Worker:
             await self._drain()
             # The side loops end at their next wait once `stop` is set; cancelled in the middle of a statement,
             # an SQLite connection could keep the write lock that unregistering needs.
+            await self._drop_claim_connection(broken=False)
             _done, left = await asyncio.wait(background, timeout=5.0 if stop.is_set() else 0)
             for task in left:
                 task.cancel()
@@ -130,11 +134,37 @@ class Worker:
 
     async def _claim(self) -> ClaimedTask | None:
         try:
-            async with self.engine.connect() as conn:
-                return await self.queue.claim(conn, self.id, self.settings.worker_lease_timeout)
+            if not self.queue.concurrent:
+                async with self.engine.connect() as conn:
+                    return await self.queue.claim(conn, self.id, self.settings.worker_lease_timeout)
+            try:
+                return await self._claim_on_held()
+            except Exception:
+                # The held connection may have died with a database restart: once more on a fresh one.
+                await self._drop_claim_connection()
+                return await self._claim_on_held()
         except Exception as exc:
+            await self._drop_claim_connection()
             _log_failure("claiming a task failed; retrying after the poll interval", exc)
             return None
+
+    async def _claim_on_held(self) -> ClaimedTask | None:
+        """The claim on a connection the worker keeps (no checkout and ping before each claim), one statement
+        committed on its own (no BEGIN and COMMIT round trips): the pickup's latency is one round trip. The
+        connection holds no session state, so it passes through a transaction-pooling PgBouncer."""
+        if self._claim_conn is None:
+            self._claim_conn = await self.engine.connect()
+            await self._claim_conn.execution_options(isolation_level="AUTOCOMMIT")
+        return await self.queue.claim(self._claim_conn, self.id, self.settings.worker_lease_timeout)
+
+    async def _drop_claim_connection(self, broken: bool = True) -> None:
+        conn, self._claim_conn = self._claim_conn, None
+        if conn is not None:
+            if broken:
+                with contextlib.suppress(Exception):
+                    await conn.invalidate()
+            with contextlib.suppress(Exception):
+                await conn.close()
 
     async def _drain(self) -> None:
         """Let running tasks finish within the grace period; cancel (roll back) the rest."""
@@ -280,9 +310,14 @@ class Worker:
                     records_seen=ctx.records_seen,
                     records_applied=ctx.records_applied,
                 ):
+                    followers = await self._follow(conn, task, holder) if task.type in BATCHED else []
                     await conn.commit()
                     log.info("task %d done", task.id)
                     observe.finished(task, TaskStatus.DONE, ctx.records_applied, result)
+                    try:
+                        await self._followed(followers)
+                    except Exception as exc:  # committed: a lost failure e-mail is not the first task's failure
+                        _log_failure(f"after the tasks that followed task {task.id}", exc)
                 else:
                     await conn.rollback()
                     log.warning("task %d was taken over by another worker; rolled back", task.id)
@@ -302,6 +337,62 @@ class Worker:
             message = f"internal error ({type(exc).__name__}) while applying the task; see the worker log"
             error = {"reason": ErrorReason.INTERNAL, "message": message}
             await self._until_recorded(task, holder, lambda: self._fail(task, holder, error, ctx))
+
+    async def _follow(self, conn: AsyncConnection, first: ClaimedTask, holder: str) -> list[Followed]:
+        """The catalog's next queued small writes, applied in `first`'s transaction after it, in queue order.
+
+        Each is claimed, applied and finished in a savepoint of its own: it keeps its own status, result and
+        error, and one that fails is rolled back alone (FAILED, with its error) while the others still apply.
+        All commit with `first`, or none do (a crash or a lost connection puts them back in the queue)."""
+        followed: list[Followed] = []
+        while len(followed) < self.settings.worker_batch_tasks:
+            task = await self.queue.claim_next_in_catalog(conn, first.catalog_id, holder, BATCHED, BATCH_MAX_RECORDS)
+            if task is None:
+                break
+            log.info("task %d (%s) started after task %d, in its transaction", task.id, task.type, first.id)
+            ctx = TaskContext(conn=conn, engine=self.engine, task=task, settings=self.settings, worker_id=holder)
+            try:
+                async with conn.begin_nested():
+                    result = await HANDLERS[task.type](ctx)
+            except TaskFailed as failure:
+                error = failure.as_dict()
+            except Exception as exc:
+                if is_database_outage(exc):
+                    raise
+                log.exception("task %d failed unexpectedly", task.id)
+                message = f"internal error ({type(exc).__name__}) while applying the task; see the worker log"
+                error = {"reason": ErrorReason.INTERNAL, "message": message}
+            else:
+                await self.queue.finish(
+                    conn,
+                    task.id,
+                    holder,
+                    TaskStatus.DONE,
+                    result=result,
+                    records_seen=ctx.records_seen,
+                    records_applied=ctx.records_applied,
+                )
+                followed.append(Followed(task, TaskStatus.DONE, ctx.records_applied, result, None))
+                continue
+            await self.queue.finish(
+                conn, task.id, holder, TaskStatus.FAILED, error=error, records_seen=ctx.records_seen, records_applied=0
+            )
+            followed.append(Followed(task, TaskStatus.FAILED, 0, None, error))
+        return followed
+
+    async def _followed(self, followed: list[Followed]) -> None:
+        """What a task's outcome sets off once committed, for the tasks that followed another."""
+        for one in followed:
+            log.info("task %d %s", one.task.id, "done" if one.status == TaskStatus.DONE else "failed")
+            observe.finished(one.task, one.status, one.applied, one.result)
+            if one.status == TaskStatus.FAILED and one.task.notification_email:
+                async with self.engine.connect() as conn:
+                    section = (
+                        await conn.execute(select(Catalog.name).where(Catalog.id == one.task.catalog_id))
+                    ).scalar_one()
+                await notify.send_failure(
+                    self.settings, one.task.notification_email, one.task.id, section, one.error or {}
+                )
 
     async def _until_recorded(self, task: ClaimedTask, holder: str, record: Callable[[], Awaitable[None]]) -> None:
         """Record a task's outcome, retrying with backoff while the database is away.
@@ -346,6 +437,30 @@ class Worker:
             section = (await conn.execute(select(Catalog.name).where(Catalog.id == task.catalog_id))).scalar_one()
         if finished and task.notification_email:
             await notify.send_failure(self.settings, task.notification_email, task.id, section, error)
+
+
+# The small record writes (the /v2 and gRPC record calls, bulk item updates): consecutive queued ones of a catalog
+# are applied in one transaction (Worker._follow), each of at most BATCH_MAX_RECORDS records. None has a failure
+# hook, so a failed one needs nothing but its status and error.
+BATCHED = frozenset(
+    {
+        TaskType.RECORDS_REPLACE,
+        TaskType.RECORDS_UPDATE,
+        TaskType.RECORDS_DELETE,
+        TaskType.BULK_ITEMS_REPLACE,
+        TaskType.BULK_ITEMS_UPDATE,
+    }
+)
+BATCH_MAX_RECORDS = 5_000
+
+
+@dataclasses.dataclass(frozen=True)
+class Followed:
+    task: ClaimedTask
+    status: TaskStatus
+    applied: int
+    result: dict[str, Any] | None
+    error: dict[str, Any] | None
 
 
 def _new_id() -> str:

@@ -85,3 +85,32 @@ async def test_a_pending_upload_is_never_claimed_until_submitted(queue: Queue) -
         await queue.store.submit_pending(session, pending.id)
         await session.commit()
     assert await queue.claim("w1") == pending.id
+
+
+async def test_the_next_small_write_of_a_catalog_is_claimed_in_the_running_tasks_transaction(queue: Queue) -> None:
+    ids = await queue.catalogs("Products", "Offers")
+    first = await queue.enqueue(ids["Products"], records_total=10)
+    other = await queue.enqueue(ids["Offers"], records_total=10)
+    second = await queue.enqueue(ids["Products"], records_total=10)
+    big = await queue.enqueue(ids["Products"], records_total=50_000)
+    after_big = await queue.enqueue(ids["Products"], records_total=10)
+    await queue.worker("w1")
+    types = frozenset({"records_replace"})
+    assert await queue.claim("w1") == first
+    async with queue.engine.connect() as conn:
+        assert await queue.store.finish(conn, first, "w1", "DONE")
+        # Its catalog's next task, in queue order (not the other catalog's, which came earlier).
+        follower = await queue.store.claim_next_in_catalog(conn, ids["Products"], "w1", types, 5_000)
+        assert follower is not None and (follower.id, follower.attempts) == (second, 1)
+        assert await queue.store.finish(conn, second, "w1", "DONE")
+        # Too big for a small write: the chain stops there (never skipping it, FIFO).
+        assert await queue.store.claim_next_in_catalog(conn, ids["Products"], "w1", types, 5_000) is None
+        await conn.rollback()
+    # Rolled back with the transaction: all as before the claim of the follower.
+    assert [await queue.status(t) for t in (first, second, big, after_big, other)] == [
+        "IN_PROGRESS",
+        "QUEUED",
+        "QUEUED",
+        "QUEUED",
+        "QUEUED",
+    ]
