@@ -345,6 +345,7 @@ class Worker:
         error, and one that fails is rolled back alone (FAILED, with its error) while the others still apply.
         All commit with `first`, or none do (a crash or a lost connection puts them back in the queue)."""
         followed: list[Followed] = []
+        history = self.settings.history_retention_seconds > 0
         while len(followed) < self.settings.worker_batch_tasks:
             task = await self.queue.claim_next_in_catalog(conn, first.catalog_id, holder, BATCHED, BATCH_MAX_RECORDS)
             if task is None:
@@ -353,7 +354,12 @@ class Worker:
             ctx = TaskContext(conn=conn, engine=self.engine, task=task, settings=self.settings, worker_id=holder)
             try:
                 async with conn.begin_nested():
+                    # Each follower's record changes are its own in the history.
+                    if history:
+                        await begin_history(conn, task.id, task.type)
                     result = await HANDLERS[task.type](ctx)
+                    if history:
+                        await end_history(conn)
             except TaskFailed as failure:
                 error = failure.as_dict()
             except Exception as exc:
