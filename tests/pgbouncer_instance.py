@@ -25,6 +25,8 @@ from urllib.parse import urlsplit, urlunsplit
 BIN = Path(os.environ.get("CATALOG_INGEST_TEST_PGBOUNCER", "/usr/sbin/pgbouncer"))
 USER = "postgres"
 POOL_SIZE = 4
+# Unaligned, tab-separated, then the command.
+PSQL_FLAGS = ("-A", "-F", "\t", "-c")
 
 
 class PgBouncer:
@@ -42,8 +44,22 @@ class PgBouncer:
     def show(self, what: str) -> list[dict[str, str]]:
         """`SHOW <what>` on the admin console (simple query protocol only: psql), one dict per row."""
         done = subprocess.run(
-            ["psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", USER, "-d", "pgbouncer", "-A", "-F", "\t"]
-            + ["-c", f"SHOW {what}"],
+            [
+                "psql",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                USER,
+                "-d",
+                "pgbouncer",
+                "-A",
+                "-F",
+                "\t",
+                "-c",
+                f"SHOW {what}",
+            ],
             capture_output=True,
             text=True,
             timeout=10,
@@ -56,7 +72,10 @@ class PgBouncer:
     def server_connections(self, database: str) -> int:
         """Server connections PgBouncer holds open to `database` now (busy or idle)."""
         return sum(
-            int(row["sv_active"]) + int(row["sv_idle"]) + int(row["sv_used"]) + int(row["sv_tested"])
+            int(row["sv_active"])
+            + int(row["sv_idle"])
+            + int(row["sv_used"])
+            + int(row["sv_tested"])
             + int(row["sv_login"])
             for row in self.show("POOLS")
             if row["database"] == database
