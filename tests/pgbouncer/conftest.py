@@ -31,7 +31,7 @@ def backend() -> str:
 @pytest.fixture
 def direct_url(pg_url: str) -> str:
     """The test's database, connected to directly."""
-    return pg_url
+    return POOLED[pg_url]["listen_database_url"]
 
 
 @pytest.fixture
