@@ -126,7 +126,9 @@ pidfile = {root}/pgbouncer.pid
         for path in root.iterdir():
             shutil.chown(path, USER)
         command[1:1] = ["-u", USER]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # Its log goes to the logfile; stderr (a copy) to a file too: a pipe nobody reads fills up and freezes it.
+    with open(root / "stderr.log", "wb") as stderr:
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr)
     bouncer = PgBouncer(root, port, pool_size)
     try:
         deadline = time.monotonic() + 15
@@ -134,7 +136,7 @@ pidfile = {root}/pgbouncer.pid
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
                 break
             if process.poll() is not None or time.monotonic() > deadline:
-                stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
+                stderr = (root / "stderr.log").read_text(errors="replace")
                 raise RuntimeError(f"pgbouncer did not start: {stderr}{bouncer.log()}")
             time.sleep(0.05)
         yield bouncer
