@@ -6,14 +6,14 @@ queue tier's engine read the settings from here, so the same tests run direct or
 
 from __future__ import annotations
 
-# pooled URL -> {"database_pooler": "pgbouncer", "listen_database_url": the direct URL}
-POOLED: dict[str, dict[str, str]] = {}
+# pooled URL -> {"database_pooler": "pgbouncer", "listen_database_url": the direct URL, ...}
+POOLED: dict[str, dict[str, object]] = {}
 
 
-def settings_for(database_url: str) -> dict[str, str]:
+def settings_for(database_url: str) -> dict[str, object]:
     """The settings a service on `database_url` needs (none for a direct URL)."""
     return dict(POOLED.get(database_url, {}))
 
 
 def pooler_of(database_url: str) -> str:
-    return POOLED.get(database_url, {}).get("database_pooler", "")
+    return str(POOLED.get(database_url, {}).get("database_pooler", ""))
