@@ -38,7 +38,7 @@ def direct_url(pg_url: str) -> str:
 def pg_url(pg_url: str, pgbouncer: PgBouncer) -> Iterator[str]:
     pooled = pgbouncer.url_of(pg_url)
     # Leases of 5 s, not the other tests' 2-3 s: every statement, a heartbeat too, may wait its turn for one of
-    # the 4 server connections, and on a loaded 2-core machine that wait alone took more than 2 s.
+    # the few server connections, and on a loaded 2-core machine that wait alone took more than 2 s.
     POOLED[pooled] = {"database_pooler": "pgbouncer", "listen_database_url": pg_url, "worker_lease_timeout": 5.0}
     yield pooled
     del POOLED[pooled]

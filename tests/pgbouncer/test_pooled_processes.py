@@ -1,4 +1,4 @@
-"""Two worker processes and a front (gRPC + gateway) sharing 4 PgBouncer server connections: small writes to
+"""Two worker processes and a front (gRPC + gateway) sharing a few PgBouncer server connections: small writes to
 several catalogs from many clients at once all end DONE, one at a time and in submission order per catalog,
 while PgBouncer never opens more server connections than its pool. The same run direct (no pooler) gives the
 figure to compare with: tasks/s of small writes, and the server connections each way."""
