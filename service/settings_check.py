@@ -7,11 +7,8 @@ import socket
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from service.db.postgres_url import is_postgres_url
+from service.db.postgres_url import pooler_problems
 from service.settings import PREFIX, Settings, SettingsError
-
-# What CATALOG_INGEST_DATABASE_POOLER may name (service.db.engine).
-POOLERS = ("", "pgbouncer")
 
 
 def _var(name: str) -> str:
@@ -55,13 +52,7 @@ def problems(settings: Settings, roles: Iterable[str] = ()) -> list[str]:
             f"{_var('task_retention_seconds')}={settings.task_retention_seconds:g} must not be shorter than"
             f" {_var('idempotency_window_seconds')}={settings.idempotency_window_seconds:g}"
         )
-    pooler = f"{_var('database_pooler')}={settings.database_pooler!r}"
-    if settings.database_pooler not in POOLERS:
-        found.append(f"{pooler} must be empty or one of: {', '.join(POOLERS[1:])}")
-    elif settings.database_pooler and not is_postgres_url(settings.database_url):
-        found.append(f"{pooler} needs a PostgreSQL {_var('database_url')}")
-    if settings.listen_database_url and not is_postgres_url(settings.listen_database_url):
-        found.append(f"{_var('listen_database_url')} must be a PostgreSQL URL (postgresql://...)")
+    found += pooler_problems(settings.database_url, settings.database_pooler, settings.listen_database_url)
     roles = set(roles)
     listening = [
         (name, host, port)
