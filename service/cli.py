@@ -29,6 +29,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     roles = (args.role or ROLES) if args.command == "serve" else ()
     settings = settings_check.load(os.environ, roles, **overrides)
     check_url(settings.database_url)  # an unsupported parameter is a startup error naming it
+    check_url(settings.listen_database_url)
     tls.check(settings)
     return settings
 

@@ -84,7 +84,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 @asynccontextmanager
 async def _engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(settings.effective_database_url)
+    engine = create_engine(settings.effective_database_url, pooler=settings.database_pooler)
     try:
         yield engine
     finally:

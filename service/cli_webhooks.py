@@ -103,7 +103,7 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
 
 def _session_call(settings: Settings, call: Callable[[AsyncSession], Awaitable[T]]) -> T:
     async def main() -> T:
-        engine = create_engine(settings.effective_database_url)
+        engine = create_engine(settings.effective_database_url, pooler=settings.database_pooler)
         try:
             await upgrade(engine)
             async with session_factory(engine)() as session:

@@ -36,7 +36,7 @@ async def run(settings: Settings, roles: Iterable[str] = ROLES, stop: asyncio.Ev
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
 
-    engine = create_engine(settings.effective_database_url)
+    engine = create_engine(settings.effective_database_url, pooler=settings.database_pooler)
     if backend_of(engine).one_process and set(roles) != set(ROLES):
         log.warning("SQLite serves one process: run all roles together, or use PostgreSQL for separate roles")
     await schema_version.prepare(engine, settings)

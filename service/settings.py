@@ -28,6 +28,14 @@ class SettingsError(ValueError):
 class Settings:
     # Empty means the embedded SQLite file below.
     database_url: str = ""
+    # What sits between the service and PostgreSQL: empty for a direct connection (or a session-mode pooler),
+    # "pgbouncer" for a pooler in transaction mode: then no prepared statement outlives its transaction
+    # (asyncpg's statement cache off, unique statement names; docs/scaling.md).
+    database_pooler: str = ""
+    # Where workers LISTEN for enqueued tasks: a direct (or session-pooled) PostgreSQL URL, since a LISTEN
+    # lives on one server connection. Empty: database_url, unless that leads through a transaction pooler
+    # (database_pooler), where workers then only poll.
+    listen_database_url: str = ""
     sqlite_path: Path = field(default_factory=lambda: Path.cwd() / "catalog-ingest.db")
     grpc_host: str = "0.0.0.0"
     grpc_port: int = 50051
@@ -141,6 +149,14 @@ class Settings:
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite+aiosqlite:///{self.sqlite_path}"
+
+    @property
+    def effective_listen_database_url(self) -> str:
+        """The URL workers LISTEN on; empty when they can only poll (behind a transaction pooler, no URL of its
+        own given)."""
+        if self.listen_database_url:
+            return self.listen_database_url
+        return "" if self.database_pooler else self.effective_database_url
 
     @property
     def effective_grpc_target(self) -> str:

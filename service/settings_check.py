@@ -7,6 +7,7 @@ import socket
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from service.db.postgres_url import pooler_problems
 from service.settings import PREFIX, Settings, SettingsError
 
 
@@ -53,6 +54,7 @@ def problems(settings: Settings, roles: Iterable[str] = ()) -> list[str]:
             f"{_var('task_retention_seconds')}={settings.task_retention_seconds:g} must not be shorter than"
             f" {_var('idempotency_window_seconds')}={settings.idempotency_window_seconds:g}"
         )
+    found += pooler_problems(settings.database_url, settings.database_pooler, settings.listen_database_url)
     roles = set(roles)
     listening = [
         (name, host, port)

@@ -29,6 +29,7 @@ from service.db.migrate import upgrade
 from service.server import create_server
 from service.settings import PREFIX, Settings
 from service.tasks.worker import Worker
+from tests.poolers import settings_for
 
 PG_ADMIN_URL = os.environ.get("CATALOG_INGEST_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKENDS = [b for b in os.environ.get("CATALOG_INGEST_TEST_BACKENDS", "postgresql,sqlite").split(",") if b]
@@ -204,10 +205,11 @@ async def start_stack(
         "worker_lease_timeout": 3.0,
         "shutdown_grace": 2.0,
     }
+    defaults |= settings_for(database_url)  # a URL through PgBouncer (tests/pgbouncer/)
     settings = Settings.from_env(
         {}, database_url=database_url, grpc_port=free_port(), http_port=free_port(), **(defaults | overrides)
     )
-    engine = create_engine(settings.effective_database_url)
+    engine = create_engine(settings.effective_database_url, pooler=settings.database_pooler)
     await upgrade(engine)
     sessions = session_factory(engine)
     tokens = {}

@@ -8,6 +8,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from tests.poolers import settings_for
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -23,7 +25,7 @@ def spawn(
             "CATALOG_INGEST_WORKER_HEARTBEAT_INTERVAL": "0.5",
             "CATALOG_INGEST_WORKER_LEASE_TIMEOUT": "2",
         }
-        | {f"CATALOG_INGEST_{k.upper()}": str(v) for k, v in settings.items()}
+        | {f"CATALOG_INGEST_{k.upper()}": str(v) for k, v in (settings_for(database_url) | settings).items()}
     )
     command = [sys.executable, "-m", "service.cli", "--log-level", log_level, "serve", *(f"--role={r}" for r in roles)]
     # Its log goes to a file: a pipe nobody reads fills up and blocks the process at its next log line.

@@ -40,9 +40,10 @@ def check_url(url: str) -> None:
         connect_args(url)
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def create_engine(url: str, *, pooler: str = "", **kwargs: Any) -> AsyncEngine:
     """The engine of `url`. A PostgreSQL URL is read as libpq reads it (service.db.postgres_url); an unsupported
-    parameter raises ValueError naming it. Stored JSON is read with values.loads: no stored value fails a read."""
+    parameter raises ValueError naming it. Stored JSON is read with values.loads: no stored value fails a read.
+    `pooler` "pgbouncer" (CATALOG_INGEST_DATABASE_POOLER): the URL leads through a pooler in transaction mode."""
     kwargs.setdefault("json_serializer", _json_serializer)
     kwargs.setdefault("json_deserializer", values.loads)
     if is_postgres_url(url):
@@ -50,7 +51,9 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         kwargs.setdefault("max_overflow", 10)
         kwargs.setdefault("pool_pre_ping", True)
         # The whole URL goes to asyncpg as its DSN: SQLAlchemy's URL parser knows no host lists.
-        return create_async_engine("postgresql+asyncpg://", connect_args=connect_args(url), **kwargs)
+        return create_async_engine(
+            "postgresql+asyncpg://", connect_args=connect_args(url) | _pooled_args(pooler), **kwargs
+        )
     engine = create_async_engine(normalize_url(url), connect_args={"timeout": 30}, **kwargs)
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -66,6 +69,21 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         dbapi_connection.create_function("json_merge_removing_nulls", 2, json_merge_removing_nulls, deterministic=True)
 
     return engine
+
+
+def _pooled_args(pooler: str) -> dict[str, Any]:
+    """Behind a pooler in transaction mode each transaction may run on another server connection, and
+    PgBouncer before 1.21 does not carry prepared statements over. So no statement is kept: asyncpg's cache and
+    SQLAlchemy's are off, and every statement is the unnamed one, which asyncpg then parses again in the same
+    round trip as its execution (asyncpg's own PgBouncer mode). Unique names (SQLAlchemy's recipe) would avoid
+    clashes too, but leave each transaction's last statement prepared on a server connection for its life."""
+    if not pooler:
+        return {}
+    return {"statement_cache_size": 0, "prepared_statement_cache_size": 0, "prepared_statement_name_func": _unnamed}
+
+
+def _unnamed() -> str:
+    return ""
 
 
 def json_update(left: str | None, right: str | None) -> str:

@@ -27,15 +27,11 @@ def _upgrade(connection: Connection) -> None:
 
 
 async def upgrade(engine: AsyncEngine) -> None:
+    """Migrate in one transaction that first takes a transaction-level advisory lock (PostgreSQL): concurrent
+    start-ups wait for each other, and the lock goes with the commit, so a pooler in transaction mode, which
+    may hand the next transaction another server connection, never strands it (a session lock would)."""
     async with engine.connect() as conn:
-        postgres = conn.dialect.name == "postgresql"
-        if postgres:
-            await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _MIGRATION_LOCK})
-            await conn.commit()
-        try:
-            await conn.run_sync(_upgrade)
-            await conn.commit()
-        finally:
-            if postgres:
-                await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _MIGRATION_LOCK})
-                await conn.commit()
+        if conn.dialect.name == "postgresql":
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
+        await conn.run_sync(_upgrade)
+        await conn.commit()

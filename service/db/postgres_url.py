@@ -87,3 +87,19 @@ def connect_args(url: str) -> dict[str, Any]:
             kept.append((key, value))
     args["dsn"] = urlunsplit(("postgresql", parts.netloc, parts.path, urlencode(kept, quote_via=quote), ""))
     return args
+
+
+POOLERS = ("", "pgbouncer")
+
+
+def pooler_problems(database_url: str, pooler: str, listen_database_url: str) -> list[str]:
+    """What is wrong with CATALOG_INGEST_DATABASE_POOLER and CATALOG_INGEST_LISTEN_DATABASE_URL (service.db.engine
+    reads the pooler; workers LISTEN on the URL)."""
+    found = []
+    if pooler not in POOLERS:
+        found.append(f"CATALOG_INGEST_DATABASE_POOLER={pooler!r} must be empty or one of: {', '.join(POOLERS[1:])}")
+    elif pooler and not is_postgres_url(database_url):
+        found.append(f"CATALOG_INGEST_DATABASE_POOLER={pooler!r} needs a PostgreSQL CATALOG_INGEST_DATABASE_URL")
+    if listen_database_url and not is_postgres_url(listen_database_url):
+        found.append("CATALOG_INGEST_LISTEN_DATABASE_URL must be a PostgreSQL URL (postgresql://...)")
+    return found

@@ -81,11 +81,17 @@ class Worker:
             asyncio.create_task(self._every(stop, _pending_purge_interval(self.settings), self._purge_pending)),
             asyncio.create_task(self._every(stop, self.settings.task_purge_interval_seconds, self._purge_finished())),
         ]
-        if self.queue.notifies:
-            wake_on_enqueue = self.queue.listen(
-                self.settings.effective_database_url, self._wake.set, stop, self.settings.worker_lease_timeout / 2
-            )
+        listen_url = self.settings.effective_listen_database_url
+        if self.queue.notifies and listen_url:
+            check = self.settings.worker_lease_timeout / 2
+            wake_on_enqueue = self.queue.listen(listen_url, self._wake.set, stop, check)
             background.append(asyncio.create_task(wake_on_enqueue))
+        elif self.queue.notifies:
+            # A LISTEN through a transaction pooler would sit on a server connection other clients share.
+            log.warning(
+                "no LISTEN behind a transaction pooler without CATALOG_INGEST_LISTEN_DATABASE_URL: polling every %gs",
+                self.settings.worker_poll_interval,
+            )
         try:
             await self._loop(stop)
         finally:

@@ -14,6 +14,7 @@ from service.db.engine import create_engine, session_factory
 from service.tasks.queue_backends import queue_store
 from service.tasks.queue_store import QueueStore
 from service.tasks.status import TaskType
+from tests.poolers import pooler_of
 
 LEASE = 2.0
 
@@ -65,7 +66,7 @@ class Queue:
 
 @pytest.fixture
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url)
+    engine = create_engine(database_url, pooler=pooler_of(database_url))
     try:
         yield engine
     finally:
