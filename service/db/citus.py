@@ -14,6 +14,8 @@ from __future__ import annotations
 DISTRIBUTED: dict[str, str] = {
     # A catalog version's records: every read and write of the store names one version (one tenant's).
     "records": "version_id",
+    # The last full sync per (version, kind): read and written with the version's records.
+    "record_sync_marks": "version_id",
     # A batch's staged items: every statement names one batch (one catalog's).
     "batch_items": "batch_id",
 }
@@ -33,8 +35,20 @@ REFERENCE: frozenset[str] = frozenset(
 # sequences work as on one PostgreSQL.
 # The workers' leases (a heartbeat every 2 s each) and the bulk API's per-catalog rate limit (a row locked and
 # written per request) are written too often for a reference table, whose writes go to every node.
+# The record history is written by triggers on `records` naming the task that declared itself the writer of
+# its transaction (record_history_writers): on Citus those triggers would run on the shards, so the history is
+# kept with the queue; its id is a plain sequence (SQLite's rowid), which a composite key would not allow.
 COORDINATOR: frozenset[str] = frozenset(
-    {"tasks", "task_payloads", "webhook_deliveries", "ingestions", "workers", "bulk_rate_limits"}
+    {
+        "tasks",
+        "task_payloads",
+        "webhook_deliveries",
+        "ingestions",
+        "workers",
+        "bulk_rate_limits",
+        "record_history",
+        "record_history_writers",
+    }
 )
 
 

@@ -104,6 +104,8 @@ def state_of(row: Any) -> dict[str, Any]:
         "parent_ids": _json(row.parent_ids),
         "data": dict(_json(row.data) or {}),
         "op_ts": row.op_ts,
+        "version": row.version,
+        "updated_at": row.updated_at,
     }
 
 
@@ -114,7 +116,13 @@ def undo(state: dict[str, Any] | None, change: Any) -> dict[str, Any] | None:
     before = _json(change.before) or {}
     fields = before.get("fields") or {}
     restored = {column: fields.get(column) for column in _COLUMNS}
-    return {**restored, "data": dict(_json(before.get("data")) or {}), "op_ts": before.get("op_ts")}
+    return {
+        **restored,
+        "data": dict(_json(before.get("data")) or {}),
+        "op_ts": before.get("op_ts"),
+        "version": before.get("version", 0),
+        "updated_at": before.get("updated_at") or before.get("op_ts"),
+    }
 
 
 def as_of(current: Any | None, later_changes: Iterable[Any]) -> dict[str, Any] | None:
@@ -128,7 +136,10 @@ def as_of(current: Any | None, later_changes: Iterable[Any]) -> dict[str, Any] |
 def state_row(kind: int, record_id: str, context: str, state: dict[str, Any]) -> SimpleNamespace:
     """A state as the row service.domain.records.row_to_proto reads."""
     return SimpleNamespace(
-        kind=kind, record_id=record_id, context=context, **{**state, "op_ts": as_utc(state["op_ts"])}
+        kind=kind,
+        record_id=record_id,
+        context=context,
+        **{**state, "op_ts": as_utc(state["op_ts"]), "updated_at": as_utc(state["updated_at"])},
     )
 
 

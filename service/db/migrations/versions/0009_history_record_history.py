@@ -48,7 +48,8 @@ def _pg_whole(a: str) -> str:
     """The whole record `a` as the history stores one side of a change."""
     return (
         f"jsonb_build_object('fields', jsonb_build_object('name', {a}.name, 'suggested_score', {a}.suggested_score,"
-        f" 'parent_id', {a}.parent_id, 'parent_ids', {a}.parent_ids), 'data', {a}.data, 'op_ts', {a}.op_ts)"
+        f" 'parent_id', {a}.parent_id, 'parent_ids', {a}.parent_ids), 'data', {a}.data, 'op_ts', {a}.op_ts,"
+        f" 'version', {a}.version, 'updated_at', {a}.updated_at)"
     )
 
 
@@ -72,7 +73,8 @@ _PG_FUNCTIONS = {
                statement_timestamp(),
                jsonb_build_object('fields', jsonb_build_object('name', o.name, 'suggested_score', o.suggested_score,
                                                                'parent_id', o.parent_id, 'parent_ids', o.parent_ids),
-                                  'data', o.data, 'op_ts', o.op_ts)
+                                  'data', o.data, 'op_ts', o.op_ts, 'version', o.version,
+                                  'updated_at', o.updated_at)
         FROM record_history_writers w CROSS JOIN old_rows o""",
 }
 _PG_TRIGGERS = {
@@ -92,7 +94,8 @@ _SQLITE_CHANGED = (
 def _sqlite_whole(a: str) -> str:
     return (
         f"json_object('fields', json_object('name', {a}.name, 'suggested_score', {a}.suggested_score,"
-        f" 'parent_id', {a}.parent_id, 'parent_ids', json({a}.parent_ids)), 'data', json({a}.data), 'op_ts', {a}.op_ts)"
+        f" 'parent_id', {a}.parent_id, 'parent_ids', json({a}.parent_ids)), 'data', json({a}.data), 'op_ts', {a}.op_ts,"
+        f" 'version', {a}.version, 'updated_at', {a}.updated_at)"
     )
 
 
