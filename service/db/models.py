@@ -187,6 +187,8 @@ class Task(Base):
     # The request that submitted the task, so that the worker's log lines and trace span join it.
     request_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     traceparent: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    # A task submitted by RetryTask: the task it retries (no foreign key: the original may be purged first).
+    retry_of: Mapped[int | None] = mapped_column(BigId, nullable=True)
 
 
 class TaskPayload(Base):
