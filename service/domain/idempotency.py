@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import grpc
 from google.protobuf.message import Message
@@ -44,6 +44,17 @@ def key_from(context: grpc.aio.ServicerContext) -> str | None:
             field_violations=[(METADATA_KEY, f"must be 1 to {MAX_KEY_LENGTH} characters and not blank")],
         )
     return key
+
+
+def of_request(context: grpc.aio.ServicerContext, tenant_id: int, window_seconds: float) -> Idempotency | None:
+    """The request's key within its tenant, or None when it sends none."""
+    key = key_from(context)
+    return None if key is None else Idempotency(tenant_id, key, window_seconds)
+
+
+def method_name(service: Any, name: str) -> str:
+    """The full name of a method of a service descriptor (what a request's hash starts with)."""
+    return service.methods_by_name[name].full_name
 
 
 class RequestHash:

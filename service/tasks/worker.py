@@ -29,13 +29,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from service import notify, retention
 from service.db.models import Catalog
 from service.db.outage import is_database_outage
+from service.domain import previews
 from service.domain.batches import purge_expired
 from service.error_reasons import ErrorReason
 from service.errors import TaskFailed
 from service.settings import Settings
 from service.tasks import faults, observe
-from service.tasks.context import TaskContext
-from service.tasks.handlers import FAILURE_HOOKS, HANDLERS, PAYLOAD_READERS
+from service.tasks.context import Handler, TaskContext
+from service.tasks.handlers import DRY_RUN_HOOKS, FAILURE_HOOKS, HANDLERS, PAYLOAD_READERS
 from service.tasks.queue_backends import queue_store
 from service.tasks.queue_store import ClaimedTask
 from service.tasks.status import TaskStatus
@@ -239,7 +240,8 @@ class Worker:
         """One writer at a time (SQLite): the second connection a catalog upload reads its payload with, taken
         before the task's transaction holds the write lock. Taken after it, it could wait for the pool while the
         sessions that hold the pool wait for that lock: every writer stuck for the pool's and busy timeouts."""
-        if self.queue.concurrent or task.type not in PAYLOAD_READERS:
+        # A dry run compares its writes with what is committed, read on that second connection.
+        if self.queue.concurrent or (task.type not in PAYLOAD_READERS and not previews.is_dry_run(task.params)):
             yield None
             return
         async with self.engine.connect() as payload:
@@ -263,6 +265,9 @@ class Worker:
                 )
                 if handler is None:
                     raise TaskFailed(f"unknown task type '{task.type}'", reason=ErrorReason.UNKNOWN_TASK_TYPE)
+                if previews.is_dry_run(task.params):
+                    await self._dry_run(ctx, handler)
+                    return
                 result = await handler(ctx)
                 await self.faults.applied(ctx)
                 if await self.queue.finish(
@@ -296,6 +301,37 @@ class Worker:
             message = f"internal error ({type(exc).__name__}) while applying the task; see the worker log"
             error = {"reason": ErrorReason.INTERNAL, "message": message}
             await self._until_recorded(task, holder, lambda: self._fail(task, holder, error, ctx))
+
+    async def _dry_run(self, ctx: TaskContext, handler: Handler) -> None:
+        """Do the task's work, read what it would change, roll it all back; the task is DONE with its preview
+        (also when the real run would fail), without webhook or email."""
+        task, conn = ctx.task, ctx.conn
+        params = task.params
+        result = await previews.dry_run(
+            conn,
+            (lambda: _int(params["version_id"])) if "version_id" in params else ctx.active_version_id,
+            lambda: handler(ctx),
+            ctx.payload_connection,
+        )
+        await conn.rollback()
+        if await self.queue.finish(
+            conn,
+            task.id,
+            ctx.worker_id,
+            TaskStatus.DONE,
+            result=result,
+            records_seen=ctx.records_seen,
+            records_applied=0,
+            webhook=False,
+        ):
+            if (hook := DRY_RUN_HOOKS.get(task.type)) is not None:
+                await hook(conn, task, result)
+            await conn.commit()
+            log.info("task %d done (dry run, rolled back)", task.id)
+            observe.finished(task, TaskStatus.DONE, 0, {})
+        else:
+            await conn.rollback()
+            log.warning("task %d was taken over by another worker; rolled back", task.id)
 
     async def _until_recorded(self, task: ClaimedTask, holder: str, record: Callable[[], Awaitable[None]]) -> None:
         """Record a task's outcome, retrying with backoff while the database is away.
@@ -340,6 +376,10 @@ class Worker:
             section = (await conn.execute(select(Catalog.name).where(Catalog.id == task.catalog_id))).scalar_one()
         if finished and task.notification_email:
             await notify.send_failure(self.settings, task.notification_email, task.id, section, error)
+
+
+async def _int(value: object) -> int:
+    return int(value)  # type: ignore[call-overload]
 
 
 def _new_id() -> str:
