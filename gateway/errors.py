@@ -28,6 +28,8 @@ HTTP_STATUS_BY_CODE: Mapping[grpc.StatusCode, int] = {
     grpc.StatusCode.UNAVAILABLE: 503,
     grpc.StatusCode.DEADLINE_EXCEEDED: 504,
 }
+# A FAILED_PRECONDITION that the resource's own state decides is a conflict with it (RFC 9110, 409).
+HTTP_STATUS_BY_REASON: Mapping[str, int] = {"TASK_PAYLOAD_EXPIRED": 409}
 # ErrorInfo metadata key the server uses to say when a rate-limited call may be retried.
 RETRY_AFTER_KEY = "retry_after_seconds"
 # The statuses that carry Retry-After (429 and 503) when the reason is retryable.
@@ -119,7 +121,7 @@ def from_rpc_error(error: grpc.aio.AioRpcError) -> GatewayError:
     if retryable and retry_after is not None and code in RETRY_AFTER_CODES:
         headers["Retry-After"] = str(max(0, math.ceil(retry_after)))
     return GatewayError(
-        http_status(code),
+        HTTP_STATUS_BY_REASON.get(reason, http_status(code)),
         code.name,
         error.details() or code.name,
         reason=reason,

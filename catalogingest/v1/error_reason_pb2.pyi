@@ -76,6 +76,8 @@ class ErrorReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ERROR_REASON_THRESHOLD_NOT_MET: _ClassVar[ErrorReason]
     ERROR_REASON_UNKNOWN_TASK_TYPE: _ClassVar[ErrorReason]
     ERROR_REASON_CANCELED: _ClassVar[ErrorReason]
+    ERROR_REASON_TASK_NOT_RETRIABLE: _ClassVar[ErrorReason]
+    ERROR_REASON_TASK_PAYLOAD_EXPIRED: _ClassVar[ErrorReason]
 ERROR_REASON_UNSPECIFIED: ErrorReason
 ERROR_REASON_INTERNAL: ErrorReason
 ERROR_REASON_INVALID_ARGUMENT: ErrorReason
@@ -141,6 +143,8 @@ ERROR_REASON_NO_ACTIVE_VERSION: ErrorReason
 ERROR_REASON_THRESHOLD_NOT_MET: ErrorReason
 ERROR_REASON_UNKNOWN_TASK_TYPE: ErrorReason
 ERROR_REASON_CANCELED: ErrorReason
+ERROR_REASON_TASK_NOT_RETRIABLE: ErrorReason
+ERROR_REASON_TASK_PAYLOAD_EXPIRED: ErrorReason
 ERROR_REASON_SPEC_FIELD_NUMBER: _ClassVar[int]
 error_reason_spec: _descriptor.FieldDescriptor
 
