@@ -26,7 +26,9 @@ _OPERATIONS: dict[int, Operation] = {
 }
 
 _SERVICE = batch_pb2.DESCRIPTOR.services_by_name["BatchService"]
-R = TypeVar("R", batch_pb2.AddBatchItemsResponse, batch_pb2.UpdateBatchItemsResponse, batch_pb2.DeleteBatchItemsResponse)
+R = TypeVar(
+    "R", batch_pb2.AddBatchItemsResponse, batch_pb2.UpdateBatchItemsResponse, batch_pb2.DeleteBatchItemsResponse
+)
 ItemsRequest = batch_pb2.AddBatchItemsRequest | batch_pb2.UpdateBatchItemsRequest | batch_pb2.DeleteBatchItemsRequest
 
 
