@@ -27,7 +27,7 @@ from sqlalchemy import delete, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from service.db import clock
-from service.db.models import Ingestion, Task, TaskPayload
+from service.db.models import IdempotentResponse, Ingestion, Task, TaskPayload
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -108,12 +108,16 @@ async def purge(conn: AsyncConnection, policy: Policy) -> Purged:
         )
         .values(idempotency_key=None)
     )
+    # The answers of writes without a task (batch item calls, activations) stored under their key.
+    answers = await conn.execute(
+        delete(IdempotentResponse).where(IdempotentResponse.created_at < db_clock.ago(policy.idempotency_seconds))
+    )
     await conn.commit()
     return Purged(
         tasks=tasks.rowcount or 0,
         payload_chunks=chunks.rowcount or 0,
         ingestions=ingestions.rowcount or 0,
-        idempotency_keys=keys.rowcount or 0,
+        idempotency_keys=(keys.rowcount or 0) + (answers.rowcount or 0),
     )
 
 
