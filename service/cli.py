@@ -78,6 +78,9 @@ def _parser() -> argparse.ArgumentParser:
         help="items for the batch imports path, plus their variants (default: --items; 0: skip)",
     )
     bench.add_argument(
+        "--skip-dry-run", action="store_true", help="no dry-run cost ratio (a changed sync, dry then real)"
+    )
+    bench.add_argument(
         "--split", action="store_true", help="run the service as two processes: gateway and gRPC, and a worker"
     )
     bench_commands = bench.add_subparsers(dest="bench_command", metavar="MEASUREMENT")
@@ -140,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
             stream_items=args.stream_items,
             split=args.split,
             batch_items=args.items if args.batch_items is None else args.batch_items,
+            dry_run=not args.skip_dry_run,
         )
         bench_main(settings.database_url, args.items, args.variations_per_item, args.seed, options)
     return 0

@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 
 from service.auth import ensure_tenant
 from service.bench.batch import batch_import
+from service.bench.dry_runs import dry_run_cost
 from service.bench.e2e import csv_upload, grpc_stream, rest_writes, running_service
 from service.bench.raw import run_raw
 from service.bench.synthetic import CatalogShape
@@ -88,6 +89,14 @@ async def bench(database_url: str, shape: CatalogShape, options: BenchOptions) -
                 applied = _seconds(task, "finish_time", "start_time")
                 _report(figures, "e2e_items_per_s", "end to end (CSV)", seconds, shape.items)
                 print(f"  of which stored and queued {stored:.2f} s, applied {applied:.2f} s", flush=True)
+                if options.dry_run:
+                    cost = await dry_run_cost(service, shape)
+                    figures["dry_run_ratio"] = cost.ratio
+                    print(
+                        f"{'dry-run sync:':18} {cost.dry_seconds:8.2f} s  vs {cost.real_seconds:.2f} s real"
+                        f"  (dry-run cost ratio {cost.ratio:.2f}, a changed sync of every record)",
+                        flush=True,
+                    )
             if options.rest_items:
                 seconds = await rest_writes(service, options.rest_items)
                 detail = f"{options.rest_items:,} items, 1,000 a call, 8 clients"
@@ -122,6 +131,8 @@ class BenchOptions:
     stream_items: int = 0
     split: bool = False
     batch_items: int = 0
+    # After the CSV load: a changed sync run dry, then for real (service.bench.dry_runs).
+    dry_run: bool = True
 
 
 def main(database_url: str, items: int, variations_per_item: float, seed: int, options: BenchOptions) -> None:
@@ -142,4 +153,4 @@ def main(database_url: str, items: int, variations_per_item: float, seed: int, o
     print(" ".join(f"{key}={value:.2f}" if key in _PRECISE else f"{key}={value:.0f}" for key, value in f.items()))
 
 
-_PRECISE = frozenset({"ratio", "batch_duration_s"})
+_PRECISE = frozenset({"ratio", "batch_duration_s", "dry_run_ratio"})
