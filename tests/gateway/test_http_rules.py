@@ -78,6 +78,7 @@ def test_route_table_comes_from_the_annotations() -> None:
         ("GET", "/v1/task/{id}"): (task + "GetTask", "", "task"),  # additional_bindings
         ("GET", "/v1/tasks"): (task + "ListTasks", "", ""),
         ("POST", "/v1/tasks/{id}:cancel"): (task + "CancelTask", "", "task"),
+        ("POST", "/v1/tasks/{id}:retry"): (task + "RetryTask", "*", "task"),
         ("GET", "/status/ingestion"): (task + "GetIngestionStatus", "", ""),
         ("GET", "/v2/{collection}"): (catalog + "ListRecords", "", ""),
         ("PUT", "/v2/{collection}"): (catalog + "ReplaceRecords", "*", ""),
