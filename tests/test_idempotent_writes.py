@@ -10,7 +10,7 @@ import grpc
 import pytest
 from sqlalchemy import func, select
 
-from catalogingest.v1 import task_pb2
+from catalogingest.v1 import batch_pb2, task_pb2
 from service.db.models import Task
 from tests import batch_helpers as batch
 from tests.helpers import eventually
@@ -131,4 +131,28 @@ async def test_retries(http_stack) -> None:
         await s.tasks.RetryTask(
             task_pb2.RetryTaskRequest(id=failed_id, force=True), metadata=(*s.metadata(), ("idempotency-key", "r-1"))
         )
+    assert error.value.code() == grpc.StatusCode.ALREADY_EXISTS
+
+
+async def test_batch_item_streams(stack) -> None:
+    from tests.test_batch_stream import ADD, ENV, items, new_version
+
+    batch_id = await new_version(stack)
+
+    async def stream(key: str, chunks: list[list[Any]]) -> Any:
+        async def requests() -> Any:
+            header = batch_pb2.StreamBatchItemsHeader(tenant="acme", environment=ENV, batch_id=batch_id, operation=ADD)
+            yield batch_pb2.StreamBatchItemsRequest(header=header)
+            for chunk in chunks:
+                yield batch_pb2.StreamBatchItemsRequest(chunk=batch_pb2.BatchItemChunk(items=chunk))
+
+        return await stack.batches.StreamBatchItems(requests(), metadata=(*stack.metadata(), ("idempotency-key", key)))
+
+    sent = items(0, 10)
+    first = await stream("s-1", [sent[:4], sent[4:]])
+    assert first.items_accepted == 10
+    # The same items cut into other chunks are the same request.
+    assert await stream("s-1", [sent[:7], sent[7:]]) == first
+    with pytest.raises(grpc.aio.AioRpcError) as error:
+        await stream("s-1", [items(0, 11)])
     assert error.value.code() == grpc.StatusCode.ALREADY_EXISTS

@@ -172,11 +172,22 @@ async def answer_once(
     or the answer stored by an earlier same request (which `write` is then not run for)."""
     if idempotency is None:
         return await write()
-    async with sessions() as session:
-        answered = await _answered(session, idempotency, digest, response_type)
+    answered = await earlier_answer(sessions, idempotency, digest, response_type)
     if answered is not None:
         return answered
-    response = await write()
+    return await keep_answer(sessions, idempotency, digest, await write())
+
+
+async def earlier_answer(
+    sessions: Callable[[], Any], idempotency: Idempotency, digest: str, response_type: type[M]
+) -> M | None:
+    """The answer an earlier same request stored under the key; ALREADY_EXISTS for another request."""
+    async with sessions() as session:
+        return await _answered(session, idempotency, digest, response_type)
+
+
+async def keep_answer(sessions: Callable[[], Any], idempotency: Idempotency, digest: str, response: M) -> M:
+    """Store a write's answer under the key; the answer to return (the first stored, if two ran at once)."""
     async with sessions() as session:
         try:
             await session.execute(
@@ -199,7 +210,7 @@ async def answer_once(
             # The same request sent twice at once: both ran (a batch item write is an upsert, an activation
             # activates), the first answer stored is the answer.
             await session.rollback()
-            answered = await _answered(session, idempotency, digest, response_type)
+            answered = await _answered(session, idempotency, digest, type(response))
             if answered is not None:
                 return answered
     return response

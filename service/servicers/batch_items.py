@@ -98,11 +98,32 @@ class BatchItemRpcs(BatchScope):
                 )
             op = _OPERATIONS[header.operation]
             batch = await self._batch(header.tenant, header.environment, header.batch_id)
+            once = idempotency.of_request(
+                context, current_principal().tenant_id, self.settings.idempotency_window_seconds
+            )
+            digest = idempotency.RequestHash(idempotency.method_name(_SERVICE, "StreamBatchItems")).message(header)
+            # A retry of an earlier stream with the key is read to its end for the hash and writes nothing.
+            taken = once is not None and await self._key_taken(once)
             await accept_header(context)
             response = batch_pb2.StreamBatchItemsResponse()
             async for message in requests:
-                await self._write_chunk(batch, op, stream_body(message, "chunk").items, response)
-            return response
+                chunk = stream_body(message, "chunk")
+                digest.records(chunk.SerializeToString(deterministic=True))
+                if not taken:
+                    await self._write_chunk(batch, op, chunk.items, response)
+            if once is None:
+                return response
+            if taken:
+                answered = await idempotency.earlier_answer(
+                    self.sessions, once, digest.hexdigest(), batch_pb2.StreamBatchItemsResponse
+                )
+                # None: the key's window ended while this stream was read (nothing of it was written).
+                return answered if answered is not None else response
+            return await idempotency.keep_answer(self.sessions, once, digest.hexdigest(), response)
+
+    async def _key_taken(self, once: idempotency.Idempotency) -> bool:
+        async with self.sessions() as session:
+            return await once.earlier(session) is not None
 
     async def _write_chunk(
         self,
