@@ -151,6 +151,16 @@ async def test_v2_writes_preview_what_they_then_do(http_stack) -> None:
     assert sorted(preview["items"]["deleted_ids"]) == ["i20", "i21"]
 
 
+async def test_a_dry_run_sends_no_webhook(http_stack) -> None:
+    s = http_stack
+    hook = {"notification_url": "http://127.0.0.1:9/hook"}
+    dry = await v2(s, "PUT", "items", _items("w"), dry_run="true", **hook)
+    real = await v2(s, "PUT", "items", _items("w"), **hook)
+    async with s.engine.connect() as conn:
+        sent = (await conn.execute(select(Delivery.task_id))).scalars().all()
+    assert int(real["id"]) in sent and int(dry["id"]) not in sent
+
+
 async def test_a_patch_that_would_fail_is_previewed_as_failing_and_done(http_stack) -> None:
     s = http_stack
     await v2(s, "PUT", "items", _items("a"))
