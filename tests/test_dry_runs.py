@@ -325,6 +325,8 @@ async def test_a_canceled_task_keeps_its_payload_and_is_retried(database_url) ->
         task_id = response.json()["task_id"]
         canceled = await s.http.post(f"/v1/tasks/{task_id}:cancel", headers=s.auth())
         assert canceled.json()["status"] == "CANCELED"
+        bad = await s.http.post(f"/v1/tasks/{task_id}:retry", json={"on_invalid": "MAYBE"}, headers=s.auth())
+        assert bad.status_code == 400 and "on_invalid" in bad.text, bad.text
         retried = await s.http.post(f"/v1/tasks/{task_id}:retry", json={}, headers=s.auth())
         assert retried.status_code == 200, retried.text
         assert retried.json()["status"] == "QUEUED" and retried.json()["retry_of"] == task_id
