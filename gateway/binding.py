@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
@@ -261,7 +262,22 @@ def _set_message(sub: Message, text: str, param: str) -> None:
 
 
 def _field(descriptor: Descriptor, name: str) -> FieldDescriptor | None:
-    return descriptor.fields_by_name.get(name) or descriptor.fields_by_camelcase_name.get(name)
+    return (
+        descriptor.fields_by_name.get(name)
+        or descriptor.fields_by_camelcase_name.get(name)
+        or _by_json_name(descriptor).get(name)
+    )
+
+
+@functools.cache
+def _by_json_name(descriptor: Descriptor) -> dict[str, FieldDescriptor]:
+    """Fields by a json_name of their own and its snake_case form: `validate_only` (AIP-163) is `dryRun` in a
+    JSON body and `dry_run` in a query."""
+    names: dict[str, FieldDescriptor] = {}
+    for field in descriptor.fields:
+        names[field.json_name] = field
+        names[re.sub("([A-Z])", lambda m: "_" + m.group(1).lower(), field.json_name)] = field
+    return names
 
 
 def _is_path_to_field(descriptor: Descriptor, names: list[str]) -> bool:

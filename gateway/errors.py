@@ -33,8 +33,9 @@ RETRY_AFTER_KEY = "retry_after_seconds"
 # The statuses that carry Retry-After (429 and 503) when the reason is retryable.
 RETRY_AFTER_CODES = frozenset({grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.UNAVAILABLE})
 # Reasons answered with another status than their code's: a failed precondition of a single-record write is
-# 412 Precondition Failed (what HTTP clients sending If-Match expect), with the current version as its ETag.
-HTTP_STATUS_BY_REASON: Mapping[str, int] = {"VERSION_MISMATCH": 412}
+# 412 Precondition Failed (what HTTP clients sending If-Match expect), with the current version as its ETag;
+# one that the resource's own state decides is a conflict with it (RFC 9110, 409).
+HTTP_STATUS_BY_REASON: Mapping[str, int] = {"VERSION_MISMATCH": 412, "TASK_PAYLOAD_EXPIRED": 409}
 # Retry-After for an UNAVAILABLE that carries no hint of its own: 503 always tells a client when to retry.
 DEFAULT_UNAVAILABLE_RETRY_AFTER = 1.0
 

@@ -79,6 +79,9 @@ def _parser() -> argparse.ArgumentParser:
         help="items for the batch imports path, plus their variants (default: --items; 0: skip)",
     )
     bench.add_argument(
+        "--skip-dry-run", action="store_true", help="no dry-run cost ratio (a changed sync, dry then real)"
+    )
+    bench.add_argument(
         "--split", action="store_true", help="run the service as two processes: gateway and gRPC, and a worker"
     )
     bench.add_argument(
@@ -168,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
             history=args.history,
             skip_queue=args.skip_queue,
             pickup_tasks=args.pickup_tasks,
+            dry_run=not args.skip_dry_run,
         )
         bench_main(settings.database_url, args.items, args.variations_per_item, args.seed, options)
     return 0

@@ -7,8 +7,9 @@ may be ingested again, and purged with it by batches.purge_expired). `tasks.para
 the staging tables of a write (stage_records, batch_items_stage, ingest_errors) are temporary and emptied or
 dropped at its commit.
 
-- A DONE or CANCELED task's payload is deleted in the transaction that finishes it: nothing reads it again.
-- A FAILED task's payload is kept `failed_payload_retention_seconds`, to inspect it and send it again.
+- A DONE task's payload is deleted in the transaction that finishes it: nothing reads it again.
+- A FAILED or CANCELED task's payload is kept `failed_payload_retention_seconds`, to inspect it and send it again
+  (`POST /v1/tasks/{id}:retry`, TaskService.RetryTask).
 - A finished task (its status, result and error) is deleted `task_retention_seconds` after it finished, with
   the finished ingestions recorded that long ago.
 - An idempotency key is released once its window is over (the key is a column of its task).
@@ -28,19 +29,22 @@ from sqlalchemy import delete, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from service.db import clock
-from service.db.models import Ingestion, Task, TaskPayload
+from service.db.models import IdempotentResponse, Ingestion, Task, TaskPayload
 from service.settings import Settings
 from service.store.record_history import purge_history
 
 log = logging.getLogger(__name__)
 FINISHED = ("DONE", "FAILED", "CANCELED")
+# What RetryTask re-submits: these keep their payloads for failed_payload_retention_seconds.
+RETRIABLE = ("FAILED", "CANCELED")
 # Ingestion statuses that no task will change again.
 FINISHED_INGESTION = ("SUCCESS", "FAILURE", "ERROR", "CANCELED")
 
 
 async def drop_payload_if_done(conn: AsyncConnection | AsyncSession, task_id: int, status: str) -> None:
-    """In the transaction that finishes the task: its payload goes unless it FAILED."""
-    if status != "FAILED":
+    """In the transaction that finishes the task: its payload goes unless it FAILED or was CANCELED (RetryTask
+    may send it again)."""
+    if status not in RETRIABLE:
         await conn.execute(delete(TaskPayload).where(TaskPayload.task_id == task_id))
 
 
@@ -86,11 +90,11 @@ async def purge(conn: AsyncConnection, policy: Policy) -> Purged:
     """Delete what the policy no longer keeps, in one transaction (committed here)."""
     db_clock = clock.of(conn)
     old_tasks = select(Task.id).where(Task.status.in_(FINISHED), Task.finish_time < db_clock.ago(policy.task_seconds))
-    # Payload chunks counted apart from their tasks; those of tasks finished before payloads were dropped at
-    # finish (DONE, CANCELED) go too.
+    # Payload chunks counted apart from their tasks; those of DONE tasks finished before payloads were dropped at
+    # finish go too.
     expired_payload_tasks = select(Task.id).where(
-        (Task.status.in_(("DONE", "CANCELED")))
-        | ((Task.status == "FAILED") & (Task.finish_time < db_clock.ago(policy.failed_payload_seconds)))
+        (Task.status == "DONE")
+        | ((Task.status.in_(RETRIABLE)) & (Task.finish_time < db_clock.ago(policy.failed_payload_seconds)))
         | Task.id.in_(old_tasks)
     )
     chunks = await conn.execute(delete(TaskPayload).where(TaskPayload.task_id.in_(expired_payload_tasks)))
@@ -111,12 +115,16 @@ async def purge(conn: AsyncConnection, policy: Policy) -> Purged:
         .values(idempotency_key=None)
     )
     changes = await purge_history(conn, policy.history_seconds)
+    # The answers of writes without a task (batch item calls, activations) stored under their key.
+    answers = await conn.execute(
+        delete(IdempotentResponse).where(IdempotentResponse.created_at < db_clock.ago(policy.idempotency_seconds))
+    )
     await conn.commit()
     return Purged(
         tasks=tasks.rowcount or 0,
         payload_chunks=chunks.rowcount or 0,
         ingestions=ingestions.rowcount or 0,
-        idempotency_keys=keys.rowcount or 0,
+        idempotency_keys=(keys.rowcount or 0) + (answers.rowcount or 0),
         record_changes=changes,
     )
 

@@ -100,8 +100,8 @@ class Settings:
     # How long a process trusts a token it looked up: a revoked token answers 401 within this.
     auth_cache_seconds: float = 30.0
     # Retention (service/retention.py): finished tasks are deleted this long after they finish (never sooner
-    # than the idempotency window, whose keys live on them); a FAILED task keeps its payload this long so it
-    # can be inspected and retried; a worker runs the purge this often.
+    # than the idempotency window, whose keys live on them); a FAILED or CANCELED task keeps its payload this long
+    # so it can be inspected and retried (RetryTask); a worker runs the purge this often.
     task_retention_seconds: float = 30 * 24 * 3600
     failed_payload_retention_seconds: float = 7 * 24 * 3600
     task_purge_interval_seconds: float = 3600.0

@@ -292,7 +292,7 @@ class Ingestion(_message.Message):
     def __init__(self, id: _Optional[str] = ..., status: _Optional[_Union[IngestionStatus, str]] = ..., status_reason: _Optional[str] = ..., item_error_count: _Optional[int] = ..., item_errors_summary: _Optional[_Mapping[str, ItemErrorSummary]] = ..., upserted_item_count: _Optional[int] = ..., deleted_item_count: _Optional[int] = ..., duration: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., configuration: _Optional[_Union[IngestionConfiguration, _Mapping]] = ..., environment: _Optional[str] = ...) -> None: ...
 
 class CreateIngestionRequest(_message.Message):
-    __slots__ = ("tenant", "environment", "batch_import_id", "catalog_version", "min_item_count", "min_success_rate_percent", "source", "delete_missing_items", "promote_catalog_on_completion")
+    __slots__ = ("tenant", "environment", "batch_import_id", "catalog_version", "min_item_count", "min_success_rate_percent", "source", "delete_missing_items", "promote_catalog_on_completion", "validate_only")
     TENANT_FIELD_NUMBER: _ClassVar[int]
     ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
     BATCH_IMPORT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -302,6 +302,7 @@ class CreateIngestionRequest(_message.Message):
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     DELETE_MISSING_ITEMS_FIELD_NUMBER: _ClassVar[int]
     PROMOTE_CATALOG_ON_COMPLETION_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
     tenant: str
     environment: str
     batch_import_id: str
@@ -311,7 +312,8 @@ class CreateIngestionRequest(_message.Message):
     source: str
     delete_missing_items: bool
     promote_catalog_on_completion: bool
-    def __init__(self, tenant: _Optional[str] = ..., environment: _Optional[str] = ..., batch_import_id: _Optional[str] = ..., catalog_version: _Optional[str] = ..., min_item_count: _Optional[int] = ..., min_success_rate_percent: _Optional[float] = ..., source: _Optional[str] = ..., delete_missing_items: _Optional[bool] = ..., promote_catalog_on_completion: _Optional[bool] = ...) -> None: ...
+    validate_only: bool
+    def __init__(self, tenant: _Optional[str] = ..., environment: _Optional[str] = ..., batch_import_id: _Optional[str] = ..., catalog_version: _Optional[str] = ..., min_item_count: _Optional[int] = ..., min_success_rate_percent: _Optional[float] = ..., source: _Optional[str] = ..., delete_missing_items: _Optional[bool] = ..., promote_catalog_on_completion: _Optional[bool] = ..., validate_only: _Optional[bool] = ...) -> None: ...
 
 class GetIngestionResponse(_message.Message):
     __slots__ = ("ingestion",)

@@ -141,7 +141,7 @@ class ListRecordHistoryResponse(_message.Message):
     def __init__(self, changes: _Optional[_Iterable[_Union[_record_history_pb2.RecordChange, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class ReplaceRecordsRequest(_message.Message):
-    __slots__ = ("key", "section", "collection", "records", "force", "notification_email", "notification_url")
+    __slots__ = ("key", "section", "collection", "records", "force", "notification_email", "notification_url", "validate_only")
     KEY_FIELD_NUMBER: _ClassVar[int]
     SECTION_FIELD_NUMBER: _ClassVar[int]
     COLLECTION_FIELD_NUMBER: _ClassVar[int]
@@ -149,6 +149,7 @@ class ReplaceRecordsRequest(_message.Message):
     FORCE_FIELD_NUMBER: _ClassVar[int]
     NOTIFICATION_EMAIL_FIELD_NUMBER: _ClassVar[int]
     NOTIFICATION_URL_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
     key: str
     section: str
     collection: str
@@ -156,7 +157,8 @@ class ReplaceRecordsRequest(_message.Message):
     force: bool
     notification_email: str
     notification_url: str
-    def __init__(self, key: _Optional[str] = ..., section: _Optional[str] = ..., collection: _Optional[str] = ..., records: _Optional[_Iterable[_Union[_record_pb2.Record, _Mapping]]] = ..., force: _Optional[bool] = ..., notification_email: _Optional[str] = ..., notification_url: _Optional[str] = ...) -> None: ...
+    validate_only: bool
+    def __init__(self, key: _Optional[str] = ..., section: _Optional[str] = ..., collection: _Optional[str] = ..., records: _Optional[_Iterable[_Union[_record_pb2.Record, _Mapping]]] = ..., force: _Optional[bool] = ..., notification_email: _Optional[str] = ..., notification_url: _Optional[str] = ..., validate_only: _Optional[bool] = ...) -> None: ...
 
 class ReplaceRecordsResponse(_message.Message):
     __slots__ = ("task_id", "task_status_path")
@@ -167,7 +169,7 @@ class ReplaceRecordsResponse(_message.Message):
     def __init__(self, task_id: _Optional[int] = ..., task_status_path: _Optional[str] = ...) -> None: ...
 
 class UpdateRecordsRequest(_message.Message):
-    __slots__ = ("key", "section", "collection", "records", "force", "notification_email", "notification_url", "on_missing")
+    __slots__ = ("key", "section", "collection", "records", "force", "notification_email", "notification_url", "on_missing", "validate_only")
     KEY_FIELD_NUMBER: _ClassVar[int]
     SECTION_FIELD_NUMBER: _ClassVar[int]
     COLLECTION_FIELD_NUMBER: _ClassVar[int]
@@ -176,6 +178,7 @@ class UpdateRecordsRequest(_message.Message):
     NOTIFICATION_EMAIL_FIELD_NUMBER: _ClassVar[int]
     NOTIFICATION_URL_FIELD_NUMBER: _ClassVar[int]
     ON_MISSING_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
     key: str
     section: str
     collection: str
@@ -184,7 +187,8 @@ class UpdateRecordsRequest(_message.Message):
     notification_email: str
     notification_url: str
     on_missing: OnMissing
-    def __init__(self, key: _Optional[str] = ..., section: _Optional[str] = ..., collection: _Optional[str] = ..., records: _Optional[_Iterable[_Union[_record_pb2.Record, _Mapping]]] = ..., force: _Optional[bool] = ..., notification_email: _Optional[str] = ..., notification_url: _Optional[str] = ..., on_missing: _Optional[_Union[OnMissing, str]] = ...) -> None: ...
+    validate_only: bool
+    def __init__(self, key: _Optional[str] = ..., section: _Optional[str] = ..., collection: _Optional[str] = ..., records: _Optional[_Iterable[_Union[_record_pb2.Record, _Mapping]]] = ..., force: _Optional[bool] = ..., notification_email: _Optional[str] = ..., notification_url: _Optional[str] = ..., on_missing: _Optional[_Union[OnMissing, str]] = ..., validate_only: _Optional[bool] = ...) -> None: ...
 
 class UpdateRecordsResponse(_message.Message):
     __slots__ = ("task_id", "task_status_path")
@@ -195,7 +199,7 @@ class UpdateRecordsResponse(_message.Message):
     def __init__(self, task_id: _Optional[int] = ..., task_status_path: _Optional[str] = ...) -> None: ...
 
 class DeleteRecordsRequest(_message.Message):
-    __slots__ = ("key", "section", "collection", "records", "force", "notification_email", "notification_url")
+    __slots__ = ("key", "section", "collection", "records", "force", "notification_email", "notification_url", "validate_only")
     KEY_FIELD_NUMBER: _ClassVar[int]
     SECTION_FIELD_NUMBER: _ClassVar[int]
     COLLECTION_FIELD_NUMBER: _ClassVar[int]
@@ -203,6 +207,7 @@ class DeleteRecordsRequest(_message.Message):
     FORCE_FIELD_NUMBER: _ClassVar[int]
     NOTIFICATION_EMAIL_FIELD_NUMBER: _ClassVar[int]
     NOTIFICATION_URL_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
     key: str
     section: str
     collection: str
@@ -210,7 +215,8 @@ class DeleteRecordsRequest(_message.Message):
     force: bool
     notification_email: str
     notification_url: str
-    def __init__(self, key: _Optional[str] = ..., section: _Optional[str] = ..., collection: _Optional[str] = ..., records: _Optional[_Iterable[_Union[_record_pb2.Record, _Mapping]]] = ..., force: _Optional[bool] = ..., notification_email: _Optional[str] = ..., notification_url: _Optional[str] = ...) -> None: ...
+    validate_only: bool
+    def __init__(self, key: _Optional[str] = ..., section: _Optional[str] = ..., collection: _Optional[str] = ..., records: _Optional[_Iterable[_Union[_record_pb2.Record, _Mapping]]] = ..., force: _Optional[bool] = ..., notification_email: _Optional[str] = ..., notification_url: _Optional[str] = ..., validate_only: _Optional[bool] = ...) -> None: ...
 
 class DeleteRecordsResponse(_message.Message):
     __slots__ = ("task_id", "task_status_path")
@@ -299,7 +305,7 @@ class DeleteRecordResponse(_message.Message):
     def __init__(self, task_id: _Optional[int] = ..., task_status_path: _Optional[str] = ...) -> None: ...
 
 class StreamRecordsHeader(_message.Message):
-    __slots__ = ("key", "section", "collection", "mode", "on_missing", "force", "notification_email", "notification_url")
+    __slots__ = ("key", "section", "collection", "mode", "on_missing", "force", "notification_email", "notification_url", "validate_only")
     KEY_FIELD_NUMBER: _ClassVar[int]
     SECTION_FIELD_NUMBER: _ClassVar[int]
     COLLECTION_FIELD_NUMBER: _ClassVar[int]
@@ -308,6 +314,7 @@ class StreamRecordsHeader(_message.Message):
     FORCE_FIELD_NUMBER: _ClassVar[int]
     NOTIFICATION_EMAIL_FIELD_NUMBER: _ClassVar[int]
     NOTIFICATION_URL_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
     key: str
     section: str
     collection: str
@@ -316,7 +323,8 @@ class StreamRecordsHeader(_message.Message):
     force: bool
     notification_email: str
     notification_url: str
-    def __init__(self, key: _Optional[str] = ..., section: _Optional[str] = ..., collection: _Optional[str] = ..., mode: _Optional[_Union[WriteMode, str]] = ..., on_missing: _Optional[_Union[OnMissing, str]] = ..., force: _Optional[bool] = ..., notification_email: _Optional[str] = ..., notification_url: _Optional[str] = ...) -> None: ...
+    validate_only: bool
+    def __init__(self, key: _Optional[str] = ..., section: _Optional[str] = ..., collection: _Optional[str] = ..., mode: _Optional[_Union[WriteMode, str]] = ..., on_missing: _Optional[_Union[OnMissing, str]] = ..., force: _Optional[bool] = ..., notification_email: _Optional[str] = ..., notification_url: _Optional[str] = ..., validate_only: _Optional[bool] = ...) -> None: ...
 
 class StreamRecordsRequest(_message.Message):
     __slots__ = ("header", "batch")
@@ -337,7 +345,7 @@ class StreamRecordsResponse(_message.Message):
     def __init__(self, task_id: _Optional[int] = ..., task_status_path: _Optional[str] = ..., records_received: _Optional[int] = ...) -> None: ...
 
 class UploadCatalogHeader(_message.Message):
-    __slots__ = ("key", "section", "mode", "patch_delta", "force", "notification_email", "notification_url", "files")
+    __slots__ = ("key", "section", "mode", "patch_delta", "force", "notification_email", "notification_url", "files", "validate_only")
     KEY_FIELD_NUMBER: _ClassVar[int]
     SECTION_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
@@ -346,6 +354,7 @@ class UploadCatalogHeader(_message.Message):
     NOTIFICATION_EMAIL_FIELD_NUMBER: _ClassVar[int]
     NOTIFICATION_URL_FIELD_NUMBER: _ClassVar[int]
     FILES_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
     key: str
     section: str
     mode: UploadMode
@@ -354,7 +363,8 @@ class UploadCatalogHeader(_message.Message):
     notification_email: str
     notification_url: str
     files: _containers.RepeatedScalarFieldContainer[_record_pb2.RecordKind]
-    def __init__(self, key: _Optional[str] = ..., section: _Optional[str] = ..., mode: _Optional[_Union[UploadMode, str]] = ..., patch_delta: _Optional[bool] = ..., force: _Optional[bool] = ..., notification_email: _Optional[str] = ..., notification_url: _Optional[str] = ..., files: _Optional[_Iterable[_Union[_record_pb2.RecordKind, str]]] = ...) -> None: ...
+    validate_only: bool
+    def __init__(self, key: _Optional[str] = ..., section: _Optional[str] = ..., mode: _Optional[_Union[UploadMode, str]] = ..., patch_delta: _Optional[bool] = ..., force: _Optional[bool] = ..., notification_email: _Optional[str] = ..., notification_url: _Optional[str] = ..., files: _Optional[_Iterable[_Union[_record_pb2.RecordKind, str]]] = ..., validate_only: _Optional[bool] = ...) -> None: ...
 
 class FileChunk(_message.Message):
     __slots__ = ("file", "data")
@@ -497,14 +507,16 @@ class CatalogItemResult(_message.Message):
     def __init__(self, success: _Optional[bool] = ..., queued: _Optional[bool] = ..., errors: _Optional[_Iterable[_Union[CatalogItemViolation, _Mapping]]] = ...) -> None: ...
 
 class BulkReplaceCatalogItemsRequest(_message.Message):
-    __slots__ = ("project_id", "catalog_id", "items")
+    __slots__ = ("project_id", "catalog_id", "items", "validate_only")
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
     CATALOG_ID_FIELD_NUMBER: _ClassVar[int]
     ITEMS_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
     project_id: str
     catalog_id: str
     items: _containers.RepeatedCompositeFieldContainer[CatalogItem]
-    def __init__(self, project_id: _Optional[str] = ..., catalog_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[CatalogItem, _Mapping]]] = ...) -> None: ...
+    validate_only: bool
+    def __init__(self, project_id: _Optional[str] = ..., catalog_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[CatalogItem, _Mapping]]] = ..., validate_only: _Optional[bool] = ...) -> None: ...
 
 class BulkReplaceCatalogItemsResponse(_message.Message):
     __slots__ = ("results", "task_id", "task_status_path")
@@ -517,16 +529,18 @@ class BulkReplaceCatalogItemsResponse(_message.Message):
     def __init__(self, results: _Optional[_Iterable[_Union[CatalogItemResult, _Mapping]]] = ..., task_id: _Optional[int] = ..., task_status_path: _Optional[str] = ...) -> None: ...
 
 class BulkUpdateCatalogItemsRequest(_message.Message):
-    __slots__ = ("project_id", "catalog_id", "items", "upsert")
+    __slots__ = ("project_id", "catalog_id", "items", "upsert", "validate_only")
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
     CATALOG_ID_FIELD_NUMBER: _ClassVar[int]
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     UPSERT_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
     project_id: str
     catalog_id: str
     items: _containers.RepeatedCompositeFieldContainer[CatalogItem]
     upsert: bool
-    def __init__(self, project_id: _Optional[str] = ..., catalog_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[CatalogItem, _Mapping]]] = ..., upsert: _Optional[bool] = ...) -> None: ...
+    validate_only: bool
+    def __init__(self, project_id: _Optional[str] = ..., catalog_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[CatalogItem, _Mapping]]] = ..., upsert: _Optional[bool] = ..., validate_only: _Optional[bool] = ...) -> None: ...
 
 class BulkUpdateCatalogItemsResponse(_message.Message):
     __slots__ = ("results", "task_id", "task_status_path")

@@ -24,10 +24,11 @@ _sym_db = _symbol_database.Default()
 
 from catalogingest.v1 import record_history_pb2 as catalogingest_dot_v1_dot_record__history__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
+from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x63\x61talogingest/v1/task.proto\x12\x10\x63\x61talogingest.v1\x1a%catalogingest/v1/record_history.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"f\n\x0cRecordCounts\x12\x0f\n\x07\x63reated\x18\x01 \x01(\x03\x12\x0f\n\x07updated\x18\x02 \x01(\x03\x12\x0f\n\x07\x64\x65leted\x18\x03 \x01(\x03\x12\x11\n\tunchanged\x18\x04 \x01(\x03\x12\x10\n\x08rejected\x18\x05 \x01(\x03\"\xaa\x02\n\nTaskResult\x12-\n\x05items\x18\x01 \x01(\x0b\x32\x1e.catalogingest.v1.RecordCounts\x12\x32\n\nvariations\x18\x02 \x01(\x0b\x32\x1e.catalogingest.v1.RecordCounts\x12\x33\n\x0bitem_groups\x18\x03 \x01(\x0b\x32\x1e.catalogingest.v1.RecordCounts\x12\x1a\n\x12skipped_record_ids\x18\x04 \x03(\t\x12\x19\n\x0cingestion_id\x18\x05 \x01(\tH\x00\x88\x01\x01\x12<\n\x11version_conflicts\x18\x06 \x03(\x0b\x32!.catalogingest.v1.VersionConflictB\x0f\n\r_ingestion_id\"\xa8\x01\n\tTaskError\x12\x0e\n\x06reason\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x0c\n\x04\x66ile\x18\x03 \x01(\t\x12\x0b\n\x03row\x18\x04 \x01(\x03\x12\x0e\n\x06\x63olumn\x18\x05 \x01(\t\x12\x11\n\trecord_id\x18\x06 \x01(\t\x12<\n\x11version_conflicts\x18\x07 \x03(\x0b\x32!.catalogingest.v1.VersionConflict\"h\n\x0fVersionConflict\x12\x11\n\trecord_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontext\x18\x02 \x01(\t\x12\x18\n\x10\x65xpected_version\x18\x03 \x01(\x03\x12\x17\n\x0f\x63urrent_version\x18\x04 \x01(\x03\"i\n\x0cTaskProgress\x12\x14\n\x0crecords_seen\x18\x01 \x01(\x03\x12\x17\n\x0frecords_applied\x18\x02 \x01(\x03\x12\x15\n\rrecords_total\x18\x03 \x01(\x03\x12\x13\n\x0b\x62ytes_total\x18\x04 \x01(\x03\"\xc4\x03\n\x04Task\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0c\n\x04type\x18\x02 \x01(\t\x12,\n\x06status\x18\x03 \x01(\x0e\x32\x1c.catalogingest.v1.TaskStatus\x12\x0f\n\x07section\x18\x04 \x01(\t\x12\x33\n\x0fsubmission_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nstart_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inish_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0blast_update\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x08progress\x18\t \x01(\x0b\x32\x1e.catalogingest.v1.TaskProgress\x12,\n\x06result\x18\n \x01(\x0b\x32\x1c.catalogingest.v1.TaskResult\x12*\n\x05\x65rror\x18\x0b \x01(\x0b\x32\x1b.catalogingest.v1.TaskError\x12\x10\n\x08\x61ttempts\x18\x0c \x01(\x05\")\n\x0eGetTaskRequest\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0b\n\x03key\x18\x02 \x01(\t\"7\n\x0fGetTaskResponse\x12$\n\x04task\x18\x01 \x01(\x0b\x32\x16.catalogingest.v1.Task\"c\n\x16ListTaskChangesRequest\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0b\n\x03key\x18\x02 \x01(\t\x12\x1c\n\x14num_results_per_page\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"c\n\x17ListTaskChangesResponse\x12/\n\x07\x63hanges\x18\x01 \x03(\x0b\x32\x1e.catalogingest.v1.RecordChange\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x97\x02\n\x10ListTasksRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0f\n\x07section\x18\x02 \x01(\t\x12,\n\x06status\x18\x03 \x01(\x0e\x32\x1c.catalogingest.v1.TaskStatus\x12\x0c\n\x04type\x18\x04 \x01(\t\x12\x33\n\x0fsubmitted_after\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\x10submitted_before\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1c\n\x14num_results_per_page\x18\x07 \x01(\x05\x12\x0c\n\x04page\x18\x08 \x01(\x05\x12\x12\n\npage_token\x18\t \x01(\t\"\xeb\x01\n\x11ListTasksResponse\x12%\n\x05tasks\x18\x01 \x03(\x0b\x32\x16.catalogingest.v1.Task\x12\x13\n\x0btotal_count\x18\x02 \x01(\x03\x12L\n\rstatus_counts\x18\x03 \x03(\x0b\x32\x35.catalogingest.v1.ListTasksResponse.StatusCountsEntry\x12\x17\n\x0fnext_page_token\x18\x04 \x01(\t\x1a\x33\n\x11StatusCountsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\",\n\x11\x43\x61ncelTaskRequest\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0b\n\x03key\x18\x02 \x01(\t\":\n\x12\x43\x61ncelTaskResponse\x12$\n\x04task\x18\x01 \x01(\x0b\x32\x16.catalogingest.v1.Task\"+\n\x10WatchTaskRequest\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0b\n\x03key\x18\x02 \x01(\t\"9\n\x11WatchTaskResponse\x12$\n\x04task\x18\x01 \x01(\x0b\x32\x16.catalogingest.v1.Task\"\x1b\n\x19GetIngestionStatusRequest\"-\n\x1aGetIngestionStatusResponse\x12\x0f\n\x07message\x18\x01 \x01(\t*\xa6\x01\n\nTaskStatus\x12\x1b\n\x17TASK_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12TASK_STATUS_QUEUED\x10\x01\x12\x1b\n\x17TASK_STATUS_IN_PROGRESS\x10\x02\x12\x14\n\x10TASK_STATUS_DONE\x10\x03\x12\x16\n\x12TASK_STATUS_FAILED\x10\x04\x12\x18\n\x14TASK_STATUS_CANCELED\x10\x05\x32\xe8\x05\n\x0bTaskService\x12\x83\x01\n\x07GetTask\x12 .catalogingest.v1.GetTaskRequest\x1a!.catalogingest.v1.GetTaskResponse\"3\x82\xd3\xe4\x93\x02-\x12\x0e/v1/tasks/{id}Z\x15\x12\r/v1/task/{id}b\x04taskb\x04task\x12g\n\tListTasks\x12\".catalogingest.v1.ListTasksRequest\x1a#.catalogingest.v1.ListTasksResponse\"\x11\x82\xd3\xe4\x93\x02\x0b\x12\t/v1/tasks\x12\x86\x01\n\x0fListTaskChanges\x12(.catalogingest.v1.ListTaskChangesRequest\x1a).catalogingest.v1.ListTaskChangesResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/tasks/{id}/changes\x12|\n\nCancelTask\x12#.catalogingest.v1.CancelTaskRequest\x1a$.catalogingest.v1.CancelTaskResponse\"#\x82\xd3\xe4\x93\x02\x1d\"\x15/v1/tasks/{id}:cancelb\x04task\x12V\n\tWatchTask\x12\".catalogingest.v1.WatchTaskRequest\x1a#.catalogingest.v1.WatchTaskResponse0\x01\x12\x8a\x01\n\x12GetIngestionStatus\x12+.catalogingest.v1.GetIngestionStatusRequest\x1a,.catalogingest.v1.GetIngestionStatusResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/status/ingestionb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x63\x61talogingest/v1/task.proto\x12\x10\x63\x61talogingest.v1\x1a%catalogingest/v1/record_history.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"f\n\x0cRecordCounts\x12\x0f\n\x07\x63reated\x18\x01 \x01(\x03\x12\x0f\n\x07updated\x18\x02 \x01(\x03\x12\x0f\n\x07\x64\x65leted\x18\x03 \x01(\x03\x12\x11\n\tunchanged\x18\x04 \x01(\x03\x12\x10\n\x08rejected\x18\x05 \x01(\x03\"\xda\x02\n\nTaskResult\x12-\n\x05items\x18\x01 \x01(\x0b\x32\x1e.catalogingest.v1.RecordCounts\x12\x32\n\nvariations\x18\x02 \x01(\x0b\x32\x1e.catalogingest.v1.RecordCounts\x12\x33\n\x0bitem_groups\x18\x03 \x01(\x0b\x32\x1e.catalogingest.v1.RecordCounts\x12\x1a\n\x12skipped_record_ids\x18\x04 \x03(\t\x12\x19\n\x0cingestion_id\x18\x05 \x01(\tH\x00\x88\x01\x01\x12<\n\x11version_conflicts\x18\x06 \x03(\x0b\x32!.catalogingest.v1.VersionConflict\x12.\n\x07preview\x18\x07 \x01(\x0b\x32\x1d.catalogingest.v1.TaskPreviewB\x0f\n\r_ingestion_id\"\x97\x01\n\x0fPreviewedUpdate\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontext\x18\x02 \x01(\t\x12\x16\n\x0e\x63hanged_fields\x18\x03 \x03(\t\x12\'\n\x06\x62\x65\x66ore\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12&\n\x05\x61\x66ter\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\"\x9b\x01\n\x0bKindPreview\x12.\n\x06\x63ounts\x18\x01 \x01(\x0b\x32\x1e.catalogingest.v1.RecordCounts\x12\x13\n\x0b\x63reated_ids\x18\x02 \x03(\t\x12\x13\n\x0b\x64\x65leted_ids\x18\x03 \x03(\t\x12\x32\n\x07updated\x18\x04 \x03(\x0b\x32!.catalogingest.v1.PreviewedUpdate\"\xfd\x01\n\x0bTaskPreview\x12,\n\x05items\x18\x01 \x01(\x0b\x32\x1d.catalogingest.v1.KindPreview\x12\x31\n\nvariations\x18\x02 \x01(\x0b\x32\x1d.catalogingest.v1.KindPreview\x12\x32\n\x0bitem_groups\x18\x03 \x01(\x0b\x32\x1d.catalogingest.v1.KindPreview\x12\x12\n\nwould_fail\x18\x04 \x01(\x08\x12\x18\n\x10guard_would_stop\x18\x05 \x01(\x08\x12+\n\x06\x65rrors\x18\x06 \x03(\x0b\x32\x1b.catalogingest.v1.TaskError\"\xa8\x01\n\tTaskError\x12\x0e\n\x06reason\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x0c\n\x04\x66ile\x18\x03 \x01(\t\x12\x0b\n\x03row\x18\x04 \x01(\x03\x12\x0e\n\x06\x63olumn\x18\x05 \x01(\t\x12\x11\n\trecord_id\x18\x06 \x01(\t\x12<\n\x11version_conflicts\x18\x07 \x03(\x0b\x32!.catalogingest.v1.VersionConflict\"h\n\x0fVersionConflict\x12\x11\n\trecord_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontext\x18\x02 \x01(\t\x12\x18\n\x10\x65xpected_version\x18\x03 \x01(\x03\x12\x17\n\x0f\x63urrent_version\x18\x04 \x01(\x03\"i\n\x0cTaskProgress\x12\x14\n\x0crecords_seen\x18\x01 \x01(\x03\x12\x17\n\x0frecords_applied\x18\x02 \x01(\x03\x12\x15\n\rrecords_total\x18\x03 \x01(\x03\x12\x13\n\x0b\x62ytes_total\x18\x04 \x01(\x03\"\xe8\x03\n\x04Task\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0c\n\x04type\x18\x02 \x01(\t\x12,\n\x06status\x18\x03 \x01(\x0e\x32\x1c.catalogingest.v1.TaskStatus\x12\x0f\n\x07section\x18\x04 \x01(\t\x12\x33\n\x0fsubmission_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nstart_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inish_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0blast_update\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x08progress\x18\t \x01(\x0b\x32\x1e.catalogingest.v1.TaskProgress\x12,\n\x06result\x18\n \x01(\x0b\x32\x1c.catalogingest.v1.TaskResult\x12*\n\x05\x65rror\x18\x0b \x01(\x0b\x32\x1b.catalogingest.v1.TaskError\x12\x10\n\x08\x61ttempts\x18\x0c \x01(\x05\x12\x15\n\x08retry_of\x18\r \x01(\x03H\x00\x88\x01\x01\x42\x0b\n\t_retry_of\")\n\x0eGetTaskRequest\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0b\n\x03key\x18\x02 \x01(\t\"7\n\x0fGetTaskResponse\x12$\n\x04task\x18\x01 \x01(\x0b\x32\x16.catalogingest.v1.Task\"c\n\x16ListTaskChangesRequest\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0b\n\x03key\x18\x02 \x01(\t\x12\x1c\n\x14num_results_per_page\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"c\n\x17ListTaskChangesResponse\x12/\n\x07\x63hanges\x18\x01 \x03(\x0b\x32\x1e.catalogingest.v1.RecordChange\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x97\x02\n\x10ListTasksRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0f\n\x07section\x18\x02 \x01(\t\x12,\n\x06status\x18\x03 \x01(\x0e\x32\x1c.catalogingest.v1.TaskStatus\x12\x0c\n\x04type\x18\x04 \x01(\t\x12\x33\n\x0fsubmitted_after\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\x10submitted_before\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1c\n\x14num_results_per_page\x18\x07 \x01(\x05\x12\x0c\n\x04page\x18\x08 \x01(\x05\x12\x12\n\npage_token\x18\t \x01(\t\"\xeb\x01\n\x11ListTasksResponse\x12%\n\x05tasks\x18\x01 \x03(\x0b\x32\x16.catalogingest.v1.Task\x12\x13\n\x0btotal_count\x18\x02 \x01(\x03\x12L\n\rstatus_counts\x18\x03 \x03(\x0b\x32\x35.catalogingest.v1.ListTasksResponse.StatusCountsEntry\x12\x17\n\x0fnext_page_token\x18\x04 \x01(\t\x1a\x33\n\x11StatusCountsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\",\n\x11\x43\x61ncelTaskRequest\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0b\n\x03key\x18\x02 \x01(\t\":\n\x12\x43\x61ncelTaskResponse\x12$\n\x04task\x18\x01 \x01(\x0b\x32\x16.catalogingest.v1.Task\"\xa7\x01\n\x10RetryTaskRequest\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0b\n\x03key\x18\x02 \x01(\t\x12\x12\n\x05\x66orce\x18\x03 \x01(\x08H\x00\x88\x01\x01\x12\"\n\rvalidate_only\x18\x04 \x01(\x08H\x01R\x06\x64ryRun\x88\x01\x01\x12\x17\n\non_invalid\x18\x05 \x01(\tH\x02\x88\x01\x01\x42\x08\n\x06_forceB\x10\n\x0e_validate_onlyB\r\n\x0b_on_invalid\"9\n\x11RetryTaskResponse\x12$\n\x04task\x18\x01 \x01(\x0b\x32\x16.catalogingest.v1.Task\"+\n\x10WatchTaskRequest\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0b\n\x03key\x18\x02 \x01(\t\"9\n\x11WatchTaskResponse\x12$\n\x04task\x18\x01 \x01(\x0b\x32\x16.catalogingest.v1.Task\"\x1b\n\x19GetIngestionStatusRequest\"-\n\x1aGetIngestionStatusResponse\x12\x0f\n\x07message\x18\x01 \x01(\t*\xa6\x01\n\nTaskStatus\x12\x1b\n\x17TASK_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12TASK_STATUS_QUEUED\x10\x01\x12\x1b\n\x17TASK_STATUS_IN_PROGRESS\x10\x02\x12\x14\n\x10TASK_STATUS_DONE\x10\x03\x12\x16\n\x12TASK_STATUS_FAILED\x10\x04\x12\x18\n\x14TASK_STATUS_CANCELED\x10\x05\x32\xe5\x06\n\x0bTaskService\x12\x83\x01\n\x07GetTask\x12 .catalogingest.v1.GetTaskRequest\x1a!.catalogingest.v1.GetTaskResponse\"3\x82\xd3\xe4\x93\x02-\x12\x0e/v1/tasks/{id}Z\x15\x12\r/v1/task/{id}b\x04taskb\x04task\x12g\n\tListTasks\x12\".catalogingest.v1.ListTasksRequest\x1a#.catalogingest.v1.ListTasksResponse\"\x11\x82\xd3\xe4\x93\x02\x0b\x12\t/v1/tasks\x12\x86\x01\n\x0fListTaskChanges\x12(.catalogingest.v1.ListTaskChangesRequest\x1a).catalogingest.v1.ListTaskChangesResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/tasks/{id}/changes\x12|\n\nCancelTask\x12#.catalogingest.v1.CancelTaskRequest\x1a$.catalogingest.v1.CancelTaskResponse\"#\x82\xd3\xe4\x93\x02\x1d\"\x15/v1/tasks/{id}:cancelb\x04task\x12{\n\tRetryTask\x12\".catalogingest.v1.RetryTaskRequest\x1a#.catalogingest.v1.RetryTaskResponse\"%\x82\xd3\xe4\x93\x02\x1f\"\x14/v1/tasks/{id}:retry:\x01*b\x04task\x12V\n\tWatchTask\x12\".catalogingest.v1.WatchTaskRequest\x1a#.catalogingest.v1.WatchTaskResponse0\x01\x12\x8a\x01\n\x12GetIngestionStatus\x12+.catalogingest.v1.GetIngestionStatusRequest\x1a,.catalogingest.v1.GetIngestionStatusResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/status/ingestionb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -44,48 +45,60 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TASKSERVICE'].methods_by_name['ListTaskChanges']._serialized_options = b'\202\323\344\223\002\030\022\026/v1/tasks/{id}/changes'
   _globals['_TASKSERVICE'].methods_by_name['CancelTask']._loaded_options = None
   _globals['_TASKSERVICE'].methods_by_name['CancelTask']._serialized_options = b'\202\323\344\223\002\035\"\025/v1/tasks/{id}:cancelb\004task'
+  _globals['_TASKSERVICE'].methods_by_name['RetryTask']._loaded_options = None
+  _globals['_TASKSERVICE'].methods_by_name['RetryTask']._serialized_options = b'\202\323\344\223\002\037\"\024/v1/tasks/{id}:retry:\001*b\004task'
   _globals['_TASKSERVICE'].methods_by_name['GetIngestionStatus']._loaded_options = None
   _globals['_TASKSERVICE'].methods_by_name['GetIngestionStatus']._serialized_options = b'\202\323\344\223\002\023\022\021/status/ingestion'
-  _globals['_TASKSTATUS']._serialized_start=2504
-  _globals['_TASKSTATUS']._serialized_end=2670
-  _globals['_RECORDCOUNTS']._serialized_start=151
-  _globals['_RECORDCOUNTS']._serialized_end=253
-  _globals['_TASKRESULT']._serialized_start=256
-  _globals['_TASKRESULT']._serialized_end=554
-  _globals['_TASKERROR']._serialized_start=557
-  _globals['_TASKERROR']._serialized_end=725
-  _globals['_VERSIONCONFLICT']._serialized_start=727
-  _globals['_VERSIONCONFLICT']._serialized_end=831
-  _globals['_TASKPROGRESS']._serialized_start=833
-  _globals['_TASKPROGRESS']._serialized_end=938
-  _globals['_TASK']._serialized_start=941
-  _globals['_TASK']._serialized_end=1393
-  _globals['_GETTASKREQUEST']._serialized_start=1395
-  _globals['_GETTASKREQUEST']._serialized_end=1436
-  _globals['_GETTASKRESPONSE']._serialized_start=1438
-  _globals['_GETTASKRESPONSE']._serialized_end=1493
-  _globals['_LISTTASKCHANGESREQUEST']._serialized_start=1495
-  _globals['_LISTTASKCHANGESREQUEST']._serialized_end=1594
-  _globals['_LISTTASKCHANGESRESPONSE']._serialized_start=1596
-  _globals['_LISTTASKCHANGESRESPONSE']._serialized_end=1695
-  _globals['_LISTTASKSREQUEST']._serialized_start=1698
-  _globals['_LISTTASKSREQUEST']._serialized_end=1977
-  _globals['_LISTTASKSRESPONSE']._serialized_start=1980
-  _globals['_LISTTASKSRESPONSE']._serialized_end=2215
-  _globals['_LISTTASKSRESPONSE_STATUSCOUNTSENTRY']._serialized_start=2164
-  _globals['_LISTTASKSRESPONSE_STATUSCOUNTSENTRY']._serialized_end=2215
-  _globals['_CANCELTASKREQUEST']._serialized_start=2217
-  _globals['_CANCELTASKREQUEST']._serialized_end=2261
-  _globals['_CANCELTASKRESPONSE']._serialized_start=2263
-  _globals['_CANCELTASKRESPONSE']._serialized_end=2321
-  _globals['_WATCHTASKREQUEST']._serialized_start=2323
-  _globals['_WATCHTASKREQUEST']._serialized_end=2366
-  _globals['_WATCHTASKRESPONSE']._serialized_start=2368
-  _globals['_WATCHTASKRESPONSE']._serialized_end=2425
-  _globals['_GETINGESTIONSTATUSREQUEST']._serialized_start=2427
-  _globals['_GETINGESTIONSTATUSREQUEST']._serialized_end=2454
-  _globals['_GETINGESTIONSTATUSRESPONSE']._serialized_start=2456
-  _globals['_GETINGESTIONSTATUSRESPONSE']._serialized_end=2501
-  _globals['_TASKSERVICE']._serialized_start=2673
-  _globals['_TASKSERVICE']._serialized_end=3417
+  _globals['_TASKSTATUS']._serialized_start=3415
+  _globals['_TASKSTATUS']._serialized_end=3581
+  _globals['_RECORDCOUNTS']._serialized_start=181
+  _globals['_RECORDCOUNTS']._serialized_end=283
+  _globals['_TASKRESULT']._serialized_start=286
+  _globals['_TASKRESULT']._serialized_end=632
+  _globals['_PREVIEWEDUPDATE']._serialized_start=635
+  _globals['_PREVIEWEDUPDATE']._serialized_end=786
+  _globals['_KINDPREVIEW']._serialized_start=789
+  _globals['_KINDPREVIEW']._serialized_end=944
+  _globals['_TASKPREVIEW']._serialized_start=947
+  _globals['_TASKPREVIEW']._serialized_end=1200
+  _globals['_TASKERROR']._serialized_start=1203
+  _globals['_TASKERROR']._serialized_end=1371
+  _globals['_VERSIONCONFLICT']._serialized_start=1373
+  _globals['_VERSIONCONFLICT']._serialized_end=1477
+  _globals['_TASKPROGRESS']._serialized_start=1479
+  _globals['_TASKPROGRESS']._serialized_end=1584
+  _globals['_TASK']._serialized_start=1587
+  _globals['_TASK']._serialized_end=2075
+  _globals['_GETTASKREQUEST']._serialized_start=2077
+  _globals['_GETTASKREQUEST']._serialized_end=2118
+  _globals['_GETTASKRESPONSE']._serialized_start=2120
+  _globals['_GETTASKRESPONSE']._serialized_end=2175
+  _globals['_LISTTASKCHANGESREQUEST']._serialized_start=2177
+  _globals['_LISTTASKCHANGESREQUEST']._serialized_end=2276
+  _globals['_LISTTASKCHANGESRESPONSE']._serialized_start=2278
+  _globals['_LISTTASKCHANGESRESPONSE']._serialized_end=2377
+  _globals['_LISTTASKSREQUEST']._serialized_start=2380
+  _globals['_LISTTASKSREQUEST']._serialized_end=2659
+  _globals['_LISTTASKSRESPONSE']._serialized_start=2662
+  _globals['_LISTTASKSRESPONSE']._serialized_end=2897
+  _globals['_LISTTASKSRESPONSE_STATUSCOUNTSENTRY']._serialized_start=2846
+  _globals['_LISTTASKSRESPONSE_STATUSCOUNTSENTRY']._serialized_end=2897
+  _globals['_CANCELTASKREQUEST']._serialized_start=2899
+  _globals['_CANCELTASKREQUEST']._serialized_end=2943
+  _globals['_CANCELTASKRESPONSE']._serialized_start=2945
+  _globals['_CANCELTASKRESPONSE']._serialized_end=3003
+  _globals['_RETRYTASKREQUEST']._serialized_start=3006
+  _globals['_RETRYTASKREQUEST']._serialized_end=3173
+  _globals['_RETRYTASKRESPONSE']._serialized_start=3175
+  _globals['_RETRYTASKRESPONSE']._serialized_end=3232
+  _globals['_WATCHTASKREQUEST']._serialized_start=3234
+  _globals['_WATCHTASKREQUEST']._serialized_end=3277
+  _globals['_WATCHTASKRESPONSE']._serialized_start=3279
+  _globals['_WATCHTASKRESPONSE']._serialized_end=3336
+  _globals['_GETINGESTIONSTATUSREQUEST']._serialized_start=3338
+  _globals['_GETINGESTIONSTATUSREQUEST']._serialized_end=3365
+  _globals['_GETINGESTIONSTATUSRESPONSE']._serialized_start=3367
+  _globals['_GETINGESTIONSTATUSRESPONSE']._serialized_end=3412
+  _globals['_TASKSERVICE']._serialized_start=3584
+  _globals['_TASKSERVICE']._serialized_end=4453
 # @@protoc_insertion_point(module_scope)

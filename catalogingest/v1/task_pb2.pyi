@@ -2,6 +2,7 @@ import datetime
 
 from catalogingest.v1 import record_history_pb2 as _record_history_pb2
 from google.api import annotations_pb2 as _annotations_pb2
+from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -42,20 +43,64 @@ class RecordCounts(_message.Message):
     def __init__(self, created: _Optional[int] = ..., updated: _Optional[int] = ..., deleted: _Optional[int] = ..., unchanged: _Optional[int] = ..., rejected: _Optional[int] = ...) -> None: ...
 
 class TaskResult(_message.Message):
-    __slots__ = ("items", "variations", "item_groups", "skipped_record_ids", "ingestion_id", "version_conflicts")
+    __slots__ = ("items", "variations", "item_groups", "skipped_record_ids", "ingestion_id", "version_conflicts", "preview")
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     VARIATIONS_FIELD_NUMBER: _ClassVar[int]
     ITEM_GROUPS_FIELD_NUMBER: _ClassVar[int]
     SKIPPED_RECORD_IDS_FIELD_NUMBER: _ClassVar[int]
     INGESTION_ID_FIELD_NUMBER: _ClassVar[int]
     VERSION_CONFLICTS_FIELD_NUMBER: _ClassVar[int]
+    PREVIEW_FIELD_NUMBER: _ClassVar[int]
     items: RecordCounts
     variations: RecordCounts
     item_groups: RecordCounts
     skipped_record_ids: _containers.RepeatedScalarFieldContainer[str]
     ingestion_id: str
     version_conflicts: _containers.RepeatedCompositeFieldContainer[VersionConflict]
-    def __init__(self, items: _Optional[_Union[RecordCounts, _Mapping]] = ..., variations: _Optional[_Union[RecordCounts, _Mapping]] = ..., item_groups: _Optional[_Union[RecordCounts, _Mapping]] = ..., skipped_record_ids: _Optional[_Iterable[str]] = ..., ingestion_id: _Optional[str] = ..., version_conflicts: _Optional[_Iterable[_Union[VersionConflict, _Mapping]]] = ...) -> None: ...
+    preview: TaskPreview
+    def __init__(self, items: _Optional[_Union[RecordCounts, _Mapping]] = ..., variations: _Optional[_Union[RecordCounts, _Mapping]] = ..., item_groups: _Optional[_Union[RecordCounts, _Mapping]] = ..., skipped_record_ids: _Optional[_Iterable[str]] = ..., ingestion_id: _Optional[str] = ..., version_conflicts: _Optional[_Iterable[_Union[VersionConflict, _Mapping]]] = ..., preview: _Optional[_Union[TaskPreview, _Mapping]] = ...) -> None: ...
+
+class PreviewedUpdate(_message.Message):
+    __slots__ = ("id", "context", "changed_fields", "before", "after")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_FIELDS_FIELD_NUMBER: _ClassVar[int]
+    BEFORE_FIELD_NUMBER: _ClassVar[int]
+    AFTER_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    context: str
+    changed_fields: _containers.RepeatedScalarFieldContainer[str]
+    before: _struct_pb2.Struct
+    after: _struct_pb2.Struct
+    def __init__(self, id: _Optional[str] = ..., context: _Optional[str] = ..., changed_fields: _Optional[_Iterable[str]] = ..., before: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., after: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
+class KindPreview(_message.Message):
+    __slots__ = ("counts", "created_ids", "deleted_ids", "updated")
+    COUNTS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_IDS_FIELD_NUMBER: _ClassVar[int]
+    DELETED_IDS_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_FIELD_NUMBER: _ClassVar[int]
+    counts: RecordCounts
+    created_ids: _containers.RepeatedScalarFieldContainer[str]
+    deleted_ids: _containers.RepeatedScalarFieldContainer[str]
+    updated: _containers.RepeatedCompositeFieldContainer[PreviewedUpdate]
+    def __init__(self, counts: _Optional[_Union[RecordCounts, _Mapping]] = ..., created_ids: _Optional[_Iterable[str]] = ..., deleted_ids: _Optional[_Iterable[str]] = ..., updated: _Optional[_Iterable[_Union[PreviewedUpdate, _Mapping]]] = ...) -> None: ...
+
+class TaskPreview(_message.Message):
+    __slots__ = ("items", "variations", "item_groups", "would_fail", "guard_would_stop", "errors")
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    VARIATIONS_FIELD_NUMBER: _ClassVar[int]
+    ITEM_GROUPS_FIELD_NUMBER: _ClassVar[int]
+    WOULD_FAIL_FIELD_NUMBER: _ClassVar[int]
+    GUARD_WOULD_STOP_FIELD_NUMBER: _ClassVar[int]
+    ERRORS_FIELD_NUMBER: _ClassVar[int]
+    items: KindPreview
+    variations: KindPreview
+    item_groups: KindPreview
+    would_fail: bool
+    guard_would_stop: bool
+    errors: _containers.RepeatedCompositeFieldContainer[TaskError]
+    def __init__(self, items: _Optional[_Union[KindPreview, _Mapping]] = ..., variations: _Optional[_Union[KindPreview, _Mapping]] = ..., item_groups: _Optional[_Union[KindPreview, _Mapping]] = ..., would_fail: _Optional[bool] = ..., guard_would_stop: _Optional[bool] = ..., errors: _Optional[_Iterable[_Union[TaskError, _Mapping]]] = ...) -> None: ...
 
 class TaskError(_message.Message):
     __slots__ = ("reason", "message", "file", "row", "column", "record_id", "version_conflicts")
@@ -100,7 +145,7 @@ class TaskProgress(_message.Message):
     def __init__(self, records_seen: _Optional[int] = ..., records_applied: _Optional[int] = ..., records_total: _Optional[int] = ..., bytes_total: _Optional[int] = ...) -> None: ...
 
 class Task(_message.Message):
-    __slots__ = ("id", "type", "status", "section", "submission_time", "start_time", "finish_time", "last_update", "progress", "result", "error", "attempts")
+    __slots__ = ("id", "type", "status", "section", "submission_time", "start_time", "finish_time", "last_update", "progress", "result", "error", "attempts", "retry_of")
     ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -113,6 +158,7 @@ class Task(_message.Message):
     RESULT_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    RETRY_OF_FIELD_NUMBER: _ClassVar[int]
     id: int
     type: str
     status: TaskStatus
@@ -125,7 +171,8 @@ class Task(_message.Message):
     result: TaskResult
     error: TaskError
     attempts: int
-    def __init__(self, id: _Optional[int] = ..., type: _Optional[str] = ..., status: _Optional[_Union[TaskStatus, str]] = ..., section: _Optional[str] = ..., submission_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_update: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., progress: _Optional[_Union[TaskProgress, _Mapping]] = ..., result: _Optional[_Union[TaskResult, _Mapping]] = ..., error: _Optional[_Union[TaskError, _Mapping]] = ..., attempts: _Optional[int] = ...) -> None: ...
+    retry_of: int
+    def __init__(self, id: _Optional[int] = ..., type: _Optional[str] = ..., status: _Optional[_Union[TaskStatus, str]] = ..., section: _Optional[str] = ..., submission_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_update: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., progress: _Optional[_Union[TaskProgress, _Mapping]] = ..., result: _Optional[_Union[TaskResult, _Mapping]] = ..., error: _Optional[_Union[TaskError, _Mapping]] = ..., attempts: _Optional[int] = ..., retry_of: _Optional[int] = ...) -> None: ...
 
 class GetTaskRequest(_message.Message):
     __slots__ = ("id", "key")
@@ -211,6 +258,26 @@ class CancelTaskRequest(_message.Message):
     def __init__(self, id: _Optional[int] = ..., key: _Optional[str] = ...) -> None: ...
 
 class CancelTaskResponse(_message.Message):
+    __slots__ = ("task",)
+    TASK_FIELD_NUMBER: _ClassVar[int]
+    task: Task
+    def __init__(self, task: _Optional[_Union[Task, _Mapping]] = ...) -> None: ...
+
+class RetryTaskRequest(_message.Message):
+    __slots__ = ("id", "key", "force", "validate_only", "on_invalid")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    FORCE_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
+    ON_INVALID_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    key: str
+    force: bool
+    validate_only: bool
+    on_invalid: str
+    def __init__(self, id: _Optional[int] = ..., key: _Optional[str] = ..., force: _Optional[bool] = ..., validate_only: _Optional[bool] = ..., on_invalid: _Optional[str] = ...) -> None: ...
+
+class RetryTaskResponse(_message.Message):
     __slots__ = ("task",)
     TASK_FIELD_NUMBER: _ClassVar[int]
     task: Task

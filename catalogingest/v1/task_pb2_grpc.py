@@ -55,6 +55,11 @@ class TaskServiceStub:
                 request_serializer=catalogingest_dot_v1_dot_task__pb2.CancelTaskRequest.SerializeToString,
                 response_deserializer=catalogingest_dot_v1_dot_task__pb2.CancelTaskResponse.FromString,
                 _registered_method=True)
+        self.RetryTask = channel.unary_unary(
+                '/catalogingest.v1.TaskService/RetryTask',
+                request_serializer=catalogingest_dot_v1_dot_task__pb2.RetryTaskRequest.SerializeToString,
+                response_deserializer=catalogingest_dot_v1_dot_task__pb2.RetryTaskResponse.FromString,
+                _registered_method=True)
         self.WatchTask = channel.unary_stream(
                 '/catalogingest.v1.TaskService/WatchTask',
                 request_serializer=catalogingest_dot_v1_dot_task__pb2.WatchTaskRequest.SerializeToString,
@@ -99,6 +104,15 @@ class TaskServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RetryTask(self, request, context):
+        """Submits a FAILED or CANCELED task's stored payload again as a new task at the end of its catalog's queue,
+        with the same parameters (force, dry run and on_invalid may be overridden); the new task's retry_of names
+        the original. A task still running or DONE, or whose payload retention dropped, is FAILED_PRECONDITION.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def WatchTask(self, request, context):
         """Sends the task now and on every change of status or progress, until it ends.
         """
@@ -135,6 +149,11 @@ def add_TaskServiceServicer_to_server(servicer, server):
                     servicer.CancelTask,
                     request_deserializer=catalogingest_dot_v1_dot_task__pb2.CancelTaskRequest.FromString,
                     response_serializer=catalogingest_dot_v1_dot_task__pb2.CancelTaskResponse.SerializeToString,
+            ),
+            'RetryTask': grpc.unary_unary_rpc_method_handler(
+                    servicer.RetryTask,
+                    request_deserializer=catalogingest_dot_v1_dot_task__pb2.RetryTaskRequest.FromString,
+                    response_serializer=catalogingest_dot_v1_dot_task__pb2.RetryTaskResponse.SerializeToString,
             ),
             'WatchTask': grpc.unary_stream_rpc_method_handler(
                     servicer.WatchTask,
@@ -256,6 +275,33 @@ class TaskService:
             '/catalogingest.v1.TaskService/CancelTask',
             catalogingest_dot_v1_dot_task__pb2.CancelTaskRequest.SerializeToString,
             catalogingest_dot_v1_dot_task__pb2.CancelTaskResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RetryTask(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/catalogingest.v1.TaskService/RetryTask',
+            catalogingest_dot_v1_dot_task__pb2.RetryTaskRequest.SerializeToString,
+            catalogingest_dot_v1_dot_task__pb2.RetryTaskResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 
 from service.auth import ensure_tenant
 from service.bench.batch import batch_import
+from service.bench.dry_runs import dry_run_cost
 from service.bench.e2e import CpuMeter, csv_upload, grpc_stream, rest_writes, running_service
 from service.bench.history import print_history, run_history
 from service.bench.queue import DEPTHS, claim_latency, percentile, pickup
@@ -140,6 +141,14 @@ async def bench(database_url: str, shape: CatalogShape, options: BenchOptions) -
                     applied = _seconds(task, "finish_time", "start_time")
                     _report(figures, key, label, seconds, shape.items, detail)
                     print(f"  of which stored and queued {stored:.2f} s, applied {applied:.2f} s", flush=True)
+                if options.dry_run:
+                    cost = await dry_run_cost(service, shape)
+                    figures["dry_run_ratio"] = cost.ratio
+                    print(
+                        f"{'dry-run sync:':18} {cost.dry_seconds:8.2f} s  vs {cost.real_seconds:.2f} s real"
+                        f"  (dry-run cost ratio {cost.ratio:.2f}, a changed sync of every record)",
+                        flush=True,
+                    )
             if options.rest_items:
                 before = await meter.reading()
                 seconds = await rest_writes(service, options.rest_items)
@@ -184,6 +193,8 @@ class BenchOptions:
     history: bool = False
     skip_queue: bool = False
     pickup_tasks: int = 0
+    # After the CSV load: a changed sync run dry, then for real (service.bench.dry_runs).
+    dry_run: bool = True
 
 
 def main(database_url: str, items: int, variations_per_item: float, seed: int, options: BenchOptions) -> None:
@@ -213,6 +224,7 @@ _PRECISE = frozenset(
         "history_off_s",
         "history_on_s",
         "history_ratio",
+        "dry_run_ratio",
         "pickup_p50_ms",
         "pickup_p99_ms",
         *(f"claim_p50_ms_{d // 1000}k" for d in DEPTHS),

@@ -18,6 +18,8 @@ DISTRIBUTED: dict[str, str] = {
     "record_sync_marks": "version_id",
     # A batch's staged items: every statement names one batch (one catalog's).
     "batch_items": "batch_id",
+    # The answers of writes without a task, under their idempotency key: looked up by (tenant, key).
+    "idempotent_responses": "tenant_id",
 }
 # Small, global or rarely written, joined to from everywhere.
 REFERENCE: frozenset[str] = frozenset(

@@ -213,6 +213,21 @@ class Task(Base):
     # The request that submitted the task, so that the worker's log lines and trace span join it.
     request_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     traceparent: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    # A task submitted by RetryTask: the task it retries (no foreign key: the original may be purged first).
+    retry_of: Mapped[int | None] = mapped_column(BigId, nullable=True)
+
+
+class IdempotentResponse(Base):
+    """The answer of a write that makes no task (batch item calls, version activation), kept under its
+    `idempotency-key` for the idempotency window: a retry of the same request gets it again."""
+
+    __tablename__ = "idempotent_responses"
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    # The serialized response message.
+    response: Mapped[bytes] = mapped_column(Bytes)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=text("CURRENT_TIMESTAMP"))
 
 
 class TaskPayload(Base):

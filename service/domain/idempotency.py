@@ -15,13 +15,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import grpc
 from google.protobuf.message import Message
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.db import clock
+from service.db.models import IdempotentResponse
 from service.error_reasons import ErrorReason
 from service.errors import AlreadyExists, InvalidArgument
 from service.interceptors import metadata_value
@@ -30,6 +33,7 @@ from service.tasks.queue_backends import queue_store
 METADATA_KEY = "idempotency-key"
 MAX_KEY_LENGTH = 255  # tasks.idempotency_key is VARCHAR(255)
 T = TypeVar("T")
+M = TypeVar("M", bound=Message)
 
 
 def key_from(context: grpc.aio.ServicerContext) -> str | None:
@@ -44,6 +48,17 @@ def key_from(context: grpc.aio.ServicerContext) -> str | None:
             field_violations=[(METADATA_KEY, f"must be 1 to {MAX_KEY_LENGTH} characters and not blank")],
         )
     return key
+
+
+def of_request(context: grpc.aio.ServicerContext, tenant_id: int, window_seconds: float) -> Idempotency | None:
+    """The request's key within its tenant, or None when it sends none."""
+    key = key_from(context)
+    return None if key is None else Idempotency(tenant_id, key, window_seconds)
+
+
+def method_name(service: Any, name: str) -> str:
+    """The full name of a method of a service descriptor (what a request's hash starts with)."""
+    return service.methods_by_name[name].full_name
 
 
 class RequestHash:
@@ -98,8 +113,24 @@ class Idempotency:
         holder expired."""
         holder = await queue_store(session).key_holder(session, self.tenant_id, self.key, self.window_seconds)
         if holder is None or not holder.within_window:
-            return None
+            answered = await self.stored(session)
+            # A write that made no task holds the key: task 0.
+            return None if answered is None else Earlier(0, answered.request_hash)
         return Earlier(holder.task_id, holder.request_hash)
+
+    async def stored(self, session: AsyncSession) -> IdempotentResponse | None:
+        """The answer stored under the key by a write that made no task, within the window."""
+        return (
+            await session.scalars(
+                select(IdempotentResponse)
+                .where(
+                    IdempotentResponse.tenant_id == self.tenant_id,
+                    IdempotentResponse.idempotency_key == self.key,
+                    IdempotentResponse.created_at >= clock.of(session).ago(self.window_seconds),
+                )
+                .execution_options(populate_existing=True)
+            )
+        ).first()
 
     async def take(self, session: AsyncSession) -> None:
         """Free the key from a holder outside the window, in the transaction that inserts the new task."""
@@ -107,9 +138,10 @@ class Idempotency:
 
     def answer(self, earlier: Earlier, digest: str) -> int:
         """The earlier task's id for the same request; ALREADY_EXISTS for another one."""
-        if earlier.request_hash != digest:
+        if earlier.request_hash != digest or earlier.task_id == 0:
+            by = f"task {earlier.task_id}" if earlier.task_id > 0 else "a write without a task"
             raise AlreadyExists(
-                f"{METADATA_KEY} '{self.key}' was already used by task {earlier.task_id} for a different request;"
+                f"{METADATA_KEY} '{self.key}' was already used by {by} for a different request;"
                 f" send a new key for a new request",
                 reason=ErrorReason.IDEMPOTENCY_KEY_REUSED,
                 metadata={"idempotency_key": self.key, "task_id": str(earlier.task_id)},
@@ -127,6 +159,74 @@ class Idempotency:
     async def seal(self, session: AsyncSession, task_id: int, digest: str) -> None:
         """Store the hash of a request known only at its end, in the transaction that commits its task."""
         await queue_store(session).seal_request_hash(session, task_id, digest)
+
+
+async def answer_once(
+    sessions: Callable[[], Any],
+    idempotency: Idempotency | None,
+    digest: str,
+    response_type: type[M],
+    write: Callable[[], Awaitable[M]],
+) -> M:
+    """A write that makes no task (batch item calls, version activation): `write`'s answer, stored under the key,
+    or the answer stored by an earlier same request (which `write` is then not run for)."""
+    if idempotency is None:
+        return await write()
+    answered = await earlier_answer(sessions, idempotency, digest, response_type)
+    if answered is not None:
+        return answered
+    return await keep_answer(sessions, idempotency, digest, await write())
+
+
+async def earlier_answer(
+    sessions: Callable[[], Any], idempotency: Idempotency, digest: str, response_type: type[M]
+) -> M | None:
+    """The answer an earlier same request stored under the key; ALREADY_EXISTS for another request."""
+    async with sessions() as session:
+        return await _answered(session, idempotency, digest, response_type)
+
+
+async def keep_answer(sessions: Callable[[], Any], idempotency: Idempotency, digest: str, response: M) -> M:
+    """Store a write's answer under the key; the answer to return (the first stored, if two ran at once)."""
+    async with sessions() as session:
+        try:
+            await session.execute(
+                delete(IdempotentResponse).where(
+                    IdempotentResponse.tenant_id == idempotency.tenant_id,
+                    IdempotentResponse.idempotency_key == idempotency.key,
+                    IdempotentResponse.created_at < clock.of(session).ago(idempotency.window_seconds),
+                )
+            )
+            session.add(
+                IdempotentResponse(
+                    tenant_id=idempotency.tenant_id,
+                    idempotency_key=idempotency.key,
+                    request_hash=digest,
+                    response=response.SerializeToString(deterministic=True),
+                )
+            )
+            await session.commit()
+        except IntegrityError:
+            # The same request sent twice at once: both ran (a batch item write is an upsert, an activation
+            # activates), the first answer stored is the answer.
+            await session.rollback()
+            answered = await _answered(session, idempotency, digest, type(response))
+            if answered is not None:
+                return answered
+    return response
+
+
+async def _answered(session: AsyncSession, idempotency: Idempotency, digest: str, response_type: type[M]) -> M | None:
+    earlier = await idempotency.earlier(session)
+    if earlier is None:
+        return None
+    if earlier.task_id:  # a task holds the key: never the same request as this one
+        idempotency.answer(Earlier(earlier.task_id, None), digest)
+    stored = await idempotency.stored(session)
+    if stored is None:
+        return None
+    idempotency.answer(Earlier(-1, stored.request_hash), digest)
+    return response_type.FromString(stored.response)
 
 
 async def open_once(

@@ -17,6 +17,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db.models import Catalog, Ingestion, Task
+from service.domain import idempotency
 from service.domain.batches import get_live_batch
 from service.domain.catalog_versions import get_version, parse_version
 from service.error_reasons import ErrorReason
@@ -54,10 +55,25 @@ def _check(request: IngestionRequest) -> None:
 
 
 async def create_ingestion(
-    session: AsyncSession, *, tenant_id: int, catalog: Catalog, request: IngestionRequest, submitted_by: int | None
+    session: AsyncSession,
+    *,
+    tenant_id: int,
+    catalog: Catalog,
+    request: IngestionRequest,
+    submitted_by: int | None,
+    dry_run: bool = False,
+    once: idempotency.Idempotency | None = None,
+    digest: str = "",
 ) -> Ingestion:
-    """Check the version and the batch exist, then store the ingestion and its task (durable before acknowledged)."""
+    """Check the version and the batch exist, then store the ingestion and its task (durable before acknowledged).
+
+    A dry run's task rolls its work back (service.domain.previews). With an idempotency key (`once`, the request's
+    hash `digest`) a retry of the same request answers with the ingestion of the earlier one."""
     _check(request)
+    if once is not None:
+        earlier = await once.earlier(session)
+        if earlier is not None:
+            return await _ingestion_of_task(session, once.answer(earlier, digest))
     number = parse_version(request.catalog_version, "catalogVersion")
     version = await get_version(session, catalog.id, number)
     batch = await get_live_batch(session, catalog.id, request.batch_import_id or str(number))
@@ -73,21 +89,52 @@ async def create_ingestion(
         "promote_catalog_on_completion": request.promote_catalog_on_completion,
     }
     ingestion_id = uuid.uuid4().hex
-    task = await queue.enqueue(
-        session,
-        tenant_id=tenant_id,
-        catalog_id=catalog.id,
-        task_type=TASK_TYPE,
-        params={"ingestion_id": ingestion_id, "batch_pk": batch.id, "version_id": version.id, **configuration},
-        submitted_by=submitted_by,
-        commit=False,
-    )
+    params = {"ingestion_id": ingestion_id, "batch_pk": batch.id, "version_id": version.id, **configuration}
+    if dry_run:
+        params["dry_run"] = True
+
+    async def create() -> Ingestion:
+        task = await queue.enqueue(
+            session,
+            tenant_id=tenant_id,
+            catalog_id=catalog.id,
+            task_type=TASK_TYPE,
+            params=params,
+            submitted_by=submitted_by,
+            idempotency_key=once.key if once else None,
+            request_hash=digest or None,
+            commit=False,
+        )
+        return await _store_ingestion(session, ingestion_id, catalog, batch.id, task.id, configuration)
+
+    opened = await idempotency.open_once(session, once, create)
+    if isinstance(opened, idempotency.Earlier):
+        assert once is not None
+        return await _ingestion_of_task(session, once.answer(opened, digest))
+    return opened
+
+
+async def _ingestion_of_task(session: AsyncSession, task_id: int) -> Ingestion:
+    ingestion = (await session.scalars(select(Ingestion).where(Ingestion.task_id == task_id))).first()
+    if ingestion is None:
+        raise _not_found(f"of task {task_id}")
+    return ingestion
+
+
+async def _store_ingestion(
+    session: AsyncSession,
+    ingestion_id: str,
+    catalog: Catalog,
+    batch_id: str,
+    task_id: int,
+    configuration: dict[str, object],
+) -> Ingestion:
     now = utcnow()
     ingestion = Ingestion(
         id=ingestion_id,
         catalog_id=catalog.id,
-        batch_id=batch.id,
-        task_id=task.id,
+        batch_id=batch_id,
+        task_id=task_id,
         configuration=configuration,
         status="RUNNING",
         created_at=now,

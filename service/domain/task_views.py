@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from google.protobuf import json_format
+
 from catalogingest.v1 import task_pb2
 from service.db.models import Task
 from service.timeutil import to_timestamp
@@ -18,6 +20,8 @@ def task_to_proto(task: Task, section: str) -> task_pb2.Task:
         progress=_progress(task),
         attempts=task.attempts,
     )
+    if task.retry_of is not None:
+        message.retry_of = task.retry_of
     for name in ("submission_time", "start_time", "finish_time", "last_update"):
         value = getattr(task, name)
         if value is not None:
@@ -43,6 +47,8 @@ def _result(result: dict[str, Any]) -> task_pb2.TaskResult:
     )
     if "ingestion_id" in result:
         message.ingestion_id = result["ingestion_id"]
+    if "preview" in result:
+        json_format.ParseDict(result["preview"], message.preview, ignore_unknown_fields=True)
     for kind in _KINDS:
         if kind in result:
             getattr(message, kind).CopyFrom(task_pb2.RecordCounts(**result[kind]))

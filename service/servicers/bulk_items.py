@@ -9,6 +9,7 @@ import orjson
 
 from catalogingest.v1 import catalog_pb2, record_pb2
 from service.db.engine import Session, Sessions
+from service.domain import idempotency
 from service.domain.bulk_items import ITEM, ItemCheck, check_item, check_request
 from service.domain.catalog_schemas import check_project, get_project_catalog
 from service.domain.field_types import FieldDef, stored_fields
@@ -20,6 +21,7 @@ from service.tasks import queue
 from service.tasks.bulk_items import BULK_REPLACE, BULK_UPDATE
 from service.tasks.record_writes import RECORDS_PART, encode_chunk
 
+_SERVICE = catalog_pb2.DESCRIPTOR.services_by_name["CatalogService"]
 # Items per stored payload part: the worker reads a few parts at a time.
 PART_ITEMS = 1000
 
@@ -35,7 +37,7 @@ class BulkItemRpcs:
     async def BulkReplaceCatalogItems(
         self, request: catalog_pb2.BulkReplaceCatalogItemsRequest, context: grpc.aio.ServicerContext
     ) -> catalog_pb2.BulkReplaceCatalogItemsResponse:
-        results, task_id = await self._bulk_write(request, partial=False, upsert=False)
+        results, task_id = await self._bulk_write(request, context, partial=False, upsert=False)
         return catalog_pb2.BulkReplaceCatalogItemsResponse(
             results=results, task_id=task_id, task_status_path=queue.status_path(task_id) if task_id else ""
         )
@@ -43,24 +45,33 @@ class BulkItemRpcs:
     async def BulkUpdateCatalogItems(
         self, request: catalog_pb2.BulkUpdateCatalogItemsRequest, context: grpc.aio.ServicerContext
     ) -> catalog_pb2.BulkUpdateCatalogItemsResponse:
-        results, task_id = await self._bulk_write(request, partial=True, upsert=request.upsert)
+        results, task_id = await self._bulk_write(request, context, partial=True, upsert=request.upsert)
         return catalog_pb2.BulkUpdateCatalogItemsResponse(
             results=results, task_id=task_id, task_status_path=queue.status_path(task_id) if task_id else ""
         )
 
     async def _bulk_write(
-        self, request: BulkRequest, *, partial: bool, upsert: bool
+        self, request: BulkRequest, context: grpc.aio.ServicerContext, *, partial: bool, upsert: bool
     ) -> tuple[list[catalog_pb2.CatalogItemResult], int]:
         """Refuse the whole request (INVALID_ARGUMENT, NOT_FOUND, RESOURCE_EXHAUSTED) or answer per item.
 
-        Only requests that pass the whole-request checks count against the rate limit.
+        Only requests that pass the whole-request checks count against the rate limit. A retry with the
+        idempotency key of an earlier same request answers with its task (and takes no rate-limit slot).
         """
         principal = current_principal()
         check_project(principal, request.project_id)
         settings = self.settings
         check_request(request.items, max_items=settings.bulk_max_items, max_bytes=settings.bulk_max_body_bytes)
+        once = idempotency.of_request(context, principal.tenant_id, settings.idempotency_window_seconds)
+        method = "BulkUpdateCatalogItems" if partial else "BulkReplaceCatalogItems"
+        digest = idempotency.request_hash(idempotency.method_name(_SERVICE, method), request) if once else ""
         async with self.sessions() as session:
             catalog = await get_project_catalog(session, principal.tenant_id, request.catalog_id)
+            earlier = await once.earlier(session) if once else None
+        if once is not None and earlier is not None:
+            task_id = once.answer(earlier, digest)
+            fields = stored_fields(catalog.field_schema)
+            return [_result(check_item(item, fields, partial=partial)) for item in request.items], task_id
         await take_slot(
             self.sessions,
             catalog.id,
@@ -79,17 +90,26 @@ class BulkItemRpcs:
                 for item, check in zip(request.items, checks, strict=True)
                 if check.valid
             ]
+            params: dict[str, object] = {"kind": ITEM, "upsert": upsert, "records_total": len(valid)}
+            if request.validate_only:
+                params["dry_run"] = True  # service.domain.previews
             if valid:
-                task = await queue.enqueue(
-                    session,
-                    tenant_id=principal.tenant_id,
-                    catalog_id=catalog.id,
-                    task_type=BULK_UPDATE if partial else BULK_REPLACE,
-                    params={"kind": ITEM, "upsert": upsert, "records_total": len(valid)},
-                    payload=_payload(valid),
-                    submitted_by=principal.token_id,
-                )
-                task_id = task.id
+
+                async def create() -> int:
+                    task = await queue.enqueue(
+                        session,
+                        tenant_id=principal.tenant_id,
+                        catalog_id=catalog.id,
+                        task_type=BULK_UPDATE if partial else BULK_REPLACE,
+                        params=params,
+                        payload=_payload(valid),
+                        submitted_by=principal.token_id,
+                        idempotency_key=once.key if once else None,
+                        request_hash=digest or None,
+                    )
+                    return task.id
+
+                task_id = await idempotency.submit_once(session, once, digest, create)
         return [_result(check) for check in checks], task_id
 
 

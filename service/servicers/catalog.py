@@ -115,6 +115,7 @@ class CatalogServicer(
         notification_url: str = "",
         on_missing: int = 0,
         prefix: str = "",
+        dry_run: bool = False,
     ) -> WriteTarget:
         """What a write asks for, checked before anything is read or stored."""
         principal = current_principal()
@@ -126,6 +127,8 @@ class CatalogServicer(
         params: dict[str, object] = {"kind": kind, "force": force}
         if task_type == TaskType.RECORDS_UPDATE:
             params["on_missing"] = ON_MISSING[on_missing]
+        if dry_run:
+            params["dry_run"] = True  # service.domain.previews
         return WriteTarget(
             tenant_id=principal.tenant_id,
             submitted_by=principal.token_id,
@@ -202,6 +205,7 @@ class CatalogServicer(
             notification_email=request.notification_email,
             notification_url=request.notification_url,
             on_missing=getattr(request, "on_missing", 0),
+            dry_run=request.validate_only,
         )
         self._validate(request.records, target)
         target.params["records_total"] = len(request.records)  # progress total (TaskProgress.records_total)
@@ -270,6 +274,7 @@ class CatalogServicer(
                 notification_url=header.notification_url,
                 on_missing=header.on_missing,
                 prefix="header.",
+                dry_run=header.validate_only,
             )
             once = self._idempotency(context, target)
             # A catalog this stream creates is removed again if the stream fails.

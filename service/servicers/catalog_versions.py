@@ -5,6 +5,7 @@ from __future__ import annotations
 import grpc
 
 from catalogingest.v1 import batch_pb2
+from service.domain import idempotency
 from service.domain.batches import new_batch
 from service.domain.catalog_versions import (
     VersionInfo,
@@ -20,6 +21,7 @@ from service.domain.catalogs import ensure_catalog
 from service.servicers.batch_scope import BatchScope
 from service.timeutil import to_timestamp
 
+_ACTIVATE = idempotency.method_name(batch_pb2.DESCRIPTOR.services_by_name["BatchService"], "ActivateCatalogVersion")
 _STATES = {True: batch_pb2.CATALOG_VERSION_STATE_ACTIVE, False: batch_pb2.CATALOG_VERSION_STATE_INACTIVE}
 
 
@@ -79,18 +81,27 @@ class CatalogVersionRpcs(BatchScope):
     ) -> batch_pb2.ActivateCatalogVersionResponse:
         tenant_id = self._scope(request.tenant, request.environment)
         number = parse_version(request.version)
-        async with self.sessions() as session:
-            catalog = await self._catalog(session, tenant_id, request.environment)
-            await session.commit()
-            info = await activate(
-                session,
-                catalog.id,
-                number,
-                min_item_count=max(request.min_item_count, 0),
-                versions_kept=self.settings.versions_kept,
-            )
-            await session.commit()
-        return batch_pb2.ActivateCatalogVersionResponse(version=version_proto(info))
+        once = idempotency.of_request(context, tenant_id, self.settings.idempotency_window_seconds)
+        digest = idempotency.request_hash(_ACTIVATE, request) if once else ""
+
+        async def write() -> batch_pb2.ActivateCatalogVersionResponse:
+            async with self.sessions() as session:
+                catalog = await self._catalog(session, tenant_id, request.environment)
+                await session.commit()
+                info = await activate(
+                    session,
+                    catalog.id,
+                    number,
+                    min_item_count=max(request.min_item_count, 0),
+                    versions_kept=self.settings.versions_kept,
+                )
+                await session.commit()
+            return batch_pb2.ActivateCatalogVersionResponse(version=version_proto(info))
+
+        # A retry with the key gets the first answer, even after another version was activated since.
+        return await idempotency.answer_once(
+            self.sessions, once, digest, batch_pb2.ActivateCatalogVersionResponse, write
+        )
 
     async def DeleteCatalogVersion(
         self, request: batch_pb2.DeleteCatalogVersionRequest, context: grpc.aio.ServicerContext

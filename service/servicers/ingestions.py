@@ -6,6 +6,7 @@ import grpc
 
 from catalogingest.v1 import batch_pb2
 from service.db.models import Ingestion
+from service.domain import idempotency
 from service.domain.ingestions import (
     IngestionRequest,
     create_ingestion,
@@ -19,6 +20,7 @@ from service.interceptors import current_principal
 from service.servicers.batch_scope import BatchScope
 from service.timeutil import to_timestamp
 
+_CREATE = idempotency.method_name(batch_pb2.DESCRIPTOR.services_by_name["BatchService"], "CreateIngestion")
 _STATUS_NAMES = {
     batch_pb2.INGESTION_STATUS_RUNNING: "RUNNING",
     batch_pb2.INGESTION_STATUS_SUCCESS: "SUCCESS",
@@ -60,6 +62,8 @@ class IngestionRpcs(BatchScope):
         self, request: batch_pb2.CreateIngestionRequest, context: grpc.aio.ServicerContext
     ) -> batch_pb2.CreateIngestionResponse:
         tenant_id = self._scope(request.tenant, request.environment)
+        once = idempotency.of_request(context, tenant_id, self.settings.idempotency_window_seconds)
+        digest = idempotency.request_hash(_CREATE, request) if once else ""
         async with self.sessions() as session:
             catalog = await self._catalog(session, tenant_id, request.environment)
             ingestion = await create_ingestion(
@@ -76,6 +80,9 @@ class IngestionRpcs(BatchScope):
                     promote_catalog_on_completion=request.promote_catalog_on_completion,
                 ),
                 submitted_by=current_principal().token_id,
+                dry_run=request.validate_only,
+                once=once,
+                digest=digest,
             )
         return batch_pb2.CreateIngestionResponse(id=ingestion.id)
 

@@ -11,7 +11,7 @@ import grpc
 from catalogingest.v1 import task_pb2, task_pb2_grpc
 from service import health
 from service.db.sessions import Sessions
-from service.domain import paging
+from service.domain import idempotency, paging, retries
 from service.domain.task_views import task_to_proto
 from service.interceptors import current_principal
 from service.servicers.record_history import TaskChangeRpcs
@@ -23,6 +23,7 @@ from service.tasks.queue_store import TaskFilter
 from service.tasks.status import TaskStatus
 
 WATCH_INTERVAL = 0.2
+_RETRY = idempotency.method_name(task_pb2.DESCRIPTOR.services_by_name["TaskService"], "RetryTask")
 
 
 class TaskServicer(TaskChangeRpcs, task_pb2_grpc.TaskServiceServicer):
@@ -85,6 +86,35 @@ class TaskServicer(TaskChangeRpcs, task_pb2_grpc.TaskServiceServicer):
             )
         observe.canceled(canceled.type)
         return task_pb2.CancelTaskResponse(task=await self._get(request.id))
+
+    async def RetryTask(
+        self, request: task_pb2.RetryTaskRequest, context: grpc.aio.ServicerContext
+    ) -> task_pb2.RetryTaskResponse:
+        principal = current_principal()
+        principal.check_tenant(request.key, "key")
+        overrides = retries.Overrides(
+            force=request.force if request.HasField("force") else None,
+            dry_run=request.validate_only if request.HasField("validate_only") else None,
+            on_invalid=request.on_invalid if request.HasField("on_invalid") else None,
+        )
+        once = idempotency.of_request(context, principal.tenant_id, self.settings.idempotency_window_seconds)
+        digest = idempotency.request_hash(_RETRY, request) if once else ""
+        async with self.sessions() as session:
+
+            async def create() -> int:
+                return await retries.retry(
+                    session,
+                    principal.tenant_id,
+                    request.id,
+                    overrides,
+                    submitted_by=principal.token_id,
+                    payload_retention_seconds=self.settings.failed_payload_retention_seconds,
+                    idempotency_key=once.key if once else None,
+                    request_hash=digest or None,
+                )
+
+            task_id = await idempotency.submit_once(session, once, digest, create)
+        return task_pb2.RetryTaskResponse(task=await self._get(task_id))
 
     async def WatchTask(
         self, request: task_pb2.WatchTaskRequest, context: grpc.aio.ServicerContext

@@ -11,7 +11,7 @@ from service.error_reasons import ErrorReason
 from service.tasks.bulk_items import apply_bulk_items
 from service.tasks.catalog_upload import apply_catalog_upload
 from service.tasks.context import Handler
-from service.tasks.ingestion import apply_batch_ingestion, record_ingestion_failure
+from service.tasks.ingestion import apply_batch_ingestion, record_ingestion_dry_run, record_ingestion_failure
 from service.tasks.queue import ClaimedTask
 from service.tasks.record_writes import apply_record_write
 from service.tasks.status import TaskType
@@ -33,6 +33,9 @@ PAYLOAD_READERS = frozenset({"catalog_sync", "catalog_delta"})
 # its own: what the task's own resources must show about the failure.
 FailureHook = Callable[[AsyncConnection, ClaimedTask, dict[str, Any]], Awaitable[None]]
 FAILURE_HOOKS: dict[str, FailureHook] = {TaskType.BATCH_INGESTION: record_ingestion_failure}
+# Called by the worker after a dry run rolled back, in the transaction that makes the task DONE with its result:
+# what the task's own resources must show about the dry run.
+DRY_RUN_HOOKS: dict[str, FailureHook] = {TaskType.BATCH_INGESTION: record_ingestion_dry_run}
 
 
 async def record_cancellation(conn: AsyncConnection, task: ClaimedTask) -> None:

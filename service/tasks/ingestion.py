@@ -161,3 +161,25 @@ async def record_ingestion_failure(conn: AsyncConnection, task: ClaimedTask, err
             updated_at=utcnow(),
         )
     )
+
+
+async def record_ingestion_dry_run(conn: AsyncConnection, task: ClaimedTask, result: dict[str, Any]) -> None:
+    """After a dry run rolled back: the ingestion shows the outcome the real run would have, marked as a dry run
+    (its task's result.preview shows what it would change)."""
+    preview = result.get("preview", {})
+    failed = bool(preview.get("would_fail"))
+    errors = preview.get("errors") or [{}]
+    outcome = result.get("ingestion_outcome")
+    reason = f"dry run, nothing was changed (task {task.id}'s result.preview shows what it would do)"
+    if failed:
+        reason += f"; the real run would fail: {errors[0].get('message', '')}"
+    await conn.execute(
+        update(Ingestion)
+        .where(Ingestion.id == task.params.get("ingestion_id"))
+        .values(
+            status="FAILURE" if failed else "SUCCESS",
+            status_reason=reason,
+            summary=outcome if isinstance(outcome, dict) else None,
+            updated_at=utcnow(),
+        )
+    )

@@ -163,8 +163,10 @@ async def finish(
     error: dict[str, Any] | None = None,
     records_seen: int | None = None,
     records_applied: int | None = None,
+    webhook: bool = True,
 ) -> bool:
-    """Mark the task DONE or FAILED if this worker still holds it; False means another worker took it over."""
+    """Mark the task DONE or FAILED if this worker still holds it; False means another worker took it over.
+    A dry run's (webhook=False) sends no webhook."""
     return await queue_store(conn).finish(
         conn,
         task_id,
@@ -174,6 +176,7 @@ async def finish(
         error=error,
         records_seen=records_seen,
         records_applied=records_applied,
+        webhook=webhook,
     )
 
 

@@ -312,8 +312,9 @@ class SqlQueueStore(TaskReads):
         error: dict[str, Any] | None = None,
         records_seen: int | None = None,
         records_applied: int | None = None,
+        webhook: bool = True,
     ) -> bool:
-        """The caller commits (DONE: with the task's own writes)."""
+        """The caller commits (DONE: with the task's own writes). A dry run finishes without its webhook."""
         transition = {TaskStatus.DONE: Transition.FINISH, TaskStatus.FAILED: Transition.FAIL}[TaskStatus(status)]
         now = self.clock.now()
         values: dict[str, Any] = {
@@ -333,8 +334,9 @@ class SqlQueueStore(TaskReads):
             .values(**values)
         )
         finished = (done.rowcount or 0) == 1
-        if finished:
+        if finished and webhook:
             await outbox.enqueue(conn, task_id)  # its webhook, committed with the outcome
+        if finished:
             await retention.drop_payload_if_done(conn, task_id, status)
         return finished
 

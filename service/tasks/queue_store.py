@@ -140,6 +140,7 @@ class QueueStore(Protocol):
         error: dict[str, Any] | None = None,
         records_seen: int | None = None,
         records_applied: int | None = None,
+        webhook: bool = True,
     ) -> bool: ...
     async def cancel(
         self, session: AsyncSession, tenant_id: int, task_id: int, on_canceled: OnCanceled | None = None

@@ -30,14 +30,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from service import notify, retention
 from service.db.models import Catalog
 from service.db.outage import is_database_outage
+from service.domain import previews
 from service.domain.batches import purge_expired
 from service.error_reasons import ErrorReason
 from service.errors import TaskFailed
 from service.settings import Settings
 from service.store.record_history import begin_history, end_history
 from service.tasks import faults, observe
-from service.tasks.context import TaskContext
-from service.tasks.handlers import FAILURE_HOOKS, HANDLERS, PAYLOAD_READERS
+from service.tasks.context import Handler, TaskContext
+from service.tasks.handlers import DRY_RUN_HOOKS, FAILURE_HOOKS, HANDLERS, PAYLOAD_READERS
 from service.tasks.queue_backends import queue_store
 from service.tasks.queue_store import ClaimedTask
 from service.tasks.status import TaskStatus, TaskType
@@ -276,7 +277,8 @@ class Worker:
         """One writer at a time (SQLite): the second connection a catalog upload reads its payload with, taken
         before the task's transaction holds the write lock. Taken after it, it could wait for the pool while the
         sessions that hold the pool wait for that lock: every writer stuck for the pool's and busy timeouts."""
-        if self.queue.concurrent or task.type not in PAYLOAD_READERS:
+        # A dry run compares its writes with what is committed, read on that second connection.
+        if self.queue.concurrent or (task.type not in PAYLOAD_READERS and not previews.is_dry_run(task.params)):
             yield None
             return
         async with self.engine.connect() as payload:
@@ -303,6 +305,9 @@ class Worker:
                 )
                 if handler is None:
                     raise TaskFailed(f"unknown task type '{task.type}'", reason=ErrorReason.UNKNOWN_TASK_TYPE)
+                if previews.is_dry_run(task.params):
+                    await self._dry_run(ctx, handler)
+                    return
                 result = await handler(ctx)
                 if history:
                     await end_history(conn)
@@ -406,6 +411,37 @@ class Worker:
                     self.settings, one.task.notification_email, one.task.id, section, one.error or {}
                 )
 
+    async def _dry_run(self, ctx: TaskContext, handler: Handler) -> None:
+        """Do the task's work, read what it would change, roll it all back; the task is DONE with its preview
+        (also when the real run would fail), without webhook or email."""
+        task, conn = ctx.task, ctx.conn
+        params = task.params
+        result = await previews.dry_run(
+            conn,
+            (lambda: _int(params["version_id"])) if "version_id" in params else ctx.active_version_id,
+            lambda: handler(ctx),
+            ctx.payload_connection,
+        )
+        await conn.rollback()
+        if await self.queue.finish(
+            conn,
+            task.id,
+            ctx.worker_id,
+            TaskStatus.DONE,
+            result=result,
+            records_seen=ctx.records_seen,
+            records_applied=0,
+            webhook=False,
+        ):
+            if (hook := DRY_RUN_HOOKS.get(task.type)) is not None:
+                await hook(conn, task, result)
+            await conn.commit()
+            log.info("task %d done (dry run, rolled back)", task.id)
+            observe.finished(task, TaskStatus.DONE, 0, {})
+        else:
+            await conn.rollback()
+            log.warning("task %d was taken over by another worker; rolled back", task.id)
+
     async def _until_recorded(self, task: ClaimedTask, holder: str, record: Callable[[], Awaitable[None]]) -> None:
         """Record a task's outcome, retrying with backoff while the database is away.
 
@@ -473,6 +509,10 @@ class Followed:
     applied: int
     result: dict[str, Any] | None
     error: dict[str, Any] | None
+
+
+async def _int(value: object) -> int:
+    return int(value)  # type: ignore[call-overload]
 
 
 def _new_id() -> str:

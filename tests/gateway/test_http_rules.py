@@ -79,6 +79,7 @@ def test_route_table_comes_from_the_annotations() -> None:
         ("GET", "/v1/tasks"): (task + "ListTasks", "", ""),
         ("GET", "/v1/tasks/{id}/changes"): (task + "ListTaskChanges", "", ""),
         ("POST", "/v1/tasks/{id}:cancel"): (task + "CancelTask", "", "task"),
+        ("POST", "/v1/tasks/{id}:retry"): (task + "RetryTask", "*", "task"),
         ("GET", "/status/ingestion"): (task + "GetIngestionStatus", "", ""),
         ("GET", "/v2/{collection}"): (catalog + "ListRecords", "", ""),
         ("GET", "/v2/{collection}/{id}"): (catalog + "GetRecord", "", ""),
