@@ -235,21 +235,31 @@ async def test_as_of_reads_the_earlier_state(http_stack) -> None:
 
     async def as_of(when: str) -> tuple[int, dict]:
         response = await s.http.get("/v2/items/p", params={"as_of": when}, headers=auth)
-        return response.status_code, response.json()
+        body = response.json()
+        # The version and update time the record had then.
+        if response.status_code == 200:
+            assert dt.datetime.fromisoformat(body.pop("update_time")) <= dt.datetime.fromisoformat(when)
+        return response.status_code, body
 
-    assert await as_of(created["change_time"]) == (200, {**put, "suggested_score": 1.0})
+    assert await as_of(created["change_time"]) == (200, {**put, "suggested_score": 1.0, "version": 1})
     assert await as_of(updated["change_time"]) == (
         200,
-        {"id": "p", "name": "Pen 2", "suggested_score": 1.0, "data": {"group_ids": ["g"], "facets": {"ink": ["red"]}}},
+        {
+            "id": "p",
+            "name": "Pen 2",
+            "suggested_score": 1.0,
+            "data": {"group_ids": ["g"], "facets": {"ink": ["red"]}},
+            "version": 2,
+        },
     )
     status, body = await as_of(deleted["change_time"])
     assert status == 404 and body["reason"] == "RECORD_ABSENT"
     earlier = dt.datetime.fromisoformat(created["change_time"]) - dt.timedelta(microseconds=1)
     assert (await as_of(earlier.isoformat()))[0] == 404
     assert (await s.http.get("/v2/items/p", headers=auth)).status_code == 404
-    assert (await s.http.get("/v2/item_groups/g", headers=auth)).json() == {
-        "id": "g", "name": None, "parent_ids": [], "data": {}
-    }  # fmt: skip
+    group = (await s.http.get("/v2/item_groups/g", headers=auth)).json()
+    assert group.pop("update_time")
+    assert group == {"id": "g", "name": None, "parent_ids": [], "data": {}, "version": 1}
 
     stamp = Timestamp()
     stamp.FromJsonString(updated["change_time"])
