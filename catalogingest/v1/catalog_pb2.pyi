@@ -25,6 +25,12 @@ class UploadMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     UPLOAD_MODE_SYNC: _ClassVar[UploadMode]
     UPLOAD_MODE_DELTA: _ClassVar[UploadMode]
 
+class OnInvalid(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ON_INVALID_UNSPECIFIED: _ClassVar[OnInvalid]
+    ON_INVALID_FAIL: _ClassVar[OnInvalid]
+    ON_INVALID_SKIP: _ClassVar[OnInvalid]
+
 class OnMissing(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     ON_MISSING_UNSPECIFIED: _ClassVar[OnMissing]
@@ -38,6 +44,9 @@ WRITE_MODE_DELETE: WriteMode
 UPLOAD_MODE_UNSPECIFIED: UploadMode
 UPLOAD_MODE_SYNC: UploadMode
 UPLOAD_MODE_DELTA: UploadMode
+ON_INVALID_UNSPECIFIED: OnInvalid
+ON_INVALID_FAIL: OnInvalid
+ON_INVALID_SKIP: OnInvalid
 ON_MISSING_UNSPECIFIED: OnMissing
 ON_MISSING_FAIL: OnMissing
 ON_MISSING_IGNORE: OnMissing
@@ -92,7 +101,7 @@ class ListRecordsResponse(_message.Message):
     def __init__(self, records: _Optional[_Iterable[_Union[_record_pb2.Record, _Mapping]]] = ..., total_count: _Optional[int] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class ReplaceRecordsRequest(_message.Message):
-    __slots__ = ("key", "section", "collection", "records", "force", "notification_email", "notification_url")
+    __slots__ = ("key", "section", "collection", "records", "force", "notification_email", "notification_url", "on_invalid")
     KEY_FIELD_NUMBER: _ClassVar[int]
     SECTION_FIELD_NUMBER: _ClassVar[int]
     COLLECTION_FIELD_NUMBER: _ClassVar[int]
@@ -100,6 +109,7 @@ class ReplaceRecordsRequest(_message.Message):
     FORCE_FIELD_NUMBER: _ClassVar[int]
     NOTIFICATION_EMAIL_FIELD_NUMBER: _ClassVar[int]
     NOTIFICATION_URL_FIELD_NUMBER: _ClassVar[int]
+    ON_INVALID_FIELD_NUMBER: _ClassVar[int]
     key: str
     section: str
     collection: str
@@ -107,7 +117,8 @@ class ReplaceRecordsRequest(_message.Message):
     force: bool
     notification_email: str
     notification_url: str
-    def __init__(self, key: _Optional[str] = ..., section: _Optional[str] = ..., collection: _Optional[str] = ..., records: _Optional[_Iterable[_Union[_record_pb2.Record, _Mapping]]] = ..., force: _Optional[bool] = ..., notification_email: _Optional[str] = ..., notification_url: _Optional[str] = ...) -> None: ...
+    on_invalid: OnInvalid
+    def __init__(self, key: _Optional[str] = ..., section: _Optional[str] = ..., collection: _Optional[str] = ..., records: _Optional[_Iterable[_Union[_record_pb2.Record, _Mapping]]] = ..., force: _Optional[bool] = ..., notification_email: _Optional[str] = ..., notification_url: _Optional[str] = ..., on_invalid: _Optional[_Union[OnInvalid, str]] = ...) -> None: ...
 
 class ReplaceRecordsResponse(_message.Message):
     __slots__ = ("task_id", "task_status_path")
@@ -118,7 +129,7 @@ class ReplaceRecordsResponse(_message.Message):
     def __init__(self, task_id: _Optional[int] = ..., task_status_path: _Optional[str] = ...) -> None: ...
 
 class UpdateRecordsRequest(_message.Message):
-    __slots__ = ("key", "section", "collection", "records", "force", "notification_email", "notification_url", "on_missing")
+    __slots__ = ("key", "section", "collection", "records", "force", "notification_email", "notification_url", "on_missing", "on_invalid")
     KEY_FIELD_NUMBER: _ClassVar[int]
     SECTION_FIELD_NUMBER: _ClassVar[int]
     COLLECTION_FIELD_NUMBER: _ClassVar[int]
@@ -127,6 +138,7 @@ class UpdateRecordsRequest(_message.Message):
     NOTIFICATION_EMAIL_FIELD_NUMBER: _ClassVar[int]
     NOTIFICATION_URL_FIELD_NUMBER: _ClassVar[int]
     ON_MISSING_FIELD_NUMBER: _ClassVar[int]
+    ON_INVALID_FIELD_NUMBER: _ClassVar[int]
     key: str
     section: str
     collection: str
@@ -135,7 +147,8 @@ class UpdateRecordsRequest(_message.Message):
     notification_email: str
     notification_url: str
     on_missing: OnMissing
-    def __init__(self, key: _Optional[str] = ..., section: _Optional[str] = ..., collection: _Optional[str] = ..., records: _Optional[_Iterable[_Union[_record_pb2.Record, _Mapping]]] = ..., force: _Optional[bool] = ..., notification_email: _Optional[str] = ..., notification_url: _Optional[str] = ..., on_missing: _Optional[_Union[OnMissing, str]] = ...) -> None: ...
+    on_invalid: OnInvalid
+    def __init__(self, key: _Optional[str] = ..., section: _Optional[str] = ..., collection: _Optional[str] = ..., records: _Optional[_Iterable[_Union[_record_pb2.Record, _Mapping]]] = ..., force: _Optional[bool] = ..., notification_email: _Optional[str] = ..., notification_url: _Optional[str] = ..., on_missing: _Optional[_Union[OnMissing, str]] = ..., on_invalid: _Optional[_Union[OnInvalid, str]] = ...) -> None: ...
 
 class UpdateRecordsResponse(_message.Message):
     __slots__ = ("task_id", "task_status_path")
@@ -172,7 +185,7 @@ class DeleteRecordsResponse(_message.Message):
     def __init__(self, task_id: _Optional[int] = ..., task_status_path: _Optional[str] = ...) -> None: ...
 
 class StreamRecordsHeader(_message.Message):
-    __slots__ = ("key", "section", "collection", "mode", "on_missing", "force", "notification_email", "notification_url")
+    __slots__ = ("key", "section", "collection", "mode", "on_missing", "force", "notification_email", "notification_url", "on_invalid")
     KEY_FIELD_NUMBER: _ClassVar[int]
     SECTION_FIELD_NUMBER: _ClassVar[int]
     COLLECTION_FIELD_NUMBER: _ClassVar[int]
@@ -181,6 +194,7 @@ class StreamRecordsHeader(_message.Message):
     FORCE_FIELD_NUMBER: _ClassVar[int]
     NOTIFICATION_EMAIL_FIELD_NUMBER: _ClassVar[int]
     NOTIFICATION_URL_FIELD_NUMBER: _ClassVar[int]
+    ON_INVALID_FIELD_NUMBER: _ClassVar[int]
     key: str
     section: str
     collection: str
@@ -189,7 +203,8 @@ class StreamRecordsHeader(_message.Message):
     force: bool
     notification_email: str
     notification_url: str
-    def __init__(self, key: _Optional[str] = ..., section: _Optional[str] = ..., collection: _Optional[str] = ..., mode: _Optional[_Union[WriteMode, str]] = ..., on_missing: _Optional[_Union[OnMissing, str]] = ..., force: _Optional[bool] = ..., notification_email: _Optional[str] = ..., notification_url: _Optional[str] = ...) -> None: ...
+    on_invalid: OnInvalid
+    def __init__(self, key: _Optional[str] = ..., section: _Optional[str] = ..., collection: _Optional[str] = ..., mode: _Optional[_Union[WriteMode, str]] = ..., on_missing: _Optional[_Union[OnMissing, str]] = ..., force: _Optional[bool] = ..., notification_email: _Optional[str] = ..., notification_url: _Optional[str] = ..., on_invalid: _Optional[_Union[OnInvalid, str]] = ...) -> None: ...
 
 class StreamRecordsRequest(_message.Message):
     __slots__ = ("header", "batch")
@@ -210,7 +225,7 @@ class StreamRecordsResponse(_message.Message):
     def __init__(self, task_id: _Optional[int] = ..., task_status_path: _Optional[str] = ..., records_received: _Optional[int] = ...) -> None: ...
 
 class UploadCatalogHeader(_message.Message):
-    __slots__ = ("key", "section", "mode", "patch_delta", "force", "notification_email", "notification_url", "files")
+    __slots__ = ("key", "section", "mode", "patch_delta", "force", "notification_email", "notification_url", "files", "on_invalid")
     KEY_FIELD_NUMBER: _ClassVar[int]
     SECTION_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
@@ -219,6 +234,7 @@ class UploadCatalogHeader(_message.Message):
     NOTIFICATION_EMAIL_FIELD_NUMBER: _ClassVar[int]
     NOTIFICATION_URL_FIELD_NUMBER: _ClassVar[int]
     FILES_FIELD_NUMBER: _ClassVar[int]
+    ON_INVALID_FIELD_NUMBER: _ClassVar[int]
     key: str
     section: str
     mode: UploadMode
@@ -227,7 +243,8 @@ class UploadCatalogHeader(_message.Message):
     notification_email: str
     notification_url: str
     files: _containers.RepeatedScalarFieldContainer[_record_pb2.RecordKind]
-    def __init__(self, key: _Optional[str] = ..., section: _Optional[str] = ..., mode: _Optional[_Union[UploadMode, str]] = ..., patch_delta: _Optional[bool] = ..., force: _Optional[bool] = ..., notification_email: _Optional[str] = ..., notification_url: _Optional[str] = ..., files: _Optional[_Iterable[_Union[_record_pb2.RecordKind, str]]] = ...) -> None: ...
+    on_invalid: OnInvalid
+    def __init__(self, key: _Optional[str] = ..., section: _Optional[str] = ..., mode: _Optional[_Union[UploadMode, str]] = ..., patch_delta: _Optional[bool] = ..., force: _Optional[bool] = ..., notification_email: _Optional[str] = ..., notification_url: _Optional[str] = ..., files: _Optional[_Iterable[_Union[_record_pb2.RecordKind, str]]] = ..., on_invalid: _Optional[_Union[OnInvalid, str]] = ...) -> None: ...
 
 class FileChunk(_message.Message):
     __slots__ = ("file", "data")

@@ -1,6 +1,7 @@
 import datetime
 
 from google.api import annotations_pb2 as _annotations_pb2
+from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -55,20 +56,22 @@ class TaskResult(_message.Message):
     def __init__(self, items: _Optional[_Union[RecordCounts, _Mapping]] = ..., variations: _Optional[_Union[RecordCounts, _Mapping]] = ..., item_groups: _Optional[_Union[RecordCounts, _Mapping]] = ..., skipped_record_ids: _Optional[_Iterable[str]] = ..., ingestion_id: _Optional[str] = ...) -> None: ...
 
 class TaskError(_message.Message):
-    __slots__ = ("reason", "message", "file", "row", "column", "record_id")
+    __slots__ = ("reason", "message", "file", "row", "column", "record_id", "record")
     REASON_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     FILE_FIELD_NUMBER: _ClassVar[int]
     ROW_FIELD_NUMBER: _ClassVar[int]
     COLUMN_FIELD_NUMBER: _ClassVar[int]
     RECORD_ID_FIELD_NUMBER: _ClassVar[int]
+    RECORD_FIELD_NUMBER: _ClassVar[int]
     reason: str
     message: str
     file: str
     row: int
     column: str
     record_id: str
-    def __init__(self, reason: _Optional[str] = ..., message: _Optional[str] = ..., file: _Optional[str] = ..., row: _Optional[int] = ..., column: _Optional[str] = ..., record_id: _Optional[str] = ...) -> None: ...
+    record: _struct_pb2.Value
+    def __init__(self, reason: _Optional[str] = ..., message: _Optional[str] = ..., file: _Optional[str] = ..., row: _Optional[int] = ..., column: _Optional[str] = ..., record_id: _Optional[str] = ..., record: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ...) -> None: ...
 
 class TaskProgress(_message.Message):
     __slots__ = ("records_seen", "records_applied", "records_total", "bytes_total")
@@ -83,7 +86,7 @@ class TaskProgress(_message.Message):
     def __init__(self, records_seen: _Optional[int] = ..., records_applied: _Optional[int] = ..., records_total: _Optional[int] = ..., bytes_total: _Optional[int] = ...) -> None: ...
 
 class Task(_message.Message):
-    __slots__ = ("id", "type", "status", "section", "submission_time", "start_time", "finish_time", "last_update", "progress", "result", "error", "attempts")
+    __slots__ = ("id", "type", "status", "section", "submission_time", "start_time", "finish_time", "last_update", "progress", "result", "error", "attempts", "error_count")
     ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -96,6 +99,7 @@ class Task(_message.Message):
     RESULT_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_COUNT_FIELD_NUMBER: _ClassVar[int]
     id: int
     type: str
     status: TaskStatus
@@ -108,7 +112,8 @@ class Task(_message.Message):
     result: TaskResult
     error: TaskError
     attempts: int
-    def __init__(self, id: _Optional[int] = ..., type: _Optional[str] = ..., status: _Optional[_Union[TaskStatus, str]] = ..., section: _Optional[str] = ..., submission_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_update: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., progress: _Optional[_Union[TaskProgress, _Mapping]] = ..., result: _Optional[_Union[TaskResult, _Mapping]] = ..., error: _Optional[_Union[TaskError, _Mapping]] = ..., attempts: _Optional[int] = ...) -> None: ...
+    error_count: int
+    def __init__(self, id: _Optional[int] = ..., type: _Optional[str] = ..., status: _Optional[_Union[TaskStatus, str]] = ..., section: _Optional[str] = ..., submission_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_update: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., progress: _Optional[_Union[TaskProgress, _Mapping]] = ..., result: _Optional[_Union[TaskResult, _Mapping]] = ..., error: _Optional[_Union[TaskError, _Mapping]] = ..., attempts: _Optional[int] = ..., error_count: _Optional[int] = ...) -> None: ...
 
 class GetTaskRequest(_message.Message):
     __slots__ = ("id", "key")
@@ -178,6 +183,28 @@ class CancelTaskResponse(_message.Message):
     TASK_FIELD_NUMBER: _ClassVar[int]
     task: Task
     def __init__(self, task: _Optional[_Union[Task, _Mapping]] = ...) -> None: ...
+
+class ListTaskErrorsRequest(_message.Message):
+    __slots__ = ("id", "key", "page_size", "page_token")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    key: str
+    page_size: int
+    page_token: str
+    def __init__(self, id: _Optional[int] = ..., key: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListTaskErrorsResponse(_message.Message):
+    __slots__ = ("errors", "next_page_token", "total_size")
+    ERRORS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_SIZE_FIELD_NUMBER: _ClassVar[int]
+    errors: _containers.RepeatedCompositeFieldContainer[TaskError]
+    next_page_token: str
+    total_size: int
+    def __init__(self, errors: _Optional[_Iterable[_Union[TaskError, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_size: _Optional[int] = ...) -> None: ...
 
 class WatchTaskRequest(_message.Message):
     __slots__ = ("id", "key")

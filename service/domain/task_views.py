@@ -6,6 +6,7 @@ from typing import Any
 
 from catalogingest.v1 import task_pb2
 from service.db.models import Task
+from service.domain.task_errors import total_of
 from service.timeutil import to_timestamp
 
 
@@ -17,6 +18,7 @@ def task_to_proto(task: Task, section: str) -> task_pb2.Task:
         section=section,
         progress=_progress(task),
         attempts=task.attempts,
+        error_count=total_of(task.error, task.result) or 0,
     )
     for name in ("submission_time", "start_time", "finish_time", "last_update"):
         value = getattr(task, name)

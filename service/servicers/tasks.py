@@ -14,6 +14,7 @@ from service.db.sessions import Sessions
 from service.domain import paging
 from service.domain.task_views import task_to_proto
 from service.interceptors import current_principal
+from service.servicers.task_errors import TaskErrorRpcs
 from service.settings import Settings
 from service.tasks import observe
 from service.tasks.handlers import record_cancellation
@@ -24,7 +25,7 @@ from service.tasks.status import TaskStatus
 WATCH_INTERVAL = 0.2
 
 
-class TaskServicer(task_pb2_grpc.TaskServiceServicer):
+class TaskServicer(TaskErrorRpcs, task_pb2_grpc.TaskServiceServicer):
     def __init__(self, sessions: Sessions, settings: Settings) -> None:
         self.sessions = sessions
         self.settings = settings

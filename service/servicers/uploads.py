@@ -31,6 +31,12 @@ def check_header(header: catalog_pb2.UploadCatalogHeader) -> str:
         raise invalid_field("header.mode", "must be UPLOAD_MODE_SYNC or UPLOAD_MODE_DELTA")
     if header.patch_delta and header.mode != catalog_pb2.UPLOAD_MODE_DELTA:
         raise invalid_field("header.patch_delta", "only a delta can be a patch")
+    if header.on_invalid not in (
+        catalog_pb2.ON_INVALID_UNSPECIFIED,
+        catalog_pb2.ON_INVALID_FAIL,
+        catalog_pb2.ON_INVALID_SKIP,
+    ):
+        raise invalid_field("header.on_invalid", "must be ON_INVALID_FAIL or ON_INVALID_SKIP")
     if len(set(header.files)) != len(header.files) or not set(header.files) <= set(FILE_NAMES):
         raise invalid_field("header.files", "each of items, variations, item_groups at most once")
     if header.notification_url:
@@ -51,6 +57,7 @@ class UploadRpcs:
             requests = idle_timeout(aiter(request_iterator), self.settings.upload_idle_timeout_seconds)
             header = await read_header(requests)
             task_type = check_header(header)
+            on_invalid = "SKIP" if header.on_invalid == catalog_pb2.ON_INVALID_SKIP else "FAIL"
             principal.check_tenant(header.key, "key")
             section = header.section or self.settings.default_section
             # A catalog this upload creates is removed again if the upload fails.
@@ -62,7 +69,7 @@ class UploadRpcs:
                     tenant_id=principal.tenant_id,
                     catalog_id=catalog.id,
                     task_type=task_type,
-                    params={"patch_delta": header.patch_delta, "force": header.force},
+                    params={"patch_delta": header.patch_delta, "force": header.force, "on_invalid": on_invalid},
                     submitted_by=principal.token_id,
                     notification_email=header.notification_email,
                     notification_url=header.notification_url or None,
@@ -75,6 +82,7 @@ class UploadRpcs:
                         params={
                             "patch_delta": header.patch_delta,
                             "force": header.force,
+                            "on_invalid": on_invalid,
                             "files": files,
                             "bytes_total": upload.stored_bytes,  # TaskProgress.bytes_total
                         }
