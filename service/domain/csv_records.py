@@ -62,6 +62,7 @@ class CsvError(TaskFailed):
     ) -> None:
         where = f"{FILE_NAMES[kind]}, row {row}" + (f", column '{column}'" if column else "")
         super().__init__(f"{where}: {message}", reason=reason, file=FILE_NAMES[kind], row=row, column=column)
+        self.kind = kind
 
 
 class RowParser:
