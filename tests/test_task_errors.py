@@ -127,10 +127,10 @@ async def test_on_invalid_skip_applies_the_valid_rows_and_reports_the_rejected(h
 async def test_a_json_write_names_each_bad_record_and_skip_applies_the_rest(http_stack) -> None:
     items = [
         {"id": "ok-1", "name": "One"},
-        {"id": "bad id\u0000", "name": "Two"},
+        {"id": "bad/2", "name": "Two"},
         {"id": "ok-3", "name": "Three"},
-        {"id": "bad-4", "item_id": "x"},
-        {"id": "bad-5", "parent_ids": ["g"], "data": {"url": "/p/5"}},
+        {"id": " bad-4", "data": {"url": "/p/4"}},
+        {"id": "bad-5", "context": "a/b", "data": {"url": "/p/5"}},
     ]
     response = await http_stack.http.put(
         "/v2/items", params={"key": "acme", "on_invalid": "SKIP"}, json={"items": items}, headers=http_stack.auth()
@@ -142,16 +142,16 @@ async def test_a_json_write_names_each_bad_record_and_skip_applies_the_rest(http
     assert task["result"]["items"]["created"] == 2 and task["result"]["items"]["rejected"] == 3
     errors = (await errors_of(http_stack, f"/v1/tasks/{task_id}/errors"))["errors"]
     assert [(e["record_id"], e["column"], e["reason"]) for e in errors] == [
-        ("bad id\u0000", "records[1].id", "INVALID_RECORD"),
-        ("bad-4", "records[3].item_id", "INVALID_RECORD"),
-        ("bad-5", "records[4].parent_ids", "INVALID_RECORD"),
+        ("bad/2", "records[1].id", "INVALID_RECORD"),
+        (" bad-4", "records[3].id", "INVALID_RECORD"),
+        ("bad-5", "records[4].context", "INVALID_RECORD"),
     ]
-    assert errors[2]["record"] == {"id": "bad-5", "parent_ids": ["g"], "data": {"url": "/p/5"}}
+    assert errors[2]["record"] == {"id": "bad-5", "context": "a/b", "data": {"url": "/p/5"}}
 
     # The download's records, fixed, are a valid /v2 write.
     lines = await jsonl_of(http_stack, f"/v1/tasks/{task_id}/errors.jsonl")
     fixed = [
-        {"id": f"fixed-{i}", **{k: v for k, v in line["record"].items() if k not in ("id", "item_id", "parent_ids")}}
+        {"id": f"fixed-{i}", **{k: v for k, v in line["record"].items() if k not in ("id", "context")}}
         for i, line in enumerate(lines)
     ]
     response = await http_stack.http.put(
