@@ -15,6 +15,7 @@ import grpc
 import pytest
 
 from catalogingest.v1 import catalog_pb2, record_pb2, task_pb2
+from tests.batch_helpers import add, ingest, new_version, scope, wait_ingestion
 from tests.conftest import start_stack
 from tests.helpers import eventually
 
@@ -230,3 +231,39 @@ async def test_grpc_record_writes_take_on_invalid_skip(stack) -> None:
             catalog_pb2.ReplaceRecordsRequest(collection="items", records=records), metadata=stack.metadata()
         )
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_an_ingestion_lists_every_failed_item_with_its_reason(http_stack) -> None:
+    stack = http_stack
+    version = await new_version(stack)
+    batch = [
+        {"id": "p1", "type": "product", "attributes": {"title": "P1"}},
+        *({"id": f"v{i}", "type": "variant", "parentId": "ghost", "attributes": {"n": i}} for i in range(7)),
+    ]
+    await add(stack, batch, version)
+    ingestion_id = await ingest(
+        stack,
+        {"catalogVersion": version, "minItemCount": 0, "minSuccessRatePercent": 0, "source": "api"},
+    )
+    status = await wait_ingestion(stack, ingestion_id)
+    assert status["status"] == "SUCCESS" and status["itemErrorCount"] == 7, status
+    # The documented summary keeps its shape: one sample message per type, at most 5 ids.
+    assert len(status["itemErrorsSummary"]["MISSING_PARENT"]["sampleIds"]) == 5
+
+    path = f"/batch-imports/ingestions/{ingestion_id}/errors"
+    listed = await errors_of(stack, path, **scope(), pageSize="4")
+    assert listed["totalSize"] == 7 and len(listed["errors"]) == 4 and listed["nextPageToken"]
+    rest = await errors_of(stack, path, **scope(), pageToken=listed["nextPageToken"])
+    errors = listed["errors"] + rest["errors"]
+    assert [e["recordId"] for e in errors] == [f"v{i}" for i in range(7)]
+    assert {e["reason"] for e in errors} == {"MISSING_PARENT_ITEM"}
+    assert errors[3]["record"] == {
+        "id": "v3",
+        "type": "variant",
+        "context": "",
+        "parentId": "ghost",
+        "attributes": {"n": 3},
+    }
+    assert await jsonl_of(stack, f"{path}.jsonl", **scope()) == errors
+    other = await stack.http.get(path, params=scope(tenant="globex"), headers=stack.auth("globex"))
+    assert other.status_code == 404, other.text
