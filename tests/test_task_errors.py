@@ -18,6 +18,8 @@ from catalogingest.v1 import catalog_pb2, record_pb2, task_pb2
 from tests.batch_helpers import add, ingest, new_version, scope, wait_ingestion
 from tests.conftest import start_stack
 from tests.helpers import eventually
+from tests.test_bulk_existence import worker
+from tests.test_bulk_items import applied, bulk_stack, define, send
 
 BAD_ROWS = {1500: ("suggested_score", "lots"), 4000: ("active", "maybe"), 9999: ("suggested_score", "nan")}
 
@@ -267,3 +269,21 @@ async def test_an_ingestion_lists_every_failed_item_with_its_reason(http_stack) 
     assert await jsonl_of(stack, f"{path}.jsonl", **scope()) == errors
     other = await stack.http.get(path, params=scope(tenant="globex"), headers=stack.auth("globex"))
     assert other.status_code == 404, other.text
+
+
+async def test_a_bulk_upsert_names_each_item_it_could_not_create(database_url) -> None:
+    """Existence decided when the task runs (a task ahead, no worker yet): each refused item is a task error."""
+    async with bulk_stack(database_url, worker=False) as s:
+        await define(s, "req", [{"name": "sku", "type": "string", "required": True}, {"name": "n", "type": "number"}])
+        path = "/data/v2/projects/acme/catalogs/req/items"
+        _, put = await send(s, "PUT", path, [{"item_id": "a", "properties": {"sku": "A"}}])
+        body = [{"item_id": i, "properties": {"n": 2}} for i in ("a", "b", "c")]
+        _, update = await send(s, "POST", path + "/partial-update", body, upsert="true")
+        async with worker(s):
+            await applied(s, put)
+            task = await applied(s, update)
+        assert task.result.items.rejected == 2 and task.error_count == 2
+        page = await s.tasks.ListTaskErrors(task_pb2.ListTaskErrorsRequest(id=update), metadata=s.metadata())
+        assert [(e.record_id, e.reason) for e in page.errors] == [("b", "INVALID_RECORD"), ("c", "INVALID_RECORD")]
+        assert "sku" in page.errors[0].message
+        assert dict(page.errors[1].record.struct_value) == {"item_id": "c", "properties": {"n": 2.0}}
