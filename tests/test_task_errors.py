@@ -287,3 +287,32 @@ async def test_a_bulk_upsert_names_each_item_it_could_not_create(database_url) -
         assert [(e.record_id, e.reason) for e in page.errors] == [("b", "INVALID_RECORD"), ("c", "INVALID_RECORD")]
         assert "sku" in page.errors[0].message
         assert dict(page.errors[1].record.struct_value) == {"item_id": "c", "properties": {"n": 2.0}}
+
+
+async def test_a_record_stream_with_on_invalid_skip_names_each_bad_record_by_its_place(stack) -> None:
+    def batch(*ids: str) -> catalog_pb2.StreamRecordsRequest:
+        records = [record_pb2.Record(id=i, name=i.upper()) for i in ids]
+        return catalog_pb2.StreamRecordsRequest(batch=record_pb2.RecordBatch(records=records))
+
+    async def requests():
+        yield catalog_pb2.StreamRecordsRequest(
+            header=catalog_pb2.StreamRecordsHeader(
+                collection="items", mode=catalog_pb2.WRITE_MODE_REPLACE, on_invalid=catalog_pb2.ON_INVALID_SKIP
+            )
+        )
+        yield batch("a", "b/1", "c")
+        yield batch("d", "e", " f")
+
+    answer = await stack.catalog.StreamRecords(requests(), metadata=stack.metadata())
+    assert answer.records_received == 6
+
+    async def probe() -> task_pb2.Task:
+        return (await stack.tasks.GetTask(task_pb2.GetTaskRequest(id=answer.task_id), metadata=stack.metadata())).task
+
+    task = await eventually(probe, lambda t: t.status in (task_pb2.TASK_STATUS_DONE, task_pb2.TASK_STATUS_FAILED))
+    assert task.status == task_pb2.TASK_STATUS_DONE, task
+    assert (task.result.items.created, task.result.items.rejected) == (4, 2)
+    page = await stack.tasks.ListTaskErrors(
+        task_pb2.ListTaskErrorsRequest(id=answer.task_id), metadata=stack.metadata()
+    )
+    assert [(e.record_id, e.column) for e in page.errors] == [("b/1", "records[1].id"), (" f", "records[5].id")]

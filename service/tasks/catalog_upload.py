@@ -55,11 +55,17 @@ async def apply_catalog_upload(ctx: TaskContext) -> dict[str, Any]:
     now = utcnow()
     seen = 0
     # Every row is read and checked; a row that fails is reported (service.domain.task_errors), not the end.
-    rejected: dict[int, list[str]] = {kind: [] for kind in kinds}
+    rejected = dict.fromkeys(kinds, 0)
+    # A skipping sync keeps the stored records its refused rows name (below): their ids.
+    refused_ids: dict[int, list[str]] | None = (
+        {kind: [] for kind in kinds} if skip and ctx.task.type == TaskType.CATALOG_SYNC else None
+    )
 
     def invalid_row(error: CsvError, record: Any) -> None:
         ctx.errors.add_failure(error, record)
-        rejected[error.kind].append(error.record_id)
+        rejected[error.kind] += 1
+        if refused_ids is not None:
+            refused_ids[error.kind].append(error.record_id)
 
     await store.stage([])  # a declared empty file still means "no records of this kind"
     stager = _Stager(store)
@@ -82,10 +88,10 @@ async def apply_catalog_upload(ctx: TaskContext) -> dict[str, Any]:
         await stager.cancel()
     if ctx.reported and not skip:
         raise ctx.reported.failed()
-    if ctx.task.type == TaskType.CATALOG_SYNC and ctx.reported:
+    if refused_ids is not None and ctx.reported:
         # A refused row's record is kept as it is, not deleted as missing from the file: the 50% guard counts
         # only what the sync really deletes.
-        await store.stage(await _kept(ctx, store.version_id, rejected))
+        await store.stage(await _kept(ctx, store.version_id, refused_ids))
     if ctx.task.type == TaskType.CATALOG_SYNC:
         counts = await store.sync(kinds, force=bool(params.get("force")), as_of=now)
     elif patch:
@@ -97,9 +103,9 @@ async def apply_catalog_upload(ctx: TaskContext) -> dict[str, Any]:
     await enforce_links(ctx.conn, store.version_id, counts)
     if VARIATION in kinds:
         await store.check_parents()
-    for kind, ids in rejected.items():
-        if ids:
-            add_counts(counts, kind, rejected=len(ids))
+    for kind, count in rejected.items():
+        if count:
+            add_counts(counts, kind, rejected=count)
     ctx.progress(seen, seen)
     return counts
 
