@@ -27,7 +27,7 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x63\x61talogingest/v1/task.proto\x12\x10\x63\x61talogingest.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"f\n\x0cRecordCounts\x12\x0f\n\x07\x63reated\x18\x01 \x01(\x03\x12\x0f\n\x07updated\x18\x02 \x01(\x03\x12\x0f\n\x07\x64\x65leted\x18\x03 \x01(\x03\x12\x11\n\tunchanged\x18\x04 \x01(\x03\x12\x10\n\x08rejected\x18\x05 \x01(\x03\"\xec\x01\n\nTaskResult\x12-\n\x05items\x18\x01 \x01(\x0b\x32\x1e.catalogingest.v1.RecordCounts\x12\x32\n\nvariations\x18\x02 \x01(\x0b\x32\x1e.catalogingest.v1.RecordCounts\x12\x33\n\x0bitem_groups\x18\x03 \x01(\x0b\x32\x1e.catalogingest.v1.RecordCounts\x12\x1a\n\x12skipped_record_ids\x18\x04 \x03(\t\x12\x19\n\x0cingestion_id\x18\x05 \x01(\tH\x00\x88\x01\x01\x42\x0f\n\r_ingestion_id\"\x92\x01\n\tTaskError\x12\x0e\n\x06reason\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x0c\n\x04\x66ile\x18\x03 \x01(\t\x12\x0b\n\x03row\x18\x04 \x01(\x03\x12\x0e\n\x06\x63olumn\x18\x05 \x01(\t\x12\x11\n\trecord_id\x18\x06 \x01(\t\x12&\n\x06record\x18\x07 \x01(\x0b\x32\x16.google.protobuf.Value\"i\n\x0cTaskProgress\x12\x14\n\x0crecords_seen\x18\x01 \x01(\x03\x12\x17\n\x0frecords_applied\x18\x02 \x01(\x03\x12\x15\n\rrecords_total\x18\x03 \x01(\x03\x12\x13\n\x0b\x62ytes_total\x18\x04 \x01(\x03\"\xd9\x03\n\x04Task\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0c\n\x04type\x18\x02 \x01(\t\x12,\n\x06status\x18\x03 \x01(\x0e\x32\x1c.catalogingest.v1.TaskStatus\x12\x0f\n\x07section\x18\x04 \x01(\t\x12\x33\n\x0fsubmission_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nstart_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inish_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0blast_update\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x08progress\x18\t \x01(\x0b\x32\x1e.catalogingest.v1.TaskProgress\x12,\n\x06result\x18\n \x01(\x0b\x32\x1c.catalogingest.v1.TaskResult\x12*\n\x05\x65rror\x18\x0b \x01(\x0b\x32\x1b.catalogingest.v1.TaskError\x12\x10\n\x08\x61ttempts\x18\x0c \x01(\x05\x12\x13\n\x0b\x65rror_count\x18\x14 \x01(\x03\")\n\x0eGetTaskRequest\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0b\n\x03key\x18\x02 \x01(\t\"7\n\x0fGetTaskResponse\x12$\n\x04task\x18\x01 \x01(\x0b\x32\x16.catalogingest.v1.Task\"\x97\x02\n\x10ListTasksRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0f\n\x07section\x18\x02 \x01(\t\x12,\n\x06status\x18\x03 \x01(\x0e\x32\x1c.catalogingest.v1.TaskStatus\x12\x0c\n\x04type\x18\x04 \x01(\t\x12\x33\n\x0fsubmitted_after\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\x10submitted_before\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1c\n\x14num_results_per_page\x18\x07 \x01(\x05\x12\x0c\n\x04page\x18\x08 \x01(\x05\x12\x12\n\npage_token\x18\t \x01(\t\"\xeb\x01\n\x11ListTasksResponse\x12%\n\x05tasks\x18\x01 \x03(\x0b\x32\x16.catalogingest.v1.Task\x12\x13\n\x0btotal_count\x18\x02 \x01(\x03\x12L\n\rstatus_counts\x18\x03 \x03(\x0b\x32\x35.catalogingest.v1.ListTasksResponse.StatusCountsEntry\x12\x17\n\x0fnext_page_token\x18\x04 \x01(\t\x1a\x33\n\x11StatusCountsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\",\n\x11\x43\x61ncelTaskRequest\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0b\n\x03key\x18\x02 \x01(\t\":\n\x12\x43\x61ncelTaskResponse\x12$\n\x04task\x18\x01 \x01(\x0b\x32\x16.catalogingest.v1.Task\"W\n\x15ListTaskErrorsRequest\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0b\n\x03key\x18\x02 \x01(\t\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"r\n\x16ListTaskErrorsResponse\x12+\n\x06\x65rrors\x18\x01 \x03(\x0b\x32\x1b.catalogingest.v1.TaskError\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x03\"+\n\x10WatchTaskRequest\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0b\n\x03key\x18\x02 \x01(\t\"9\n\x11WatchTaskResponse\x12$\n\x04task\x18\x01 \x01(\x0b\x32\x16.catalogingest.v1.Task\"\x1b\n\x19GetIngestionStatusRequest\"-\n\x1aGetIngestionStatusResponse\x12\x0f\n\x07message\x18\x01 \x01(\t*\xa6\x01\n\nTaskStatus\x12\x1b\n\x17TASK_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12TASK_STATUS_QUEUED\x10\x01\x12\x1b\n\x17TASK_STATUS_IN_PROGRESS\x10\x02\x12\x14\n\x10TASK_STATUS_DONE\x10\x03\x12\x16\n\x12TASK_STATUS_FAILED\x10\x04\x12\x18\n\x14TASK_STATUS_CANCELED\x10\x05\x32\xe4\x05\n\x0bTaskService\x12\x83\x01\n\x07GetTask\x12 .catalogingest.v1.GetTaskRequest\x1a!.catalogingest.v1.GetTaskResponse\"3\x82\xd3\xe4\x93\x02-\x12\x0e/v1/tasks/{id}Z\x15\x12\r/v1/task/{id}b\x04taskb\x04task\x12g\n\tListTasks\x12\".catalogingest.v1.ListTasksRequest\x1a#.catalogingest.v1.ListTasksResponse\"\x11\x82\xd3\xe4\x93\x02\x0b\x12\t/v1/tasks\x12|\n\nCancelTask\x12#.catalogingest.v1.CancelTaskRequest\x1a$.catalogingest.v1.CancelTaskResponse\"#\x82\xd3\xe4\x93\x02\x1d\"\x15/v1/tasks/{id}:cancelb\x04task\x12\x82\x01\n\x0eListTaskErrors\x12\'.catalogingest.v1.ListTaskErrorsRequest\x1a(.catalogingest.v1.ListTaskErrorsResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/tasks/{id}/errors\x12V\n\tWatchTask\x12\".catalogingest.v1.WatchTaskRequest\x1a#.catalogingest.v1.WatchTaskResponse0\x01\x12\x8a\x01\n\x12GetIngestionStatus\x12+.catalogingest.v1.GetIngestionStatusRequest\x1a,.catalogingest.v1.GetIngestionStatusResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/status/ingestionb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x63\x61talogingest/v1/task.proto\x12\x10\x63\x61talogingest.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"f\n\x0cRecordCounts\x12\x0f\n\x07\x63reated\x18\x01 \x01(\x03\x12\x0f\n\x07updated\x18\x02 \x01(\x03\x12\x0f\n\x07\x64\x65leted\x18\x03 \x01(\x03\x12\x11\n\tunchanged\x18\x04 \x01(\x03\x12\x10\n\x08rejected\x18\x05 \x01(\x03\"\xec\x01\n\nTaskResult\x12-\n\x05items\x18\x01 \x01(\x0b\x32\x1e.catalogingest.v1.RecordCounts\x12\x32\n\nvariations\x18\x02 \x01(\x0b\x32\x1e.catalogingest.v1.RecordCounts\x12\x33\n\x0bitem_groups\x18\x03 \x01(\x0b\x32\x1e.catalogingest.v1.RecordCounts\x12\x1a\n\x12skipped_record_ids\x18\x04 \x03(\t\x12\x19\n\x0cingestion_id\x18\x05 \x01(\tH\x00\x88\x01\x01\x42\x0f\n\r_ingestion_id\"\x92\x01\n\tTaskError\x12\x0e\n\x06reason\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x0c\n\x04\x66ile\x18\x03 \x01(\t\x12\x0b\n\x03row\x18\x04 \x01(\x03\x12\x0e\n\x06\x63olumn\x18\x05 \x01(\t\x12\x11\n\trecord_id\x18\x06 \x01(\t\x12&\n\x06record\x18\x07 \x01(\x0b\x32\x16.google.protobuf.Value\"i\n\x0cTaskProgress\x12\x14\n\x0crecords_seen\x18\x01 \x01(\x03\x12\x17\n\x0frecords_applied\x18\x02 \x01(\x03\x12\x15\n\rrecords_total\x18\x03 \x01(\x03\x12\x13\n\x0b\x62ytes_total\x18\x04 \x01(\x03\"\xee\x03\n\x04Task\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0c\n\x04type\x18\x02 \x01(\t\x12,\n\x06status\x18\x03 \x01(\x0e\x32\x1c.catalogingest.v1.TaskStatus\x12\x0f\n\x07section\x18\x04 \x01(\t\x12\x33\n\x0fsubmission_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nstart_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inish_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0blast_update\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x08progress\x18\t \x01(\x0b\x32\x1e.catalogingest.v1.TaskProgress\x12,\n\x06result\x18\n \x01(\x0b\x32\x1c.catalogingest.v1.TaskResult\x12*\n\x05\x65rror\x18\x0b \x01(\x0b\x32\x1b.catalogingest.v1.TaskError\x12\x10\n\x08\x61ttempts\x18\x0c \x01(\x05\x12\x18\n\x0b\x65rror_count\x18\x14 \x01(\x03H\x00\x88\x01\x01\x42\x0e\n\x0c_error_count\")\n\x0eGetTaskRequest\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0b\n\x03key\x18\x02 \x01(\t\"7\n\x0fGetTaskResponse\x12$\n\x04task\x18\x01 \x01(\x0b\x32\x16.catalogingest.v1.Task\"\x97\x02\n\x10ListTasksRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0f\n\x07section\x18\x02 \x01(\t\x12,\n\x06status\x18\x03 \x01(\x0e\x32\x1c.catalogingest.v1.TaskStatus\x12\x0c\n\x04type\x18\x04 \x01(\t\x12\x33\n\x0fsubmitted_after\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\x10submitted_before\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1c\n\x14num_results_per_page\x18\x07 \x01(\x05\x12\x0c\n\x04page\x18\x08 \x01(\x05\x12\x12\n\npage_token\x18\t \x01(\t\"\xeb\x01\n\x11ListTasksResponse\x12%\n\x05tasks\x18\x01 \x03(\x0b\x32\x16.catalogingest.v1.Task\x12\x13\n\x0btotal_count\x18\x02 \x01(\x03\x12L\n\rstatus_counts\x18\x03 \x03(\x0b\x32\x35.catalogingest.v1.ListTasksResponse.StatusCountsEntry\x12\x17\n\x0fnext_page_token\x18\x04 \x01(\t\x1a\x33\n\x11StatusCountsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\",\n\x11\x43\x61ncelTaskRequest\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0b\n\x03key\x18\x02 \x01(\t\":\n\x12\x43\x61ncelTaskResponse\x12$\n\x04task\x18\x01 \x01(\x0b\x32\x16.catalogingest.v1.Task\"W\n\x15ListTaskErrorsRequest\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0b\n\x03key\x18\x02 \x01(\t\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"r\n\x16ListTaskErrorsResponse\x12+\n\x06\x65rrors\x18\x01 \x03(\x0b\x32\x1b.catalogingest.v1.TaskError\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x03\"+\n\x10WatchTaskRequest\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0b\n\x03key\x18\x02 \x01(\t\"9\n\x11WatchTaskResponse\x12$\n\x04task\x18\x01 \x01(\x0b\x32\x16.catalogingest.v1.Task\"\x1b\n\x19GetIngestionStatusRequest\"-\n\x1aGetIngestionStatusResponse\x12\x0f\n\x07message\x18\x01 \x01(\t*\xa6\x01\n\nTaskStatus\x12\x1b\n\x17TASK_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12TASK_STATUS_QUEUED\x10\x01\x12\x1b\n\x17TASK_STATUS_IN_PROGRESS\x10\x02\x12\x14\n\x10TASK_STATUS_DONE\x10\x03\x12\x16\n\x12TASK_STATUS_FAILED\x10\x04\x12\x18\n\x14TASK_STATUS_CANCELED\x10\x05\x32\xe4\x05\n\x0bTaskService\x12\x83\x01\n\x07GetTask\x12 .catalogingest.v1.GetTaskRequest\x1a!.catalogingest.v1.GetTaskResponse\"3\x82\xd3\xe4\x93\x02-\x12\x0e/v1/tasks/{id}Z\x15\x12\r/v1/task/{id}b\x04taskb\x04task\x12g\n\tListTasks\x12\".catalogingest.v1.ListTasksRequest\x1a#.catalogingest.v1.ListTasksResponse\"\x11\x82\xd3\xe4\x93\x02\x0b\x12\t/v1/tasks\x12|\n\nCancelTask\x12#.catalogingest.v1.CancelTaskRequest\x1a$.catalogingest.v1.CancelTaskResponse\"#\x82\xd3\xe4\x93\x02\x1d\"\x15/v1/tasks/{id}:cancelb\x04task\x12\x82\x01\n\x0eListTaskErrors\x12\'.catalogingest.v1.ListTaskErrorsRequest\x1a(.catalogingest.v1.ListTaskErrorsResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/tasks/{id}/errors\x12V\n\tWatchTask\x12\".catalogingest.v1.WatchTaskRequest\x1a#.catalogingest.v1.WatchTaskResponse0\x01\x12\x8a\x01\n\x12GetIngestionStatus\x12+.catalogingest.v1.GetIngestionStatusRequest\x1a,.catalogingest.v1.GetIngestionStatusResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/status/ingestionb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -46,8 +46,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TASKSERVICE'].methods_by_name['ListTaskErrors']._serialized_options = b'\202\323\344\223\002\027\022\025/v1/tasks/{id}/errors'
   _globals['_TASKSERVICE'].methods_by_name['GetIngestionStatus']._loaded_options = None
   _globals['_TASKSERVICE'].methods_by_name['GetIngestionStatus']._serialized_options = b'\202\323\344\223\002\023\022\021/status/ingestion'
-  _globals['_TASKSTATUS']._serialized_start=2329
-  _globals['_TASKSTATUS']._serialized_end=2495
+  _globals['_TASKSTATUS']._serialized_start=2350
+  _globals['_TASKSTATUS']._serialized_end=2516
   _globals['_RECORDCOUNTS']._serialized_start=142
   _globals['_RECORDCOUNTS']._serialized_end=244
   _globals['_TASKRESULT']._serialized_start=247
@@ -57,33 +57,33 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TASKPROGRESS']._serialized_start=634
   _globals['_TASKPROGRESS']._serialized_end=739
   _globals['_TASK']._serialized_start=742
-  _globals['_TASK']._serialized_end=1215
-  _globals['_GETTASKREQUEST']._serialized_start=1217
-  _globals['_GETTASKREQUEST']._serialized_end=1258
-  _globals['_GETTASKRESPONSE']._serialized_start=1260
-  _globals['_GETTASKRESPONSE']._serialized_end=1315
-  _globals['_LISTTASKSREQUEST']._serialized_start=1318
-  _globals['_LISTTASKSREQUEST']._serialized_end=1597
-  _globals['_LISTTASKSRESPONSE']._serialized_start=1600
-  _globals['_LISTTASKSRESPONSE']._serialized_end=1835
-  _globals['_LISTTASKSRESPONSE_STATUSCOUNTSENTRY']._serialized_start=1784
-  _globals['_LISTTASKSRESPONSE_STATUSCOUNTSENTRY']._serialized_end=1835
-  _globals['_CANCELTASKREQUEST']._serialized_start=1837
-  _globals['_CANCELTASKREQUEST']._serialized_end=1881
-  _globals['_CANCELTASKRESPONSE']._serialized_start=1883
-  _globals['_CANCELTASKRESPONSE']._serialized_end=1941
-  _globals['_LISTTASKERRORSREQUEST']._serialized_start=1943
-  _globals['_LISTTASKERRORSREQUEST']._serialized_end=2030
-  _globals['_LISTTASKERRORSRESPONSE']._serialized_start=2032
-  _globals['_LISTTASKERRORSRESPONSE']._serialized_end=2146
-  _globals['_WATCHTASKREQUEST']._serialized_start=2148
-  _globals['_WATCHTASKREQUEST']._serialized_end=2191
-  _globals['_WATCHTASKRESPONSE']._serialized_start=2193
-  _globals['_WATCHTASKRESPONSE']._serialized_end=2250
-  _globals['_GETINGESTIONSTATUSREQUEST']._serialized_start=2252
-  _globals['_GETINGESTIONSTATUSREQUEST']._serialized_end=2279
-  _globals['_GETINGESTIONSTATUSRESPONSE']._serialized_start=2281
-  _globals['_GETINGESTIONSTATUSRESPONSE']._serialized_end=2326
-  _globals['_TASKSERVICE']._serialized_start=2498
-  _globals['_TASKSERVICE']._serialized_end=3238
+  _globals['_TASK']._serialized_end=1236
+  _globals['_GETTASKREQUEST']._serialized_start=1238
+  _globals['_GETTASKREQUEST']._serialized_end=1279
+  _globals['_GETTASKRESPONSE']._serialized_start=1281
+  _globals['_GETTASKRESPONSE']._serialized_end=1336
+  _globals['_LISTTASKSREQUEST']._serialized_start=1339
+  _globals['_LISTTASKSREQUEST']._serialized_end=1618
+  _globals['_LISTTASKSRESPONSE']._serialized_start=1621
+  _globals['_LISTTASKSRESPONSE']._serialized_end=1856
+  _globals['_LISTTASKSRESPONSE_STATUSCOUNTSENTRY']._serialized_start=1805
+  _globals['_LISTTASKSRESPONSE_STATUSCOUNTSENTRY']._serialized_end=1856
+  _globals['_CANCELTASKREQUEST']._serialized_start=1858
+  _globals['_CANCELTASKREQUEST']._serialized_end=1902
+  _globals['_CANCELTASKRESPONSE']._serialized_start=1904
+  _globals['_CANCELTASKRESPONSE']._serialized_end=1962
+  _globals['_LISTTASKERRORSREQUEST']._serialized_start=1964
+  _globals['_LISTTASKERRORSREQUEST']._serialized_end=2051
+  _globals['_LISTTASKERRORSRESPONSE']._serialized_start=2053
+  _globals['_LISTTASKERRORSRESPONSE']._serialized_end=2167
+  _globals['_WATCHTASKREQUEST']._serialized_start=2169
+  _globals['_WATCHTASKREQUEST']._serialized_end=2212
+  _globals['_WATCHTASKRESPONSE']._serialized_start=2214
+  _globals['_WATCHTASKRESPONSE']._serialized_end=2271
+  _globals['_GETINGESTIONSTATUSREQUEST']._serialized_start=2273
+  _globals['_GETINGESTIONSTATUSREQUEST']._serialized_end=2300
+  _globals['_GETINGESTIONSTATUSRESPONSE']._serialized_start=2302
+  _globals['_GETINGESTIONSTATUSRESPONSE']._serialized_end=2347
+  _globals['_TASKSERVICE']._serialized_start=2519
+  _globals['_TASKSERVICE']._serialized_end=3259
 # @@protoc_insertion_point(module_scope)

@@ -18,12 +18,13 @@ def task_to_proto(task: Task, section: str) -> task_pb2.Task:
         section=section,
         progress=_progress(task),
         attempts=task.attempts,
-        error_count=total_of(task.error, task.result) or 0,
     )
     for name in ("submission_time", "start_time", "finish_time", "last_update"):
         value = getattr(task, name)
         if value is not None:
             getattr(message, name).CopyFrom(to_timestamp(value))
+    if error_count := total_of(task.error, task.result):
+        message.error_count = error_count
     result: dict[str, Any] | None = task.result
     if result:
         message.result.CopyFrom(_result(result))

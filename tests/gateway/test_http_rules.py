@@ -78,6 +78,7 @@ def test_route_table_comes_from_the_annotations() -> None:
         ("GET", "/v1/task/{id}"): (task + "GetTask", "", "task"),  # additional_bindings
         ("GET", "/v1/tasks"): (task + "ListTasks", "", ""),
         ("POST", "/v1/tasks/{id}:cancel"): (task + "CancelTask", "", "task"),
+        ("GET", "/v1/tasks/{id}/errors"): (task + "ListTaskErrors", "", ""),
         ("GET", "/status/ingestion"): (task + "GetIngestionStatus", "", ""),
         ("GET", "/v2/{collection}"): (catalog + "ListRecords", "", ""),
         ("PUT", "/v2/{collection}"): (catalog + "ReplaceRecords", "*", ""),
@@ -117,6 +118,7 @@ def test_route_table_comes_from_the_annotations() -> None:
         ("POST", "/batch-imports/ingestions"): (batch + "CreateIngestion", "*", ""),
         ("GET", "/batch-imports/ingestions"): (batch + "ListIngestions", "", "ingestions"),
         ("GET", "/batch-imports/ingestions/{id}"): (batch + "GetIngestion", "", "ingestion"),
+        ("GET", "/batch-imports/ingestions/{id}/errors"): (batch + "ListIngestionErrors", "", ""),
         ("DELETE", "/batch-imports/ingestions/{id}"): (batch + "DeleteIngestion", "", ""),
         ("POST", "/catalogs"): (batch + "CreateCatalogVersion", "", "version"),
         ("GET", "/catalogs"): (batch + "ListCatalogVersions", "", "versions"),
