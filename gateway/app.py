@@ -24,6 +24,7 @@ from gateway.request_id import RequestIdMiddleware, request_id
 from gateway.responses import error_response
 from gateway.routes import RouteTable, build_routes
 from gateway.runtime import GatewayRuntime, GatewaySettings
+from gateway.task_errors import ROUTES as ERROR_DOWNLOAD_ROUTES
 from gateway.uploads import ROUTES as UPLOAD_ROUTES
 from gateway.watch import ROUTES as WATCH_ROUTES
 from service.inflight import InflightBytes
@@ -45,7 +46,15 @@ def create_app(
     """
     inflight = inflight or InflightBytes.of(settings)
     generated = build_routes(load_bindings(discover_services()))
-    routes = [*extra_routes, *UPLOAD_ROUTES, *WATCH_ROUTES, *DOCS_ROUTES, *METRICS_ROUTES, *generated]
+    routes = [
+        *extra_routes,
+        *UPLOAD_ROUTES,
+        *WATCH_ROUTES,
+        *ERROR_DOWNLOAD_ROUTES,
+        *DOCS_ROUTES,
+        *METRICS_ROUTES,
+        *generated,
+    ]
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -289,6 +289,8 @@ def custom_operations(registry: Any) -> list[tuple[str, str, dict[str, Any]]]:
 
     upload_response = registry.ref(catalog_pb2.UploadCatalogResponse.DESCRIPTOR)
     task = registry.ref(task_pb2.Task.DESCRIPTOR)
+    task_error = registry.ref(task_pb2.TaskError.DESCRIPTOR)
+    task_error_camel = registry.ref(task_pb2.TaskError.DESCRIPTOR, camel_case=True)
     common_query = [
         {"name": "key", "in": "query", "schema": {"type": "string"}, "description": "the tenant's name"},
         {"name": "section", "in": "query", "schema": {"type": "string"}, "description": "default: Products"},
@@ -356,6 +358,26 @@ def custom_operations(registry: Any) -> list[tuple[str, str, dict[str, Any]]]:
         },
     }
 
+    def errors_download(operation_id: str, tag: str, error: dict[str, Any], query: list[str]) -> dict[str, Any]:
+        id_schema = {"type": "integer", "format": "int64"} if tag == "TaskService" else {"type": "string"}
+        return {
+            "operationId": operation_id,
+            "summary": "every error the task stored, one JSON object a line (the record as sent: fix it, send it"
+            " again)",
+            "tags": [tag],
+            "parameters": [
+                {"name": "id", "in": "path", "required": True, "schema": id_schema},
+                *({"name": name, "in": "query", "schema": {"type": "string"}} for name in query),
+            ],
+            "responses": {
+                "200": {
+                    "description": "one error a line, as the errors list shows them",
+                    "content": {"application/x-ndjson": {"schema": error}},
+                },
+                **_errors(),
+            },
+        }
+
     # Prometheus scrapes it without a token, like the health check.
     metrics = {
         "operationId": "metrics",
@@ -377,6 +399,18 @@ def custom_operations(registry: Any) -> list[tuple[str, str, dict[str, Any]]]:
         ("/v1/catalog", "put", upload("PUT", "full sync of the given kinds from CSV files", common_query)),
         ("/v1/catalog", "patch", upload("PATCH", "delta upsert from CSV files", patch_query)),
         ("/v1/tasks/{id}:watch", "get", watch),
+        (
+            "/v1/tasks/{id}/errors.jsonl",
+            "get",
+            errors_download("TaskService.ListTaskErrors.jsonl", "TaskService", task_error, ["key"]),
+        ),
+        (
+            "/batch-imports/ingestions/{id}/errors.jsonl",
+            "get",
+            errors_download(
+                "BatchService.ListIngestionErrors.jsonl", "BatchService", task_error_camel, ["tenant", "environment"]
+            ),
+        ),
         ("/openapi.json", "get", public("openapi", "application/json", {"type": "object"})),
         ("/docs", "get", public("docs", "text/html", {"type": "string"})),
         ("/docs/redoc.standalone.js", "get", public("docsScript", "text/javascript", {"type": "string"})),

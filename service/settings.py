@@ -74,6 +74,9 @@ class Settings:
     # Limits (documented defaults).
     max_body_bytes: int = 10 * 1024 * 1024
     max_records_per_call: int = 1000
+    # A task reports at most this many errors (the CSV rows, records or ingestion items it refused); the count
+    # beyond it stays exact (GET /v1/tasks/{id}/errors, total_size).
+    max_reported_errors: int = 10000
     # Memory bound of each process: request bodies, their parsed forms and messages in flight at once
     # (an estimate per request, see service/inflight.py); requests past it wait briefly, then get 503.
     max_inflight_bytes: int = 512 * 1024 * 1024

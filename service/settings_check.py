@@ -37,7 +37,13 @@ def problems(settings: Settings, roles: Iterable[str] = ()) -> list[str]:
         "health_check_interval_seconds",
     ):
         at_least(name, 0, strictly=True)
-    for name in ("max_uploads", "max_uploads_per_tenant", "max_records_per_call", "max_body_bytes"):
+    for name in (
+        "max_uploads",
+        "max_uploads_per_tenant",
+        "max_records_per_call",
+        "max_body_bytes",
+        "max_reported_errors",
+    ):
         at_least(name, 1)
     retentions = ("task_retention_seconds", "failed_payload_retention_seconds", "history_retention_seconds")
     for name in (*retentions, "shutdown_grace"):

@@ -1,5 +1,6 @@
 import datetime
 
+from catalogingest.v1 import task_pb2 as _task_pb2
 from google.api import annotations_pb2 as _annotations_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
@@ -336,6 +337,30 @@ class GetIngestionRequest(_message.Message):
     environment: str
     id: str
     def __init__(self, tenant: _Optional[str] = ..., environment: _Optional[str] = ..., id: _Optional[str] = ...) -> None: ...
+
+class ListIngestionErrorsRequest(_message.Message):
+    __slots__ = ("tenant", "environment", "id", "page_size", "page_token")
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    tenant: str
+    environment: str
+    id: str
+    page_size: int
+    page_token: str
+    def __init__(self, tenant: _Optional[str] = ..., environment: _Optional[str] = ..., id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListIngestionErrorsResponse(_message.Message):
+    __slots__ = ("errors", "next_page_token", "total_size")
+    ERRORS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_SIZE_FIELD_NUMBER: _ClassVar[int]
+    errors: _containers.RepeatedCompositeFieldContainer[_task_pb2.TaskError]
+    next_page_token: str
+    total_size: int
+    def __init__(self, errors: _Optional[_Iterable[_Union[_task_pb2.TaskError, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_size: _Optional[int] = ...) -> None: ...
 
 class ListIngestionsRequest(_message.Message):
     __slots__ = ("tenant", "environment", "lookback_duration", "status")

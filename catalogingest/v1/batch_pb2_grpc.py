@@ -83,6 +83,11 @@ class BatchServiceStub:
                 request_serializer=catalogingest_dot_v1_dot_batch__pb2.ListIngestionsRequest.SerializeToString,
                 response_deserializer=catalogingest_dot_v1_dot_batch__pb2.ListIngestionsResponse.FromString,
                 _registered_method=True)
+        self.ListIngestionErrors = channel.unary_unary(
+                '/catalogingest.v1.BatchService/ListIngestionErrors',
+                request_serializer=catalogingest_dot_v1_dot_batch__pb2.ListIngestionErrorsRequest.SerializeToString,
+                response_deserializer=catalogingest_dot_v1_dot_batch__pb2.ListIngestionErrorsResponse.FromString,
+                _registered_method=True)
         self.DeleteIngestion = channel.unary_unary(
                 '/catalogingest.v1.BatchService/DeleteIngestion',
                 request_serializer=catalogingest_dot_v1_dot_batch__pb2.DeleteIngestionRequest.SerializeToString,
@@ -190,6 +195,13 @@ class BatchServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListIngestionErrors(self, request, context):
+        """Every item the ingestion refused, with its reason (itemErrorsSummary shows one sample per type).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def DeleteIngestion(self, request, context):
         """Deletes a finished ingestion, or cancels and deletes one whose task has not started.
         """
@@ -277,6 +289,11 @@ def add_BatchServiceServicer_to_server(servicer, server):
                     servicer.ListIngestions,
                     request_deserializer=catalogingest_dot_v1_dot_batch__pb2.ListIngestionsRequest.FromString,
                     response_serializer=catalogingest_dot_v1_dot_batch__pb2.ListIngestionsResponse.SerializeToString,
+            ),
+            'ListIngestionErrors': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListIngestionErrors,
+                    request_deserializer=catalogingest_dot_v1_dot_batch__pb2.ListIngestionErrorsRequest.FromString,
+                    response_serializer=catalogingest_dot_v1_dot_batch__pb2.ListIngestionErrorsResponse.SerializeToString,
             ),
             'DeleteIngestion': grpc.unary_unary_rpc_method_handler(
                     servicer.DeleteIngestion,
@@ -556,6 +573,33 @@ class BatchService:
             '/catalogingest.v1.BatchService/ListIngestions',
             catalogingest_dot_v1_dot_batch__pb2.ListIngestionsRequest.SerializeToString,
             catalogingest_dot_v1_dot_batch__pb2.ListIngestionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListIngestionErrors(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/catalogingest.v1.BatchService/ListIngestionErrors',
+            catalogingest_dot_v1_dot_batch__pb2.ListIngestionErrorsRequest.SerializeToString,
+            catalogingest_dot_v1_dot_batch__pb2.ListIngestionErrorsResponse.FromString,
             options,
             channel_credentials,
             insecure,

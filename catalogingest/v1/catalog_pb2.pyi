@@ -26,6 +26,12 @@ class UploadMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     UPLOAD_MODE_SYNC: _ClassVar[UploadMode]
     UPLOAD_MODE_DELTA: _ClassVar[UploadMode]
 
+class OnInvalid(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ON_INVALID_UNSPECIFIED: _ClassVar[OnInvalid]
+    ON_INVALID_FAIL: _ClassVar[OnInvalid]
+    ON_INVALID_SKIP: _ClassVar[OnInvalid]
+
 class OnMissing(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     ON_MISSING_UNSPECIFIED: _ClassVar[OnMissing]
@@ -39,6 +45,9 @@ WRITE_MODE_DELETE: WriteMode
 UPLOAD_MODE_UNSPECIFIED: UploadMode
 UPLOAD_MODE_SYNC: UploadMode
 UPLOAD_MODE_DELTA: UploadMode
+ON_INVALID_UNSPECIFIED: OnInvalid
+ON_INVALID_FAIL: OnInvalid
+ON_INVALID_SKIP: OnInvalid
 ON_MISSING_UNSPECIFIED: OnMissing
 ON_MISSING_FAIL: OnMissing
 ON_MISSING_IGNORE: OnMissing
@@ -141,7 +150,7 @@ class ListRecordHistoryResponse(_message.Message):
     def __init__(self, changes: _Optional[_Iterable[_Union[_record_history_pb2.RecordChange, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class ReplaceRecordsRequest(_message.Message):
-    __slots__ = ("key", "section", "collection", "records", "force", "notification_email", "notification_url", "validate_only")
+    __slots__ = ("key", "section", "collection", "records", "force", "notification_email", "notification_url", "validate_only", "on_invalid")
     KEY_FIELD_NUMBER: _ClassVar[int]
     SECTION_FIELD_NUMBER: _ClassVar[int]
     COLLECTION_FIELD_NUMBER: _ClassVar[int]
@@ -150,6 +159,7 @@ class ReplaceRecordsRequest(_message.Message):
     NOTIFICATION_EMAIL_FIELD_NUMBER: _ClassVar[int]
     NOTIFICATION_URL_FIELD_NUMBER: _ClassVar[int]
     VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
+    ON_INVALID_FIELD_NUMBER: _ClassVar[int]
     key: str
     section: str
     collection: str
@@ -158,7 +168,8 @@ class ReplaceRecordsRequest(_message.Message):
     notification_email: str
     notification_url: str
     validate_only: bool
-    def __init__(self, key: _Optional[str] = ..., section: _Optional[str] = ..., collection: _Optional[str] = ..., records: _Optional[_Iterable[_Union[_record_pb2.Record, _Mapping]]] = ..., force: _Optional[bool] = ..., notification_email: _Optional[str] = ..., notification_url: _Optional[str] = ..., validate_only: _Optional[bool] = ...) -> None: ...
+    on_invalid: OnInvalid
+    def __init__(self, key: _Optional[str] = ..., section: _Optional[str] = ..., collection: _Optional[str] = ..., records: _Optional[_Iterable[_Union[_record_pb2.Record, _Mapping]]] = ..., force: _Optional[bool] = ..., notification_email: _Optional[str] = ..., notification_url: _Optional[str] = ..., validate_only: _Optional[bool] = ..., on_invalid: _Optional[_Union[OnInvalid, str]] = ...) -> None: ...
 
 class ReplaceRecordsResponse(_message.Message):
     __slots__ = ("task_id", "task_status_path")
@@ -169,7 +180,7 @@ class ReplaceRecordsResponse(_message.Message):
     def __init__(self, task_id: _Optional[int] = ..., task_status_path: _Optional[str] = ...) -> None: ...
 
 class UpdateRecordsRequest(_message.Message):
-    __slots__ = ("key", "section", "collection", "records", "force", "notification_email", "notification_url", "on_missing", "validate_only")
+    __slots__ = ("key", "section", "collection", "records", "force", "notification_email", "notification_url", "on_missing", "validate_only", "on_invalid")
     KEY_FIELD_NUMBER: _ClassVar[int]
     SECTION_FIELD_NUMBER: _ClassVar[int]
     COLLECTION_FIELD_NUMBER: _ClassVar[int]
@@ -179,6 +190,7 @@ class UpdateRecordsRequest(_message.Message):
     NOTIFICATION_URL_FIELD_NUMBER: _ClassVar[int]
     ON_MISSING_FIELD_NUMBER: _ClassVar[int]
     VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
+    ON_INVALID_FIELD_NUMBER: _ClassVar[int]
     key: str
     section: str
     collection: str
@@ -188,7 +200,8 @@ class UpdateRecordsRequest(_message.Message):
     notification_url: str
     on_missing: OnMissing
     validate_only: bool
-    def __init__(self, key: _Optional[str] = ..., section: _Optional[str] = ..., collection: _Optional[str] = ..., records: _Optional[_Iterable[_Union[_record_pb2.Record, _Mapping]]] = ..., force: _Optional[bool] = ..., notification_email: _Optional[str] = ..., notification_url: _Optional[str] = ..., on_missing: _Optional[_Union[OnMissing, str]] = ..., validate_only: _Optional[bool] = ...) -> None: ...
+    on_invalid: OnInvalid
+    def __init__(self, key: _Optional[str] = ..., section: _Optional[str] = ..., collection: _Optional[str] = ..., records: _Optional[_Iterable[_Union[_record_pb2.Record, _Mapping]]] = ..., force: _Optional[bool] = ..., notification_email: _Optional[str] = ..., notification_url: _Optional[str] = ..., on_missing: _Optional[_Union[OnMissing, str]] = ..., validate_only: _Optional[bool] = ..., on_invalid: _Optional[_Union[OnInvalid, str]] = ...) -> None: ...
 
 class UpdateRecordsResponse(_message.Message):
     __slots__ = ("task_id", "task_status_path")
@@ -305,7 +318,7 @@ class DeleteRecordResponse(_message.Message):
     def __init__(self, task_id: _Optional[int] = ..., task_status_path: _Optional[str] = ...) -> None: ...
 
 class StreamRecordsHeader(_message.Message):
-    __slots__ = ("key", "section", "collection", "mode", "on_missing", "force", "notification_email", "notification_url", "validate_only")
+    __slots__ = ("key", "section", "collection", "mode", "on_missing", "force", "notification_email", "notification_url", "validate_only", "on_invalid")
     KEY_FIELD_NUMBER: _ClassVar[int]
     SECTION_FIELD_NUMBER: _ClassVar[int]
     COLLECTION_FIELD_NUMBER: _ClassVar[int]
@@ -315,6 +328,7 @@ class StreamRecordsHeader(_message.Message):
     NOTIFICATION_EMAIL_FIELD_NUMBER: _ClassVar[int]
     NOTIFICATION_URL_FIELD_NUMBER: _ClassVar[int]
     VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
+    ON_INVALID_FIELD_NUMBER: _ClassVar[int]
     key: str
     section: str
     collection: str
@@ -324,7 +338,8 @@ class StreamRecordsHeader(_message.Message):
     notification_email: str
     notification_url: str
     validate_only: bool
-    def __init__(self, key: _Optional[str] = ..., section: _Optional[str] = ..., collection: _Optional[str] = ..., mode: _Optional[_Union[WriteMode, str]] = ..., on_missing: _Optional[_Union[OnMissing, str]] = ..., force: _Optional[bool] = ..., notification_email: _Optional[str] = ..., notification_url: _Optional[str] = ..., validate_only: _Optional[bool] = ...) -> None: ...
+    on_invalid: OnInvalid
+    def __init__(self, key: _Optional[str] = ..., section: _Optional[str] = ..., collection: _Optional[str] = ..., mode: _Optional[_Union[WriteMode, str]] = ..., on_missing: _Optional[_Union[OnMissing, str]] = ..., force: _Optional[bool] = ..., notification_email: _Optional[str] = ..., notification_url: _Optional[str] = ..., validate_only: _Optional[bool] = ..., on_invalid: _Optional[_Union[OnInvalid, str]] = ...) -> None: ...
 
 class StreamRecordsRequest(_message.Message):
     __slots__ = ("header", "batch")
@@ -345,7 +360,7 @@ class StreamRecordsResponse(_message.Message):
     def __init__(self, task_id: _Optional[int] = ..., task_status_path: _Optional[str] = ..., records_received: _Optional[int] = ...) -> None: ...
 
 class UploadCatalogHeader(_message.Message):
-    __slots__ = ("key", "section", "mode", "patch_delta", "force", "notification_email", "notification_url", "files", "validate_only")
+    __slots__ = ("key", "section", "mode", "patch_delta", "force", "notification_email", "notification_url", "files", "validate_only", "on_invalid")
     KEY_FIELD_NUMBER: _ClassVar[int]
     SECTION_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
@@ -355,6 +370,7 @@ class UploadCatalogHeader(_message.Message):
     NOTIFICATION_URL_FIELD_NUMBER: _ClassVar[int]
     FILES_FIELD_NUMBER: _ClassVar[int]
     VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
+    ON_INVALID_FIELD_NUMBER: _ClassVar[int]
     key: str
     section: str
     mode: UploadMode
@@ -364,7 +380,8 @@ class UploadCatalogHeader(_message.Message):
     notification_url: str
     files: _containers.RepeatedScalarFieldContainer[_record_pb2.RecordKind]
     validate_only: bool
-    def __init__(self, key: _Optional[str] = ..., section: _Optional[str] = ..., mode: _Optional[_Union[UploadMode, str]] = ..., patch_delta: _Optional[bool] = ..., force: _Optional[bool] = ..., notification_email: _Optional[str] = ..., notification_url: _Optional[str] = ..., files: _Optional[_Iterable[_Union[_record_pb2.RecordKind, str]]] = ..., validate_only: _Optional[bool] = ...) -> None: ...
+    on_invalid: OnInvalid
+    def __init__(self, key: _Optional[str] = ..., section: _Optional[str] = ..., mode: _Optional[_Union[UploadMode, str]] = ..., patch_delta: _Optional[bool] = ..., force: _Optional[bool] = ..., notification_email: _Optional[str] = ..., notification_url: _Optional[str] = ..., files: _Optional[_Iterable[_Union[_record_pb2.RecordKind, str]]] = ..., validate_only: _Optional[bool] = ..., on_invalid: _Optional[_Union[OnInvalid, str]] = ...) -> None: ...
 
 class FileChunk(_message.Message):
     __slots__ = ("file", "data")

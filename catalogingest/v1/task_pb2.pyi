@@ -103,13 +103,14 @@ class TaskPreview(_message.Message):
     def __init__(self, items: _Optional[_Union[KindPreview, _Mapping]] = ..., variations: _Optional[_Union[KindPreview, _Mapping]] = ..., item_groups: _Optional[_Union[KindPreview, _Mapping]] = ..., would_fail: _Optional[bool] = ..., guard_would_stop: _Optional[bool] = ..., errors: _Optional[_Iterable[_Union[TaskError, _Mapping]]] = ...) -> None: ...
 
 class TaskError(_message.Message):
-    __slots__ = ("reason", "message", "file", "row", "column", "record_id", "version_conflicts")
+    __slots__ = ("reason", "message", "file", "row", "column", "record_id", "record", "version_conflicts")
     REASON_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     FILE_FIELD_NUMBER: _ClassVar[int]
     ROW_FIELD_NUMBER: _ClassVar[int]
     COLUMN_FIELD_NUMBER: _ClassVar[int]
     RECORD_ID_FIELD_NUMBER: _ClassVar[int]
+    RECORD_FIELD_NUMBER: _ClassVar[int]
     VERSION_CONFLICTS_FIELD_NUMBER: _ClassVar[int]
     reason: str
     message: str
@@ -117,8 +118,9 @@ class TaskError(_message.Message):
     row: int
     column: str
     record_id: str
+    record: _struct_pb2.Value
     version_conflicts: _containers.RepeatedCompositeFieldContainer[VersionConflict]
-    def __init__(self, reason: _Optional[str] = ..., message: _Optional[str] = ..., file: _Optional[str] = ..., row: _Optional[int] = ..., column: _Optional[str] = ..., record_id: _Optional[str] = ..., version_conflicts: _Optional[_Iterable[_Union[VersionConflict, _Mapping]]] = ...) -> None: ...
+    def __init__(self, reason: _Optional[str] = ..., message: _Optional[str] = ..., file: _Optional[str] = ..., row: _Optional[int] = ..., column: _Optional[str] = ..., record_id: _Optional[str] = ..., record: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., version_conflicts: _Optional[_Iterable[_Union[VersionConflict, _Mapping]]] = ...) -> None: ...
 
 class VersionConflict(_message.Message):
     __slots__ = ("record_id", "context", "expected_version", "current_version")
@@ -145,7 +147,7 @@ class TaskProgress(_message.Message):
     def __init__(self, records_seen: _Optional[int] = ..., records_applied: _Optional[int] = ..., records_total: _Optional[int] = ..., bytes_total: _Optional[int] = ...) -> None: ...
 
 class Task(_message.Message):
-    __slots__ = ("id", "type", "status", "section", "submission_time", "start_time", "finish_time", "last_update", "progress", "result", "error", "attempts", "retry_of")
+    __slots__ = ("id", "type", "status", "section", "submission_time", "start_time", "finish_time", "last_update", "progress", "result", "error", "attempts", "retry_of", "error_count")
     ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -159,6 +161,7 @@ class Task(_message.Message):
     ERROR_FIELD_NUMBER: _ClassVar[int]
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     RETRY_OF_FIELD_NUMBER: _ClassVar[int]
+    ERROR_COUNT_FIELD_NUMBER: _ClassVar[int]
     id: int
     type: str
     status: TaskStatus
@@ -172,7 +175,8 @@ class Task(_message.Message):
     error: TaskError
     attempts: int
     retry_of: int
-    def __init__(self, id: _Optional[int] = ..., type: _Optional[str] = ..., status: _Optional[_Union[TaskStatus, str]] = ..., section: _Optional[str] = ..., submission_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_update: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., progress: _Optional[_Union[TaskProgress, _Mapping]] = ..., result: _Optional[_Union[TaskResult, _Mapping]] = ..., error: _Optional[_Union[TaskError, _Mapping]] = ..., attempts: _Optional[int] = ..., retry_of: _Optional[int] = ...) -> None: ...
+    error_count: int
+    def __init__(self, id: _Optional[int] = ..., type: _Optional[str] = ..., status: _Optional[_Union[TaskStatus, str]] = ..., section: _Optional[str] = ..., submission_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_update: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., progress: _Optional[_Union[TaskProgress, _Mapping]] = ..., result: _Optional[_Union[TaskResult, _Mapping]] = ..., error: _Optional[_Union[TaskError, _Mapping]] = ..., attempts: _Optional[int] = ..., retry_of: _Optional[int] = ..., error_count: _Optional[int] = ...) -> None: ...
 
 class GetTaskRequest(_message.Message):
     __slots__ = ("id", "key")
@@ -282,6 +286,28 @@ class RetryTaskResponse(_message.Message):
     TASK_FIELD_NUMBER: _ClassVar[int]
     task: Task
     def __init__(self, task: _Optional[_Union[Task, _Mapping]] = ...) -> None: ...
+
+class ListTaskErrorsRequest(_message.Message):
+    __slots__ = ("id", "key", "page_size", "page_token")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    key: str
+    page_size: int
+    page_token: str
+    def __init__(self, id: _Optional[int] = ..., key: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListTaskErrorsResponse(_message.Message):
+    __slots__ = ("errors", "next_page_token", "total_size")
+    ERRORS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_SIZE_FIELD_NUMBER: _ClassVar[int]
+    errors: _containers.RepeatedCompositeFieldContainer[TaskError]
+    next_page_token: str
+    total_size: int
+    def __init__(self, errors: _Optional[_Iterable[_Union[TaskError, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_size: _Optional[int] = ...) -> None: ...
 
 class WatchTaskRequest(_message.Message):
     __slots__ = ("id", "key")

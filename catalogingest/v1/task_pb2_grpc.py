@@ -60,6 +60,11 @@ class TaskServiceStub:
                 request_serializer=catalogingest_dot_v1_dot_task__pb2.RetryTaskRequest.SerializeToString,
                 response_deserializer=catalogingest_dot_v1_dot_task__pb2.RetryTaskResponse.FromString,
                 _registered_method=True)
+        self.ListTaskErrors = channel.unary_unary(
+                '/catalogingest.v1.TaskService/ListTaskErrors',
+                request_serializer=catalogingest_dot_v1_dot_task__pb2.ListTaskErrorsRequest.SerializeToString,
+                response_deserializer=catalogingest_dot_v1_dot_task__pb2.ListTaskErrorsResponse.FromString,
+                _registered_method=True)
         self.WatchTask = channel.unary_stream(
                 '/catalogingest.v1.TaskService/WatchTask',
                 request_serializer=catalogingest_dot_v1_dot_task__pb2.WatchTaskRequest.SerializeToString,
@@ -113,6 +118,13 @@ class TaskServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListTaskErrors(self, request, context):
+        """Every error the task reported (a FAILED task's, or the records a DONE task rejected), in payload order.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def WatchTask(self, request, context):
         """Sends the task now and on every change of status or progress, until it ends.
         """
@@ -154,6 +166,11 @@ def add_TaskServiceServicer_to_server(servicer, server):
                     servicer.RetryTask,
                     request_deserializer=catalogingest_dot_v1_dot_task__pb2.RetryTaskRequest.FromString,
                     response_serializer=catalogingest_dot_v1_dot_task__pb2.RetryTaskResponse.SerializeToString,
+            ),
+            'ListTaskErrors': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTaskErrors,
+                    request_deserializer=catalogingest_dot_v1_dot_task__pb2.ListTaskErrorsRequest.FromString,
+                    response_serializer=catalogingest_dot_v1_dot_task__pb2.ListTaskErrorsResponse.SerializeToString,
             ),
             'WatchTask': grpc.unary_stream_rpc_method_handler(
                     servicer.WatchTask,
@@ -302,6 +319,33 @@ class TaskService:
             '/catalogingest.v1.TaskService/RetryTask',
             catalogingest_dot_v1_dot_task__pb2.RetryTaskRequest.SerializeToString,
             catalogingest_dot_v1_dot_task__pb2.RetryTaskResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTaskErrors(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/catalogingest.v1.TaskService/ListTaskErrors',
+            catalogingest_dot_v1_dot_task__pb2.ListTaskErrorsRequest.SerializeToString,
+            catalogingest_dot_v1_dot_task__pb2.ListTaskErrorsResponse.FromString,
             options,
             channel_credentials,
             insecure,

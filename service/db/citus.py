@@ -48,6 +48,7 @@ COORDINATOR: frozenset[str] = frozenset(
         "ingestions",
         "workers",
         "bulk_rate_limits",
+        "task_errors",
         "record_history",
         "record_history_writers",
     }

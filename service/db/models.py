@@ -241,6 +241,24 @@ class TaskPayload(Base):
     body: Mapped[bytes] = mapped_column(Bytes)
 
 
+class TaskErrorRow(Base):
+    """One error a task reported (service.domain.task_errors), written in the transaction that finishes it; a task
+    without errors writes none."""
+
+    __tablename__ = "task_errors"
+    task_id: Mapped[int] = mapped_column(BigId, ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True)
+    # The error's place in the report (0-based), the order of the payload: the page token's cursor.
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reason: Mapped[str] = mapped_column(String(64))
+    message: Mapped[str] = mapped_column(Text)
+    file: Mapped[str] = mapped_column(String(64), server_default="")
+    row: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    column: Mapped[str] = mapped_column(Text, server_default="")
+    record_id: Mapped[str] = mapped_column(Text, server_default="")
+    # The record as it was sent, as JSON text (a CSV row as a header -> cell object); NULL when unknown.
+    record: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
 class Batch(Base):
     __tablename__ = "batches"
     __table_args__ = (Index("ix_batches_catalog_name", "catalog_id", "name", unique=True),)

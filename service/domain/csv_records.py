@@ -17,7 +17,7 @@ import codecs
 import csv
 import datetime as dt
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
@@ -52,12 +52,17 @@ KNOWN = {
 BUILT_IN_KEYS = frozenset(KNOWN[ITEM] | KNOWN[VARIATION] | {"facets", "name", "context"})
 
 
+# Called with a row's error and the row as sent (header -> cell).
+InvalidRow = Callable[["CsvError", Any], None]
+
+
 class CsvError(TaskFailed):
     def __init__(
         self, kind: int, row: int, column: str, message: str, reason: ErrorReason = ErrorReason.INVALID_CSV
     ) -> None:
         where = f"{FILE_NAMES[kind]}, row {row}" + (f", column '{column}'" if column else "")
         super().__init__(f"{where}: {message}", reason=reason, file=FILE_NAMES[kind], row=row, column=column)
+        self.kind = kind
 
 
 class RowParser:
@@ -186,6 +191,13 @@ class RowParser:
             op_ts=self.now,
         )
 
+    def record_of(self, cells: list[str]) -> dict[str, str] | list[str]:
+        """A row as it was sent: header -> cell, or its cells when their count is not the header's."""
+        return dict(zip(self.header, cells, strict=True)) if len(cells) == self.width else list(cells)
+
+    def id_of(self, cells: list[str]) -> str:
+        return cells[self.i_id] if len(cells) > self.i_id else ""
+
     def check_characters(self, cells: list[str], row: int) -> None:
         """NUL in any cell fails the file naming the cell (PostgreSQL text cannot hold it; SQLite would)."""
         for i, cell in enumerate(cells):
@@ -247,10 +259,12 @@ class CsvStream:
     chunks is never cut.
     """
 
-    def __init__(self, kind: int, *, patch: bool, now: dt.datetime) -> None:
+    def __init__(self, kind: int, *, patch: bool, now: dt.datetime, on_invalid_row: InvalidRow | None = None) -> None:
         self.kind = kind
         self.patch = patch
         self.now = now
+        # A row that does not parse is handed here (and left out) instead of failing the file.
+        self.on_invalid_row = on_invalid_row
         self._decoder = codecs.getincrementaldecoder("utf-8-sig")("strict")
         self._nul = False  # a NUL was seen: rows are checked cell by cell from then on
         self._feed = _Lines()
@@ -319,9 +333,15 @@ class CsvStream:
                         )
                     self._parser = RowParser(self.kind, cells, self.patch, self.now)
                 elif cells and (len(cells) > 1 or cells[0].strip()):
-                    if self._nul:
-                        self._parser.check_characters(cells, row)
-                    append(self._parser.parse(cells, row))
+                    try:
+                        if self._nul:
+                            self._parser.check_characters(cells, row)
+                        append(self._parser.parse(cells, row))
+                    except CsvError as error:
+                        if self.on_invalid_row is None:
+                            raise
+                        error.record_id = self._parser.id_of(cells)
+                        self.on_invalid_row(error, self._parser.record_of(cells))
         except csv.Error as exc:
             raise CsvError(self.kind, self._last_line + 1, "", f"malformed CSV: {exc}") from None
         return staged

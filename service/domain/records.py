@@ -15,6 +15,7 @@ from service.domain import values
 from service.domain.field_paths import FieldPath
 from service.domain.ids import id_problem
 from service.domain.json_depth import TOO_DEEP, too_deep
+from service.domain.task_errors import ReportedError
 from service.error_reasons import ErrorReason
 from service.errors import InvalidArgument, quote
 from service.store.staged import COLLECTIONS, StagedRecord
@@ -40,71 +41,12 @@ def validate_records(
 ) -> list[str]:
     """Checks that need no database; returns each record's `data` as canonical JSON text (`{}` for a delete:
     its data is never read). Errors name records[i].field."""
-    if len(records) > limit:
-        raise InvalidArgument(
-            f"at most {limit} records per call (got {len(records)})",
-            reason=ErrorReason.TOO_MANY_RECORDS,
-            metadata={"limit": str(limit)},
-            field_violations=[("records", f"at most {limit} records per call")],
-        )
-    if not records:
-        raise InvalidArgument("no records given", field_violations=[("records", "at least one record is required")])
+    check_record_count(records, limit)
     violations: list[tuple[FieldPath, str]] = []
     texts: list[str] = []
     for i, record in enumerate(records):
-        if record.kind not in (0, kind):
-            violations.append((_at(i) / "kind", "does not match the collection"))
-        if (problem := id_problem(record.id)) is not None:
-            violations.append((_at(i) / "id", problem))
-        if (problem := id_problem(record.context, required=False)) is not None:
-            violations.append((_at(i) / "context", problem))
-        if record.HasField("timestamp") and not (
-            MIN_SECONDS <= record.timestamp.seconds <= MAX_SECONDS and 0 <= record.timestamp.nanos < 1_000_000_000
-        ):
-            violations.append((_at(i) / "timestamp", "must be between 0001-01-01 and 9999-12-31"))
-        # PostgreSQL text cannot hold NUL; refused on every backend alike, deletes included (their other
-        # fields are staged too). References follow the id rule.
-        if (problem := values.text_problem(record.name)) is not None:
-            violations.append((_at(i) / "name", problem))
-        if delete:
-            for j, text in enumerate([record.item_id, *record.parent_ids]):
-                if (problem := values.text_problem(text)) is not None:
-                    violations.append((_at(i) / "item_id" if j == 0 else _at(i) / "parent_ids" / (j - 1), problem))
-        else:
-            if record.item_id and (problem := id_problem(record.item_id)) is not None:
-                violations.append((_at(i) / "item_id", problem))
-            for j, parent in enumerate(record.parent_ids):
-                if (problem := id_problem(parent)) is not None:
-                    violations.append((_at(i) / "parent_ids" / j, problem))
-        if record.HasField("expected_version") and record.expected_version < -1:
-            violations.append((_at(i) / "expected_version", "must be a version, 0 (must not exist) or -1 (must exist)"))
-        if not delete and record.HasField("suggested_score") and not math.isfinite(record.suggested_score):
-            violations.append((_at(i) / "suggested_score", "must be a finite number"))
-        text = "{}"
-        data_json = record.data_json
-        if data_json and not delete:
-            data: Any = {}
-            try:
-                data = orjson.loads(data_json)
-            except orjson.JSONDecodeError as exc:
-                violations.append((_at(i) / "data", f"not valid JSON: {exc}"))
-            if not isinstance(data, dict):
-                violations.append((_at(i) / "data", "must be a JSON object"))
-            elif too_deep(data, data_json):
-                violations.append((_at(i) / "data", TOO_DEEP))
-            else:
-                plain = values.plain_canonical(data)
-                if plain is not None:
-                    text = plain
-                else:
-                    text, problems = values.canonical(data, str(_at(i) / "data"))
-                    violations += [(FieldPath.parse(f), d) for f, d in problems]
-        if kind == 2 and not delete and not merge and not record.item_id:
-            violations.append((_at(i) / "item_id", "required for a variation"))
-        if kind != 2 and record.HasField("item_id"):
-            violations.append((_at(i) / "item_id", "only variations have an item_id"))
-        if kind != 3 and record.parent_ids:
-            violations.append((_at(i) / "parent_ids", "only item groups have parent_ids"))
+        text, problems = record_problems(record, i, kind, merge=merge, delete=delete)
+        violations += problems
         texts.append(text)
         if len(violations) >= 20:
             break
@@ -114,9 +56,119 @@ def validate_records(
     return texts
 
 
+def check_record_count(records: Sequence[record_pb2.Record], limit: int) -> None:
+    if len(records) > limit:
+        raise InvalidArgument(
+            f"at most {limit} records per call (got {len(records)})",
+            reason=ErrorReason.TOO_MANY_RECORDS,
+            metadata={"limit": str(limit)},
+            field_violations=[("records", f"at most {limit} records per call")],
+        )
+    if not records:
+        raise InvalidArgument("no records given", field_violations=[("records", "at least one record is required")])
+
+
+def record_problems(
+    record: record_pb2.Record, i: int, kind: int, *, merge: bool = False, delete: bool = False
+) -> tuple[str, list[tuple[FieldPath, str]]]:
+    """One record's `data` as canonical JSON text (`{}` for a delete) and what is wrong with it (each naming
+    records[i].field)."""
+    violations: list[tuple[FieldPath, str]] = []
+    if record.kind not in (0, kind):
+        violations.append((_at(i) / "kind", "does not match the collection"))
+    if (problem := id_problem(record.id)) is not None:
+        violations.append((_at(i) / "id", problem))
+    if (problem := id_problem(record.context, required=False)) is not None:
+        violations.append((_at(i) / "context", problem))
+    if record.HasField("timestamp") and not (
+        MIN_SECONDS <= record.timestamp.seconds <= MAX_SECONDS and 0 <= record.timestamp.nanos < 1_000_000_000
+    ):
+        violations.append((_at(i) / "timestamp", "must be between 0001-01-01 and 9999-12-31"))
+    # PostgreSQL text cannot hold NUL; refused on every backend alike, deletes included (their other
+    # fields are staged too). References follow the id rule.
+    if (problem := values.text_problem(record.name)) is not None:
+        violations.append((_at(i) / "name", problem))
+    if delete:
+        for j, text in enumerate([record.item_id, *record.parent_ids]):
+            if (problem := values.text_problem(text)) is not None:
+                violations.append((_at(i) / "item_id" if j == 0 else _at(i) / "parent_ids" / (j - 1), problem))
+    else:
+        if record.item_id and (problem := id_problem(record.item_id)) is not None:
+            violations.append((_at(i) / "item_id", problem))
+        for j, parent in enumerate(record.parent_ids):
+            if (problem := id_problem(parent)) is not None:
+                violations.append((_at(i) / "parent_ids" / j, problem))
+    if record.HasField("expected_version") and record.expected_version < -1:
+        violations.append((_at(i) / "expected_version", "must be a version, 0 (must not exist) or -1 (must exist)"))
+    if not delete and record.HasField("suggested_score") and not math.isfinite(record.suggested_score):
+        violations.append((_at(i) / "suggested_score", "must be a finite number"))
+    text = "{}"
+    data_json = record.data_json
+    if data_json and not delete:
+        data: Any = {}
+        try:
+            data = orjson.loads(data_json)
+        except orjson.JSONDecodeError as exc:
+            violations.append((_at(i) / "data", f"not valid JSON: {exc}"))
+        if not isinstance(data, dict):
+            violations.append((_at(i) / "data", "must be a JSON object"))
+        elif too_deep(data, data_json):
+            violations.append((_at(i) / "data", TOO_DEEP))
+        else:
+            plain = values.plain_canonical(data)
+            if plain is not None:
+                text = plain
+            else:
+                text, problems = values.canonical(data, str(_at(i) / "data"))
+                violations += [(FieldPath.parse(f), d) for f, d in problems]
+    if kind == 2 and not delete and not merge and not record.item_id:
+        violations.append((_at(i) / "item_id", "required for a variation"))
+    if kind != 2 and record.HasField("item_id"):
+        violations.append((_at(i) / "item_id", "only variations have an item_id"))
+    if kind != 3 and record.parent_ids:
+        violations.append((_at(i) / "parent_ids", "only item groups have parent_ids"))
+    return text, violations
+
+
 def _at(i: int) -> FieldPath:
     """`records[i]`, made only for a record with something to name (most have nothing)."""
     return FieldPath.of("records", i)
+
+
+def record_as_sent(record: record_pb2.Record) -> dict[str, Any]:
+    """A record in the /v2 JSON form (what a fixed copy is sent again as)."""
+    sent: dict[str, Any] = {"id": record.id}
+    if record.HasField("name"):
+        sent["name"] = record.name
+    if record.HasField("item_id"):
+        sent["item_id"] = record.item_id
+    if record.parent_ids:
+        sent["parent_ids"] = list(record.parent_ids)
+    if record.HasField("suggested_score"):
+        sent["suggested_score"] = record.suggested_score if math.isfinite(record.suggested_score) else None
+    if record.context:
+        sent["context"] = record.context
+    if record.HasField("timestamp"):
+        sent["timestamp"] = (
+            record.timestamp.ToJsonString() if MIN_SECONDS <= record.timestamp.seconds <= MAX_SECONDS else None
+        )
+    if record.data_json:
+        try:
+            sent["data"] = orjson.loads(record.data_json)
+        except orjson.JSONDecodeError:
+            sent["data"] = record.data_json
+    return sent
+
+
+def rejected_record(record: record_pb2.Record, problems: list[tuple[FieldPath, str]]) -> ReportedError:
+    """A record refused under on_invalid=SKIP: every problem in the message, the first field as the column."""
+    return ReportedError(
+        reason=ErrorReason.INVALID_RECORD,
+        message="; ".join(f"{field}: {description}" for field, description in problems),
+        column=str(problems[0][0]),
+        record_id=record.id,
+        record=record_as_sent(record),
+    )
 
 
 def canonical_json(data: dict[str, Any]) -> str:
@@ -156,6 +208,30 @@ def to_staged(records: Iterable[record_pb2.Record], kind: int, start_seq: int = 
             )
         )
     return staged
+
+
+def stored_as_staged(row: Any, seq: int) -> StagedRecord:
+    """A stored row (RECORD_COLUMNS) staged as it is: a sync then keeps it unchanged."""
+    data = row.data if isinstance(row.data, str) else _stored_json(row.data or {})
+    parent_ids = (
+        row.parent_ids if row.parent_ids is None or isinstance(row.parent_ids, str) else values.dumps(row.parent_ids)
+    )
+    return StagedRecord(
+        seq=seq,
+        kind=row.kind,
+        record_id=row.record_id,
+        context=row.context,
+        name=row.name,
+        has_name=row.name is not None,
+        suggested_score=row.suggested_score,
+        has_score=row.suggested_score is not None,
+        parent_id=row.parent_id,
+        has_parent=row.parent_id is not None,
+        parent_ids=parent_ids,
+        has_parent_ids=parent_ids is not None,
+        data=data,
+        op_ts=row.op_ts,
+    )
 
 
 def row_to_proto(row: Any) -> record_pb2.Record:

@@ -8,6 +8,7 @@ from google.protobuf import json_format
 
 from catalogingest.v1 import task_pb2
 from service.db.models import Task
+from service.domain.task_errors import total_of
 from service.timeutil import to_timestamp
 
 
@@ -26,6 +27,8 @@ def task_to_proto(task: Task, section: str) -> task_pb2.Task:
         value = getattr(task, name)
         if value is not None:
             getattr(message, name).CopyFrom(to_timestamp(value))
+    if error_count := total_of(task.error, task.result):
+        message.error_count = error_count
     result: dict[str, Any] | None = task.result
     if result:
         message.result.CopyFrom(_result(result))

@@ -9,10 +9,13 @@ from service.domain.batches import live_batches, new_batch
 from service.servicers.batch_items import BatchItemRpcs
 from service.servicers.catalog_versions import CatalogVersionRpcs
 from service.servicers.ingestions import IngestionRpcs
+from service.servicers.task_errors import IngestionErrorRpcs
 from service.timeutil import to_timestamp
 
 
-class BatchServicer(BatchItemRpcs, IngestionRpcs, CatalogVersionRpcs, batch_pb2_grpc.BatchServiceServicer):
+class BatchServicer(
+    BatchItemRpcs, IngestionRpcs, IngestionErrorRpcs, CatalogVersionRpcs, batch_pb2_grpc.BatchServiceServicer
+):
     async def CreateBatch(
         self, request: batch_pb2.CreateBatchRequest, context: grpc.aio.ServicerContext
     ) -> batch_pb2.CreateBatchResponse:

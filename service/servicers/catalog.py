@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 
@@ -15,7 +16,15 @@ from service.domain import idempotency, paging
 from service.domain.catalogs import catalog_for_write, get_catalog
 from service.domain.field_paths import FieldPath
 from service.domain.ids import id_problem
-from service.domain.records import kind_for_collection, row_to_proto, validate_records
+from service.domain.records import (
+    check_record_count,
+    kind_for_collection,
+    record_problems,
+    rejected_record,
+    row_to_proto,
+    validate_records,
+)
+from service.domain.task_errors import REJECTED_PART, OnInvalid, encode_rejected
 from service.error_reasons import ErrorReason
 from service.errors import InvalidArgument, invalid_field
 from service.interceptors import current_principal
@@ -34,6 +43,7 @@ from service.tasks.status import TaskType
 from service.webhooks.urls import check_url
 
 ON_MISSING = {0: "FAIL", 1: "FAIL", 2: "IGNORE", 3: "CREATE"}
+ON_INVALID = {0: OnInvalid.FAIL, 1: OnInvalid.FAIL, 2: OnInvalid.SKIP}
 WRITE_MODES = {
     catalog_pb2.WRITE_MODE_REPLACE: TaskType.RECORDS_REPLACE,
     catalog_pb2.WRITE_MODE_UPDATE: TaskType.RECORDS_UPDATE,
@@ -114,6 +124,7 @@ class CatalogServicer(
         notification_email: str,
         notification_url: str = "",
         on_missing: int = 0,
+        on_invalid: int = 0,
         prefix: str = "",
         dry_run: bool = False,
     ) -> WriteTarget:
@@ -124,7 +135,9 @@ class CatalogServicer(
             check_url(notification_url, f"{prefix}notification_url")
         with _fields_under(prefix):
             kind = kind_for_collection(collection)
-        params: dict[str, object] = {"kind": kind, "force": force}
+        if on_invalid not in ON_INVALID:
+            raise invalid_field(f"{prefix}on_invalid", "must be ON_INVALID_FAIL or ON_INVALID_SKIP")
+        params: dict[str, object] = {"kind": kind, "force": force, "on_invalid": str(ON_INVALID[on_invalid])}
         if task_type == TaskType.RECORDS_UPDATE:
             params["on_missing"] = ON_MISSING[on_missing]
         if dry_run:
@@ -140,9 +153,30 @@ class CatalogServicer(
             notification_url=notification_url,
         )
 
-    def _validate(self, records: Sequence[record_pb2.Record], target: WriteTarget) -> None:
+    def _validate(self, records: Any, target: WriteTarget, offset: int = 0) -> bytes:
         """Validate, and store `data` as canonical JSON: the worker, which applies a catalog's writes one
-        at a time, then stages the text as it is instead of parsing it again."""
+        at a time, then stages the text as it is instead of parsing it again.
+
+        on_invalid=SKIP: the invalid records are taken out of `records` and returned as the task's rejected
+        part (each with all its problems and the record as sent); otherwise any invalid record is the error."""
+        delete = target.task_type == TaskType.RECORDS_DELETE
+        if target.params.get("on_invalid") == OnInvalid.SKIP:
+            check_record_count(records, self.settings.max_records_per_call)
+            kept, rejected = [], []
+            merge = target.task_type == TaskType.RECORDS_UPDATE
+            for i, record in enumerate(records):
+                text, problems = record_problems(record, offset + i, target.kind, merge=merge, delete=delete)
+                if problems:
+                    rejected.append(rejected_record(record, problems))
+                else:
+                    if record.data_json != text:
+                        record.data_json = text
+                    kept.append(record)
+            if rejected:
+                valid = record_pb2.RecordBatch(records=kept)
+                del records[:]
+                records.extend(valid.records)
+            return encode_rejected(rejected)
         texts = validate_records(
             records,
             target.kind,
@@ -153,6 +187,7 @@ class CatalogServicer(
         for record, text in zip(records, texts, strict=True):
             if record.data_json != text:
                 record.data_json = text
+        return b""
 
     def _idempotency(self, context: grpc.aio.ServicerContext, target: WriteTarget) -> idempotency.Idempotency | None:
         key = idempotency.key_from(context)
@@ -206,8 +241,9 @@ class CatalogServicer(
             notification_url=request.notification_url,
             on_missing=getattr(request, "on_missing", 0),
             dry_run=request.validate_only,
+            on_invalid=getattr(request, "on_invalid", 0),
         )
-        self._validate(request.records, target)
+        rejected = self._validate(request.records, target)
         target.params["records_total"] = len(request.records)  # progress total (TaskProgress.records_total)
         once = self._idempotency(context, target)
         digest = idempotency.request_hash(_method(method), request) if once else None
@@ -223,7 +259,10 @@ class CatalogServicer(
                     catalog.id,
                     idempotency_key=once.key if once else None,
                     request_hash=digest,
-                    payload=[(RECORDS_PART, encode_chunk(list(request.records)))],
+                    payload=[
+                        *([(REJECTED_PART, rejected)] if rejected else []),
+                        (RECORDS_PART, encode_chunk(list(request.records))),
+                    ],
                     commit=True,
                 )
                 return task.id
@@ -273,6 +312,7 @@ class CatalogServicer(
                 notification_email=header.notification_email,
                 notification_url=header.notification_url,
                 on_missing=header.on_missing,
+                on_invalid=header.on_invalid,
                 prefix="header.",
                 dry_run=header.validate_only,
             )
@@ -328,11 +368,13 @@ class CatalogServicer(
         async for message in requests:
             batch = stream_body(message, "batch")
             with _positions_from(received):
-                if batch.records:
-                    self._validate(batch.records, target)
+                rejected = self._validate(batch.records, target, received) if batch.records else b""
             body = batch.SerializeToString(deterministic=True)
             digest.records(body)
-            received += len(batch.records)
+            digest.records(rejected)
+            received += len(batch.records) + rejected.count(b"\n")
+            if upload is not None and rejected:
+                await upload.add(REJECTED_PART, rejected)
             if upload is None or not batch.records:
                 continue
             buffer += body

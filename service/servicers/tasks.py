@@ -15,6 +15,7 @@ from service.domain import idempotency, paging, retries
 from service.domain.task_views import task_to_proto
 from service.interceptors import current_principal
 from service.servicers.record_history import TaskChangeRpcs
+from service.servicers.task_errors import TaskErrorRpcs
 from service.settings import Settings
 from service.tasks import observe
 from service.tasks.handlers import record_cancellation
@@ -26,7 +27,7 @@ WATCH_INTERVAL = 0.2
 _RETRY = idempotency.method_name(task_pb2.DESCRIPTOR.services_by_name["TaskService"], "RetryTask")
 
 
-class TaskServicer(TaskChangeRpcs, task_pb2_grpc.TaskServiceServicer):
+class TaskServicer(TaskChangeRpcs, TaskErrorRpcs, task_pb2_grpc.TaskServiceServicer):
     def __init__(self, sessions: Sessions, settings: Settings) -> None:
         self.sessions = sessions
         self.settings = settings

@@ -35,6 +35,12 @@ def check_header(header: catalog_pb2.UploadCatalogHeader) -> str:
         raise invalid_field("header.mode", "must be UPLOAD_MODE_SYNC or UPLOAD_MODE_DELTA")
     if header.patch_delta and header.mode != catalog_pb2.UPLOAD_MODE_DELTA:
         raise invalid_field("header.patch_delta", "only a delta can be a patch")
+    if header.on_invalid not in (
+        catalog_pb2.ON_INVALID_UNSPECIFIED,
+        catalog_pb2.ON_INVALID_FAIL,
+        catalog_pb2.ON_INVALID_SKIP,
+    ):
+        raise invalid_field("header.on_invalid", "must be ON_INVALID_FAIL or ON_INVALID_SKIP")
     if len(set(header.files)) != len(header.files) or not set(header.files) <= set(FILE_NAMES):
         raise invalid_field("header.files", "each of items, variations, item_groups at most once")
     if header.notification_url:
@@ -55,10 +61,15 @@ class UploadRpcs:
             requests = idle_timeout(aiter(request_iterator), self.settings.upload_idle_timeout_seconds)
             header = await read_header(requests)
             task_type = check_header(header)
+            on_invalid = "SKIP" if header.on_invalid == catalog_pb2.ON_INVALID_SKIP else "FAIL"
             principal.check_tenant(header.key, "key")
             section = header.section or self.settings.default_section
             once = idempotency.of_request(context, principal.tenant_id, self.settings.idempotency_window_seconds)
-            params: dict[str, object] = {"patch_delta": header.patch_delta, "force": header.force}
+            params: dict[str, object] = {
+                "patch_delta": header.patch_delta,
+                "force": header.force,
+                "on_invalid": on_invalid,
+            }
             if header.validate_only:
                 params["dry_run"] = True  # service.domain.previews
             # A catalog this upload creates is removed again if the upload fails.

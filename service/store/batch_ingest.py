@@ -207,6 +207,20 @@ class BatchIngest:
             }
         return sum(s["count"] for s in summary.values()), summary
 
+    async def item_errors(self, limit: int) -> list[Any]:
+        """Every item error (the first `limit`, in item order) with the item as the batch holds it."""
+        return list(
+            (
+                await self._run(
+                    "SELECT e.item_type, e.item_id, e.context, e.error_type, e.message, b.parent_id, b.attributes"
+                    " FROM ingest_errors e LEFT JOIN batch_items b ON b.batch_id = :batch"
+                    " AND b.item_type = e.item_type AND b.item_id = e.item_id AND b.context = e.context"
+                    " ORDER BY e.item_type, e.item_id, e.context LIMIT :n",
+                    n=limit,
+                )
+            ).all()
+        )
+
     async def upsert(self, source: str) -> int:
         """Added items become the version's records (an older write than the record's last is ignored).
 

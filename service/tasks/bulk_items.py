@@ -13,7 +13,6 @@ from typing import Any
 
 import orjson
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from catalogingest.v1 import record_pb2
 from service.db.models import Catalog
@@ -22,6 +21,8 @@ from service.domain.bulk_items import ITEM, existing_item_ids
 from service.domain.field_types import FieldDef, stored_fields
 from service.domain.item_existence import creation_problems
 from service.domain.records import to_staged
+from service.domain.task_errors import ReportedError
+from service.error_reasons import ErrorReason
 from service.store.links import LinkRules
 from service.store.staged import add_skipped
 from service.tasks.context import TaskContext
@@ -39,13 +40,15 @@ async def apply_bulk_items(ctx: TaskContext) -> dict[str, Any]:
     fields = await _required_fields(ctx) if creating else {}
     refused: list[str] = []
     created: set[str] = set()
+    sent: dict[str, str] = {}  # each item's properties as sent, for the errors (a call holds at most 5,000)
     seen = 0
     expected: list[preconditions.Precondition] = []
     async for _part, body in ctx.parts():
         records = list(record_pb2.RecordBatch.FromString(body).records)
         count = len(records)
+        sent.update((record.id, record.data_json) for record in records)
         if fields:
-            records = await _creatable(ctx.conn, version_id, fields, records, created, refused)
+            records = await _creatable(ctx, version_id, fields, records, created, refused)
         await store.stage(to_staged(records, ITEM, start_seq=seen))
         expected += preconditions.preconditions_of(records, start_seq=seen)
         seen += count
@@ -61,6 +64,15 @@ async def apply_bulk_items(ctx: TaskContext) -> dict[str, Any]:
     if refused or dangling:
         add_skipped(counts, ITEM, len(refused) + dangling, refused + dangling_ids)
     preconditions.add_skipped_conflicts(counts, ITEM, conflicts)
+    for item_id in dangling_ids:
+        ctx.errors.add(
+            ReportedError(
+                reason=ErrorReason.MISSING_GROUP,
+                message=f"item '{item_id}' names a group_ids entry that is not an item group of the catalog",
+                record_id=item_id,
+                record=_as_sent(item_id, sent.get(item_id)),
+            )
+        )
     ctx.progress(seen, seen)
     return counts
 
@@ -72,8 +84,13 @@ async def _required_fields(ctx: TaskContext) -> dict[str, FieldDef]:
     return fields if any(f.required for f in fields.values()) else {}
 
 
+def _as_sent(item_id: str, data_json: str | None) -> dict[str, Any]:
+    """An item as the bulk API takes it: {"item_id", "properties"}."""
+    return {"item_id": item_id, "properties": orjson.loads(data_json or "{}")}
+
+
 async def _creatable(
-    conn: AsyncConnection,
+    ctx: TaskContext,
     version_id: int,
     fields: dict[str, FieldDef],
     records: list[record_pb2.Record],
@@ -81,13 +98,21 @@ async def _creatable(
     refused: list[str],
 ) -> list[record_pb2.Record]:
     """The records an upsert may apply: those of existing items, and those that create an item complete."""
-    existing = await existing_item_ids(conn, version_id, [r.id for r in records])
+    existing = await existing_item_ids(ctx.conn, version_id, [r.id for r in records])
     kept = []
     for record in records:
         if record.id in existing or record.id in created:
             kept.append(record)
-        elif creation_problems(fields, orjson.loads(record.data_json or "{}")):
+        elif problems := creation_problems(fields, orjson.loads(record.data_json or "{}")):
             refused.append(record.id)
+            ctx.errors.add(
+                ReportedError(
+                    reason=ErrorReason.INVALID_RECORD,
+                    message=f"item '{record.id}' cannot be created: {' '.join(problems)}",
+                    record_id=record.id,
+                    record=_as_sent(record.id, record.data_json),
+                )
+            )
         else:
             created.add(record.id)
             kept.append(record)

@@ -9,10 +9,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from service.domain.csv_records import FILE_NAMES, VARIATION, CsvStream
+from service.domain.csv_records import FILE_NAMES, VARIATION, CsvError, CsvStream
+from service.domain.ids import id_problem
+from service.domain.records import stored_as_staged
+from service.domain.task_errors import OnInvalid, on_invalid_of
 from service.store.links import enforce_links
 from service.store.ports import RecordStore
-from service.store.staged import StagedRecord
+from service.store.record_reads import get_records
+from service.store.staged import ROW_BITS, StagedRecord, add_counts
 from service.tasks import queue
 from service.tasks.context import TaskContext
 from service.tasks.status import TaskType
@@ -46,27 +50,48 @@ async def apply_catalog_upload(ctx: TaskContext) -> dict[str, Any]:
     params = ctx.task.params
     kinds: list[int] = sorted(params["files"])
     patch = bool(params.get("patch_delta"))
+    skip = on_invalid_of(params) == OnInvalid.SKIP
     store = await ctx.record_store()
     now = utcnow()
     seen = 0
+    # Every row is read and checked; a row that fails is reported (service.domain.task_errors), not the end.
+    rejected = dict.fromkeys(kinds, 0)
+    # A skipping sync keeps the stored records its refused rows name (below): their ids.
+    refused_ids: dict[int, list[str]] | None = (
+        {kind: [] for kind in kinds} if skip and ctx.task.type == TaskType.CATALOG_SYNC else None
+    )
+
+    def invalid_row(error: CsvError, record: Any) -> None:
+        ctx.errors.add_failure(error, record)
+        rejected[error.kind] += 1
+        if refused_ids is not None:
+            refused_ids[error.kind].append(error.record_id)
+
     await store.stage([])  # a declared empty file still means "no records of this kind"
     stager = _Stager(store)
     try:
         async with ctx.payload_connection() as payload:
             for kind in kinds:
-                stream = CsvStream(kind, patch=patch, now=now)
+                stream = CsvStream(kind, patch=patch, now=now, on_invalid_row=invalid_row)
                 async for _part, chunk in queue.payload_parts(payload, ctx.task.id, FILE_NAMES[kind]):
                     staged = stream.push(chunk)
-                    await stager.put(staged)
+                    # All or nothing: past the first error, the rest is only checked.
+                    await stager.put(staged if skip or not ctx.reported else [])
                     seen += len(staged)
                     ctx.progress(seen)
                 staged = stream.finish()
-                await stager.put(staged)
+                await stager.put(staged if skip or not ctx.reported else [])
                 seen += len(staged)
                 ctx.progress(seen)
         await stager.flush()
     finally:
         await stager.cancel()
+    if ctx.reported and not skip:
+        raise ctx.reported.failed()
+    if refused_ids is not None and ctx.reported:
+        # A refused row's record is kept as it is, not deleted as missing from the file: the 50% guard counts
+        # only what the sync really deletes.
+        await store.stage(await _kept(ctx, store.version_id, refused_ids))
     if ctx.task.type == TaskType.CATALOG_SYNC:
         counts = await store.sync(kinds, force=bool(params.get("force")), as_of=now)
     elif patch:
@@ -78,5 +103,21 @@ async def apply_catalog_upload(ctx: TaskContext) -> dict[str, Any]:
     await enforce_links(ctx.conn, store.version_id, counts)
     if VARIATION in kinds:
         await store.check_parents()
+    for kind, count in rejected.items():
+        if count:
+            add_counts(counts, kind, rejected=count)
     ctx.progress(seen, seen)
     return counts
+
+
+async def _kept(ctx: TaskContext, version_id: int, rejected: dict[int, list[str]]) -> list[StagedRecord]:
+    """The stored records named by refused rows, staged unchanged (CSV records have no context)."""
+    kept: list[StagedRecord] = []
+    seq = 1 << (ROW_BITS + 3)  # past every row's seq (kind << ROW_BITS | row)
+    for kind, ids in rejected.items():
+        named = sorted({record_id for record_id in ids if record_id and id_problem(record_id) is None})
+        for start in range(0, len(named), 1000):
+            for row in await get_records(ctx.conn, version_id, kind, "", named[start : start + 1000]):
+                kept.append(stored_as_staged(row, seq))
+                seq += 1
+    return kept

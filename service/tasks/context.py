@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from service.db.backend import backend_of
 from service.db.models import Catalog
+from service.domain.task_errors import ErrorReport
 from service.error_reasons import ErrorReason
 from service.errors import TaskFailed
 from service.settings import Settings
@@ -38,6 +39,8 @@ class TaskContext:
     payload_conn: AsyncConnection | None = None
     records_seen: int = 0
     records_applied: int = 0
+    # The errors the task found (service.domain.task_errors); None until the first.
+    reported: ErrorReport | None = None
     # Progress is first written half a second into a task: a small task reports it with its result.
     _last_report: float = field(default_factory=time.monotonic)
     _pending: asyncio.Task[None] | None = None
@@ -55,6 +58,13 @@ class TaskContext:
             return
         async with self.engine.connect() as conn:
             yield conn
+
+    @property
+    def errors(self) -> ErrorReport:
+        """Where the task reports the records it refuses; stored when the task finishes."""
+        if self.reported is None:
+            self.reported = ErrorReport(self.settings.max_reported_errors)
+        return self.reported
 
     def parts(self) -> AsyncIterator[tuple[str, bytes]]:
         return queue.payload_parts(self.conn, self.task.id)

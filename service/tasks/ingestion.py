@@ -10,12 +10,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import orjson
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.db.models import Catalog, CatalogVersion, Ingestion
 from service.domain.catalog_versions import activate
 from service.domain.field_types import check_properties, stored_fields
+from service.domain.task_errors import ReportedError
 from service.error_reasons import ErrorReason
 from service.errors import CatalogIngestError, TaskFailed
 from service.store.batch_ingest import INVALID_ATTRIBUTES, BatchIngest
@@ -115,6 +117,8 @@ async def apply_batch_ingestion(ctx: TaskContext) -> dict[str, Any]:
     await ingest.check_structure(version[0])
     await ingest.check_group_links(version[0])
     error_count, errors = await ingest.error_summary()
+    if error_count:
+        await _report_item_errors(ctx, ingest, error_count)
     outcome: dict[str, Any] = {"item_error_count": error_count, "item_errors_summary": errors}
     failure = _threshold_failure(config, total, total - error_count)
     if failure is not None:
@@ -145,6 +149,36 @@ async def apply_batch_ingestion(ctx: TaskContext) -> dict[str, Any]:
     )
     ctx.progress(total, upserted + deleted)
     return {"ingestion_id": config["ingestion_id"], **outcome}
+
+
+# An item error type (itemErrorsSummary's keys) as the reason a task error gives.
+_REASONS = {
+    "INVALID_ATTRIBUTES": ErrorReason.INVALID_RECORD,
+    "MISSING_PARENT": ErrorReason.MISSING_PARENT_ITEM,
+    "MISSING_ITEM": ErrorReason.RECORD_NOT_FOUND,
+    "DUPLICATE_ID": ErrorReason.DUPLICATE_ID,
+    "MISSING_GROUP": ErrorReason.MISSING_GROUP,
+}
+
+
+async def _report_item_errors(ctx: TaskContext, ingest: BatchIngestion, error_count: int) -> None:
+    """Every failed item with its reason (ListIngestionErrors), whether the ingestion then succeeds or fails."""
+    for row in await ingest.item_errors(ctx.settings.max_reported_errors):
+        attributes = orjson.loads(row.attributes) if isinstance(row.attributes, str | bytes) else row.attributes
+        record: dict[str, Any] = {"id": row.item_id, "type": row.item_type, "context": row.context}
+        if row.parent_id is not None:
+            record["parentId"] = row.parent_id
+        if attributes is not None:
+            record["attributes"] = attributes
+        ctx.errors.add(
+            ReportedError(
+                reason=_REASONS.get(row.error_type, ErrorReason.INVALID_RECORD),
+                message=f"{row.error_type}: {row.message}",
+                record_id=row.item_id,
+                record=record,
+            )
+        )
+    ctx.errors.counted(error_count)
 
 
 async def record_ingestion_failure(conn: AsyncConnection, task: ClaimedTask, error: dict[str, Any]) -> None:

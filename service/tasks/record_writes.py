@@ -7,7 +7,9 @@ from typing import Any
 from catalogingest.v1 import record_pb2
 from service.domain import record_versions as preconditions
 from service.domain.records import to_staged
+from service.domain.task_errors import REJECTED_PART, decode_rejected
 from service.store.links import enforce_links
+from service.store.staged import add_counts
 from service.tasks.context import TaskContext
 from service.tasks.status import TaskType
 
@@ -24,7 +26,13 @@ async def apply_record_write(ctx: TaskContext) -> dict[str, Any]:
     store = await ctx.record_store()
     seen = 0
     expected: list[preconditions.Precondition] = []
-    async for _part, body in ctx.parts():
+    rejected = 0
+    async for part, body in ctx.parts():
+        if part == REJECTED_PART:  # records refused at submission under on_invalid=SKIP
+            for error in decode_rejected(body):
+                ctx.errors.add(error)
+                rejected += 1
+            continue
         chunk = record_pb2.RecordBatch.FromString(body)
         await store.stage(to_staged(chunk.records, kind, start_seq=seen))
         expected += preconditions.preconditions_of(chunk.records, start_seq=seen)
@@ -46,5 +54,7 @@ async def apply_record_write(ctx: TaskContext) -> dict[str, Any]:
     if kind == 2 and ctx.task.type != TaskType.RECORDS_DELETE:
         await store.check_parents()
     preconditions.add_skipped_conflicts(counts, kind, conflicts)
+    if rejected:
+        add_counts(counts, kind, rejected=rejected)
     ctx.progress(seen, seen)
     return counts

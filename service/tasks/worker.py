@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from service import notify, retention
 from service.db.models import Catalog
 from service.db.outage import is_database_outage
-from service.domain import previews
+from service.domain import previews, task_errors
 from service.domain.batches import purge_expired
 from service.error_reasons import ErrorReason
 from service.errors import TaskFailed
@@ -312,6 +312,9 @@ class Worker:
                 if history:
                     await end_history(conn)
                 await self.faults.applied(ctx)
+                if ctx.reported:  # records refused under on_invalid=SKIP (nothing written without one)
+                    result = {**result, task_errors.ERROR_COUNT: ctx.reported.count}
+                    await task_errors.store(conn, task.id, ctx.reported)
                 if await self.queue.finish(
                     conn,
                     task.id,
@@ -333,8 +336,11 @@ class Worker:
                     await conn.rollback()
                     log.warning("task %d was taken over by another worker; rolled back", task.id)
         except TaskFailed as failure:
-            reason = failure.as_dict()
-            await self._until_recorded(task, holder, lambda: self._fail(task, holder, reason, ctx))
+            report = task_errors.failure_report(
+                ctx.reported if ctx else None, failure, self.settings.max_reported_errors
+            )
+            reason = {**failure.as_dict(), task_errors.ERROR_COUNT: report.count}
+            await self._until_recorded(task, holder, lambda: self._fail(task, holder, reason, ctx, report))
         except asyncio.CancelledError:
             log.warning("task %d interrupted; rolled back, back to the queue", task.id)
             raise
@@ -465,7 +471,14 @@ class Worker:
         async with self.engine.connect() as conn:
             await self.queue.release(conn, task.id, holder)
 
-    async def _fail(self, task: ClaimedTask, holder: str, error: dict[str, Any], ctx: TaskContext | None) -> None:
+    async def _fail(
+        self,
+        task: ClaimedTask,
+        holder: str,
+        error: dict[str, Any],
+        ctx: TaskContext | None,
+        report: task_errors.ErrorReport | None = None,
+    ) -> None:
         log.info("task %d failed: %s", task.id, error.get("message"))
         async with self.engine.connect() as conn:
             finished = await self.queue.finish(
@@ -477,6 +490,8 @@ class Worker:
                 records_seen=ctx.records_seen if ctx else None,
                 records_applied=0,
             )
+            if finished:
+                await task_errors.store(conn, task.id, report)
             if finished and (on_failure := FAILURE_HOOKS.get(task.type)) is not None:
                 await on_failure(conn, task, error)
             await conn.commit()

@@ -67,7 +67,10 @@ def _stream_parts(seed: Seed, method: str, draw: st.DrawFn) -> tuple[list[Messag
             verify = verify_records(
                 "REPLACE",
                 catalog_pb2.ReplaceRecordsRequest(
-                    section=header.section, collection=header.collection, records=batch.records
+                    section=header.section,
+                    collection=header.collection,
+                    records=batch.records,
+                    on_invalid=header.on_invalid,
                 ),
             )
         return parts, hnames + bnames, verify
