@@ -302,7 +302,7 @@ class Ingestion(Base):
 
 class RecordHistory(Base):
     """One applied change of a record: written by triggers on `records` while a task declares itself in
-    RecordHistoryWriter (migration 0009_history; service.store.record_history)."""
+    RecordHistoryWriter (migration 0011; service.store.record_history)."""
 
     __tablename__ = "record_history"
     __table_args__ = (

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from catalogingest.v1 import task_pb2
 from service.db import clock
+from service.domain.task_errors import ReportedErrors
 from service.error_reasons import ErrorReason
 from service.errors import TaskFailed
 from service.store import previews as store
@@ -37,6 +38,8 @@ PAGE = 2000
 MARGIN_SECONDS = 60.0
 GUARDS = frozenset({ErrorReason.SAFETY_THRESHOLD, ErrorReason.THRESHOLD_NOT_MET})
 _ERROR_FIELDS = frozenset(task_pb2.TaskError.DESCRIPTOR.fields_by_name)
+# A preview shows the first errors; the task's error list (ListTaskErrors) holds them all.
+MAX_PREVIEW_ERRORS = 100
 _COUNTS = ("created", "updated", "deleted", "unchanged", "rejected")
 
 
@@ -45,13 +48,15 @@ def is_dry_run(params: dict[str, Any]) -> bool:
 
 
 def preview_errors(failure: TaskFailed) -> list[dict[str, Any]]:
-    """Why the real run would fail.
+    """Why the real run would fail: the first errors its task collected, as the real run would report them
+    (the dry-run task's ListTaskErrors lists every one)."""
+    if isinstance(failure, ReportedErrors):
+        return [_error_fields(vars(error)) for error in failure.report.errors[:MAX_PREVIEW_ERRORS]]
+    return [_error_fields(failure.as_dict())]
 
-    Today the task's one error. Issue 14's "every error reported" (task_errors, ListTaskErrors) is merged
-    here: a dry run then lists every error its task collected, as the real run would report them.
-    """
-    error = failure.as_dict()
-    return [{k: v for k, v in error.items() if k in _ERROR_FIELDS and v not in (None, "", 0)}]
+
+def _error_fields(error: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in error.items() if k in _ERROR_FIELDS and v not in (None, "", 0)}
 
 
 def failed_preview(failure: TaskFailed) -> dict[str, Any]:
@@ -67,6 +72,7 @@ async def dry_run(
     version_of: Callable[[], Awaitable[int]],
     run: Callable[[], Awaitable[dict[str, Any]]],
     before: Callable[[], Any],
+    on_failure: Callable[[TaskFailed], None] | None = None,
 ) -> dict[str, Any]:
     """Run the task's handler (`run`) in `conn`'s transaction, which the caller rolls back, and return the
     result a dry run stores: `preview` (and an ingestion's id and outcome).
@@ -78,6 +84,8 @@ async def dry_run(
         version_id = await version_of()
         result = await run()
     except TaskFailed as failure:
+        if on_failure is not None:
+            on_failure(failure)
         out: dict[str, Any] = {"preview": failed_preview(failure)}
         outcome = failure.as_dict().get("ingestion")
         if isinstance(outcome, dict):

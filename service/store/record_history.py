@@ -1,7 +1,7 @@
 """Record history: the statements that declare a task as the writer of its transaction, read the history back
 and purge it. Plain SQL that both backends run alike.
 
-The history itself is written by triggers on `records` (migration 0009_history): every statement of a write
+The history itself is written by triggers on `records` (migration 0011): every statement of a write
 path that creates, changes or deletes records writes the matching history rows in the same transaction,
 set-based (PostgreSQL: one INSERT ... SELECT over the statement's transition tables; SQLite: row triggers),
 and only while a writer is declared here. So every write path (CSV, /v2, gRPC, bulk, batch ingestions, the

@@ -422,13 +422,21 @@ class Worker:
         (also when the real run would fail), without webhook or email."""
         task, conn = ctx.task, ctx.conn
         params = task.params
+        failures: list[TaskFailed] = []
         result = await previews.dry_run(
             conn,
             (lambda: _int(params["version_id"])) if "version_id" in params else ctx.active_version_id,
             lambda: handler(ctx),
             ctx.payload_connection,
+            on_failure=failures.append,
         )
         await conn.rollback()
+        # Every error the real run would report, listed by ListTaskErrors like a real task's.
+        report = ctx.reported
+        if failures:
+            report = task_errors.failure_report(report, failures[0], self.settings.max_reported_errors)
+        if report:
+            result = {**result, task_errors.ERROR_COUNT: report.count}
         if await self.queue.finish(
             conn,
             task.id,
@@ -439,6 +447,8 @@ class Worker:
             records_applied=0,
             webhook=False,
         ):
+            if report:
+                await task_errors.store(conn, task.id, report)
             if (hook := DRY_RUN_HOOKS.get(task.type)) is not None:
                 await hook(conn, task, result)
             await conn.commit()

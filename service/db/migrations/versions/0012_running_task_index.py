@@ -1,6 +1,6 @@
 """the catalogs with a running task, found by index: the claim reads only each catalog's head (issue 16)
 
-Revision ID: 0009_queuespeed
+Revision ID: 0012
 Revises: 0008
 Create Date: 2026-11-29
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_queuespeed"
-down_revision = "0009_history"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

@@ -16,7 +16,7 @@ record is the next state). Which attributes changed is worked out when the histo
 (service.domain.record_history): comparing whole values in the trigger is a plain copy, where diffing them
 there (jsonb_each per row) cost the sync 2.5 times as much.
 
-Revision ID: 0009_history
+Revision ID: 0011
 Revises: 0008
 Create Date: 2026-11-29
 """
@@ -27,8 +27,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-revision = "0009_history"
-down_revision = "0009_versions"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

@@ -2,7 +2,7 @@
 
 Written in the transaction that finishes the task, only when there is an error; deleted with the task.
 
-Revision ID: 0009_errorsall
+Revision ID: 0014
 Revises: 0008
 Create Date: 2026-11-29
 """
@@ -12,8 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_errorsall"
-down_revision = "0009_dryretry"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """retry_of: a task submitted by RetryTask names the task it retries; idempotent_responses: the answers of
 writes that make no task, kept under their idempotency key (issue 14)
 
-Revision ID: 0009_dryretry
+Revision ID: 0013
 Revises: 0008
 Create Date: 2026-11-29
 """
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import BYTEA
 
-revision = "0009_dryretry"
-down_revision = "0009_queuespeed"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

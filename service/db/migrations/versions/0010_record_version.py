@@ -3,7 +3,7 @@
 Existing records start at version 1, as new ones do (the column's default); the write statements of
 service.store add one when they change a record.
 
-Revision ID: 0009_versions
+Revision ID: 0010
 Revises: 0008
 Create Date: 2026-11-29
 """
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_versions"
-down_revision = "0009_syncspeed"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

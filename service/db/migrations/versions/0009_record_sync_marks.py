@@ -5,7 +5,7 @@ number; `records.sync_gen` is the generation a record was created under. A recor
 the later of its own and the mark's when the mark's generation is newer than the record's (the record was
 there when that sync ran): service.store.sync_marks.
 
-Revision ID: 0009_syncspeed
+Revision ID: 0009
 Revises: 0008
 Create Date: 2026-11-29
 """
@@ -15,7 +15,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_syncspeed"
+revision = "0009"
 down_revision = "0008"
 branch_labels = None
 depends_on = None
