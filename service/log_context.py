@@ -7,7 +7,9 @@ show what the call learned (the task it enqueued, the catalog it touched).
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
+from collections.abc import Iterator
 from typing import Any
 
 # Printed in this order, before any other field of a line.
@@ -19,6 +21,16 @@ _bound: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("log_fie
 def bind(**fields: Any) -> None:
     """Add fields to every later line of the current context (None values are left out)."""
     _bound.set({**_bound.get({}), **{k: v for k, v in fields.items() if v is not None}})
+
+
+@contextlib.contextmanager
+def scoped(**fields: Any) -> Iterator[None]:
+    """Only these fields, until the block ends (then what was bound before)."""
+    token = _bound.set({k: v for k, v in fields.items() if v is not None})
+    try:
+        yield
+    finally:
+        _bound.reset(token)
 
 
 def reset() -> None:

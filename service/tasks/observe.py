@@ -3,15 +3,16 @@ and the queue's gauges, sampled from the database by the workers."""
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import datetime as dt
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from service import log_context, tracing
 from service.db.models import Task
@@ -34,18 +35,35 @@ _started: contextvars.ContextVar[float] = contextvars.ContextVar("task_started")
 async def run(engine: AsyncEngine, task: ClaimedTask, apply: Callable[[ClaimedTask], Awaitable[None]]) -> None:
     """Run `apply(task)` (in its own asyncio task) with the task's request id, tenant, id and catalog on every
     log line, inside a span that continues the submitting request's trace."""
+    async with scope(engine, task):
+        await apply(task)
+
+
+@contextlib.asynccontextmanager
+async def scope(engine: AsyncEngine, task: ClaimedTask, conn: AsyncConnection | None = None) -> AsyncIterator[None]:
+    """The task's request id, tenant, id and catalog on every log line of the block, inside a span that continues
+    the submitting request's trace; what was bound before comes back after it (a task applied in another's
+    transaction, Worker._follow, which reads where it comes from on that transaction's `conn`)."""
     found = None
     try:
-        found = await origin(engine, task.id)
+        found = await origin(conn or engine, task.id)
     except Exception as exc:  # only labels are lost: the task still runs, and its outcome is what matters
         log.warning("task %d: could not read where it comes from (%s)", task.id, type(exc).__name__)
-    request_id.set((found.request_id or "") if found else "")
-    log_context.bind(task_id=task.id, tenant=found.tenant if found else None, catalog=found.catalog if found else None)
+    rid = request_id.set((found.request_id or "") if found else "")
+    started = _started.set(time.perf_counter())
     carrier = {tracing.TRACEPARENT: found.traceparent} if found and found.traceparent else {}
-    _started.set(time.perf_counter())
-    with tracing.server_span(f"task {task.type}", carrier, kind="consumer") as span:
-        tracing.annotate(span, {"catalog_ingest.task.id": task.id, "catalog_ingest.task.type": task.type})
-        await apply(task)
+    try:
+        with (
+            log_context.scoped(
+                task_id=task.id, tenant=found.tenant if found else None, catalog=found.catalog if found else None
+            ),
+            tracing.server_span(f"task {task.type}", carrier, kind="consumer") as span,
+        ):
+            tracing.annotate(span, {"catalog_ingest.task.id": task.id, "catalog_ingest.task.type": task.type})
+            yield
+    finally:
+        _started.reset(started)
+        request_id.reset(rid)
 
 
 def finished(task: ClaimedTask, status: str, records_applied: int = 0, result: Any = None) -> None:

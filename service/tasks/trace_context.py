@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from service import tracing
 from service.db.models import Catalog, Task, Tenant
@@ -33,14 +33,18 @@ class TaskOrigin:
     catalog: str
 
 
-async def origin(engine: AsyncEngine, task_id: int) -> TaskOrigin | None:
-    """Where a claimed task comes from (one read by primary key; None if it is gone already)."""
+async def origin(bind: AsyncEngine | AsyncConnection, task_id: int) -> TaskOrigin | None:
+    """Where a claimed task comes from (one read by primary key, on `bind` or a connection of it; None if it is
+    gone already)."""
     query = (
         select(Task.request_id, Task.traceparent, Tenant.name, Catalog.name)
         .join(Tenant, Tenant.id == Task.tenant_id)
         .join(Catalog, Catalog.id == Task.catalog_id)
         .where(Task.id == task_id)
     )
-    async with engine.connect() as conn:
-        row = (await conn.execute(query)).one_or_none()
+    if isinstance(bind, AsyncConnection):
+        row = (await bind.execute(query)).one_or_none()
+    else:
+        async with bind.connect() as conn:
+            row = (await conn.execute(query)).one_or_none()
     return None if row is None else TaskOrigin(*row)

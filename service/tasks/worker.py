@@ -362,60 +362,72 @@ class Worker:
         error, and one that fails is rolled back alone (FAILED, with its error) while the others still apply.
         All commit with `first`, or none do (a crash or a lost connection puts them back in the queue)."""
         followed: list[Followed] = []
-        history = self.settings.history_retention_seconds > 0
         while len(followed) < self.settings.worker_batch_tasks:
             task = await self.queue.claim_next_in_catalog(conn, first.catalog_id, holder, BATCHED, BATCH_MAX_RECORDS)
             if task is None:
                 break
-            log.info("task %d (%s) started after task %d, in its transaction", task.id, task.type, first.id)
-            ctx = TaskContext(conn=conn, engine=self.engine, task=task, settings=self.settings, worker_id=holder)
-            try:
-                async with conn.begin_nested():
-                    # Each follower's record changes are its own in the history.
-                    if history:
-                        await begin_history(conn, task.id, task.type)
-                    result = await HANDLERS[task.type](ctx)
-                    if history:
-                        await end_history(conn)
-            except TaskFailed as failure:
-                error = failure.as_dict()
-            except Exception as exc:
-                if is_database_outage(exc):
-                    raise
-                log.exception("task %d failed unexpectedly", task.id)
-                message = f"internal error ({type(exc).__name__}) while applying the task; see the worker log"
-                error = {"reason": ErrorReason.INTERNAL, "message": message}
-            else:
-                await self.queue.finish(
-                    conn,
-                    task.id,
-                    holder,
-                    TaskStatus.DONE,
-                    result=result,
-                    records_seen=ctx.records_seen,
-                    records_applied=ctx.records_applied,
-                )
-                followed.append(Followed(task, TaskStatus.DONE, ctx.records_applied, result, None))
-                continue
-            await self.queue.finish(
-                conn, task.id, holder, TaskStatus.FAILED, error=error, records_seen=ctx.records_seen, records_applied=0
-            )
-            followed.append(Followed(task, TaskStatus.FAILED, 0, None, error))
+            async with observe.scope(self.engine, task, conn):
+                log.info("task %d (%s) started after task %d, in its transaction", task.id, task.type, first.id)
+                followed.append(await self._apply_following(conn, task, holder))
         return followed
+
+    async def _apply_following(self, conn: AsyncConnection, task: ClaimedTask, holder: str) -> Followed:
+        """One task of _follow, in a savepoint of `conn`'s transaction, finished with its own outcome and errors."""
+        history = self.settings.history_retention_seconds > 0
+        ctx = TaskContext(conn=conn, engine=self.engine, task=task, settings=self.settings, worker_id=holder)
+        try:
+            async with conn.begin_nested():
+                # Each follower's record changes are its own in the history.
+                if history:
+                    await begin_history(conn, task.id, task.type)
+                result = await HANDLERS[task.type](ctx)
+                if history:
+                    await end_history(conn)
+        except TaskFailed as failure:
+            report = task_errors.failure_report(ctx.reported, failure, self.settings.max_reported_errors)
+            error = {**failure.as_dict(), task_errors.ERROR_COUNT: report.count}
+        except Exception as exc:
+            if is_database_outage(exc):
+                raise
+            log.exception("task %d failed unexpectedly", task.id)
+            message = f"internal error ({type(exc).__name__}) while applying the task; see the worker log"
+            error = {"reason": ErrorReason.INTERNAL, "message": message}
+            report = None
+        else:
+            if ctx.reported:  # records refused under on_invalid=SKIP
+                result = {**result, task_errors.ERROR_COUNT: ctx.reported.count}
+            await self.queue.finish(
+                conn,
+                task.id,
+                holder,
+                TaskStatus.DONE,
+                result=result,
+                records_seen=ctx.records_seen,
+                records_applied=ctx.records_applied,
+            )
+            await task_errors.store(conn, task.id, ctx.reported)
+            return Followed(task, TaskStatus.DONE, ctx.records_applied, result, None)
+        await self.queue.finish(
+            conn, task.id, holder, TaskStatus.FAILED, error=error, records_seen=ctx.records_seen, records_applied=0
+        )
+        await task_errors.store(conn, task.id, report)
+        return Followed(task, TaskStatus.FAILED, 0, None, error)
 
     async def _followed(self, followed: list[Followed]) -> None:
         """What a task's outcome sets off once committed, for the tasks that followed another."""
         for one in followed:
-            log.info("task %d %s", one.task.id, "done" if one.status == TaskStatus.DONE else "failed")
-            observe.finished(one.task, one.status, one.applied, one.result)
-            if one.status == TaskStatus.FAILED and one.task.notification_email:
-                async with self.engine.connect() as conn:
-                    section = (
-                        await conn.execute(select(Catalog.name).where(Catalog.id == one.task.catalog_id))
-                    ).scalar_one()
-                await notify.send_failure(
-                    self.settings, one.task.notification_email, one.task.id, section, one.error or {}
-                )
+            async with observe.scope(self.engine, one.task):
+                await self._followed_one(one)
+
+    async def _followed_one(self, one: Followed) -> None:
+        log.info("task %d %s", one.task.id, "done" if one.status == TaskStatus.DONE else "failed")
+        observe.finished(one.task, one.status, one.applied, one.result)
+        if one.status == TaskStatus.FAILED and one.task.notification_email:
+            async with self.engine.connect() as conn:
+                section = (
+                    await conn.execute(select(Catalog.name).where(Catalog.id == one.task.catalog_id))
+                ).scalar_one()
+            await notify.send_failure(self.settings, one.task.notification_email, one.task.id, section, one.error or {})
 
     async def _dry_run(self, ctx: TaskContext, handler: Handler) -> None:
         """Do the task's work, read what it would change, roll it all back; the task is DONE with its preview
