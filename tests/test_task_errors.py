@@ -316,3 +316,44 @@ async def test_a_record_stream_with_on_invalid_skip_names_each_bad_record_by_its
         task_pb2.ListTaskErrorsRequest(id=answer.task_id), metadata=stack.metadata()
     )
     assert [(e.record_id, e.column) for e in page.errors] == [("b/1", "records[1].id"), (" f", "records[5].id")]
+
+
+async def test_every_variation_naming_a_missing_item_is_reported(http_stack) -> None:
+    """A check against the catalog (the variation's item must exist once applied) lists every record it fails,
+    in file order, not the first: three orphans among valid rows, and a JSON write's two."""
+    items = "id,item_name\nshirt,Shirt\n"
+    variations = "variation_id,item_id,item_name\nv1,shirt,S\nv2,ghost-a,M\nv3,shirt,L\nv4,ghost-b,XL\nv5,ghost-c,XXL\n"
+    response = await http_stack.http.put(
+        "/v1/catalog",
+        params={"key": "acme"},
+        files={
+            "items": ("items.csv", items.encode(), "text/csv"),
+            "variations": ("variations.csv", variations.encode(), "text/csv"),
+        },
+        headers=http_stack.auth(),
+    )
+    assert response.status_code == 200, response.text
+    task = await finished(http_stack, response.json()["task_id"])
+    assert task["status"] == "FAILED" and task["error_count"] == 3, task
+    listed = (await errors_of(http_stack, f"/v1/tasks/{task['id']}/errors"))["errors"]
+    assert [(e["file"], e["row"], e["column"], e["record_id"], e["reason"]) for e in listed] == [
+        ("variations.csv", row, "item_id", rid, "MISSING_PARENT_ITEM") for row, rid in ((3, "v2"), (5, "v4"), (6, "v5"))
+    ]
+    assert (await http_stack.http.get("/v2/items", params={"key": "acme"}, headers=http_stack.auth())).json()[
+        "items"
+    ] == []
+
+    response = await http_stack.http.put(
+        "/v2/variations",
+        params={"key": "acme"},
+        json={"variations": [{"id": "w1", "item_id": "nope-1"}, {"id": "w2", "item_id": "nope-2"}]},
+        headers=http_stack.auth(),
+    )
+    assert response.status_code == 200, response.text
+    task = await finished(http_stack, response.json()["task_id"])
+    assert task["status"] == "FAILED" and task["error_count"] == 2, task
+    listed = (await errors_of(http_stack, f"/v1/tasks/{task['id']}/errors"))["errors"]
+    assert [(e["record_id"], e["reason"]) for e in listed] == [
+        ("w1", "MISSING_PARENT_ITEM"),
+        ("w2", "MISSING_PARENT_ITEM"),
+    ]

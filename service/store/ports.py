@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
-from service.store.staged import StagedRecord
+from service.store.staged import ErrorSink, StagedRecord
 
 if TYPE_CHECKING:
     from service.store.batch_ingest import BatchCounts
@@ -62,8 +62,9 @@ class RecordStore(Protocol):
         (SAFETY_THRESHOLD) unless `force`; a missing record written after `as_of` is kept."""
         ...
 
-    async def check_parents(self) -> None:
-        """Every staged variation names an existing item once applied, else MISSING_PARENT_ITEM."""
+    async def check_parents(self, report: ErrorSink | None = None) -> None:
+        """Every staged variation names an existing item once applied, else MISSING_PARENT_ITEM (the first, or
+        with a `report` each one, listed there)."""
         ...
 
     async def check_unique(self) -> None:

@@ -20,12 +20,13 @@ from service.errors import TaskFailed
 from service.store.staged import (
     MAX_SKIPPED_SHOWN,
     DuplicateRecord,
+    ErrorSink,
     StagedRecord,
     add_counts,
     add_skipped,
     check_safety_thresholds,
     empty_counts,
-    missing_parent,
+    orphans_failure,
 )
 from service.store.sync_marks import CREATED_GEN, GEN_JOIN, before, not_after
 
@@ -280,8 +281,9 @@ class PostgresRecordStore:
         if self._rows > ANALYZE_RECORDS_ABOVE:
             await self.raw.execute("ANALYZE records")
 
-    async def check_parents(self) -> None:
-        """Every variation written by this task must name an item that exists once it is applied."""
+    async def check_parents(self, report: ErrorSink | None = None) -> None:
+        """Every variation written by this task must name an item that exists once it is applied (with a
+        `report`, each variation that does not is reported in it)."""
         await self.analyze()
         # First the fast check: a staged item_id is checked as staged (one anti-join); only a merge that left
         # item_id alone needs the stored record's parent. When it finds nothing, the variations this task wrote
@@ -305,17 +307,20 @@ class PostgresRecordStore:
             return
         # A staged row is not always what was written (a merge that skipped a missing record, a write older
         # than the record): the records this task's variations are now decide, as on SQLite.
-        orphan = await self.raw.fetchrow(
-            """SELECT r.record_id, r.parent_id, s.seq FROM records r
-               JOIN stage_records s ON r.version_id = $1 AND r.kind = 2 AND s.kind = 2
-                    AND r.record_id = s.record_id AND r.context = s.context
-               WHERE NOT EXISTS (SELECT 1 FROM records p WHERE p.version_id = $1 AND p.kind = 1
-                                 AND p.record_id = r.parent_id AND p.context = r.context)
-               ORDER BY s.seq LIMIT 1""",
+        orphans = await self.raw.fetch(
+            """SELECT record_id, parent_id, seq, count(*) OVER () FROM (
+                 SELECT r.record_id, r.parent_id, min(s.seq) AS seq FROM records r
+                 JOIN stage_records s ON r.version_id = $1 AND r.kind = 2 AND s.kind = 2
+                      AND r.record_id = s.record_id AND r.context = s.context
+                 WHERE NOT EXISTS (SELECT 1 FROM records p WHERE p.version_id = $1 AND p.kind = 1
+                                   AND p.record_id = r.parent_id AND p.context = r.context)
+                 GROUP BY r.record_id, r.context, r.parent_id) o
+               ORDER BY seq LIMIT $2""",
             self.version_id,
+            report.cap if report is not None else 1,
         )
-        if orphan is not None:
-            raise missing_parent(orphan[0], orphan[1], orphan[2])
+        if orphans:
+            raise orphans_failure(orphans, report)
 
     async def check_unique(self) -> None:
         """Raise DuplicateRecord for the first record staged twice."""

@@ -19,12 +19,13 @@ from service.errors import TaskFailed
 from service.store.staged import (
     MAX_SKIPPED_SHOWN,
     DuplicateRecord,
+    ErrorSink,
     StagedRecord,
     add_counts,
     add_skipped,
     check_safety_threshold,
     empty_counts,
-    missing_parent,
+    orphans_failure,
 )
 from service.store.sync_marks import CREATED_GEN, GEN_JOIN, before, not_after
 
@@ -203,17 +204,20 @@ class SqliteRecordStore:
             add_counts(counts, kind, deleted=d, unchanged=staged - d)
         return counts
 
-    async def check_parents(self) -> None:
-        orphan = await self._all(
-            """SELECT r.record_id, r.parent_id, s.seq FROM records r
-               JOIN stage_records s ON r.version_id = :v AND r.kind = 2 AND s.kind = 2
-                    AND r.record_id = s.record_id AND r.context = s.context
-               WHERE NOT EXISTS (SELECT 1 FROM records p WHERE p.version_id = :v AND p.kind = 1
-                                 AND p.record_id = r.parent_id AND p.context = r.context)
-               ORDER BY s.seq LIMIT 1"""
+    async def check_parents(self, report: ErrorSink | None = None) -> None:
+        orphans = await self._all(
+            """SELECT record_id, parent_id, seq, count(*) OVER () FROM (
+                 SELECT r.record_id, r.parent_id, min(s.seq) AS seq FROM records r
+                 JOIN stage_records s ON r.version_id = :v AND r.kind = 2 AND s.kind = 2
+                      AND r.record_id = s.record_id AND r.context = s.context
+                 WHERE NOT EXISTS (SELECT 1 FROM records p WHERE p.version_id = :v AND p.kind = 1
+                                   AND p.record_id = r.parent_id AND p.context = r.context)
+                 GROUP BY r.record_id, r.context, r.parent_id) o
+               ORDER BY seq LIMIT :n""",
+            n=report.cap if report is not None else 1,
         )
-        if orphan:
-            raise missing_parent(orphan[0][0], orphan[0][1], orphan[0][2])
+        if orphans:
+            raise orphans_failure(list(orphans), report)
 
     async def check_unique(self) -> None:
         duplicate = await self._all(

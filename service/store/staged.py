@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from service.error_reasons import ErrorReason
 from service.errors import TaskFailed
@@ -103,6 +103,31 @@ def check_safety_thresholds(
     """check_safety_threshold for each kind, in order, given the deletes per kind as `diff[kind]["d"]`."""
     for kind in kinds:
         check_safety_threshold(kind, diff[kind]["d"], existing[kind], force)
+
+
+class ErrorSink(Protocol):
+    """Where a task collects every error it finds (service.domain.task_errors.ErrorReport)."""
+
+    cap: int
+    count: int
+
+    def add_failure(self, failure: TaskFailed, record: Any = None) -> None: ...
+
+    def counted(self, total: int) -> None: ...
+
+    def failed(self) -> TaskFailed: ...
+
+
+def orphans_failure(rows: list[Any], report: ErrorSink | None) -> TaskFailed:
+    """MISSING_PARENT_ITEM for the variations whose item is missing: rows of (record_id, item_id, seq, total)
+    in payload order. Without a report, the first; with one, each listed (up to its cap), the count exact."""
+    if report is None:
+        return missing_parent(rows[0][0], rows[0][1], rows[0][2])
+    before = report.count
+    for record_id, item_id, seq, _total in rows:
+        report.add_failure(missing_parent(record_id, item_id, seq))
+    report.counted(before + rows[0][3])
+    return report.failed()
 
 
 def missing_parent(record_id: str, item_id: str | None, seq: int) -> TaskFailed:

@@ -102,7 +102,7 @@ async def apply_catalog_upload(ctx: TaskContext) -> dict[str, Any]:
     # A sync's deleted items are any of the catalog's: their variations are found by one anti-join.
     await enforce_links(ctx.conn, store.version_id, counts)
     if VARIATION in kinds:
-        await store.check_parents()
+        await store.check_parents(ctx.errors)
     for kind, count in rejected.items():
         if count:
             add_counts(counts, kind, rejected=count)

@@ -52,7 +52,7 @@ async def apply_record_write(ctx: TaskContext) -> dict[str, Any]:
         ctx.conn, store.version_id, counts, "SELECT record_id, context FROM stage_records WHERE kind = 1"
     )
     if kind == 2 and ctx.task.type != TaskType.RECORDS_DELETE:
-        await store.check_parents()
+        await store.check_parents(ctx.errors)
     preconditions.add_skipped_conflicts(counts, kind, conflicts)
     if rejected:
         add_counts(counts, kind, rejected=rejected)
