@@ -95,9 +95,17 @@ def _auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-async def _task(cluster: Cluster, token: str, task_id: int) -> dict:
+async def _task(cluster: Cluster, token: str, task_id: int, attempts: int = 5) -> dict:
     while True:
-        response = await cluster.http.get(f"/v1/task/{task_id}", headers=_auth(token))
+        try:
+            response = await cluster.http.get(f"/v1/task/{task_id}", headers=_auth(token))
+        except httpx.TransportError:
+            # A kept-alive connection the server closed as it was reused: a GET is safe to send again.
+            attempts -= 1
+            if attempts == 0:
+                raise
+            await asyncio.sleep(0.1)
+            continue
         if response.status_code not in (429, 503):  # overloaded: ask again
             response.raise_for_status()
             return response.json()
@@ -169,13 +177,24 @@ async def multitenant(
                     order = counts[k]
                     counts[k] += 1
                     body = orjson.dumps({"items": _items(k, turn, order, items_per_write)})
+                    # The key makes a resend safe: the same write is answered with its first task, never twice.
+                    key = f"mt-{c}-{k}-{order}"
+                    transport_errors = 0
                     while True:
-                        response = await cluster.http.put(
-                            "/v2/items",
-                            params={"section": f"mt-{k}"},
-                            content=body,
-                            headers={**_auth(token), "Content-Type": "application/json"},
-                        )
+                        try:
+                            response = await cluster.http.put(
+                                "/v2/items",
+                                params={"section": f"mt-{k}"},
+                                content=body,
+                                headers={**_auth(token), "Content-Type": "application/json", "Idempotency-Key": key},
+                            )
+                        except httpx.TransportError:
+                            # A kept-alive connection the server closed as it was reused.
+                            transport_errors += 1
+                            if transport_errors == 5:
+                                raise
+                            await asyncio.sleep(0.1)
+                            continue
                         # Overloaded (429, or 503 when the database pool is exhausted): again later, as a client does.
                         if response.status_code not in (429, 503):
                             break
