@@ -128,6 +128,11 @@ def decode_rejected(body: bytes) -> list[ReportedError]:
     return [ReportedError(**orjson.loads(line)) for line in body.splitlines() if line]
 
 
+def with_count(outcome: dict[str, Any], report: ErrorReport | None) -> dict[str, Any]:
+    """A task's result or error with how many errors it found (`error_count`); as it is when it found none."""
+    return {**outcome, ERROR_COUNT: report.count} if report else outcome
+
+
 def failure_report(report: ErrorReport | None, failure: TaskFailed, cap: int) -> ErrorReport:
     """What a FAILED task stores: its report, with the failure that ended it when that is not the report itself."""
     report = report if report is not None else ErrorReport(cap)

@@ -312,9 +312,9 @@ class Worker:
                 if history:
                     await end_history(conn)
                 await self.faults.applied(ctx)
-                if ctx.reported:  # records refused under on_invalid=SKIP (nothing written without one)
-                    result = {**result, task_errors.ERROR_COUNT: ctx.reported.count}
-                    await task_errors.store(conn, task.id, ctx.reported)
+                # Records refused under on_invalid=SKIP (nothing written without one).
+                result = task_errors.with_count(result, ctx.reported)
+                await task_errors.store(conn, task.id, ctx.reported)
                 if await self.queue.finish(
                     conn,
                     task.id,
@@ -339,7 +339,7 @@ class Worker:
             report = task_errors.failure_report(
                 ctx.reported if ctx else None, failure, self.settings.max_reported_errors
             )
-            reason = {**failure.as_dict(), task_errors.ERROR_COUNT: report.count}
+            reason = task_errors.with_count(failure.as_dict(), report)
             await self._until_recorded(task, holder, lambda: self._fail(task, holder, reason, ctx, report))
         except asyncio.CancelledError:
             log.warning("task %d interrupted; rolled back, back to the queue", task.id)
@@ -350,9 +350,7 @@ class Worker:
                 log.warning("task %d lost its database connection (%s); back to the queue", task.id, _brief(exc))
                 await self._until_recorded(task, holder, lambda: self._release(task, holder))
                 return
-            log.exception("task %d failed unexpectedly", task.id)
-            message = f"internal error ({type(exc).__name__}) while applying the task; see the worker log"
-            error = {"reason": ErrorReason.INTERNAL, "message": message}
+            error = _unexpected(task, exc)
             await self._until_recorded(task, holder, lambda: self._fail(task, holder, error, ctx))
 
     async def _follow(self, conn: AsyncConnection, first: ClaimedTask, holder: str) -> list[Followed]:
@@ -385,17 +383,14 @@ class Worker:
                     await end_history(conn)
         except TaskFailed as failure:
             report = task_errors.failure_report(ctx.reported, failure, self.settings.max_reported_errors)
-            error = {**failure.as_dict(), task_errors.ERROR_COUNT: report.count}
+            error = task_errors.with_count(failure.as_dict(), report)
         except Exception as exc:
             if is_database_outage(exc):
                 raise
-            log.exception("task %d failed unexpectedly", task.id)
-            message = f"internal error ({type(exc).__name__}) while applying the task; see the worker log"
-            error = {"reason": ErrorReason.INTERNAL, "message": message}
+            error = _unexpected(task, exc)
             report = None
         else:
-            if ctx.reported:  # records refused under on_invalid=SKIP
-                result = {**result, task_errors.ERROR_COUNT: ctx.reported.count}
+            result = task_errors.with_count(result, ctx.reported)  # records refused under on_invalid=SKIP
             await self.queue.finish(
                 conn,
                 task.id,
@@ -447,8 +442,7 @@ class Worker:
         report = ctx.reported
         if failures:
             report = task_errors.failure_report(report, failures[0], self.settings.max_reported_errors)
-        if report:
-            result = {**result, task_errors.ERROR_COUNT: report.count}
+        result = task_errors.with_count(result, report)
         if await self.queue.finish(
             conn,
             task.id,
@@ -562,6 +556,13 @@ def _pending_purge_interval(settings: Settings) -> float:
 
 def _brief(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+
+
+def _unexpected(task: ClaimedTask, exc: Exception) -> dict[str, Any]:
+    """The error a task stores when its handler raised something else than TaskFailed (logged with its trace)."""
+    log.exception("task %d failed unexpectedly", task.id)
+    message = f"internal error ({type(exc).__name__}) while applying the task; see the worker log"
+    return {"reason": ErrorReason.INTERNAL, "message": message}
 
 
 def _log_failure(what: str, exc: BaseException) -> None:
