@@ -8,7 +8,7 @@ Every read is by the records' primary key (version_id, kind, record_id, context)
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Select, and_, or_, select
@@ -63,38 +63,40 @@ async def keys_page(conn: AsyncConnection, version_id: int, kind: int, after: Ke
 async def rows_by_key(conn: AsyncConnection, version_id: int, kind: int, keys: Sequence[Key]) -> dict[Key, Any]:
     """The records of `keys` that exist, by key."""
     found: dict[Key, Any] = {}
-    by_context: dict[str, list[str]] = {}
-    for record_id, context in keys:
-        by_context.setdefault(context, []).append(record_id)
-    for context, ids in by_context.items():
-        for start in range(0, len(ids), 500):
-            rows = await conn.execute(
-                select(*_ROW).where(
-                    Record.version_id == version_id,
-                    Record.kind == kind,
-                    Record.context == context,
-                    Record.record_id.in_(ids[start : start + 500]),
-                )
+    for context, ids in _chunks(keys):
+        rows = await conn.execute(
+            select(*_ROW).where(
+                Record.version_id == version_id,
+                Record.kind == kind,
+                Record.context == context,
+                Record.record_id.in_(ids),
             )
-            found.update({(row.record_id, row.context): row for row in rows})
+        )
+        found.update({(row.record_id, row.context): row for row in rows})
     return found
 
 
 async def existing_keys(conn: AsyncConnection, version_id: int, kind: int, keys: Sequence[Key]) -> set[Key]:
     """Which of `keys` exist."""
     found: set[Key] = set()
+    for context, ids in _chunks(keys):
+        rows = await conn.execute(
+            select(Record.record_id).where(
+                Record.version_id == version_id,
+                Record.kind == kind,
+                Record.context == context,
+                Record.record_id.in_(ids),
+            )
+        )
+        found.update((row[0], context) for row in rows)
+    return found
+
+
+def _chunks(keys: Sequence[Key], size: int = 500) -> Iterator[tuple[str, list[str]]]:
+    """The ids of `keys` per context, `size` at a time (one IN list each)."""
     by_context: dict[str, list[str]] = {}
     for record_id, context in keys:
         by_context.setdefault(context, []).append(record_id)
     for context, ids in by_context.items():
-        for start in range(0, len(ids), 500):
-            rows = await conn.execute(
-                select(Record.record_id).where(
-                    Record.version_id == version_id,
-                    Record.kind == kind,
-                    Record.context == context,
-                    Record.record_id.in_(ids[start : start + 500]),
-                )
-            )
-            found.update((row[0], context) for row in rows)
-    return found
+        for start in range(0, len(ids), size):
+            yield context, ids[start : start + size]
