@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from service.errors import InvalidArgument
+
 MAX_ID_LENGTH = 256
 # Unicode category Cc is exactly U+0000-U+001F and U+007F-U+009F.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
@@ -28,3 +30,14 @@ def id_problem(value: str, *, required: bool = True) -> str | None:
     if value[0].isspace() or value[-1].isspace():
         return "must not begin or end with whitespace"
     return None
+
+
+def check_record_key(record_id: str, context: str) -> None:
+    """A single-record path's id and context, each problem a field violation (INVALID_ARGUMENT)."""
+    violations = []
+    if problem := id_problem(record_id):
+        violations.append(("id", problem))
+    if problem := id_problem(context, required=False):
+        violations.append(("context", problem))
+    if violations:
+        raise InvalidArgument(f"{violations[0][0]}: {violations[0][1]}", field_violations=violations)

@@ -11,9 +11,9 @@ from service.db.sessions import Sessions
 from service.domain import paging
 from service.domain import record_history as history
 from service.domain.catalogs import get_catalog
-from service.domain.ids import id_problem
+from service.domain.ids import check_record_key
 from service.domain.records import kind_for_collection, row_to_proto
-from service.errors import InvalidArgument, invalid_field
+from service.errors import invalid_field
 from service.interceptors import current_principal
 from service.settings import Settings
 from service.store.record_history import database_now, record_changes, task_changes
@@ -21,16 +21,6 @@ from service.store.record_reads import get_records
 
 # Changes undone per read while rewinding a record to `as_of`.
 _REWIND_CHUNK = 1000
-
-
-def _check_record_id(record_id: str, context: str) -> None:
-    violations = []
-    if problem := id_problem(record_id):
-        violations.append(("id", problem))
-    if problem := id_problem(context, required=False):
-        violations.append(("context", problem))
-    if violations:
-        raise InvalidArgument(f"{violations[0][0]}: {violations[0][1]}", field_violations=violations)
 
 
 def _as_of(request: catalog_pb2.GetRecordRequest) -> dt.datetime | None:
@@ -55,7 +45,7 @@ class RecordHistoryRpcs:
         principal = current_principal()
         principal.check_tenant(request.key, "key")
         kind = kind_for_collection(request.collection)
-        _check_record_id(request.id, request.context)
+        check_record_key(request.id, request.context)
         as_of = _as_of(request)
         async with self.sessions() as session:
             catalog = await get_catalog(session, principal.tenant_id, self._section(request.section))
@@ -95,7 +85,7 @@ class RecordHistoryRpcs:
         principal = current_principal()
         principal.check_tenant(request.key, "key")
         kind = kind_for_collection(request.collection)
-        _check_record_id(request.id, request.context)
+        check_record_key(request.id, request.context)
         size = paging.page_size(request.num_results_per_page)
         before = paging.decode_token(request.page_token, {"before": int})["before"] if request.page_token else None
         async with self.sessions() as session:

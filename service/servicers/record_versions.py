@@ -11,7 +11,7 @@ import grpc
 
 from catalogingest.v1 import catalog_pb2, record_pb2
 from service.domain.catalogs import catalog_for_write, get_catalog
-from service.domain.ids import id_problem
+from service.domain.ids import check_record_key
 from service.domain.records import row_to_proto
 from service.error_reasons import ErrorReason
 from service.errors import CatalogIngestError, DeadlineExceeded, FailedPrecondition, invalid_field
@@ -81,7 +81,7 @@ class RecordVersionRpcs:
             notification_email="",
             on_missing=on_missing,
         )
-        _check_key(request.id, request.context)
+        check_record_key(request.id, request.context)
         if record.id and record.id != request.id:
             raise invalid_field("record.id", f"must be the id of the path ('{request.id}') or left out")
         if record.context and record.context != request.context:
@@ -162,10 +162,3 @@ def _write_failed(task_id: int, status: str, error: dict[str, object] | None) ->
         reason=ErrorReason.RECORD_WRITE_FAILED,
         metadata={"task_id": str(task_id), "task_reason": reason},
     )
-
-
-def _check_key(record_id: str, record_context: str) -> None:
-    if problem := id_problem(record_id):
-        raise invalid_field("id", problem)
-    if problem := id_problem(record_context, required=False):
-        raise invalid_field("context", problem)
