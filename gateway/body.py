@@ -8,6 +8,7 @@ import orjson
 from starlette.requests import Request
 
 from gateway.errors import GatewayError
+from service.domain.json_depth import nests_deeper
 from service.error_reasons import ErrorReason
 
 
@@ -51,17 +52,6 @@ def parse_json(raw: bytes) -> Any:
         if "depth limit" in str(exc):
             raise GatewayError.invalid_argument("body", TOO_DEEP) from None
         raise GatewayError.invalid_argument("body", f"not valid JSON: {exc}") from None
-    if raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH and _deeper_than(value, MAX_JSON_DEPTH):
+    if raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH and nests_deeper(value, MAX_JSON_DEPTH):
         raise GatewayError.invalid_argument("body", TOO_DEEP)
     return value
-
-
-def _deeper_than(value: Any, limit: int) -> bool:
-    pending: list[tuple[Any, int]] = [(value, 1)] if isinstance(value, dict | list) else []
-    while pending:
-        current, depth = pending.pop()
-        if depth > limit:
-            return True
-        children = current.values() if isinstance(current, dict) else current
-        pending += [(child, depth + 1) for child in children if isinstance(child, dict | list)]
-    return False

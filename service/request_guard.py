@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
@@ -53,6 +54,8 @@ def guarded_deserializer(deserializer: Callable[[bytes], Any] | None, method: st
             field = nul_query_field(message)
             if field:
                 return RejectedRequest(invalid_field(field, "must not contain NUL (U+0000)", ErrorReason.NUL_CHARACTER))
+        if _holds_no_bad_value(message):
+            return message
         problem = value_problem(message)
         if problem is not None:
             return RejectedRequest(invalid_field(*problem))
@@ -130,6 +133,78 @@ def _checked_fields(descriptor: Descriptor) -> tuple[FieldDescriptor, ...]:
             elif message_type.full_name in (TIMESTAMP, DURATION) or _has_checked_fields(message_type):
                 fields.append(field)
     return tuple(fields)
+
+
+@dataclass(frozen=True)
+class _Check:
+    """One field _holds_no_bad_value reads: an enum's numbers, or the messages under a message field."""
+
+    name: str
+    repeated: bool
+    # An enum field: the numbers its enum defines, and whether the field tracks presence.
+    enum_numbers: frozenset[int] | None = None
+    has_presence: bool = False
+    # A message field: a map (its values are walked), a Timestamp or Duration, the type to walk into.
+    map_entry: bool = False
+    time_kind: str = ""
+    walk: Descriptor | None = None
+
+
+@functools.cache
+def _checks(descriptor: Descriptor) -> tuple[_Check, ...]:
+    """_checked_fields as plain data, read once per message type (descriptor properties are slow to read)."""
+    checks = []
+    for field in _checked_fields(descriptor):
+        repeated = field.is_repeated
+        if field.type == FieldDescriptor.TYPE_ENUM:
+            numbers = frozenset(field.enum_type.values_by_number)
+            checks.append(_Check(field.name, repeated, enum_numbers=numbers, has_presence=field.has_presence))
+            continue
+        message_type = field.message_type
+        if message_type.GetOptions().map_entry:
+            value_type = message_type.fields_by_name["value"].message_type
+            walk = value_type if _has_checked_fields(value_type) else None
+            time_kind = value_type.full_name if value_type.full_name in (TIMESTAMP, DURATION) else ""
+            checks.append(_Check(field.name, repeated, map_entry=True, time_kind=time_kind, walk=walk))
+        elif message_type.full_name in (TIMESTAMP, DURATION):
+            checks.append(_Check(field.name, repeated, time_kind=message_type.full_name))
+        else:
+            checks.append(_Check(field.name, repeated, walk=message_type))
+    return tuple(checks)
+
+
+def _holds_no_bad_value(message: Message) -> bool:
+    """value_problem's check without naming the field: True when `message` holds no enum number its enum does not
+    define and no Timestamp or Duration out of range. A request of 1,000 records is checked ~3x faster than by
+    value_problem, which builds every record's path; that one names the field once this finds a problem."""
+    for check in _checks(message.DESCRIPTOR):
+        name = check.name
+        if check.enum_numbers is not None:
+            if check.repeated:
+                numbers = getattr(message, name)
+            elif check.has_presence and not message.HasField(name):
+                continue
+            else:
+                numbers = (getattr(message, name),)
+            for number in numbers:
+                if number not in check.enum_numbers:
+                    return False
+            continue
+        value = getattr(message, name)
+        if check.map_entry:
+            items = value.values()
+        elif check.repeated:
+            items = value
+        elif message.HasField(name):
+            items = (value,)
+        else:
+            continue
+        for item in items:
+            if check.time_kind and _time_problem(item) is not None:
+                return False
+            if check.walk is not None and not _holds_no_bad_value(item):
+                return False
+    return True
 
 
 def value_problem(message: Message, prefix: str = "") -> tuple[str, str] | None:

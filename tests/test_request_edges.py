@@ -57,6 +57,12 @@ async def test_out_of_range_timestamps_and_unknown_enum_numbers_are_invalid_argu
         collection="items", records=[record_pb2.Record(id="a"), record_pb2.Record(id="b", kind=9)]
     )
     assert_invalid(await refused(stack.catalog.ReplaceRecords(bad_kind, metadata=md)), "records[1].kind")
+    late = record_pb2.Record(id="c")
+    late.timestamp.seconds = 253_402_300_800  # past 9999-12-31T23:59:59Z
+    bad_time = catalog_pb2.ReplaceRecordsRequest(
+        collection="items", records=[record_pb2.Record(id="a"), record_pb2.Record(id="b"), late]
+    )
+    assert_invalid(await refused(stack.catalog.ReplaceRecords(bad_time, metadata=md)), "records[2].timestamp")
     tasks = await stack.tasks.ListTasks(task_pb2.ListTasksRequest(), metadata=md)
     assert tasks.total_count == 0
 
