@@ -62,3 +62,11 @@ def test_an_unterminated_quoted_value_fails_the_file() -> None:
     with pytest.raises(CsvError) as failed:
         parse_file(ITEM, [b'id,item_name\na-1,"open\n', b"still open\n"], patch=False, now=NOW)
     assert "malformed CSV" in failed.value.args[0]
+
+
+def test_a_stray_quote_in_an_unquoted_value_is_kept_and_the_rest_still_parses() -> None:
+    # An inch mark leaves the quote count odd up to the next one: the lines between are held, then parsed.
+    data = ("id,item_name\n" + 'a-0,5" boot\n' + "".join(f"a-{n},plain {n}\n" for n in range(1, 3000))).encode()
+    for size in (100, 4096, len(data)):
+        staged = parse_file(ITEM, _chunked(data, size), patch=False, now=NOW)
+        assert len(staged) == 3000 and staged[0].name == '5" boot' and staged[-1].record_id == "a-2999", size

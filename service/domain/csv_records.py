@@ -141,7 +141,7 @@ class RowParser:
             if value := cells[i]:
                 data[key] = value
         if self.facets:
-            facets = {}
+            facets: dict[str, list[str]] = {}
             for i, key in self.facets:
                 if value := cells[i]:
                     facets[key] = [v.strip() for v in value.split("|")] if "|" in value else [value.strip()]
@@ -265,11 +265,9 @@ class CsvStream:
         self.on_invalid_row = on_invalid_row
         self._decoder = codecs.getincrementaldecoder("utf-8-sig")("strict")
         self._nul = False  # a NUL was seen: rows are checked cell by cell from then on
-        self._rest = (
-            ""  # text not handed to the reader yet: whole lines inside an open quoted value, then a partial line
-        )
-        self._scanned = 0  # the whole lines at the start of _rest whose quotes are counted ...
-        self._quotes = 0  # ... and that count
+        self._held: list[str] = []  # whole lines inside an open quoted value (appended to, joined once)
+        self._quotes = 0  # the count of quotes in them
+        self._carry = ""  # an unfinished line
         self._lines = 0  # lines handed to the reader
         self._last_line = 0
         self._parser: RowParser | None = None
@@ -279,34 +277,39 @@ class CsvStream:
             decoded = self._decoder.decode(chunk)
         except UnicodeDecodeError as exc:
             good = chunk[: exc.start].decode("utf-8", "replace")
-            row = self._lines + (self._rest + good).count("\n") + 1
+            held = sum(text.count("\n") for text in self._held)
+            row = self._lines + held + (self._carry + good).count("\n") + 1
             raise CsvError(self.kind, row, "", "invalid UTF-8") from None
         if not decoded:
             return []
         if not self._nul and "\x00" in decoded:
             self._nul = True
         # Only "\n" ends a line: str.splitlines would also split on \x1c, \u2028 and others inside values.
-        text = self._rest + decoded
+        text = self._carry + decoded
         end = text.rfind("\n") + 1  # past the last whole line
-        if end <= self._scanned:
-            self._rest = text
+        if end == 0:
+            self._carry = text
             return []
-        quotes = self._quotes + text.count('"', self._scanned, end)
-        cut, at_cut = (end, quotes) if not quotes & 1 else self._last_even(text, end)
+        whole, self._carry = text[:end], text[end:]
+        quotes = self._quotes + whole.count('"')
+        cut, at_cut = (end, quotes) if not quotes & 1 else self._last_even(whole)
         if cut == 0:
-            self._rest, self._scanned, self._quotes = text, end, quotes
+            self._held.append(whole)
+            self._quotes = quotes
             return []
-        self._rest, self._scanned, self._quotes = text[cut:], end - cut, quotes - at_cut
-        return self._parse(text[:cut])
+        ready = "".join(self._held) + whole[:cut] if self._held else whole[:cut]
+        self._held = [whole[cut:]] if cut < end else []
+        self._quotes = quotes - at_cut
+        return self._parse(ready)
 
-    def _last_even(self, text: str, end: int) -> tuple[int, int]:
-        """The end of the last whole line before `end` where the count of quotes is even, and that count
-        ((0, 0) when there is none): a quoted value is still open at `end`."""
+    def _last_even(self, whole: str) -> tuple[int, int]:
+        """The end of the last line of `whole` after which the count of quotes (with the held lines') is even,
+        and that count; (0, 0) when there is none: a quoted value is still open at its end."""
         cut, at_cut = 0, 0
-        quotes, pos = self._quotes, self._scanned
-        while pos < end:
-            line_end = text.index("\n", pos) + 1
-            quotes += text.count('"', pos, line_end)
+        quotes, pos = self._quotes, 0
+        while pos < len(whole):
+            line_end = whole.index("\n", pos) + 1
+            quotes += whole.count('"', pos, line_end)
             if not quotes & 1:
                 cut, at_cut = line_end, quotes
             pos = line_end
@@ -316,10 +319,10 @@ class CsvStream:
         try:
             tail = self._decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            row = self._lines + self._rest.count("\n") + 1
+            row = self._lines + sum(text.count("\n") for text in self._held) + 1
             raise CsvError(self.kind, row, "", "invalid UTF-8 (a truncated character at the end)") from None
-        lines = [line for line in (self._rest + tail).split("\n") if line]
-        self._rest, self._scanned, self._quotes = "", 0, 0
+        lines = [line for line in ("".join(self._held) + self._carry + tail).split("\n") if line]
+        self._held, self._quotes, self._carry = [], 0, ""
         staged = self._parse("".join(line + "\n" for line in lines)) if lines else []
         if self._parser is None:
             raise CsvError(self.kind, 1, "", "the file is empty: a header row is required")
