@@ -44,6 +44,14 @@ def _log_level(args: argparse.Namespace, parser: argparse.ArgumentParser) -> str
         parser.error(f"CATALOG_INGEST_LOG_LEVEL: {exc}")
 
 
+def _service_env(value: str) -> tuple[str, str]:
+    """`bench --service-env`: one CATALOG_INGEST_ variable of the service measured."""
+    name, equals, setting = value.partition("=")
+    if not equals or not name.startswith("CATALOG_INGEST_") or name == "CATALOG_INGEST_DATABASE_URL":
+        raise argparse.ArgumentTypeError(f"expected CATALOG_INGEST_NAME=VALUE (not the database URL), got {value!r}")
+    return name, setting
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = Parser(prog="catalog-ingest", description="Catalog ingestion service.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
@@ -90,6 +98,15 @@ def _parser() -> argparse.ArgumentParser:
         help="also measure what record history costs a full sync that changes every record (on --items)",
     )
     bench.add_argument("--skip-queue", action="store_true", help="no claim latency under depth")
+    bench.add_argument(
+        "--service-env",
+        action="append",
+        default=[],
+        type=_service_env,
+        metavar="CATALOG_INGEST_NAME=VALUE",
+        help="a setting of the service measured, e.g. CATALOG_INGEST_HISTORY_RETENTION_SECONDS=0 (repeatable; the"
+        " service gets none of this shell's CATALOG_INGEST_ variables)",
+    )
     bench.add_argument(
         "--pickup-tasks", type=int, default=200, help="one-item writes timed from submission to start (0: skip)"
     )
@@ -172,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
             skip_queue=args.skip_queue,
             pickup_tasks=args.pickup_tasks,
             dry_run=not args.skip_dry_run,
+            service_env=tuple(args.service_env),
         )
         bench_main(settings.database_url, args.items, args.variations_per_item, args.seed, options)
     return 0

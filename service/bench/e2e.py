@@ -127,12 +127,16 @@ class CpuMeter:
         return after[0] - before[0], database
 
 
-def start_service(database_url: str, split: bool = False) -> tuple[list[subprocess.Popen[bytes]], str, int, int]:
+def start_service(
+    database_url: str, split: bool = False, settings: dict[str, str] | None = None
+) -> tuple[list[subprocess.Popen[bytes]], str, int, int]:
     """The service on free ports, and a token for tenant `bench`: (processes, token, http port, grpc port).
 
     `split` runs it as the scale-out path does on two cores: gateway and gRPC in one process, the
-    worker in another; otherwise one process runs all three roles (`catalog-ingest serve`)."""
+    worker in another; otherwise one process runs all three roles (`catalog-ingest serve`). None of the
+    caller's CATALOG_INGEST_ variables reach it, only `settings` (variable -> value, `bench --service-env`)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CATALOG_INGEST_")}
+    env.update(settings or {})
     env["CATALOG_INGEST_DATABASE_URL"] = database_url
     token = subprocess.run(
         [sys.executable, "-m", "service.cli", "--log-level", "WARNING", "tokens", "create", "--tenant", "bench"],
@@ -169,8 +173,10 @@ class Service:
 
 
 @contextlib.asynccontextmanager
-async def running_service(database_url: str, split: bool = False) -> AsyncIterator[Service]:
-    processes, token, http_port, grpc_port = await asyncio.to_thread(start_service, database_url, split)
+async def running_service(
+    database_url: str, split: bool = False, settings: dict[str, str] | None = None
+) -> AsyncIterator[Service]:
+    processes, token, http_port, grpc_port = await asyncio.to_thread(start_service, database_url, split, settings)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{http_port}", timeout=None) as http:
             while True:

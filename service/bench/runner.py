@@ -123,7 +123,7 @@ async def bench(database_url: str, shape: CatalogShape, options: BenchOptions) -
             names.remove(claim_db)
         e2e_db = await _scratch(admin_dsn)
         names.append(e2e_db)
-        async with running_service(_dsn(database_url, e2e_db), options.split) as service:
+        async with running_service(_dsn(database_url, e2e_db), options.split, dict(options.service_env)) as service:
             meter = CpuMeter([psutil.Process(p.pid) for p in service.processes], admin_dsn, e2e_db)
             if options.pickup_tasks:
                 picked = await pickup(service, _dsn(database_url, e2e_db), options.pickup_tasks)
@@ -195,6 +195,8 @@ class BenchOptions:
     pickup_tasks: int = 0
     # After the CSV load: a changed sync run dry, then for real (service.bench.dry_runs).
     dry_run: bool = True
+    # CATALOG_INGEST_ variables of the service measured (--service-env), e.g. history off.
+    service_env: tuple[tuple[str, str], ...] = ()
 
 
 def main(database_url: str, items: int, variations_per_item: float, seed: int, options: BenchOptions) -> None:

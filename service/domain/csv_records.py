@@ -16,7 +16,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
-from collections import deque
+import io
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -50,6 +50,7 @@ KNOWN = {
 # R6: keys a `metadata:<key>` column may not use: the attributes the items' and variations' data hold (url,
 # active, group_ids, facets, ...) and the typed columns (a `metadata:item_name` would read as the name).
 BUILT_IN_KEYS = frozenset(KNOWN[ITEM] | KNOWN[VARIATION] | {"facets", "name", "context"})
+_new_staged = tuple.__new__
 
 
 # Called with a row's error and the row as sent (header -> cell).
@@ -123,21 +124,27 @@ class RowParser:
             data = _json(kind, row, "data", cells[self.i_data], dict)
             data = _checked(kind, row, "data", data)
         for i, column in self.texts:
-            if cells[i]:
-                data[column] = cells[i]
+            if value := cells[i]:
+                data[column] = value
         for i, column in self.lists:
-            if cells[i]:
-                data[column] = [v.strip() for v in cells[i].split("|") if v.strip()]
+            if value := cells[i]:
+                if "|" in value:
+                    data[column] = [s for v in value.split("|") if (s := v.strip())]
+                else:
+                    data[column] = [s] if (s := value.strip()) else []
         if self.i_active is not None and cells[self.i_active]:
             flag = cells[self.i_active].strip().lower()
             if flag not in TRUE and flag not in FALSE:
                 raise CsvError(kind, row, "active", f"not a boolean: {values.show(cells[self.i_active])}")
             data["active"] = flag in TRUE
         for i, key in self.metadata:
-            if cells[i]:
-                data[key] = cells[i]
+            if value := cells[i]:
+                data[key] = value
         if self.facets:
-            facets = {key: [v.strip() for v in cells[i].split("|")] for i, key in self.facets if cells[i]}
+            facets: dict[str, list[str]] = {}
+            for i, key in self.facets:
+                if value := cells[i]:
+                    facets[key] = [v.strip() for v in value.split("|")] if "|" in value else [value.strip()]
             if facets:
                 data["facets"] = facets
         name = cells[self.i_name] if self.i_name is not None and cells[self.i_name] else None
@@ -173,22 +180,27 @@ class RowParser:
             parents = [cells[self.i_parent]]
             if (problem := id_problem(parents[0])) is not None:
                 raise CsvError(kind, row, "parent_id", f"parent_id {problem}", _id_reason(problem))
-        return StagedRecord(
-            seq=self.base + row,
-            kind=kind,
-            record_id=record_id,
-            context="",
-            name=name,
-            has_name=name is not None,
-            suggested_score=score,
-            has_score=score is not None,
-            parent_id=parent,
-            has_parent=parent is not None,
-            parent_ids=orjson.dumps(parents).decode() if parents is not None else None,
-            has_parent_ids=parents is not None,
-            # The `data` cell is canonical already (_checked); the other values are strings, lists and booleans.
-            data=orjson.dumps(data).decode(),
-            op_ts=self.now,
+        # StagedRecord's fields in order, built as a plain tuple (its keyword constructor costs a Python call per
+        # row, a tenth of the parse). The `data` cell is canonical already (_checked); the other values are
+        # strings, lists and booleans.
+        return _new_staged(
+            StagedRecord,
+            (
+                self.base + row,
+                kind,
+                record_id,
+                "",
+                name,
+                name is not None,
+                score,
+                score is not None,
+                parent,
+                parent is not None,
+                orjson.dumps(parents).decode() if parents is not None else None,
+                parents is not None,
+                orjson.dumps(data).decode(),
+                self.now,
+            ),
         )
 
     def record_of(self, cells: list[str]) -> dict[str, str] | list[str]:
@@ -236,27 +248,13 @@ def _json(kind: int, row: int, column: str, text: str, expected: type) -> Any:
     return value
 
 
-class _Lines:
-    """An iterator csv.reader can come back to after it ran dry (a generator cannot)."""
-
-    def __init__(self) -> None:
-        self.lines: deque[str] = deque()
-
-    def __iter__(self) -> _Lines:
-        return self
-
-    def __next__(self) -> str:
-        if not self.lines:
-            raise StopIteration
-        return self.lines.popleft()
-
-
 class CsvStream:
     """Parses one CSV file pushed in byte chunks of any size; returns the staged records of complete rows.
 
     Lines reach csv.reader only up to a point where the count of quote characters is even: with RFC 4180
     quoting (a quote inside a value is doubled) that is a record boundary, so a value spanning lines or
-    chunks is never cut.
+    chunks is never cut. Each such run of whole records is read by a csv.reader of its own over an
+    in-memory text (lines are split in C, not handed over one Python call at a time).
     """
 
     def __init__(self, kind: int, *, patch: bool, now: dt.datetime, on_invalid_row: InvalidRow | None = None) -> None:
@@ -267,65 +265,80 @@ class CsvStream:
         self.on_invalid_row = on_invalid_row
         self._decoder = codecs.getincrementaldecoder("utf-8-sig")("strict")
         self._nul = False  # a NUL was seen: rows are checked cell by cell from then on
-        self._feed = _Lines()
-        self._reader = csv.reader(self._feed, strict=True)
+        self._held: list[str] = []  # whole lines inside an open quoted value (appended to, joined once)
+        self._quotes = 0  # the count of quotes in them
         self._carry = ""  # an unfinished line
-        self._pending: list[str] = []  # whole lines inside an open quoted value
-        self._quotes = 0
         self._lines = 0  # lines handed to the reader
         self._last_line = 0
         self._parser: RowParser | None = None
 
     def push(self, chunk: bytes) -> list[StagedRecord]:
         try:
-            text = self._decoder.decode(chunk)
+            decoded = self._decoder.decode(chunk)
         except UnicodeDecodeError as exc:
             good = chunk[: exc.start].decode("utf-8", "replace")
-            row = self._lines + len(self._pending) + (self._carry + good).count("\n") + 1
+            held = sum(text.count("\n") for text in self._held)
+            row = self._lines + held + (self._carry + good).count("\n") + 1
             raise CsvError(self.kind, row, "", "invalid UTF-8") from None
-        if not text:
+        if not decoded:
             return []
-        if not self._nul and "\x00" in text:
+        if not self._nul and "\x00" in decoded:
             self._nul = True
         # Only "\n" ends a line: str.splitlines would also split on \x1c, \u2028 and others inside values.
-        lines = (self._carry + text).split("\n")
-        self._carry = lines.pop()
-        cut = -1
-        for i, line in enumerate(lines):
-            self._quotes += line.count('"')
-            if not self._quotes & 1:
-                cut = i
-        if cut < 0:
-            self._pending.extend(lines)
+        text = self._carry + decoded
+        end = text.rfind("\n") + 1  # past the last whole line
+        if end == 0:
+            self._carry = text
             return []
-        ready = self._pending + lines[: cut + 1]
-        self._pending = lines[cut + 1 :]
-        self._quotes = sum(line.count('"') for line in self._pending)
+        whole, self._carry = text[:end], text[end:]
+        quotes = self._quotes + whole.count('"')
+        cut, at_cut = (end, quotes) if not quotes & 1 else self._last_even(whole)
+        if cut == 0:
+            self._held.append(whole)
+            self._quotes = quotes
+            return []
+        ready = "".join(self._held) + whole[:cut] if self._held else whole[:cut]
+        self._held = [whole[cut:]] if cut < end else []
+        self._quotes = quotes - at_cut
         return self._parse(ready)
+
+    def _last_even(self, whole: str) -> tuple[int, int]:
+        """The end of the last line of `whole` after which the count of quotes (with the held lines') is even,
+        and that count; (0, 0) when there is none: a quoted value is still open at its end."""
+        cut, at_cut = 0, 0
+        quotes, pos = self._quotes, 0
+        while pos < len(whole):
+            line_end = whole.index("\n", pos) + 1
+            quotes += whole.count('"', pos, line_end)
+            if not quotes & 1:
+                cut, at_cut = line_end, quotes
+            pos = line_end
+        return cut, at_cut
 
     def finish(self) -> list[StagedRecord]:
         try:
             tail = self._decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            row = self._lines + len(self._pending) + 1
+            row = self._lines + sum(text.count("\n") for text in self._held) + 1
             raise CsvError(self.kind, row, "", "invalid UTF-8 (a truncated character at the end)") from None
-        rest = [*self._pending, *(self._carry + tail).split("\n")]
-        self._pending, self._carry = [], ""
-        staged = self._parse([line for line in rest if line] if rest != [""] else [])
+        lines = [line for line in ("".join(self._held) + self._carry + tail).split("\n") if line]
+        self._held, self._quotes, self._carry = [], 0, ""
+        staged = self._parse("".join(line + "\n" for line in lines)) if lines else []
         if self._parser is None:
             raise CsvError(self.kind, 1, "", "the file is empty: a header row is required")
         return staged
 
-    def _parse(self, lines: list[str]) -> list[StagedRecord]:
-        self._feed.lines.extend(line + "\n" for line in lines)
-        self._lines += len(lines)
+    def _parse(self, text: str) -> list[StagedRecord]:
+        """The records of `text`: whole lines, each ending with "\n", ending outside any quoted value."""
+        first = self._lines
+        self._lines += text.count("\n")
         staged: list[StagedRecord] = []
         append = staged.append
-        reader = self._reader
+        reader = csv.reader(io.StringIO(text), strict=True)
         try:
             for cells in reader:
                 # A quoted value may span lines: a row is named by the line it starts on.
-                row, self._last_line = self._last_line + 1, reader.line_num
+                row, self._last_line = self._last_line + 1, first + reader.line_num
                 if self._parser is None:
                     if self._nul and any("\x00" in cell for cell in cells):
                         raise CsvError(

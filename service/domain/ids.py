@@ -14,10 +14,16 @@ from service.errors import InvalidArgument
 MAX_ID_LENGTH = 256
 # Unicode category Cc is exactly U+0000-U+001F and U+007F-U+009F.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+# A valid id in one match (the common case, checked for every row of a file): no '/' or control character,
+# 1 to 256 characters, no whitespace (str.isspace, which is what \s matches in a str pattern) at either end.
+_END = "[^\\s/\x00-\x1f\x7f-\x9f]"
+_VALID = re.compile(f"{_END}(?:[^/\x00-\x1f\x7f-\x9f]{{0,{MAX_ID_LENGTH - 2}}}{_END})?")
 
 
 def id_problem(value: str, *, required: bool = True) -> str | None:
     """Why `value` is not a valid id (or context, with required=False), worded to follow the field's name."""
+    if _VALID.fullmatch(value):
+        return None
     if not value:
         return "must not be empty" if required else None
     if len(value) > MAX_ID_LENGTH:

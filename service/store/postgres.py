@@ -39,6 +39,14 @@ ANALYZE_ABOVE = 5000
 # planner, and the parent check and the timestamp touch, in this task and the next ones, re-scan the
 # whole catalog per staged row (4 s for 20k items instead of 0.05 s).
 ANALYZE_RECORDS_ABOVE = 10_000
+# The work_mem of a task staging more than ANALYZE_ABOVE rows (never lowered): the sync's full join of the staged
+# rows with the catalog and the duplicate check hash in memory instead of spilling to temporary files in batches
+# (the full join of 300k records 0.79 -> 0.62 s). SET LOCAL: it ends with the task's transaction, also on a
+# pooled connection.
+LARGE_TASK_WORK_MEM = "64MB"
+_RAISE_WORK_MEM = (
+    "SELECT set_config('work_mem', $1, true) WHERE pg_size_bytes(current_setting('work_mem')) < pg_size_bytes($1)"
+)
 _KEY = "r.version_id = $1 AND r.kind = s.kind AND r.record_id = s.record_id AND r.context = s.context"
 _CHANGED = (
     "r.name IS DISTINCT FROM s.name OR r.suggested_score IS DISTINCT FROM s.suggested_score"
@@ -272,9 +280,11 @@ class PostgresRecordStore:
 
     async def analyze(self) -> None:
         """Statistics for the staged rows, once they are all staged: without them the planner takes the
-        (fresh, unanalyzed) staging table for tiny and picks nested loops that take minutes at 1M rows."""
+        (fresh, unanalyzed) staging table for tiny and picks nested loops that take minutes at 1M rows.
+        A task that large also gets LARGE_TASK_WORK_MEM for the rest of its transaction."""
         if not self._analyzed and self._rows > ANALYZE_ABOVE:
             await self.raw.execute("ANALYZE stage_records")
+            await self.raw.execute(_RAISE_WORK_MEM, LARGE_TASK_WORK_MEM)
             self._analyzed = True
 
     async def _refresh_statistics(self) -> None:

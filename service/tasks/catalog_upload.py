@@ -1,7 +1,7 @@
 """Applying a catalog upload: parse each CSV file as a stream, stage it, then sync or upsert in one go.
 
 Parsing (Python) and COPY (PostgreSQL, another core) overlap: the payload is read on a second
-connection while the task's own connection copies the previous batch into staging.
+connection and parsed in a thread while the task's own connection copies the previous batch into staging.
 """
 
 from __future__ import annotations
@@ -74,7 +74,8 @@ async def apply_catalog_upload(ctx: TaskContext) -> dict[str, Any]:
             for kind in kinds:
                 stream = CsvStream(kind, patch=patch, now=now, on_invalid_row=invalid_row)
                 async for _part, chunk in queue.payload_parts(payload, ctx.task.id, FILE_NAMES[kind]):
-                    staged = stream.push(chunk)
+                    # Parsed off the event loop, so the COPY of the previous batch streams to PostgreSQL meanwhile.
+                    staged = await asyncio.to_thread(stream.push, chunk)
                     # All or nothing: past the first error, the rest is only checked.
                     await stager.put(staged if skip or not ctx.reported else [])
                     seen += len(staged)
