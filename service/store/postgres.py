@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.error_reasons import ErrorReason
 from service.errors import TaskFailed
+from service.store import postgres_history
 from service.store.staged import (
     MAX_SKIPPED_SHOWN,
     DuplicateRecord,
@@ -350,9 +351,10 @@ class PostgresRecordStore:
         else:
             await self.analyze()
             await self.check_unique()
-            diff = await self._diff(kinds, as_of)
+            history = await postgres_history.writing(self.raw)
+            diff = await self._diff(kinds, as_of, history)
             check_safety_thresholds(kinds, diff, existing, force)
-            counts = await self._apply_diff(diff)
+            counts = await self._apply_diff(diff, history)
         if as_of is not None:
             await self._mark_synced(kinds, as_of)
         return counts
@@ -382,11 +384,13 @@ class PostgresRecordStore:
         check_safety_thresholds(kinds, {kind: {"d": n} for kind, n in deleted.items()}, existing, force)
         return deleted
 
-    async def _diff(self, kinds: list[int], as_of: dt.datetime) -> dict[int, dict[str, int]]:
+    async def _diff(self, kinds: list[int], as_of: dt.datetime, history: bool) -> dict[int, dict[str, int]]:
         """One full join of the staged rows with the kinds' records finds what the sync writes, into the
         temporary table sync_diff (kind, record_id, context, seq, what): 'd' a missing record last written
         before `as_of` (effective op_ts, R3), 'c' a new record, 'u' a changed one not written after its staged
-        op_ts. The rest (in a nightly sync, nearly all) is left alone. Returns the counts per kind and `what`."""
+        op_ts. The rest (in a nightly sync, nearly all) is left alone. With `history`, each row also keeps the
+        stored record (`old_*`: an update's `before`, service.store.postgres_history). Returns the counts per kind
+        and `what`."""
         marks = await self.raw.fetch(
             "SELECT kind, gen, synced_at FROM record_sync_marks WHERE version_id = $1", self.version_id
         )
@@ -404,6 +408,7 @@ class PostgresRecordStore:
                 SELECT coalesce(s.kind, r.kind) AS kind, coalesce(s.record_id, r.record_id) AS record_id,
                        coalesce(s.context, r.context) AS context, s.seq,
                        CASE WHEN s.seq IS NULL THEN 'd' WHEN r.record_id IS NULL THEN 'c' ELSE 'u' END AS what
+                       {", " + postgres_history.OLD_COLUMNS if history else ""}
                 FROM stage_records s
                 FULL JOIN (SELECT * FROM records WHERE version_id = $1 AND kind = ANY($2::smallint[])) r
                      ON s.kind = r.kind AND s.record_id = r.record_id AND s.context = r.context
@@ -421,33 +426,35 @@ class PostgresRecordStore:
             diff[kind][what] = count
         return diff
 
-    async def _apply_diff(self, diff: dict[int, dict[str, int]]) -> dict[str, Any]:
-        """Delete, update and insert the records sync_diff names (each a join of the few rows it holds)."""
-        if any(d["d"] for d in diff.values()):
-            await self.raw.execute(
-                """DELETE FROM records r USING sync_diff d WHERE d.what = 'd' AND r.version_id = $1
-                   AND r.kind = d.kind AND r.record_id = d.record_id AND r.context = d.context""",
-                self.version_id,
-            )
-        if any(d["u"] for d in diff.values()):
-            await self.raw.execute(
-                f"""UPDATE records r SET name = s.name, suggested_score = s.suggested_score, parent_id = s.parent_id,
+    async def _apply_diff(self, diff: dict[int, dict[str, int]], history: bool) -> dict[str, Any]:
+        """Delete, update and insert the records sync_diff names (each a join of the few rows it holds). With
+        `history`, each statement writes its changes itself (service.store.postgres_history)."""
+        delete = """DELETE FROM records r USING sync_diff d WHERE d.what = 'd' AND r.version_id = $1
+                    AND r.kind = d.kind AND r.record_id = d.record_id AND r.context = d.context"""
+        update = f"""UPDATE records r SET name = s.name, suggested_score = s.suggested_score, parent_id = s.parent_id,
                         parent_ids = s.parent_ids, data = s.data, op_ts = s.op_ts, updated_at = now(),
                         version = r.version + 1
                     FROM sync_diff d JOIN stage_records s ON s.seq = d.seq
-                    WHERE d.what = 'u' AND {_KEY}""",
-                self.version_id,
-            )
-        if any(d["c"] for d in diff.values()):
-            await self.raw.execute(
-                f"""INSERT INTO records (version_id, kind, record_id, context, name, suggested_score,
+                    WHERE d.what = 'u' AND {_KEY}"""
+        insert = f"""INSERT INTO records (version_id, kind, record_id, context, name, suggested_score,
                                          parent_id, parent_ids, data, op_ts, updated_at, sync_gen)
                     SELECT $1, s.kind, s.record_id, s.context, s.name, s.suggested_score, s.parent_id, s.parent_ids,
                            s.data, s.op_ts, now(), {CREATED_GEN}
                     FROM sync_diff d JOIN stage_records s ON s.seq = d.seq {GEN_JOIN.format(version="$1", s="s")}
-                    WHERE d.what = 'c'""",
-                self.version_id,
-            )
+                    WHERE d.what = 'c'"""
+        if history:
+            delete = postgres_history.deleting(delete)
+            update = postgres_history.updating(update)
+            insert = postgres_history.inserting(insert)
+            await postgres_history.stand_aside(self.raw, True)
+        if any(d["d"] for d in diff.values()):
+            await self.raw.execute(delete, self.version_id)
+        if any(d["u"] for d in diff.values()):
+            await self.raw.execute(update, self.version_id)
+        if any(d["c"] for d in diff.values()):
+            await self.raw.execute(insert, self.version_id)
+        if history:
+            await postgres_history.stand_aside(self.raw, False)
         if sum(d["c"] + d["d"] for d in diff.values()) > ANALYZE_RECORDS_ABOVE:
             await self.raw.execute("ANALYZE records")
         counts = empty_counts()
