@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from service.bench.raw import staged_records
+from service.bench.raw import StatementTimings, staged_records
 from service.bench.synthetic import CatalogShape
 from service.store.postgres import PostgresRecordStore
 from service.store.staged import StagedRecord
@@ -63,6 +63,7 @@ def _changed(shape: CatalogShape) -> Iterator[list[StagedRecord]]:
 async def _sync(dsn: str, version_id: int, batches: Iterator[list[StagedRecord]], *, history: bool) -> float:
     """Seconds to stage and sync the whole catalog in one transaction (as a task with or without history)."""
     connection = await asyncpg.connect(dsn)
+    timings = StatementTimings(connection)
     try:
         started = time.perf_counter()
         async with connection.transaction():
@@ -77,6 +78,9 @@ async def _sync(dsn: str, version_id: int, batches: Iterator[list[StagedRecord]]
             await store.check_parents()
             if history:
                 await connection.execute("DELETE FROM record_history_writers")
+            committing = time.perf_counter()
+        timings.add("COMMIT", time.perf_counter() - committing)
+        timings.report()
         return time.perf_counter() - started
     finally:
         await connection.close()
@@ -107,7 +111,7 @@ async def _vacuum(dsn: str) -> None:
         await connection.close()
 
 
-async def run_history(dsn: str, shape: CatalogShape, version_id: int, rounds: int = 2) -> HistoryRun:
+async def run_history(dsn: str, shape: CatalogShape, version_id: int, rounds: int = 3) -> HistoryRun:
     """The measurements above, on an empty catalog version of a scratch database."""
     records = shape.items + shape.variation_count + shape.group_count
     await _sync(dsn, version_id, staged_records(shape), history=False)
@@ -123,6 +127,7 @@ async def run_history(dsn: str, shape: CatalogShape, version_id: int, rounds: in
                 await _set_triggers(dsn, False)
             before = await _history_rows(dsn)
             times.append(await _sync(dsn, version_id, _changed(shape), history=kind == "on"))
+            print(f"  round {round_ + 1}, history {kind:4} {times[-1]:8.2f} s", flush=True)
             if kind == "on":
                 changes = await _history_rows(dsn) - before
             # Back to the original catalog (untimed, no history) for the next measured sync.
