@@ -41,6 +41,12 @@ ANALYZE_ABOVE = 5000
 # whole catalog per staged row (4 s for 20k items instead of 0.05 s).
 ANALYZE_RECORDS_ABOVE = 10_000
 _KEY = "r.version_id = $1 AND r.kind = s.kind AND r.record_id = s.record_id AND r.context = s.context"
+# The staged values a sync writes, carried by its diff (sync_diff `new_*`): the UPDATE reads them there rather
+# than joining stage_records again (a sync changing 150k records: 4.29 -> 3.87 s, UPDATE 1.9 -> 1.4 s).
+_STAGED_VALUES = (
+    ", s.name AS new_name, s.suggested_score AS new_suggested_score, s.parent_id AS new_parent_id,"
+    " s.parent_ids AS new_parent_ids, s.data AS new_data, s.op_ts AS new_op_ts"
+)
 _CHANGED = (
     "r.name IS DISTINCT FROM s.name OR r.suggested_score IS DISTINCT FROM s.suggested_score"
     " OR r.parent_id IS DISTINCT FROM s.parent_id OR r.parent_ids IS DISTINCT FROM s.parent_ids"
@@ -386,7 +392,8 @@ class PostgresRecordStore:
 
     async def _diff(self, kinds: list[int], as_of: dt.datetime, history: bool) -> dict[int, dict[str, int]]:
         """One full join of the staged rows with the kinds' records finds what the sync writes, into the
-        temporary table sync_diff (kind, record_id, context, seq, what): 'd' a missing record last written
+        temporary table sync_diff (kind, record_id, context, seq, what, new_*: the staged values): 'd' a missing
+        record last written
         before `as_of` (effective op_ts, R3), 'c' a new record, 'u' a changed one not written after its staged
         op_ts. The rest (in a nightly sync, nearly all) is left alone. With `history`, each row also keeps the
         stored record (`old_*`: an update's `before`, service.store.postgres_history). Returns the counts per kind
@@ -408,7 +415,7 @@ class PostgresRecordStore:
                 SELECT coalesce(s.kind, r.kind) AS kind, coalesce(s.record_id, r.record_id) AS record_id,
                        coalesce(s.context, r.context) AS context, s.seq,
                        CASE WHEN s.seq IS NULL THEN 'd' WHEN r.record_id IS NULL THEN 'c' ELSE 'u' END AS what
-                       {", " + postgres_history.OLD_COLUMNS if history else ""}
+                       {_STAGED_VALUES}{", " + postgres_history.OLD_COLUMNS if history else ""}
                 FROM stage_records s
                 FULL JOIN (SELECT * FROM records WHERE version_id = $1 AND kind = ANY($2::smallint[])) r
                      ON s.kind = r.kind AND s.record_id = r.record_id AND s.context = r.context
@@ -432,11 +439,11 @@ class PostgresRecordStore:
         `history`, each statement writes its changes itself (service.store.postgres_history)."""
         delete = """DELETE FROM records r USING sync_diff d WHERE d.what = 'd' AND r.version_id = $1
                     AND r.kind = d.kind AND r.record_id = d.record_id AND r.context = d.context"""
-        update = f"""UPDATE records r SET name = s.name, suggested_score = s.suggested_score, parent_id = s.parent_id,
-                        parent_ids = s.parent_ids, data = s.data, op_ts = s.op_ts, updated_at = now(),
-                        version = r.version + 1
-                    FROM sync_diff d JOIN stage_records s ON s.seq = d.seq
-                    WHERE d.what = 'u' AND {_KEY}"""
+        update = f"""UPDATE records r SET name = d.new_name, suggested_score = d.new_suggested_score,
+                        parent_id = d.new_parent_id, parent_ids = d.new_parent_ids, data = d.new_data,
+                        op_ts = d.new_op_ts, updated_at = now(), version = r.version + 1
+                    FROM sync_diff d
+                    WHERE d.what = 'u' AND {_KEY.replace("s.", "d.")}"""
         insert = f"""INSERT INTO records (version_id, kind, record_id, context, name, suggested_score,
                                          parent_id, parent_ids, data, op_ts, updated_at, sync_gen)
                     SELECT $1, s.kind, s.record_id, s.context, s.name, s.suggested_score, s.parent_id, s.parent_ids,
