@@ -393,11 +393,10 @@ class PostgresRecordStore:
     async def _diff(self, kinds: list[int], as_of: dt.datetime, history: bool) -> dict[int, dict[str, int]]:
         """One full join of the staged rows with the kinds' records finds what the sync writes, into the
         temporary table sync_diff (kind, record_id, context, seq, what, new_*: the staged values): 'd' a missing
-        record last written
-        before `as_of` (effective op_ts, R3), 'c' a new record, 'u' a changed one not written after its staged
-        op_ts. The rest (in a nightly sync, nearly all) is left alone. With `history`, each row also keeps the
-        stored record (`old_*`: an update's `before`, service.store.postgres_history). Returns the counts per kind
-        and `what`."""
+        record last written before `as_of` (effective op_ts, R3), 'c' a new record, 'u' a changed one not
+        written after its staged op_ts. The rest (in a nightly sync, nearly all) is left alone. With `history`,
+        each row also keeps the stored record (`old_*`: an update's `before`, service.store.postgres_history).
+        Returns the counts per kind and `what`."""
         marks = await self.raw.fetch(
             "SELECT kind, gen, synced_at FROM record_sync_marks WHERE version_id = $1", self.version_id
         )
@@ -427,7 +426,7 @@ class PostgresRecordStore:
             gens,
             times,
         )
-        # The join columns only: statistics of the stored record kept for the history cost more than they tell.
+        # The join columns only: statistics of the values carried (new_*, old_*) cost more than they tell.
         await self.raw.execute("ANALYZE sync_diff (kind, record_id, context, seq, what)")
         diff: dict[int, dict[str, int]] = {kind: {"d": 0, "c": 0, "u": 0} for kind in kinds}
         for kind, what, count in await self.raw.fetch("SELECT kind, what, count(*) FROM sync_diff GROUP BY 1, 2"):

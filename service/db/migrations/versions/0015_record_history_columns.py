@@ -11,9 +11,9 @@ the record's own columns, copied as they are:
   changed-fields view compares with). A CREATE stores neither side, as before.
 
 Existing changes are converted. `record_history_writers.store_writes`: while true, the store writes the
-transaction's history itself, from its own statements (service.store.postgres_history: the sync's UPDATE,
-DELETE and INSERT with RETURNING), and the triggers stand aside; every other statement is still recorded
-by the triggers.
+transaction's history itself, from its own statements (service.store.postgres_history: the full sync's
+changes from its diff and its statements' RETURNING), and the triggers stand aside; every other statement is
+still recorded by the triggers.
 
 Revision ID: 0015
 Revises: 0014
