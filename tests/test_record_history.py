@@ -164,6 +164,17 @@ async def test_csv_sync_and_delta(http_stack) -> None:
     assert await task_changes(s, again["id"]) == []
     assert {(c["id"], c["operation"]) for c in await task_changes(s, sync["id"])} == {("a", "UPDATE"), ("c", "DELETE")}
     assert [c["task_type"] for c in await history(s, "items", "a")] == ["catalog_sync", "catalog_sync"]
+    # What the sync changed, as the sync's own statements (PostgreSQL) or the triggers (SQLite) wrote it: in the
+    # order applied (the delete first), each side's values, and as_of before it answers the record then.
+    deleted, updated = await task_changes(s, sync["id"])
+    assert (deleted["id"], fields(deleted)) == ("c", {"name": ("C", "-"), "data.url": ("/c", "-")})
+    assert (updated["id"], fields(updated)) == ("a", {"name": ("A", "A2")})
+    first_change = min(dt.datetime.fromisoformat(c["change_time"]) for c in (deleted, updated))
+    before_sync = (first_change - dt.timedelta(microseconds=1)).isoformat()
+    for record_id, name in (("a", "A"), ("c", "C")):
+        response = await s.http.get(f"/v2/items/{record_id}", params={"as_of": before_sync}, headers=auth)
+        assert response.status_code == 200, response.text
+        assert (response.json()["name"], response.json()["version"]) == (name, 1)
     b = await history(s, "items", "b")
     assert (b[0]["task_id"], b[0]["task_type"], fields(b[0])) == (
         delta["id"],

@@ -1,18 +1,20 @@
 """`catalog-ingest bench --history`: what record history costs a full sync (issue 15), on the raw pipeline.
 
 On one scratch PostgreSQL database: a first load of the synthetic catalog, then full syncs (binary COPY into
-staging and the set-based sync, as service.bench.raw) that change every record (each record's name and, for
-items and variations, its `url`), each in one transaction:
+staging and the set-based sync with the sync's `as_of`, as a CSV sync task and service.bench.raw run it) that
+change every record (each record's name and, for items and variations, its `url`), each in one transaction:
 
-- history off: the transaction declares no writer (CATALOG_INGEST_HISTORY_RETENTION_SECONDS=0): the triggers
-  find none and write nothing;
+- history off: the transaction declares no writer (CATALOG_INGEST_HISTORY_RETENTION_SECONDS=0): nothing is
+  written;
 - history on: the transaction declares its task as the worker does (service.store.record_history), and every
-  changed record gets its change row;
+  changed record gets its change row (written by the sync's statements, service.store.postgres_history);
 - without the triggers at all (dropped on the scratch database): the cost before issue 15, for reference.
 
-Between two measured syncs an untimed one puts the catalog back, so each measured sync changes the same
-records from the same state. Then a sync of the unchanged catalog with history on: it must write no history.
-The figures are the best of `rounds` syncs of each kind (the machine is shared and noisy).
+Between two measured syncs an untimed one puts the catalog back and VACUUM clears the dead rows, so each
+measured sync changes the same records from the same state (without it each sync found more dead rows than
+the one before, and whichever kind ran later looked slower); each round runs the kinds in another order.
+Then a sync of the unchanged catalog with history on: it must write no history. The figures are the best of
+`rounds` syncs of each kind (the machine is shared and noisy).
 """
 
 from __future__ import annotations
@@ -23,10 +25,11 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from service.bench.raw import staged_records
+from service.bench.raw import StatementTimings, staged_records
 from service.bench.synthetic import CatalogShape
 from service.store.postgres import PostgresRecordStore
 from service.store.staged import StagedRecord
+from service.timeutil import utcnow
 
 # The bound issue 15 sets: a sync that changes everything costs at most this much more with history on.
 MAX_RATIO = 1.25
@@ -60,6 +63,7 @@ def _changed(shape: CatalogShape) -> Iterator[list[StagedRecord]]:
 async def _sync(dsn: str, version_id: int, batches: Iterator[list[StagedRecord]], *, history: bool) -> float:
     """Seconds to stage and sync the whole catalog in one transaction (as a task with or without history)."""
     connection = await asyncpg.connect(dsn)
+    timings = StatementTimings(connection)
     try:
         started = time.perf_counter()
         async with connection.transaction():
@@ -70,10 +74,13 @@ async def _sync(dsn: str, version_id: int, batches: Iterator[list[StagedRecord]]
             store = PostgresRecordStore(connection, version_id)
             for batch in batches:
                 await store.stage(batch)
-            await store.sync([1, 2, 3], force=True)
+            await store.sync([1, 2, 3], force=True, as_of=utcnow())
             await store.check_parents()
             if history:
                 await connection.execute("DELETE FROM record_history_writers")
+            committing = time.perf_counter()
+        timings.add("COMMIT", time.perf_counter() - committing)
+        timings.report()
         return time.perf_counter() - started
     finally:
         await connection.close()
@@ -96,7 +103,15 @@ async def _set_triggers(dsn: str, enabled: bool) -> None:
         await connection.close()
 
 
-async def run_history(dsn: str, shape: CatalogShape, version_id: int, rounds: int = 2) -> HistoryRun:
+async def _vacuum(dsn: str) -> None:
+    connection = await asyncpg.connect(dsn)
+    try:
+        await connection.execute("VACUUM records")
+    finally:
+        await connection.close()
+
+
+async def run_history(dsn: str, shape: CatalogShape, version_id: int, rounds: int = 3) -> HistoryRun:
     """The measurements above, on an empty catalog version of a scratch database."""
     records = shape.items + shape.variation_count + shape.group_count
     await _sync(dsn, version_id, staged_records(shape), history=False)
@@ -104,18 +119,22 @@ async def run_history(dsn: str, shape: CatalogShape, version_id: int, rounds: in
     on: list[float] = []
     bare: list[float] = []
     changes = 0
-    for _ in range(rounds):
-        for kind, times in (("off", off), ("on", on), ("bare", bare)):
+    kinds = [("off", off), ("on", on), ("bare", bare)]
+    await _vacuum(dsn)
+    for round_ in range(rounds):
+        for kind, times in kinds[round_ % 3 :] + kinds[: round_ % 3]:
             if kind == "bare":
                 await _set_triggers(dsn, False)
             before = await _history_rows(dsn)
             times.append(await _sync(dsn, version_id, _changed(shape), history=kind == "on"))
+            print(f"  round {round_ + 1}, history {kind:4} {times[-1]:8.2f} s", flush=True)
             if kind == "on":
                 changes = await _history_rows(dsn) - before
             # Back to the original catalog (untimed, no history) for the next measured sync.
             await _sync(dsn, version_id, staged_records(shape), history=False)
             if kind == "bare":
                 await _set_triggers(dsn, True)
+            await _vacuum(dsn)
     before = await _history_rows(dsn)
     unchanged = await _sync(dsn, version_id, staged_records(shape), history=True)
     return HistoryRun(

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.dialects.postgresql import BYTEA, JSONB
@@ -302,7 +303,8 @@ class Ingestion(Base):
 
 class RecordHistory(Base):
     """One applied change of a record: written by triggers on `records` while a task declares itself in
-    RecordHistoryWriter (migration 0011; service.store.record_history)."""
+    RecordHistoryWriter (migrations 0011, 0015; service.store.record_history), or by the PostgreSQL sync's own
+    statements (service.store.postgres_history)."""
 
     __tablename__ = "record_history"
     __table_args__ = (
@@ -323,9 +325,21 @@ class RecordHistory(Base):
     task_type: Mapped[str] = mapped_column(String(64))
     request_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     changed_at: Mapped[dt.datetime] = mapped_column(Timestamp)
-    # UPDATE: {"fields", "data", "facets", "op_ts"} of each side, only what changed; DELETE: the whole record.
-    before: Mapped[Any | None] = mapped_column(Json, nullable=True)
-    after: Mapped[Any | None] = mapped_column(Json, nullable=True)
+    # The record before an UPDATE or a DELETE (what as_of restores), as its own columns (migration 0015).
+    before_name: Mapped[str | None] = mapped_column(Text, nullable=True)
+    before_suggested_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    before_parent_id: Mapped[str | None] = mapped_column(Text, nullable=True)
+    before_parent_ids: Mapped[Any | None] = mapped_column(Json, nullable=True)
+    before_data: Mapped[Any | None] = mapped_column(Json, nullable=True)
+    before_op_ts: Mapped[dt.datetime | None] = mapped_column(Timestamp, nullable=True)
+    before_version: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    before_updated_at: Mapped[dt.datetime | None] = mapped_column(Timestamp, nullable=True)
+    # The record after an UPDATE (what the changed fields are compared with).
+    after_name: Mapped[str | None] = mapped_column(Text, nullable=True)
+    after_suggested_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    after_parent_id: Mapped[str | None] = mapped_column(Text, nullable=True)
+    after_parent_ids: Mapped[Any | None] = mapped_column(Json, nullable=True)
+    after_data: Mapped[Any | None] = mapped_column(Json, nullable=True)
 
 
 class RecordHistoryWriter(Base):
@@ -335,3 +349,5 @@ class RecordHistoryWriter(Base):
     task_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     task_type: Mapped[str] = mapped_column(String(64))
     request_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    # True while the store writes this transaction's history from its own statements (the triggers stand aside).
+    store_writes: Mapped[bool] = mapped_column(Boolean, server_default=false())

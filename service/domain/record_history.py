@@ -1,8 +1,8 @@
 """Record history: what each stored change says (RecordChange), and a record as it was at a time (as_of).
 
-A change row (service.store.record_history) holds the whole record on each side of an UPDATE (`before`,
-`after`: {"fields": {column: value}, "data": {...}, "op_ts"}) and before a DELETE; a CREATE holds neither. What
-changed is worked out here, when read. A record's state at a time is its current state with every later change
+A change row (service.store.record_history) holds the whole record on each side of an UPDATE (`before_*`,
+`after_*`: the record's columns) and before a DELETE; a CREATE holds neither. What changed is worked out
+here, when read. A record's state at a time is its current state with every later change
 undone, newest first (each undo restores the change's `before`).
 """
 
@@ -42,10 +42,23 @@ def _column_field(kind: int, column: str) -> str:
     return "item_id" if column == "parent_id" and kind == 2 else column
 
 
+def _columns(row: Any, side: str) -> dict[str, Any]:
+    """The record columns of one side of a stored change (`before_*` or `after_*`)."""
+    values = {column: getattr(row, f"{side}_{column}") for column in _COLUMNS}
+    values["parent_ids"] = _json(values["parent_ids"])
+    return values
+
+
+def _side(row: Any, side: str) -> dict[str, Any]:
+    """One side of a stored change as {"fields": {column: value}, "data": {...}}."""
+    return {"fields": _columns(row, side), "data": _json(getattr(row, f"{side}_data"))}
+
+
 def field_changes(kind: int, operation: str, before: Any, after: Any) -> list[record_history_pb2.FieldChange]:
     """The attributes a change touched, in a stable order (columns, then data keys, then facets): for an update
-    those whose values differ (facets per facet when both sides hold a facets object), for a delete every one."""
-    before, after = _json(before) or {}, _json(after) or {}
+    those whose values differ (facets per facet when both sides hold a facets object), for a delete every one.
+    `before` and `after` are the sides as _side reads them."""
+    before, after = before or {}, after or {}
     changes: list[record_history_pb2.FieldChange] = []
 
     def add(field: str, old: dict[str, Any], new: dict[str, Any], key: str) -> None:
@@ -91,7 +104,12 @@ def change_to_proto(row: Any) -> record_history_pb2.RecordChange:
         task_id=row.task_id,
         task_type=row.task_type,
         request_id=row.request_id or "",
-        fields=field_changes(row.kind, row.operation, row.before, row.after),
+        fields=field_changes(
+            row.kind,
+            row.operation,
+            _side(row, "before") if row.operation != "CREATE" else None,
+            _side(row, "after") if row.operation == "UPDATE" else None,
+        ),
     )
 
 
@@ -113,15 +131,12 @@ def undo(state: dict[str, Any] | None, change: Any) -> dict[str, Any] | None:
     """The state before `change` (its whole `before`), from the state after it."""
     if change.operation == "CREATE":
         return None
-    before = _json(change.before) or {}
-    fields = before.get("fields") or {}
-    restored = {column: fields.get(column) for column in _COLUMNS}
     return {
-        **restored,
-        "data": dict(_json(before.get("data")) or {}),
-        "op_ts": before.get("op_ts"),
-        "version": before.get("version", 0),
-        "updated_at": before.get("updated_at") or before.get("op_ts"),
+        **_columns(change, "before"),
+        "data": dict(_json(change.before_data) or {}),
+        "op_ts": change.before_op_ts,
+        "version": change.before_version or 0,
+        "updated_at": change.before_updated_at or change.before_op_ts,
     }
 
 

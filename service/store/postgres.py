@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.error_reasons import ErrorReason
 from service.errors import TaskFailed
+from service.store import postgres_history
 from service.store.staged import (
     MAX_SKIPPED_SHOWN,
     DuplicateRecord,
@@ -48,6 +49,12 @@ _RAISE_WORK_MEM = (
     "SELECT set_config('work_mem', $1, true) WHERE pg_size_bytes(current_setting('work_mem')) < pg_size_bytes($1)"
 )
 _KEY = "r.version_id = $1 AND r.kind = s.kind AND r.record_id = s.record_id AND r.context = s.context"
+# The staged values a sync writes, carried by its diff (sync_diff `new_*`): the UPDATE reads them there rather
+# than joining stage_records again (a sync changing 150k records: 4.29 -> 3.87 s, UPDATE 1.9 -> 1.4 s).
+_STAGED_VALUES = (
+    ", s.name AS new_name, s.suggested_score AS new_suggested_score, s.parent_id AS new_parent_id,"
+    " s.parent_ids AS new_parent_ids, s.data AS new_data, s.op_ts AS new_op_ts"
+)
 _CHANGED = (
     "r.name IS DISTINCT FROM s.name OR r.suggested_score IS DISTINCT FROM s.suggested_score"
     " OR r.parent_id IS DISTINCT FROM s.parent_id OR r.parent_ids IS DISTINCT FROM s.parent_ids"
@@ -360,9 +367,10 @@ class PostgresRecordStore:
         else:
             await self.analyze()
             await self.check_unique()
-            diff = await self._diff(kinds, as_of)
+            history = await postgres_history.writing(self.raw)
+            diff = await self._diff(kinds, as_of, history)
             check_safety_thresholds(kinds, diff, existing, force)
-            counts = await self._apply_diff(diff)
+            counts = await self._apply_diff(diff, history)
         if as_of is not None:
             await self._mark_synced(kinds, as_of)
         return counts
@@ -392,11 +400,13 @@ class PostgresRecordStore:
         check_safety_thresholds(kinds, {kind: {"d": n} for kind, n in deleted.items()}, existing, force)
         return deleted
 
-    async def _diff(self, kinds: list[int], as_of: dt.datetime) -> dict[int, dict[str, int]]:
+    async def _diff(self, kinds: list[int], as_of: dt.datetime, history: bool) -> dict[int, dict[str, int]]:
         """One full join of the staged rows with the kinds' records finds what the sync writes, into the
-        temporary table sync_diff (kind, record_id, context, seq, what): 'd' a missing record last written
-        before `as_of` (effective op_ts, R3), 'c' a new record, 'u' a changed one not written after its staged
-        op_ts. The rest (in a nightly sync, nearly all) is left alone. Returns the counts per kind and `what`."""
+        temporary table sync_diff (kind, record_id, context, seq, what, new_*: the staged values): 'd' a missing
+        record last written before `as_of` (effective op_ts, R3), 'c' a new record, 'u' a changed one not
+        written after its staged op_ts. The rest (in a nightly sync, nearly all) is left alone. With `history`,
+        each row also keeps the stored record (`old_*`: an update's `before`, service.store.postgres_history).
+        Returns the counts per kind and `what`."""
         marks = await self.raw.fetch(
             "SELECT kind, gen, synced_at FROM record_sync_marks WHERE version_id = $1", self.version_id
         )
@@ -414,6 +424,7 @@ class PostgresRecordStore:
                 SELECT coalesce(s.kind, r.kind) AS kind, coalesce(s.record_id, r.record_id) AS record_id,
                        coalesce(s.context, r.context) AS context, s.seq,
                        CASE WHEN s.seq IS NULL THEN 'd' WHEN r.record_id IS NULL THEN 'c' ELSE 'u' END AS what
+                       {_STAGED_VALUES}{", " + postgres_history.OLD_COLUMNS if history else ""}
                 FROM stage_records s
                 FULL JOIN (SELECT * FROM records WHERE version_id = $1 AND kind = ANY($2::smallint[])) r
                      ON s.kind = r.kind AND s.record_id = r.record_id AND s.context = r.context
@@ -425,39 +436,44 @@ class PostgresRecordStore:
             gens,
             times,
         )
-        await self.raw.execute("ANALYZE sync_diff")
+        # The join columns only: statistics of the values carried (new_*, old_*) cost more than they tell.
+        await self.raw.execute("ANALYZE sync_diff (kind, record_id, context, seq, what)")
         diff: dict[int, dict[str, int]] = {kind: {"d": 0, "c": 0, "u": 0} for kind in kinds}
         for kind, what, count in await self.raw.fetch("SELECT kind, what, count(*) FROM sync_diff GROUP BY 1, 2"):
             diff[kind][what] = count
         return diff
 
-    async def _apply_diff(self, diff: dict[int, dict[str, int]]) -> dict[str, Any]:
-        """Delete, update and insert the records sync_diff names (each a join of the few rows it holds)."""
-        if any(d["d"] for d in diff.values()):
-            await self.raw.execute(
-                """DELETE FROM records r USING sync_diff d WHERE d.what = 'd' AND r.version_id = $1
-                   AND r.kind = d.kind AND r.record_id = d.record_id AND r.context = d.context""",
-                self.version_id,
-            )
-        if any(d["u"] for d in diff.values()):
-            await self.raw.execute(
-                f"""UPDATE records r SET name = s.name, suggested_score = s.suggested_score, parent_id = s.parent_id,
-                        parent_ids = s.parent_ids, data = s.data, op_ts = s.op_ts, updated_at = now(),
-                        version = r.version + 1
-                    FROM sync_diff d JOIN stage_records s ON s.seq = d.seq
-                    WHERE d.what = 'u' AND {_KEY}""",
-                self.version_id,
-            )
-        if any(d["c"] for d in diff.values()):
-            await self.raw.execute(
-                f"""INSERT INTO records (version_id, kind, record_id, context, name, suggested_score,
+    async def _apply_diff(self, diff: dict[int, dict[str, int]], history: bool) -> dict[str, Any]:
+        """Delete, update and insert the records sync_diff names (each a join of the few rows it holds). With
+        `history`, each statement writes its changes itself (service.store.postgres_history)."""
+        delete = """DELETE FROM records r USING sync_diff d WHERE d.what = 'd' AND r.version_id = $1
+                    AND r.kind = d.kind AND r.record_id = d.record_id AND r.context = d.context"""
+        update = f"""UPDATE records r SET name = d.new_name, suggested_score = d.new_suggested_score,
+                        parent_id = d.new_parent_id, parent_ids = d.new_parent_ids, data = d.new_data,
+                        op_ts = d.new_op_ts, updated_at = now(), version = r.version + 1
+                    FROM sync_diff d
+                    WHERE d.what = 'u' AND {_KEY.replace("s.", "d.")}"""
+        insert = f"""INSERT INTO records (version_id, kind, record_id, context, name, suggested_score,
                                          parent_id, parent_ids, data, op_ts, updated_at, sync_gen)
                     SELECT $1, s.kind, s.record_id, s.context, s.name, s.suggested_score, s.parent_id, s.parent_ids,
                            s.data, s.op_ts, now(), {CREATED_GEN}
                     FROM sync_diff d JOIN stage_records s ON s.seq = d.seq {GEN_JOIN.format(version="$1", s="s")}
-                    WHERE d.what = 'c'""",
-                self.version_id,
-            )
+                    WHERE d.what = 'c'"""
+        if history:
+            delete = postgres_history.deleting(delete)
+            insert = postgres_history.inserting(insert)
+            await postgres_history.stand_aside(self.raw, True)
+        if any(d["d"] for d in diff.values()):
+            await self.raw.execute(delete, self.version_id)
+        if any(d["u"] for d in diff.values()):
+            if history:
+                # Just before the UPDATE, from the rows it reads (service.store.postgres_history).
+                await self.raw.execute(postgres_history.UPDATES, self.version_id)
+            await self.raw.execute(update, self.version_id)
+        if any(d["c"] for d in diff.values()):
+            await self.raw.execute(insert, self.version_id)
+        if history:
+            await postgres_history.stand_aside(self.raw, False)
         if sum(d["c"] + d["d"] for d in diff.values()) > ANALYZE_RECORDS_ABOVE:
             await self.raw.execute("ANALYZE records")
         counts = empty_counts()

@@ -1,12 +1,13 @@
 """Record history: the statements that declare a task as the writer of its transaction, read the history back
 and purge it. Plain SQL that both backends run alike.
 
-The history itself is written by triggers on `records` (migration 0011): every statement of a write
+The history itself is written by triggers on `records` (migrations 0011, 0015): every statement of a write
 path that creates, changes or deletes records writes the matching history rows in the same transaction,
 set-based (PostgreSQL: one INSERT ... SELECT over the statement's transition tables; SQLite: row triggers),
-and only while a writer is declared here. So every write path (CSV, /v2, gRPC, bulk, batch ingestions, the
-cascades of service.store.links) is covered without a statement of its own, and what is not a task's record
-change (activating a version, deleting one, purges) writes nothing.
+and only while a writer is declared here. The PostgreSQL full sync writes its own from its statements
+(service.store.postgres_history), the triggers standing aside meanwhile. So every write path (CSV, /v2, gRPC,
+bulk, batch ingestions, the cascades of service.store.links) is covered without a statement of its own, and
+what is not a task's record change (activating a version, deleting one, purges) writes nothing.
 """
 
 from __future__ import annotations
@@ -31,8 +32,19 @@ HISTORY_COLUMNS = (
     RecordHistory.task_type,
     RecordHistory.request_id,
     RecordHistory.changed_at,
-    RecordHistory.before,
-    RecordHistory.after,
+    RecordHistory.before_name,
+    RecordHistory.before_suggested_score,
+    RecordHistory.before_parent_id,
+    RecordHistory.before_parent_ids,
+    RecordHistory.before_data,
+    RecordHistory.before_op_ts,
+    RecordHistory.before_version,
+    RecordHistory.before_updated_at,
+    RecordHistory.after_name,
+    RecordHistory.after_suggested_score,
+    RecordHistory.after_parent_id,
+    RecordHistory.after_parent_ids,
+    RecordHistory.after_data,
 )
 
 
