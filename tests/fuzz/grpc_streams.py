@@ -71,6 +71,7 @@ def _stream_parts(seed: Seed, method: str, draw: st.DrawFn) -> tuple[list[Messag
                     collection=header.collection,
                     records=batch.records,
                     on_invalid=header.on_invalid,
+                    validate_only=header.validate_only,
                 ),
             )
         return parts, hnames + bnames, verify

@@ -25,6 +25,10 @@ async def _applied_records(stack: Any, answer: Any, request: Any) -> list[Any]:
 
 def verify_records(mode: str, request: Any) -> Any:
     async def verify(stack: Any, answer: Any, before: Snapshot, after: Snapshot) -> list[str]:
+        if getattr(request, "validate_only", False):
+            # A dry run applies nothing: the catalog reads back as before (its records may predate this case).
+            changed = before.diff(after, new_catalogs=True)
+            return [f"a dry run changed the catalog: {changed}"] if changed else []
         problems = []
         records = await _applied_records(stack, answer, request)
         if mode != "DELETE":
@@ -83,6 +87,9 @@ def verify_records(mode: str, request: Any) -> Any:
 
 def verify_bulk(partial: bool, request: Any) -> Any:
     async def verify(stack: Any, answer: Any, before: Snapshot, after: Snapshot) -> list[str] | None:
+        if request.validate_only:
+            changed = before.diff(after, new_catalogs=True)
+            return [f"a dry run changed the catalog: {changed}"] if changed else []
         accepted = [item for item, r in zip(request.items, answer.results, strict=True) if r.success]
         # An id sent twice: the last one is what stays.
         accepted = list({item.item_id: item for item in accepted}.values())
