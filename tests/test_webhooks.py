@@ -159,7 +159,9 @@ async def test_a_dead_receiver_never_delays_the_next_task_of_the_catalog(databas
 
 
 async def test_the_tenant_default_receives_done_failed_and_canceled_tasks(database_url: str) -> None:
-    async with start_stack(database_url, test_fault="apply_delay:0.5", **FAST) as stack:
+    # The first task's apply lasts long enough for the second to be canceled while still queued, on a loaded
+    # machine too (at 0.5 s the cancel sometimes came after the worker had started it).
+    async with start_stack(database_url, test_fault="apply_delay:1.5", **FAST) as stack:
         with receiver(200) as hooks:
             code, out, err = await cli(
                 stack, "tenants", "set-webhook", "--tenant", "acme", "--url", hooks.url, "--secret", "s3cret"
