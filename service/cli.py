@@ -95,7 +95,8 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--history",
         action="store_true",
-        help="also measure what record history costs a full sync that changes every record (on --items)",
+        help="also measure what record history costs a full sync that changes every record (on --items):"
+        " the database's part, and the service's CSV sync with history on and off",
     )
     bench.add_argument("--skip-queue", action="store_true", help="no claim latency under depth")
     bench.add_argument(

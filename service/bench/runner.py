@@ -17,6 +17,7 @@ from service.bench.batch import batch_import
 from service.bench.dry_runs import dry_run_cost
 from service.bench.e2e import CpuMeter, csv_upload, grpc_stream, rest_writes, running_service
 from service.bench.history import print_history, run_history
+from service.bench.history_service import print_service_history, run_service_history
 from service.bench.queue import DEPTHS, claim_latency, percentile, pickup
 from service.bench.raw import run_raw
 from service.bench.synthetic import CatalogShape
@@ -51,7 +52,7 @@ async def _drop(admin_dsn: str, name: str) -> None:
         await admin.close()
 
 
-async def _empty_version(dsn: str) -> int:
+async def empty_version(dsn: str) -> int:
     engine = create_engine(dsn)
     try:
         await upgrade(engine)
@@ -94,7 +95,7 @@ async def bench(database_url: str, shape: CatalogShape, options: BenchOptions) -
         if not options.skip_raw:
             raw_db = await _scratch(admin_dsn)
             names.append(raw_db)
-            version = await _empty_version(_dsn(database_url, raw_db))
+            version = await empty_version(_dsn(database_url, raw_db))
             seconds = await run_raw(_dsn(database_url, raw_db), shape, version)
             _report(figures, "raw_empty_items_per_s", "raw, empty", seconds, shape.items)
             seconds = await run_raw(_dsn(database_url, raw_db), resync, version)
@@ -104,7 +105,7 @@ async def bench(database_url: str, shape: CatalogShape, options: BenchOptions) -
         if options.history:
             history_db = await _scratch(admin_dsn)
             names.append(history_db)
-            version = await _empty_version(_dsn(database_url, history_db))
+            version = await empty_version(_dsn(database_url, history_db))
             run = await run_history(_dsn(database_url, history_db), shape, version)
             print_history(run)
             figures["history_off_s"] = run.off_seconds
@@ -113,6 +114,16 @@ async def bench(database_url: str, shape: CatalogShape, options: BenchOptions) -
             figures["history_unchanged_changes"] = run.unchanged_changes
             await _drop(admin_dsn, history_db)
             names.remove(history_db)
+            on_db, off_db = await _scratch(admin_dsn), await _scratch(admin_dsn)
+            names += [on_db, off_db]
+            served = await run_service_history(_dsn(database_url, on_db), _dsn(database_url, off_db), shape)
+            print_service_history(served)
+            figures["history_service_off_s"] = served.off_seconds
+            figures["history_service_on_s"] = served.on_seconds
+            figures["history_service_ratio"] = served.ratio
+            for name in (on_db, off_db):
+                await _drop(admin_dsn, name)
+                names.remove(name)
         for depth in () if options.skip_queue else DEPTHS:
             claim_db = await _scratch(admin_dsn)
             names.append(claim_db)
@@ -226,6 +237,9 @@ _PRECISE = frozenset(
         "history_off_s",
         "history_on_s",
         "history_ratio",
+        "history_service_off_s",
+        "history_service_on_s",
+        "history_service_ratio",
         "dry_run_ratio",
         "pickup_p50_ms",
         "pickup_p99_ms",

@@ -466,10 +466,10 @@ class PostgresRecordStore:
         if any(d["d"] for d in diff.values()):
             await self.raw.execute(delete, self.version_id)
         if any(d["u"] for d in diff.values()):
-            if history:
-                # Just before the UPDATE, from the rows it reads (service.store.postgres_history).
-                await self.raw.execute(postgres_history.UPDATES, self.version_id)
             await self.raw.execute(update, self.version_id)
+            if history:
+                # From the diff, which holds both sides (service.store.postgres_history).
+                await self.raw.execute(postgres_history.UPDATES, self.version_id)
         if any(d["c"] for d in diff.values()):
             await self.raw.execute(insert, self.version_id)
         if history:

@@ -160,7 +160,9 @@ async def finished(stack: Any, task_ids: list[int]) -> dict[int, task_pb2.Task]:
             response = await stack.tasks.GetTask(task_pb2.GetTaskRequest(id=task_id), metadata=stack.metadata())
             return response.task
 
-        out[task_id] = await eventually(probe, lambda t: t.status in FINISHED, timeout=30)
+        # Generous: a full suite on a 2-core CI machine can hold a task queued for tens of seconds; a task that
+        # never finishes still fails the test.
+        out[task_id] = await eventually(probe, lambda t: t.status in FINISHED, timeout=120)
     return out
 
 
