@@ -312,18 +312,8 @@ class Worker:
                 if history:
                     await end_history(conn)
                 await self.faults.applied(ctx)
-                # Records refused under on_invalid=SKIP (nothing written without one).
-                result = task_errors.with_count(result, ctx.reported)
-                await task_errors.store(conn, task.id, ctx.reported)
-                if await self.queue.finish(
-                    conn,
-                    task.id,
-                    holder,
-                    TaskStatus.DONE,
-                    result=result,
-                    records_seen=ctx.records_seen,
-                    records_applied=ctx.records_applied,
-                ):
+                finished, result = await self._finish_done(ctx, holder, result)
+                if finished:
                     followers = await self._follow(conn, task, holder) if task.type in BATCHED else []
                     await conn.commit()
                     log.info("task %d done", task.id)
@@ -390,23 +380,31 @@ class Worker:
             error = _unexpected(task, exc)
             report = None
         else:
-            result = task_errors.with_count(result, ctx.reported)  # records refused under on_invalid=SKIP
-            await self.queue.finish(
-                conn,
-                task.id,
-                holder,
-                TaskStatus.DONE,
-                result=result,
-                records_seen=ctx.records_seen,
-                records_applied=ctx.records_applied,
-            )
-            await task_errors.store(conn, task.id, ctx.reported)
+            # Claimed in this transaction, by this worker (_follow): its finish cannot be refused.
+            _, result = await self._finish_done(ctx, holder, result)
             return Followed(task, TaskStatus.DONE, ctx.records_applied, result, None)
         await self.queue.finish(
             conn, task.id, holder, TaskStatus.FAILED, error=error, records_seen=ctx.records_seen, records_applied=0
         )
         await task_errors.store(conn, task.id, report)
         return Followed(task, TaskStatus.FAILED, 0, None, error)
+
+    async def _finish_done(self, ctx: TaskContext, holder: str, result: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
+        """Finish ctx's task DONE in its transaction, the records refused under on_invalid=SKIP counted in its
+        result and stored (nothing without one). (Whether it was finished: not when another worker took the task
+        over; the result.)"""
+        result = task_errors.with_count(result, ctx.reported)
+        await task_errors.store(ctx.conn, ctx.task.id, ctx.reported)
+        finished = await self.queue.finish(
+            ctx.conn,
+            ctx.task.id,
+            holder,
+            TaskStatus.DONE,
+            result=result,
+            records_seen=ctx.records_seen,
+            records_applied=ctx.records_applied,
+        )
+        return finished, result
 
     async def _followed(self, followed: list[Followed]) -> None:
         """What a task's outcome sets off once committed, for the tasks that followed another."""
