@@ -1,0 +1,88 @@
+"""What record history costs a sync under other layouts of `record_history` (README, What record history costs).
+
+Each layout gets a scratch database of its own, migrated, its DDL applied, loaded with the synthetic catalog;
+then, for `rounds` rounds in alternating order, a sync changing every record with history off and one with
+history on (service.bench.history's sync: binary COPY into staging and the set-based sync, as a CSV sync task
+runs it), an untimed sync and `VACUUM records` putting the catalog back after each. Prints the best of each.
+
+    python tools/history_layouts.py --items 100000 --rounds 3 current no_task_index primary_key_only
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+import asyncpg
+
+from service.bench.history import _changed, _sync, _vacuum
+from service.bench.raw import staged_records
+from service.bench.runner import empty_version
+from service.bench.synthetic import CatalogShape
+
+_HASH_KEY = (
+    "DROP INDEX ix_record_history_record; CREATE INDEX ix_record_history_record ON record_history"
+    " (version_id, hashtextextended(record_id || chr(31) || context, kind), id);"
+)
+LAYOUTS = {
+    "current": "",
+    "hash_key": _HASH_KEY,
+    "hash_key_brin_task": _HASH_KEY
+    + "DROP INDEX ix_record_history_task; CREATE INDEX ix_record_history_task ON record_history USING brin (task_id);",
+    "no_task_index": "DROP INDEX ix_record_history_task;",
+    "primary_key_only": "DROP INDEX ix_record_history_task; DROP INDEX ix_record_history_record;",
+}
+
+
+def _dsn(admin: str, database: str) -> str:
+    return admin.rsplit("/", 1)[0] + "/" + database
+
+
+async def _admin(admin: str, sql: str) -> None:
+    connection = await asyncpg.connect(admin)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+async def measure(admin: str, layout: str, shape: CatalogShape, rounds: int) -> tuple[float, float]:
+    """(best seconds history off, best seconds history on) of syncs changing every record, under `layout`."""
+    database = f"history_layout_{layout}"
+    await _admin(admin, f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+    await _admin(admin, f"CREATE DATABASE {database}")
+    dsn = _dsn(admin, database)
+    try:
+        version = await empty_version(dsn)
+        if LAYOUTS[layout]:
+            await _admin(dsn, LAYOUTS[layout])
+        await _sync(dsn, version, staged_records(shape), history=False)
+        await _vacuum(dsn)
+        times: dict[bool, list[float]] = {False: [], True: []}
+        for round_ in range(rounds):
+            for history in (False, True) if round_ % 2 == 0 else (True, False):
+                times[history].append(await _sync(dsn, version, _changed(shape), history=history))
+                await _sync(dsn, version, staged_records(shape), history=False)
+                await _vacuum(dsn)
+        off, on = ([round(t, 2) for t in times[history]] for history in (False, True))
+        print(f"{layout}: off {off}, on {on}", flush=True)
+        return min(times[False]), min(times[True])
+    finally:
+        await _admin(admin, f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("layouts", nargs="+", choices=sorted(LAYOUTS))
+    parser.add_argument("--items", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    args = parser.parse_args()
+    shape = CatalogShape(items=args.items)
+    results = [(layout, *await measure(args.database_url, layout, shape, args.rounds)) for layout in args.layouts]
+    for layout, off, on in results:
+        print(f"{layout:20} off {off:7.2f} s  on {on:7.2f} s  ratio {on / off:5.2f}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
