@@ -303,6 +303,33 @@ async def test_history_off_writes_nothing(database_url) -> None:
         assert (await s.http.get("/v2/items/a", headers=s.auth())).json()["name"] == "A"
 
 
+async def test_a_purge_keeps_the_changes_inside_the_retention(http_stack) -> None:
+    """Older changes go, newer ones stay, whichever order they were written in (the purge is bounded by the
+    first change kept: service.store.record_history.purge_history)."""
+    s = http_stack
+    for record in ("a", "b", "c"):
+        await done(s, await s.http.put("/v2/items", json={"items": [{"id": record}]}, headers=s.auth()))
+    # a and c written 31 days ago, b inside the 30 days kept.
+    async with s.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            month = "now() - interval '31 days'"
+        else:
+            month = "strftime('%Y-%m-%d %H:%M:%f', 'now', '-31 days') || '000'"
+        await conn.execute(text(f"UPDATE record_history SET changed_at = {month} WHERE record_id IN ('a', 'c')"))
+    await retention.periodic_purge(s.engine, s.settings)()
+    async with s.engine.connect() as conn:
+        kept = (await conn.execute(text("SELECT record_id FROM record_history ORDER BY id"))).scalars().all()
+    # c is older than the retention but numbered after b, the first change kept: it waits for a later purge.
+    assert kept == ["b", "c"]
+    await done(s, await s.http.put("/v2/items", json={"items": [{"id": "d"}]}, headers=s.auth()))
+    async with s.engine.begin() as conn:
+        await conn.execute(text(f"UPDATE record_history SET changed_at = {month} WHERE record_id = 'b'"))
+    await retention.periodic_purge(s.engine, s.settings)()
+    async with s.engine.connect() as conn:
+        kept = (await conn.execute(text("SELECT record_id FROM record_history ORDER BY id"))).scalars().all()
+    assert kept == ["d"]
+
+
 async def test_retention_purges_old_changes(http_stack) -> None:
     s = http_stack
     await done(s, await s.http.put("/v2/items", json={"items": [{"id": "a"}]}, headers=s.auth()))

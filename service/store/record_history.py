@@ -110,10 +110,18 @@ async def database_now(bind: AsyncSession | AsyncConnection) -> dt.datetime:
 
 
 async def purge_history(conn: AsyncConnection, retention_seconds: float) -> int:
-    """Delete the changes older than the retention (by the database clock); the caller commits."""
-    result = await conn.execute(
-        delete(RecordHistory).where(RecordHistory.changed_at < clock.of(conn).ago(retention_seconds))
+    """Delete the changes older than the retention (by the database clock); the caller commits.
+
+    Ids grow with time, so the first change kept (by id) bounds the purge: both statements read the primary key
+    up to it, where a filter on `changed_at` (which has no index) read the whole history at every purge. The
+    few changes older than the retention that a concurrent transaction numbered after it wait for a later purge.
+    """
+    cutoff = clock.of(conn).ago(retention_seconds)
+    first_kept = await conn.scalar(
+        select(RecordHistory.id).where(RecordHistory.changed_at >= cutoff).order_by(RecordHistory.id).limit(1)
     )
+    expired = RecordHistory.changed_at < cutoff if first_kept is None else RecordHistory.id < first_kept
+    result = await conn.execute(delete(RecordHistory).where(expired))
     return result.rowcount or 0
 
 
