@@ -4,6 +4,8 @@ what each measured sync did: every record changed once, each change recorded, an
 
 from __future__ import annotations
 
+import asyncpg
+
 from service.bench.history import print_history, run_history
 from service.bench.history_service import print_service_history, run_service_history
 from service.bench.runner import empty_version
@@ -30,6 +32,13 @@ async def test_the_service_part_syncs_every_record_changed_with_history_on_and_o
     off = await create_pg_database(template=pg_template)
     try:
         run = await run_service_history(pg_url, _pg_url(off), SHAPE, rounds=1)
+        # The service measured with history off wrote none, its syncs included.
+        connection = await asyncpg.connect(_pg_url(off))
+        try:
+            assert await connection.fetchval("SELECT count(*) FROM record_history") == 0
+            assert await connection.fetchval("SELECT count(*) FROM records") == RECORDS
+        finally:
+            await connection.close()
     finally:
         await drop_pg_database(off)
     assert run.records == RECORDS
