@@ -137,6 +137,7 @@ def _checked_fields(descriptor: Descriptor) -> tuple[FieldDescriptor, ...]:
 class _Check:
     """One field value_problem reads: an enum's numbers, or the messages under a message field."""
 
+    # Read only to describe a problem found; the walk reads the plain values below (`name` is field.name).
     field: FieldDescriptor
     name: str
     repeated: bool

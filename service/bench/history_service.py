@@ -12,27 +12,15 @@ the catalog back with an untimed sync (which, history on, is recorded too: the h
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import asyncpg
 
 from service.bench.e2e import csv_upload, running_service
-from service.bench.history import MAX_RATIO
+from service.bench.history import OnOffRun
 from service.bench.synthetic import CatalogShape
 
 _OFF = {"CATALOG_INGEST_HISTORY_RETENTION_SECONDS": "0"}
-
-
-@dataclass(frozen=True)
-class ServiceHistoryRun:
-    records: int
-    off_seconds: float
-    on_seconds: float
-    changes_per_sync: int
-
-    @property
-    def ratio(self) -> float:
-        return self.on_seconds / self.off_seconds
 
 
 async def _fetch(dsn: str, sql: str) -> int:
@@ -43,7 +31,7 @@ async def _fetch(dsn: str, sql: str) -> int:
         await connection.close()
 
 
-async def run_service_history(on_dsn: str, off_dsn: str, shape: CatalogShape, rounds: int = 3) -> ServiceHistoryRun:
+async def run_service_history(on_dsn: str, off_dsn: str, shape: CatalogShape, rounds: int = 3) -> OnOffRun:
     """The measurement above, on two empty scratch databases (history on, history off)."""
     changed = replace(shape, revision=1, everything=True)
     times: dict[str, list[float]] = {"on": [], "off": []}
@@ -66,7 +54,7 @@ async def run_service_history(on_dsn: str, off_dsn: str, shape: CatalogShape, ro
                     changes = await _fetch(dsns[kind], "SELECT count(*) FROM record_history") - before
                 await csv_upload(services[kind], shape)
                 await _fetch(dsns[kind], "VACUUM records")
-    return ServiceHistoryRun(
+    return OnOffRun(
         records=shape.items + shape.variation_count + shape.group_count,
         off_seconds=min(times["off"]),
         on_seconds=min(times["on"]),
@@ -74,9 +62,6 @@ async def run_service_history(on_dsn: str, off_dsn: str, shape: CatalogShape, ro
     )
 
 
-def print_service_history(run: ServiceHistoryRun) -> None:
+def print_service_history(run: OnOffRun) -> None:
     print(f"history, the service's CSV full sync changing all {run.records:,} records (best of the rounds)", flush=True)
-    print(f"  history off              {run.off_seconds:8.2f} s", flush=True)
-    print(f"  history on               {run.on_seconds:8.2f} s  ({run.changes_per_sync:,} changes)", flush=True)
-    verdict = "within" if run.ratio <= MAX_RATIO else "OVER"
-    print(f"  ratio on / off           {run.ratio:8.2f}   ({verdict} the {MAX_RATIO}x bound)", flush=True)
+    run.print_on_off()
