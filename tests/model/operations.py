@@ -88,9 +88,10 @@ def parse_csv(file: CsvFile, patch: bool) -> list[Write]:
         if kind == GROUP:
             if row.get("name"):
                 fields["name"] = row["name"]
-            if row.get("parent_ids"):
+            # A cell holding NUL is the row's problem already (R5), and no JSON to read.
+            if row.get("parent_ids") and "\x00" not in row["parent_ids"]:
                 fields["parent_ids"] = json.loads(row["parent_ids"])
-            if row.get("data"):
+            if row.get("data") and "\x00" not in row["data"]:
                 data = json.loads(row["data"])
                 if not json_ok(data):
                     problems.append("data")  # R5
