@@ -22,6 +22,7 @@ from gateway.metadata import grpc_metadata
 from gateway.responses import error_response, json_response, render
 from gateway.runtime import runtime_of
 from service.error_reasons import ErrorReason
+from service.inflight import Lease
 
 FILE_FIELDS = {
     "items": record_pb2.RECORD_KIND_ITEM,
@@ -121,8 +122,9 @@ def _boundary(request: Request) -> bytes:
 
 
 # grpc.aio replaces the server's status with this one when the server ends a client stream while a write is
-# in flight (grpc/grpc#36066). The server ends an upload early only to refuse it (upload caps, the memory
-# budget, a database outage, an idle timeout), and such an upload created nothing: retrying is right.
+# in flight (grpc/grpc#36066). The server in this process hands its refusal over on the upload's lease
+# (service/refused_streams.py); a server elsewhere ends an upload early only to refuse it (upload caps, the
+# memory budget, a database outage, an idle timeout), and such an upload created nothing: retrying is right.
 _CORE_WRITE_FAILED = "Internal error from Core"
 _ENDED_EARLY = GatewayError(
     503,
@@ -135,6 +137,15 @@ _ENDED_EARLY = GatewayError(
 
 def _status_lost_to_core(error: grpc.aio.AioRpcError) -> bool:
     return error.code() == grpc.StatusCode.INTERNAL and error.details() == _CORE_WRITE_FAILED
+
+
+def _lost_status(lease: Lease) -> GatewayError:
+    """What to answer for a refusal grpc.aio lost: the server's own, when it ran in this process."""
+    refusal = lease.refusal
+    if refusal is None:
+        return _ENDED_EARLY
+    trailing = grpc.aio.Metadata(*refusal.trailing_metadata)
+    return from_rpc_error(grpc.aio.AioRpcError(refusal.code, None, trailing, refusal.details))
 
 
 async def upload_catalog(request: Request) -> Response:
@@ -181,7 +192,7 @@ async def upload_catalog(request: Request) -> Response:
         response = await stub.UploadCatalog(messages(), metadata=metadata)
     except grpc.aio.AioRpcError as exc:
         if parts.error is None and _status_lost_to_core(exc):
-            return error_response(_ENDED_EARLY)
+            return error_response(_lost_status(lease))
         return error_response(parts.error or from_rpc_error(exc))
     except asyncio.CancelledError:
         # A bad body breaks the stream off (grpc.aio cancels the call; the server rolls back and no task

@@ -20,6 +20,8 @@ import math
 import secrets
 from typing import Protocol
 
+import grpc
+
 from service.error_reasons import ErrorReason
 from service.errors import RateLimited
 
@@ -40,6 +42,14 @@ UPLOAD_SERVER_BYTES = 4 * 1024 * 1024
 # Bodies smaller than this are not worth a reservation.
 SMALL_BYTES = 64 * 1024
 RETRY_AFTER_SECONDS = 1.0
+
+
+def lease_token(context: grpc.aio.ServicerContext) -> str | None:
+    """The gateway lease token a call carries, if any."""
+    for key, value in context.invocation_metadata() or ():
+        if key == LEASE_METADATA_KEY:
+            return value if isinstance(value, str) else value.decode()
+    return None
 
 
 class InflightSettings(Protocol):
@@ -64,6 +74,9 @@ class Lease:
         self.size = size
         self.token = secrets.token_hex(16)
         self._released = False
+        # The status the server in this process refused the leased call with. grpc.aio can replace it with
+        # INTERNAL on the client's side (service/refused_streams.py); the gateway answers this one then.
+        self.refusal: grpc.Status | None = None
 
     async def grow(self, nbytes: int) -> None:
         """Reserve `nbytes` more (waiting as `acquire` does); raises MemoryBusy when not granted."""
@@ -124,6 +137,10 @@ class InflightBytes:
     def covers(self, token: str | None) -> bool:
         """Whether `token` names a live lease of this budget (the call is already paid for)."""
         return token is not None and token in self._leases
+
+    def lease(self, token: str | None) -> Lease | None:
+        """The live lease `token` names, if it is one of this budget's."""
+        return self._leases.get(token) if token is not None else None
 
     async def _reserve(self, nbytes: int, already: int = 0) -> int:
         n = max(0, min(int(nbytes), self.capacity - already))

@@ -16,7 +16,7 @@ from typing import Any
 
 import grpc
 
-from service.inflight import LEASE_METADATA_KEY, SERVER_MULTIPLE, SMALL_BYTES, InflightBytes, Lease
+from service.inflight import SERVER_MULTIPLE, SMALL_BYTES, InflightBytes, Lease, lease_token
 from service.request_guard import checked, guarded_deserializer
 
 
@@ -64,7 +64,7 @@ class InflightInterceptor(grpc.aio.ServerInterceptor):
         return handler
 
     async def _reserve(self, size: int, context: grpc.aio.ServicerContext) -> Lease | None:
-        if size < SMALL_BYTES or self.budget.covers(_lease_token(context)):
+        if size < SMALL_BYTES or self.budget.covers(lease_token(context)):
             return None
         return await self.budget.acquire(int(size * SERVER_MULTIPLE))
 
@@ -98,10 +98,3 @@ class _Messages:
         if self._lease is not None:
             self._lease.release()
             self._lease = None
-
-
-def _lease_token(context: grpc.aio.ServicerContext) -> str | None:
-    for key, value in context.invocation_metadata() or ():
-        if key == LEASE_METADATA_KEY:
-            return value if isinstance(value, str) else value.decode()
-    return None

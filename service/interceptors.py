@@ -90,8 +90,7 @@ def _status(error: CatalogIngestError, violations: list[tuple[str, str]]) -> sta
     return status_pb2.Status(code=error.code.value[0], message=message, details=packed)
 
 
-async def abort(context: grpc.aio.ServicerContext, error: CatalogIngestError) -> None:
-    status = to_rpc_status(error)
+async def end(context: grpc.aio.ServicerContext, status: grpc.Status) -> None:
     await context.abort(status.code, status.details, status.trailing_metadata)
 
 
@@ -121,17 +120,19 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             if not public:
                 _principal.set(await self.authenticator.authenticate(metadata_value(context, "authorization")))
 
-        async def fail(context: grpc.aio.ServicerContext, exc: Exception) -> None:
+        def status_of(exc: Exception) -> grpc.Status:
             if isinstance(exc, CatalogIngestError):
-                await abort(context, exc)
+                return to_rpc_status(exc)
             outage = outage_reason(exc)
             if outage:
                 log.warning("database unavailable in %s (request %s): %s: %s", method, request_id.get(), outage, exc)
-                await abort(context, DatabaseUnavailable(outage))
+                return to_rpc_status(DatabaseUnavailable(outage))
             log.exception("unhandled error in %s (request %s)", method, request_id.get())
             internal = status_pb2.Status(code=code_pb2.INTERNAL, message="internal error; see the server log")
-            status = rpc_status.to_status(internal)
-            await context.abort(status.code, status.details, status.trailing_metadata)
+            return rpc_status.to_status(internal)
+
+        async def fail(context: grpc.aio.ServicerContext, exc: Exception) -> None:
+            await end(context, status_of(exc))
 
         if handler.unary_unary:
             inner_uu = handler.unary_unary
@@ -170,8 +171,9 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
                 except Exception as exc:
                     if _is_abort(exc):
                         raise
-                    await self.drain.drain(context, exc)
-                    await fail(context, exc)
+                    status = status_of(exc)
+                    await self.drain.drain(context, exc, status)
+                    await end(context, status)
 
             return grpc.stream_unary_rpc_method_handler(stream_unary, deserializer, handler.response_serializer)
         if handler.stream_stream:

@@ -6,9 +6,10 @@ server's status with INTERNAL "Internal error from Core" as soon as one of its w
 field, UNAUTHENTICATED are all lost. A client whose every write is read never meets an ended call, so the
 server drains a refused stream up to its half-close, then answers.
 
-Calls forwarded by the gateway (they carry its memory lease) are not drained: the gateway answers a lost
-refusal as 503 with Retry-After and stops reading the HTTP body, which is cheaper than reading the rest of a
-large file only to refuse it.
+Calls forwarded by the gateway of this process (they carry a lease of its memory budget) are not drained:
+the refusal's status goes to the gateway on the lease, and the gateway answers it when grpc.aio loses it and
+stops reading the HTTP body, which is cheaper than reading the rest of a large file only to refuse it. A
+gateway in another process is drained like any client.
 
 A client that sends nothing for `IDLE_GAP_SECONDS` is not writing (a client of StreamBatchItems waiting for
 the header's acknowledgement, or one that wrote its header and awaits the answer): the refusal goes out
@@ -28,7 +29,7 @@ import logging
 import grpc
 
 from service.errors import DeadlineExceeded
-from service.inflight import LEASE_METADATA_KEY
+from service.inflight import InflightBytes, Lease, lease_token
 
 log = logging.getLogger(__name__)
 
@@ -38,18 +39,27 @@ IDLE_GAP_SECONDS = 0.5
 
 
 class RefusedStreamDrain:
-    def __init__(self, max_bytes: int, max_seconds: float, max_streams: int) -> None:
+    def __init__(
+        self, max_bytes: int, max_seconds: float, max_streams: int, budget: InflightBytes | None = None
+    ) -> None:
         self.max_bytes = max_bytes
         self.max_seconds = max_seconds
         self.max_streams = max_streams
+        # The process's memory budget, whose leases name the calls of the gateway in this process.
+        self.budget = budget
         self.draining = 0
 
-    async def drain(self, context: grpc.aio.ServicerContext, refusal: Exception) -> int:
-        """Read and discard the rest of a refused stream, within the bounds; the bytes read."""
+    async def drain(self, context: grpc.aio.ServicerContext, refusal: Exception, status: grpc.Status) -> int:
+        """Read and discard the rest of a refused stream, within the bounds; the bytes read. A call of the
+        gateway in this process is not read: its lease takes the `status` the server refuses it with."""
+        lease = self._gateway_lease(context)
+        if lease is not None:
+            lease.refusal = status
+            return 0
         if isinstance(refusal, DeadlineExceeded):
             # An idle timeout: the client sends nothing, and the read it timed out was cancelled mid-way.
             return 0
-        if self.draining >= self.max_streams or self.max_bytes <= 0 or _from_gateway(context):
+        if self.draining >= self.max_streams or self.max_bytes <= 0:
             return 0
         self.draining += 1
         read = 0
@@ -72,6 +82,5 @@ class RefusedStreamDrain:
             self.draining -= 1
         return read
 
-
-def _from_gateway(context: grpc.aio.ServicerContext) -> bool:
-    return any(key == LEASE_METADATA_KEY for key, _ in context.invocation_metadata() or ())
+    def _gateway_lease(self, context: grpc.aio.ServicerContext) -> Lease | None:
+        return self.budget.lease(lease_token(context)) if self.budget is not None else None

@@ -103,7 +103,10 @@ def create_server(
             ServiceInterceptor(
                 Authenticator(sessions, settings.auth_cache_seconds),
                 RefusedStreamDrain(
-                    settings.refused_stream_drain_bytes, settings.refused_stream_drain_seconds, settings.max_uploads
+                    settings.refused_stream_drain_bytes,
+                    settings.refused_stream_drain_seconds,
+                    settings.max_uploads,
+                    inflight,
                 ),
             ),
             InflightInterceptor(inflight),

@@ -26,6 +26,7 @@ from catalogingest.v1 import batch_pb2_grpc, catalog_pb2_grpc, task_pb2_grpc
 from service.auth import create_token
 from service.db.engine import create_engine, session_factory
 from service.db.migrate import upgrade
+from service.inflight import InflightBytes
 from service.server import create_server
 from service.settings import PREFIX, Settings
 from service.tasks.worker import Worker
@@ -218,13 +219,15 @@ async def start_stack(
             tokens[tenant] = await create_token(session, tenant)
         await session.commit()
 
-    server = create_server(settings, sessions, host="127.0.0.1")
+    # One memory budget for the server and the gateway, as `catalog-ingest serve` has (service/runner.py).
+    inflight = InflightBytes.of(settings)
+    server = create_server(settings, sessions, host="127.0.0.1", inflight=inflight)
     await server.start()
     worker_stop = asyncio.Event()
     worker_task = asyncio.create_task(Worker(engine, settings).run(worker_stop)) if worker else None
     if worker_task is not None:
         await _registered(engine, worker_task)
-    http_server, http_task = await _start_gateway(settings) if gateway else (None, None)
+    http_server, http_task = await _start_gateway(settings, inflight) if gateway else (None, None)
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{server.port}")
     http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.http_port}", timeout=30)
     try:
@@ -255,11 +258,13 @@ async def _registered(engine: Any, worker_task: asyncio.Task[None]) -> None:
         await asyncio.sleep(0.02)
 
 
-async def _start_gateway(settings: Settings) -> tuple[uvicorn.Server, asyncio.Task[None]]:
+async def _start_gateway(settings: Settings, inflight: InflightBytes) -> tuple[uvicorn.Server, asyncio.Task[None]]:
     from gateway.app import create_app
 
     server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=settings.http_port, log_level="warning")
+        uvicorn.Config(
+            create_app(settings, inflight=inflight), host="127.0.0.1", port=settings.http_port, log_level="warning"
+        )
     )
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve())

@@ -31,6 +31,12 @@ LAYOUTS = {
     + "DROP INDEX ix_record_history_task; CREATE INDEX ix_record_history_task ON record_history USING brin (task_id);",
     "no_task_index": "DROP INDEX ix_record_history_task;",
     "primary_key_only": "DROP INDEX ix_record_history_task; DROP INDEX ix_record_history_record;",
+    # A record's changes as duplicates of one key: btree deduplication keeps them in one posting list.
+    "record_key_dedup": "DROP INDEX ix_record_history_record; CREATE INDEX ix_record_history_record ON record_history"
+    " (version_id, kind, record_id, context);",
+    "record_key_dedup_brin_id": "DROP INDEX ix_record_history_record; CREATE INDEX ix_record_history_record ON"
+    " record_history (version_id, kind, record_id, context); ALTER TABLE record_history DROP CONSTRAINT"
+    " record_history_pkey; CREATE INDEX ix_record_history_id ON record_history USING brin (id);",
 }
 
 
