@@ -165,6 +165,10 @@ class Settings:
     def effective_grpc_target(self) -> str:
         return self.grpc_target or f"127.0.0.1:{self.grpc_port}"
 
+    def section(self, section: str) -> str:
+        """The section a request names, or the default one when it names none."""
+        return section or self.default_section
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Defaults, overridden by CATALOG_INGEST_<FIELD> variables, overridden by keyword arguments."""

@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -31,6 +30,7 @@ from service.server import create_server
 from service.settings import PREFIX, Settings
 from service.tasks.worker import Worker
 from tests.poolers import settings_for
+from tests.ports import free_port
 
 PG_ADMIN_URL = os.environ.get("CATALOG_INGEST_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKENDS = [b for b in os.environ.get("CATALOG_INGEST_TEST_BACKENDS", "postgresql,sqlite").split(",") if b]
@@ -156,12 +156,6 @@ def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
     path = tmp_path / "catalog-ingest.db"
     shutil.copy(template, path)
     return f"sqlite:///{path}"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

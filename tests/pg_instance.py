@@ -13,20 +13,15 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from tests.ports import free_port
+
 BIN = Path(os.environ.get("CATALOG_INGEST_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
 USER = "postgres"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class PgInstance:
@@ -76,7 +71,7 @@ def pg_instance() -> Iterator[PgInstance]:
     root = Path(tempfile.mkdtemp(prefix="pg-instance-"))
     if os.geteuid() == 0:
         shutil.chown(root, USER, USER)
-    instance = PgInstance(root, _free_port())
+    instance = PgInstance(root, free_port())
     try:
         instance.init()
         instance.start()

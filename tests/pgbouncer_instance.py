@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from tests.ports import free_port
+
 BIN = Path(os.environ.get("CATALOG_INGEST_TEST_PGBOUNCER", "/usr/sbin/pgbouncer"))
 USER = "postgres"
 # Small, so that dozens of client connections share them. At 4, on the loaded 2-core machine, the heartbeats of
@@ -88,17 +90,11 @@ class PgBouncer:
         return path.read_text(errors="replace") if path.exists() else ""
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextlib.contextmanager
 def pgbouncer_instance(server_host: str, server_port: int, pool_size: int = POOL_SIZE) -> Iterator[PgBouncer]:
     """Start PgBouncer (transaction pooling, `pool_size` server connections per database) and stop it after."""
     root = Path(tempfile.mkdtemp(prefix="pgbouncer-"))
-    port = _free_port()
+    port = free_port()
     (root / "userlist.txt").write_text(f'"{USER}" ""\n')
     (root / "pgbouncer.ini").write_text(
         f"""[databases]

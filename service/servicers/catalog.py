@@ -64,9 +64,6 @@ class CatalogServicer(
         self.settings = settings
         self.uploads = uploads or UploadSlots(settings.max_uploads_per_tenant, settings.max_uploads)
 
-    def _section(self, section: str) -> str:
-        return section or self.settings.default_section
-
     async def BatchGetRecords(
         self, request: catalog_pb2.BatchGetRecordsRequest, context: grpc.aio.ServicerContext
     ) -> catalog_pb2.BatchGetRecordsResponse:
@@ -77,7 +74,7 @@ class CatalogServicer(
             raise InvalidArgument(f"at most {paging.MAX_PAGE_SIZE} ids", field_violations=[("ids", "too many")])
         _check_lookup_ids("ids", request.ids, request.context)
         async with self.sessions() as session:
-            catalog = await get_catalog(session, principal.tenant_id, self._section(request.section))
+            catalog = await get_catalog(session, principal.tenant_id, self.settings.section(request.section))
             rows = await get_records(session, catalog.active_version_id, kind, request.context, request.ids)
         by_id = {row.record_id: row for row in rows}
         return catalog_pb2.BatchGetRecordsResponse(
@@ -93,7 +90,7 @@ class CatalogServicer(
         size = paging.page_size(request.num_results_per_page)
         _check_lookup_ids("id", request.id)
         async with self.sessions() as session:
-            catalog = await get_catalog(session, principal.tenant_id, self._section(request.section))
+            catalog = await get_catalog(session, principal.tenant_id, self.settings.section(request.section))
             after = None
             if request.page_token:
                 position = paging.decode_token(request.page_token, {"id": str, "context": str})
@@ -145,7 +142,7 @@ class CatalogServicer(
         return WriteTarget(
             tenant_id=principal.tenant_id,
             submitted_by=principal.token_id,
-            section=self._section(section),
+            section=self.settings.section(section),
             kind=kind,
             task_type=task_type,
             params=params,

@@ -36,9 +36,6 @@ class RecordHistoryRpcs:
     sessions: Sessions
     settings: Settings
 
-    def _section(self, section: str) -> str:
-        return section or self.settings.default_section
-
     async def GetRecord(
         self, request: catalog_pb2.GetRecordRequest, context: grpc.aio.ServicerContext
     ) -> catalog_pb2.GetRecordResponse:
@@ -48,7 +45,7 @@ class RecordHistoryRpcs:
         check_record_key(request.id, request.context)
         as_of = _as_of(request)
         async with self.sessions() as session:
-            catalog = await get_catalog(session, principal.tenant_id, self._section(request.section))
+            catalog = await get_catalog(session, principal.tenant_id, self.settings.section(request.section))
             version = catalog.active_version_id
             rows = await get_records(session, version, kind, request.context, [request.id])
             if as_of is None:
@@ -89,7 +86,7 @@ class RecordHistoryRpcs:
         size = paging.page_size(request.num_results_per_page)
         before = paging.decode_token(request.page_token, {"before": int})["before"] if request.page_token else None
         async with self.sessions() as session:
-            catalog = await get_catalog(session, principal.tenant_id, self._section(request.section))
+            catalog = await get_catalog(session, principal.tenant_id, self.settings.section(request.section))
             rows = await record_changes(
                 session, catalog.active_version_id, kind, request.id, request.context, size + 1, before_id=before
             )

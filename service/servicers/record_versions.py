@@ -10,11 +10,13 @@ import time
 import grpc
 
 from catalogingest.v1 import catalog_pb2, record_pb2
+from service.db.sessions import Sessions
 from service.domain.catalogs import catalog_for_write, get_catalog
 from service.domain.ids import check_record_key
 from service.domain.records import row_to_proto
 from service.error_reasons import ErrorReason
 from service.errors import CatalogIngestError, DeadlineExceeded, FailedPrecondition, invalid_field
+from service.settings import Settings
 from service.store.record_reads import get_records
 from service.tasks import queue
 from service.tasks.record_writes import RECORDS_PART, encode_chunk
@@ -27,6 +29,9 @@ _FINISHED = frozenset({TaskStatus.DONE, TaskStatus.FAILED, TaskStatus.CANCELED})
 
 class RecordVersionRpcs:
     """The CatalogServicer mixin of the single-record paths (`/v2/{collection}/{id}`)."""
+
+    sessions: Sessions
+    settings: Settings
 
     async def ReplaceRecord(
         self, request: catalog_pb2.ReplaceRecordRequest, context: grpc.aio.ServicerContext
@@ -59,7 +64,7 @@ class RecordVersionRpcs:
         self, tenant_id: int, section: str, kind: int, record_id: str, record_context: str
     ) -> record_pb2.Record | None:
         async with self.sessions() as session:
-            catalog = await get_catalog(session, tenant_id, self._section(section))
+            catalog = await get_catalog(session, tenant_id, self.settings.section(section))
             rows = await get_records(session, catalog.active_version_id, kind, record_context, [record_id])
         return row_to_proto(rows[0]) if rows else None
 

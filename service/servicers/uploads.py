@@ -63,7 +63,7 @@ class UploadRpcs:
             task_type = check_header(header)
             on_invalid = "SKIP" if header.on_invalid == catalog_pb2.ON_INVALID_SKIP else "FAIL"
             principal.check_tenant(header.key, "key")
-            section = header.section or self.settings.default_section
+            section = self.settings.section(header.section)
             once = idempotency.of_request(context, principal.tenant_id, self.settings.idempotency_window_seconds)
             params: dict[str, object] = {
                 "patch_delta": header.patch_delta,
