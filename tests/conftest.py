@@ -191,9 +191,10 @@ class Stack:
 
 @contextlib.asynccontextmanager
 async def start_stack(
-    database_url: str, *, worker: bool = True, gateway: bool = True, **overrides: Any
+    database_url: str, *, worker: bool = True, gateway: bool = True, shared_budget: bool = True, **overrides: Any
 ) -> AsyncIterator[Stack]:
-    """Start gRPC server, worker and (optionally) the gateway in this event loop, each on a free port."""
+    """Start gRPC server, worker and (optionally) the gateway in this event loop, each on a free port. Without
+    `shared_budget`, the gateway has a memory budget of its own, as when it runs in another process."""
     defaults: dict[str, Any] = {
         "worker_poll_interval": 0.2,
         "worker_heartbeat_interval": 0.5,
@@ -221,7 +222,8 @@ async def start_stack(
     worker_task = asyncio.create_task(Worker(engine, settings).run(worker_stop)) if worker else None
     if worker_task is not None:
         await _registered(engine, worker_task)
-    http_server, http_task = await _start_gateway(settings, inflight) if gateway else (None, None)
+    gateway_inflight = inflight if shared_budget else InflightBytes.of(settings)
+    http_server, http_task = await _start_gateway(settings, gateway_inflight) if gateway else (None, None)
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{server.port}")
     http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.http_port}", timeout=30)
     try:

@@ -49,3 +49,23 @@ async def test_a_refusal_at_the_header_is_answered_while_the_body_is_still_sent(
         assert field in response.json()["message"], response.text
     listed = await http_stack.http.get("/v1/tasks", headers=auth)
     assert listed.json()["total_count"] == 0
+
+
+async def test_a_gateway_apart_from_its_server_gets_the_refusal_after_the_body_is_read(database_url: str) -> None:
+    """A gateway in another process than its gRPC server (here: a memory budget of its own) cannot take the
+    refusal from the server's side, so the server reads the refused body to its end first (within
+    CATALOG_INGEST_REFUSED_STREAM_DRAIN_BYTES, 32 MiB) and its status arrives whole: 400 naming the field."""
+    async with start_stack(database_url, worker=False, shared_budget=False) as stack:
+        auth = stack.auth()
+        for _ in range(4):
+            response = await stack.http.patch(
+                "/v1/catalog",
+                params={"notification_url": "not a url"},
+                files={"items": ("items.csv", CSV, "text/csv")},
+                headers=auth,
+                timeout=120,
+            )
+            assert response.status_code == 400, response.text
+            assert "notification_url" in response.json()["message"], response.text
+        listed = await stack.http.get("/v1/tasks", headers=auth)
+        assert listed.json()["total_count"] == 0

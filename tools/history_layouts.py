@@ -15,7 +15,7 @@ import asyncio
 
 import asyncpg
 
-from service.bench.history import _changed, _sync, _vacuum
+from service.bench.history import _changed, _sync, vacuum_records
 from service.bench.raw import staged_records
 from service.bench.runner import empty_version
 from service.bench.synthetic import CatalogShape
@@ -67,13 +67,13 @@ async def measure(admin: str, layout: str, shape: CatalogShape, rounds: int) -> 
         if LAYOUTS[layout]:
             await _admin(dsn, LAYOUTS[layout])
         await _sync(dsn, version, staged_records(shape), history=False)
-        await _vacuum(dsn)
+        await vacuum_records(dsn)
         times: dict[bool, list[float]] = {False: [], True: []}
         for round_ in range(rounds):
             for history in (False, True) if round_ % 2 == 0 else (True, False):
                 times[history].append(await _sync(dsn, version, _changed(shape), history=history))
                 await _sync(dsn, version, staged_records(shape), history=False)
-                await _vacuum(dsn)
+                await vacuum_records(dsn)
         off, on = ([round(t, 2) for t in times[history]] for history in (False, True))
         print(f"{layout}: off {off}, on {on}", flush=True)
         return min(times[False]), min(times[True])

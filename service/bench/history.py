@@ -98,7 +98,7 @@ async def _sync(dsn: str, version_id: int, batches: Iterator[list[StagedRecord]]
         await connection.close()
 
 
-async def _history_rows(dsn: str) -> int:
+async def history_rows(dsn: str) -> int:
     connection = await asyncpg.connect(dsn)
     try:
         return await connection.fetchval("SELECT count(*) FROM record_history")
@@ -115,7 +115,7 @@ async def _set_triggers(dsn: str, enabled: bool) -> None:
         await connection.close()
 
 
-async def _vacuum(dsn: str) -> None:
+async def vacuum_records(dsn: str) -> None:
     connection = await asyncpg.connect(dsn)
     try:
         await connection.execute("VACUUM records")
@@ -132,22 +132,22 @@ async def run_history(dsn: str, shape: CatalogShape, version_id: int, rounds: in
     bare: list[float] = []
     changes = 0
     kinds = [("off", off), ("on", on), ("bare", bare)]
-    await _vacuum(dsn)
+    await vacuum_records(dsn)
     for round_ in range(rounds):
         for kind, times in kinds[round_ % 3 :] + kinds[: round_ % 3]:
             if kind == "bare":
                 await _set_triggers(dsn, False)
-            before = await _history_rows(dsn)
+            before = await history_rows(dsn)
             times.append(await _sync(dsn, version_id, _changed(shape), history=kind == "on"))
             print(f"  round {round_ + 1}, history {kind:4} {times[-1]:8.2f} s", flush=True)
             if kind == "on":
-                changes = await _history_rows(dsn) - before
+                changes = await history_rows(dsn) - before
             # Back to the original catalog (untimed, no history) for the next measured sync.
             await _sync(dsn, version_id, staged_records(shape), history=False)
             if kind == "bare":
                 await _set_triggers(dsn, True)
-            await _vacuum(dsn)
-    before = await _history_rows(dsn)
+            await vacuum_records(dsn)
+    before = await history_rows(dsn)
     unchanged = await _sync(dsn, version_id, staged_records(shape), history=True)
     return HistoryRun(
         records=records,
@@ -155,7 +155,7 @@ async def run_history(dsn: str, shape: CatalogShape, version_id: int, rounds: in
         on_seconds=min(on),
         no_trigger_seconds=min(bare),
         unchanged_seconds=unchanged,
-        unchanged_changes=await _history_rows(dsn) - before,
+        unchanged_changes=await history_rows(dsn) - before,
         changes_per_sync=changes,
     )
 

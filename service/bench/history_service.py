@@ -14,21 +14,11 @@ from __future__ import annotations
 import contextlib
 from dataclasses import replace
 
-import asyncpg
-
 from service.bench.e2e import csv_upload, running_service
-from service.bench.history import OnOffRun
+from service.bench.history import OnOffRun, history_rows, vacuum_records
 from service.bench.synthetic import CatalogShape
 
 _OFF = {"CATALOG_INGEST_HISTORY_RETENTION_SECONDS": "0"}
-
-
-async def _fetch(dsn: str, sql: str) -> int:
-    connection = await asyncpg.connect(dsn)
-    try:
-        return await connection.fetchval(sql) or 0
-    finally:
-        await connection.close()
 
 
 async def run_service_history(on_dsn: str, off_dsn: str, shape: CatalogShape, rounds: int = 3) -> OnOffRun:
@@ -46,14 +36,14 @@ async def run_service_history(on_dsn: str, off_dsn: str, shape: CatalogShape, ro
             await csv_upload(service, shape)
         for round_ in range(rounds):
             for kind in ("on", "off") if round_ % 2 == 0 else ("off", "on"):
-                before = await _fetch(dsns[kind], "SELECT count(*) FROM record_history")
+                before = await history_rows(dsns[kind])
                 seconds, _ = await csv_upload(services[kind], changed)
                 times[kind].append(seconds)
                 print(f"  round {round_ + 1}, CSV full sync, history {kind:3} {seconds:8.2f} s", flush=True)
                 if kind == "on":
-                    changes = await _fetch(dsns[kind], "SELECT count(*) FROM record_history") - before
+                    changes = await history_rows(dsns[kind]) - before
                 await csv_upload(services[kind], shape)
-                await _fetch(dsns[kind], "VACUUM records")
+                await vacuum_records(dsns[kind])
     return OnOffRun(
         records=shape.items + shape.variation_count + shape.group_count,
         off_seconds=min(times["off"]),
