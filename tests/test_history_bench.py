@@ -10,6 +10,7 @@ from service.bench.history import print_history, run_history
 from service.bench.history_service import print_service_history, run_service_history
 from service.bench.runner import empty_version
 from service.bench.synthetic import CatalogShape
+from service.store.postgres_change_batches import PostgresChangeBatches
 from tests.conftest import _pg_url, create_pg_database, drop_pg_database
 
 SHAPE = CatalogShape(items=400)
@@ -35,7 +36,7 @@ async def test_the_service_part_syncs_every_record_changed_with_history_on_and_o
         # The service measured with history off wrote none, its syncs included.
         connection = await asyncpg.connect(_pg_url(off))
         try:
-            assert await connection.fetchval("SELECT count(*) FROM record_history") == 0
+            assert await connection.fetchval(PostgresChangeBatches.count_sql) == 0
             assert await connection.fetchval("SELECT count(*) FROM records") == RECORDS
         finally:
             await connection.close()

@@ -1,4 +1,8 @@
-"""What record history costs a sync under other layouts of `record_history` (README, What record history costs).
+"""What record history costs a sync under other layouts of its tables (README, What record history costs).
+
+The sync's updates are kept in `record_change_batches` (service.store.postgres_change_batches): the layouts of
+`record_history` (the indexes) now bear on its deletes and creates only; those of the batches (their arrays'
+compression) on its updates.
 
 Each layout gets a scratch database of its own, migrated, its DDL applied, loaded with the synthetic catalog;
 then, for `rounds` rounds in alternating order, a sync changing every record with history off and one with
@@ -19,6 +23,14 @@ from service.bench.history import _changed, _sync, vacuum_records
 from service.bench.raw import staged_records
 from service.bench.runner import empty_version
 from service.bench.synthetic import CatalogShape
+from service.db.models import RecordChangeBatch
+
+_ALTER = "ALTER TABLE record_change_batches ALTER COLUMN {} SET {};"
+_ARRAYS = [
+    c.name
+    for c in RecordChangeBatch.__table__.columns
+    if c.name in ("record_ids", "contexts") or c.name.startswith(("before_", "after_"))
+]
 
 _HASH_KEY = (
     "DROP INDEX ix_record_history_record; CREATE INDEX ix_record_history_record ON record_history"
@@ -26,6 +38,9 @@ _HASH_KEY = (
 )
 LAYOUTS = {
     "current": "",
+    # The batches' arrays compressed with pglz (the server's default) or not at all, instead of lz4.
+    "batches_pglz": "".join(_ALTER.format(c, "COMPRESSION pglz") for c in _ARRAYS),
+    "batches_uncompressed": "".join(_ALTER.format(c, "STORAGE EXTERNAL") for c in _ARRAYS),
     "hash_key": _HASH_KEY,
     "hash_key_brin_task": _HASH_KEY
     + "DROP INDEX ix_record_history_task; CREATE INDEX ix_record_history_task ON record_history USING brin (task_id);",

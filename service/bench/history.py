@@ -28,6 +28,7 @@ import asyncpg
 from service.bench.raw import StatementTimings, staged_records
 from service.bench.synthetic import CatalogShape
 from service.store.postgres import PostgresRecordStore
+from service.store.postgres_change_batches import PostgresChangeBatches
 from service.store.staged import StagedRecord
 from service.timeutil import utcnow
 
@@ -84,8 +85,10 @@ async def _sync(dsn: str, version_id: int, batches: Iterator[list[StagedRecord]]
                     "INSERT INTO record_history_writers (task_id, task_type, request_id) VALUES (0, 'bench', NULL)"
                 )
             store = PostgresRecordStore(connection, version_id)
+            staging = time.perf_counter()
             for batch in batches:
                 await store.stage(batch)
+            timings.add("stage (binary COPY, with making the records)", time.perf_counter() - staging)
             await store.sync([1, 2, 3], force=True, as_of=utcnow())
             await store.check_parents()
             if history:
@@ -99,9 +102,10 @@ async def _sync(dsn: str, version_id: int, batches: Iterator[list[StagedRecord]]
 
 
 async def history_rows(dsn: str) -> int:
+    """How many changes the database keeps (a row each, or in batches)."""
     connection = await asyncpg.connect(dsn)
     try:
-        return await connection.fetchval("SELECT count(*) FROM record_history")
+        return await connection.fetchval(PostgresChangeBatches.count_sql)
     finally:
         await connection.close()
 

@@ -110,17 +110,19 @@ class StatementTimings:
 
     def __init__(self, connection: asyncpg.Connection) -> None:
         self.totals: dict[str, float] = {}
-        if os.environ.get("CATALOG_INGEST_BENCH_STATEMENTS"):
+        self.enabled = bool(os.environ.get("CATALOG_INGEST_BENCH_STATEMENTS"))
+        if self.enabled:
             connection.add_query_logger(self._log)
 
     def _log(self, record: asyncpg.connection.LoggedQuery) -> None:
         self.add(" ".join(record.query.split())[:90], record.elapsed)
 
     def add(self, key: str, seconds: float) -> None:
-        self.totals[key] = self.totals.get(key, 0.0) + seconds
+        if self.enabled:
+            self.totals[key] = self.totals.get(key, 0.0) + seconds
 
     def report(self) -> None:
-        if len(self.totals) <= 1:
+        if not self.totals:
             return
         for key, seconds in sorted(self.totals.items(), key=lambda kv: -kv[1])[:12]:
             print(f"    {seconds:7.2f} s  {key}", flush=True)

@@ -50,6 +50,7 @@ COORDINATOR: frozenset[str] = frozenset(
         "bulk_rate_limits",
         "task_errors",
         "record_history",
+        "record_change_batches",
         "record_history_writers",
     }
 )

@@ -22,7 +22,7 @@ from sqlalchemy import (
     false,
     text,
 )
-from sqlalchemy.dialects.postgresql import BYTEA, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, BYTEA, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # JSONB on PostgreSQL (indexable, compact), JSON text on SQLite.
@@ -31,6 +31,11 @@ Json = JSON().with_variant(JSONB(), "postgresql")
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 Bytes = LargeBinary().with_variant(BYTEA(), "postgresql")
 Timestamp = DateTime(timezone=True)
+
+
+def Array(item: Any) -> Any:
+    """An array of `item` on PostgreSQL; JSON text on SQLite (which has no arrays)."""
+    return JSON().with_variant(ARRAY(item), "postgresql")
 
 
 class Base(DeclarativeBase):
@@ -340,6 +345,45 @@ class RecordHistory(Base):
     after_parent_id: Mapped[str | None] = mapped_column(Text, nullable=True)
     after_parent_ids: Mapped[Any | None] = mapped_column(Json, nullable=True)
     after_data: Mapped[Any | None] = mapped_column(Json, nullable=True)
+
+
+class RecordChangeBatch(Base):
+    """The changes one statement of the PostgreSQL full sync made to the records of one bucket (a hash of the
+    record id): a row of arrays, the i-th element of each the i-th change, with the columns of RecordHistory
+    (service.store.postgres_change_batches, migration 0016). A row per bucket instead of one per change is what
+    keeps a sync that changes every record within issue 15's cost bound. SQLite never writes it."""
+
+    __tablename__ = "record_change_batches"
+    __table_args__ = (
+        Index("ix_record_change_batches_bucket", "version_id", "kind", "bucket", "first_id"),
+        Index("ix_record_change_batches_task", "task_id", "first_id"),
+    )
+    # Its first change's id, from RecordHistory's sequence (which steps by postgres_change_batches.ID_STRIDE
+    # on PostgreSQL); the i-th change's is first_id + i - 1. The key, and what pages and purges go by.
+    first_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    version_id: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[int] = mapped_column(SmallInteger)
+    bucket: Mapped[int] = mapped_column(Integer)
+    operation: Mapped[str] = mapped_column(String(8))
+    task_id: Mapped[int] = mapped_column(BigInteger)
+    task_type: Mapped[str] = mapped_column(String(64))
+    request_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    changed_at: Mapped[dt.datetime] = mapped_column(Timestamp)
+    record_ids: Mapped[list[str]] = mapped_column(Array(Text))
+    contexts: Mapped[list[str]] = mapped_column(Array(Text))
+    before_name: Mapped[list[str | None]] = mapped_column(Array(Text))
+    before_suggested_score: Mapped[list[float | None]] = mapped_column(Array(Float))
+    before_parent_id: Mapped[list[str | None]] = mapped_column(Array(Text))
+    before_parent_ids: Mapped[list[Any]] = mapped_column(Array(JSONB))
+    before_data: Mapped[list[Any]] = mapped_column(Array(JSONB))
+    before_op_ts: Mapped[list[dt.datetime | None]] = mapped_column(Array(Timestamp))
+    before_version: Mapped[list[int | None]] = mapped_column(Array(BigInteger))
+    before_updated_at: Mapped[list[dt.datetime | None]] = mapped_column(Array(Timestamp))
+    after_name: Mapped[list[str | None]] = mapped_column(Array(Text))
+    after_suggested_score: Mapped[list[float | None]] = mapped_column(Array(Float))
+    after_parent_id: Mapped[list[str | None]] = mapped_column(Array(Text))
+    after_parent_ids: Mapped[list[Any]] = mapped_column(Array(JSONB))
+    after_data: Mapped[list[Any]] = mapped_column(Array(JSONB))
 
 
 class RecordHistoryWriter(Base):

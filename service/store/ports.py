@@ -160,6 +160,39 @@ class SqlDialect(Protocol):
         ...
 
 
+class ChangeBatches(Protocol):
+    """Where a backend keeps some record changes in batches beside record_history's row per change
+    (PostgreSQL: service.store.postgres_change_batches), the reads of service.store.record_history over both."""
+
+    # The number of changes kept, both kinds.
+    count_sql: str
+
+    async def record_changes(
+        self,
+        bind: AsyncSession | AsyncConnection,
+        version_id: int,
+        kind: int,
+        record_id: str,
+        context: str,
+        limit: int,
+        *,
+        before_id: int | None,
+        after_time: dt.datetime | None,
+    ) -> list[Any]:
+        """One record's changes, newest first (as record_history.record_changes)."""
+        ...
+
+    async def task_changes(
+        self, bind: AsyncSession | AsyncConnection, task_id: int, limit: int, *, after_id: int | None
+    ) -> list[Any]:
+        """One task's changes in id order (as record_history.task_changes)."""
+        ...
+
+    async def purge(self, conn: AsyncConnection, cutoff: Any) -> int:
+        """Delete the batches older than `cutoff` (a SQL expression of the database clock); the changes gone."""
+        ...
+
+
 class Backend(Protocol):
     """One storage backend: its record store, its SQL fragments, and the operations it runs its own way."""
 
@@ -167,6 +200,8 @@ class Backend(Protocol):
     sql: SqlDialect
     # Whether one process must run every role: only one process can write (SQLite's single writer).
     one_process: bool
+    # Where some record changes are kept in batches (None: a row per change only).
+    change_batches: ChangeBatches | None
 
     async def record_store(self, conn: AsyncConnection, version_id: int) -> RecordStore:
         """The record store of one task, on the task's connection (inside its transaction)."""

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.error_reasons import ErrorReason
 from service.errors import TaskFailed
-from service.store import postgres_history
+from service.store import postgres_change_batches, postgres_history
 from service.store.staged import (
     MAX_SKIPPED_SHOWN,
     DuplicateRecord,
@@ -468,8 +468,8 @@ class PostgresRecordStore:
         if any(d["u"] for d in diff.values()):
             await self.raw.execute(update, self.version_id)
             if history:
-                # From the diff, which holds both sides (service.store.postgres_history).
-                await self.raw.execute(postgres_history.UPDATES, self.version_id)
+                # From the diff, which holds both sides, in batches (service.store.postgres_change_batches).
+                await postgres_change_batches.write_updates(self.raw, self.version_id)
         if any(d["c"] for d in diff.values()):
             await self.raw.execute(insert, self.version_id)
         if history:

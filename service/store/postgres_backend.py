@@ -17,6 +17,7 @@ from service.store.batch_item_upsert import batch_item_upsert
 from service.store.batch_items_pg import write_rounds
 from service.store.ports import BatchPurged, RecordStore
 from service.store.postgres import PostgresRecordStore, raw_connection
+from service.store.postgres_change_batches import PostgresChangeBatches
 
 # From this many batch item rows, COPY into a staging table beats multi-row VALUES (measured: even at 30-50
 # rows, 1.2x at 100, 1.25x at 1,000); below it the extra round trips cost more than they save.
@@ -65,6 +66,7 @@ class PostgresBackend:
     name = "postgresql"
     sql = PostgresSql()
     one_process = False
+    change_batches = PostgresChangeBatches()
 
     async def record_store(self, conn: AsyncConnection, version_id: int) -> RecordStore:
         return PostgresRecordStore(await raw_connection(conn), version_id)

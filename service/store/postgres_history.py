@@ -7,7 +7,9 @@ full join of staged and stored rows reads the stored row (kept in sync_diff as `
 the staged row is the new one, a DELETE's RETURNING the old one. So the sync writes its changes from those,
 and the triggers stand aside meanwhile (`store_writes`). See README, What record history costs, for figures.
 
-The rows are the ones the triggers would write: the same columns, operation and writer.
+The rows are the ones the triggers would write: the same columns, operation and writer. The UPDATE's changes,
+a row for nearly every record in a sync that changes them all, are written in batches instead
+(service.store.postgres_change_batches).
 """
 
 from __future__ import annotations
@@ -20,16 +22,11 @@ OLD_COLUMNS = (
     " r.parent_ids AS old_parent_ids, r.data AS old_data, r.op_ts AS old_op_ts, r.version AS old_version,"
     " r.updated_at AS old_updated_at"
 )
-_OLD = (
-    "d.old_name, d.old_suggested_score, d.old_parent_id, d.old_parent_ids, d.old_data, d.old_op_ts, d.old_version,"
-    " d.old_updated_at"
-)
 _COLUMNS = "version_id, kind, record_id, context, operation, task_id, task_type, request_id, changed_at"
 _BEFORE = (
     "before_name, before_suggested_score, before_parent_id, before_parent_ids, before_data, before_op_ts,"
     " before_version, before_updated_at"
 )
-_AFTER = "after_name, after_suggested_score, after_parent_id, after_parent_ids, after_data"
 _WRITER = "record_history_writers w WHERE NOT w.store_writes"
 
 
@@ -41,20 +38,6 @@ async def writing(raw: asyncpg.Connection) -> bool:
 async def stand_aside(raw: asyncpg.Connection, store_writes: bool) -> None:
     """With `store_writes`, the triggers record nothing: the following statements write their own history."""
     await raw.execute("UPDATE record_history_writers SET store_writes = $1", store_writes)
-
-
-# The changes the sync's UPDATE makes: every 'u' row of sync_diff `d` (a real change: the diff compared the
-# user-visible columns), its stored record kept as `old_*`, the staged values it is updated to (`new_*`).
-# Written just after the UPDATE, in one pass over sync_diff: before it, the UPDATE took 0.1-0.2 s longer (in
-# four A/B runs of 150k changes, on 4.39 / 4.28 / 3.98 s before against 4.18 / 4.08 / 3.86 s after). Writing
-# them from the UPDATE's RETURNING (a data-modifying CTE) kept every returned row in a tuplestore first: 7.91 s
-# against 7.30 s a sync (mean of 3, joining stage_records then), and joining stage_records for the new values
-# cost 1.4-1.7 s against 1.1-1.4 s.
-UPDATES = f"""INSERT INTO record_history ({_COLUMNS}, {_BEFORE}, {_AFTER})
-    SELECT $1, d.kind, d.record_id, d.context, 'UPDATE', w.task_id, w.task_type, w.request_id, statement_timestamp(),
-           {_OLD}, d.new_name, d.new_suggested_score, d.new_parent_id, d.new_parent_ids, d.new_data
-    FROM sync_diff d CROSS JOIN record_history_writers w
-    WHERE d.what = 'u'"""
 
 
 def deleting(delete: str) -> str:

@@ -5,9 +5,11 @@ The history itself is written by triggers on `records` (migrations 0011, 0015): 
 path that creates, changes or deletes records writes the matching history rows in the same transaction,
 set-based (PostgreSQL: one INSERT ... SELECT over the statement's transition tables; SQLite: row triggers),
 and only while a writer is declared here. The PostgreSQL full sync writes its own from its statements
-(service.store.postgres_history), the triggers standing aside meanwhile. So every write path (CSV, /v2, gRPC,
-bulk, batch ingestions, the cascades of service.store.links) is covered without a statement of its own, and
-what is not a task's record change (activating a version, deleting one, purges) writes nothing.
+(service.store.postgres_history), the triggers standing aside meanwhile, and keeps its updates in batches
+(service.store.postgres_change_batches), which the reads below take in (the backend's `change_batches`). So
+every write path (CSV, /v2, gRPC, bulk, batch ingestions, the cascades of service.store.links) is covered
+without a statement of its own, and what is not a task's record change (activating a version, deleting one,
+purges) writes nothing.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy import delete, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from service.db import clock
+from service.db.backend import backend_of
 from service.db.models import RecordHistory, RecordHistoryWriter, Task
 
 HISTORY_COLUMNS = (
@@ -73,6 +76,10 @@ async def record_changes(
     after_time: dt.datetime | None = None,
 ) -> list[Any]:
     """One record's changes, newest first: those older than the change `before_id`, or newer than `after_time`."""
+    if batches := backend_of(bind).change_batches:
+        return await batches.record_changes(
+            bind, version_id, kind, record_id, context, limit, before_id=before_id, after_time=after_time
+        )
     query = (
         select(*HISTORY_COLUMNS)
         .where(
@@ -95,6 +102,8 @@ async def task_changes(
     bind: AsyncSession | AsyncConnection, task_id: int, limit: int, *, after_id: int | None = None
 ) -> list[Any]:
     """What one task changed, in the order it changed it, after the change `after_id`."""
+    if batches := backend_of(bind).change_batches:
+        return await batches.task_changes(bind, task_id, limit, after_id=after_id)
     query = select(*HISTORY_COLUMNS).where(RecordHistory.task_id == task_id).order_by(RecordHistory.id).limit(limit)
     if after_id is not None:
         query = query.where(RecordHistory.id > after_id)
@@ -122,9 +131,12 @@ async def purge_history(conn: AsyncConnection, retention_seconds: float) -> int:
     )
     expired = RecordHistory.changed_at < cutoff if first_kept is None else RecordHistory.id < first_kept
     result = await conn.execute(delete(RecordHistory).where(expired))
-    return result.rowcount or 0
+    batches = backend_of(conn).change_batches
+    return (result.rowcount or 0) + (await batches.purge(conn, cutoff) if batches else 0)
 
 
 async def count_history(bind: AsyncSession | AsyncConnection) -> int:
     """How many changes are kept (tests and the benchmark)."""
-    return (await bind.execute(text("SELECT count(*) FROM record_history"))).scalar_one()
+    batches = backend_of(bind).change_batches
+    count = batches.count_sql if batches else "SELECT count(*) FROM record_history"
+    return (await bind.execute(text(count))).scalar_one()

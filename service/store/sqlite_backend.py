@@ -59,6 +59,7 @@ class SqliteBackend:
     name = "sqlite"
     sql = SqliteSql()
     one_process = True
+    change_batches = None
 
     async def record_store(self, conn: AsyncConnection, version_id: int) -> RecordStore:
         return SqliteRecordStore(conn, version_id)

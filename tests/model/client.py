@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import json
 from typing import Any
+from urllib.parse import quote
 
 import grpc
 
@@ -181,6 +182,26 @@ def proto_view(record: record_pb2.Record) -> dict[str, Any]:
     return out
 
 
+async def _histories(
+    stack: Any, catalog: str, collection: str, versions: dict[tuple[str, str], tuple[int, bool]]
+) -> dict[tuple[str, str], Any]:
+    """Each record's newest changes, as many as its version counts (their operations, newest first)."""
+
+    async def one(key: tuple[str, str], version: int) -> Any:
+        response = await stack.http.get(
+            f"/v2/{collection}/{quote(key[0], safe='')}/history",
+            params={"section": catalog, "context": key[1], "num_results_per_page": version},
+            headers=stack.auth(),
+        )
+        if response.status_code != 200:
+            return f"HTTP {response.status_code}: {response.text[:300]}"
+        return [c["operation"] for c in response.json()["changes"]]
+
+    keys = list(versions)
+    found = await asyncio.gather(*(one(key, versions[key][0]) for key in keys))
+    return dict(zip(keys, found, strict=True))
+
+
 async def read_back(stack: Any, catalog: str) -> dict[str, Any]:
     """The active version over REST and gRPC, and the catalog's versions; a failed read is a value, not a raise."""
     out: dict[str, Any] = {}
@@ -197,6 +218,8 @@ async def read_back(stack: Any, catalog: str) -> dict[str, Any]:
                 key: (r.pop("version"), bool(r.pop("update_time"))) for key, r in rest.items()
             }
             out[f"rest {collection}"] = rest
+            versions = out[f"rest {collection} versions"]
+            out[f"rest {collection} history"] = await _histories(stack, catalog, collection, versions)
         try:
             listed = await stack.catalog.ListRecords(
                 catalog_pb2.ListRecordsRequest(section=catalog, collection=collection, num_results_per_page=1000),

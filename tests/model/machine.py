@@ -264,6 +264,13 @@ class CatalogMachine(RuleBasedStateMachine):
             if isinstance(rest, dict) and isinstance(grpc_, dict):
                 self.expect(rest == grpc_, f"{collection} versions: REST {rest}, gRPC {grpc_}")
                 self.expect(all(v >= 1 and t for v, t in rest.values()), f"{collection} versions: {rest}")
+                # Every change of a record made it one version newer, and left one change in its history
+                # (issue 15): since its last CREATE, version - 1 UPDATEs.
+                history = got.get(f"rest {collection} history", {})
+                for key, (version, _) in rest.items():
+                    ops = history.get(key)
+                    want = ["UPDATE"] * (version - 1) + ["CREATE"]
+                    self.expect(ops == want, f"{collection} {key} at version {version}, newest changes {ops}")
         versions = [
             (str(n), "ACTIVE" if n == self.cat.active else "INACTIVE", len(records))
             for n, records in sorted(self.cat.versions.items())
