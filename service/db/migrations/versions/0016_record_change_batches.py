@@ -4,7 +4,8 @@ One history row per changed record (record_history) made a sync that changes eve
 same sync with history off: a heap row and three index entries per change. The PostgreSQL full sync now
 writes its UPDATE changes as arrays, one row per bucket of record ids (service.store.postgres_change_batches); every
 other write keeps its row per change. The arrays are compressed with lz4 where the server has it (values repeat
-within an array): a quarter of the WAL of uncompressed arrays, at little CPU.
+within an array): a quarter of the WAL of uncompressed arrays at the same cost to the sync, where pglz (the
+default) made a sync changing every record 1.35x instead of 1.24x.
 
 Revision ID: 0016
 Revises: 0015
