@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 from service import retention
 from service.db.migrate import alembic_config, upgrade
 from tests.conftest import start_stack
-from tests.test_record_history import done, fields, history
+from tests.test_record_history import done, fields, history, month_ago
 
 ITEMS = 300
 
@@ -107,10 +107,7 @@ async def test_the_purge_drops_expired_batches(http_stack) -> None:
     new = await sync(s, catalog("v3"))
     # The first two syncs' changes made 31 days ago: past the 30 days kept.
     async with s.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            month = "now() - interval '31 days'"
-        else:
-            month = "strftime('%Y-%m-%d %H:%M:%f', 'now', '-31 days') || '000'"
+        month = month_ago(conn)
         for table in ("record_history", "record_change_batches"):
             await conn.execute(text(f"UPDATE {table} SET changed_at = {month} WHERE task_id <> :t"), {"t": new["id"]})
     async with s.engine.connect() as conn:

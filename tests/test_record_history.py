@@ -47,6 +47,13 @@ async def count_history(stack) -> int:
         return (await conn.execute(text("SELECT count(*) FROM record_history"))).scalar_one()
 
 
+def month_ago(conn) -> str:
+    """SQL for 31 days before the database clock (past the 30 days of history kept), as the backend stores it."""
+    if conn.dialect.name == "postgresql":
+        return "now() - interval '31 days'"
+    return "strftime('%Y-%m-%d %H:%M:%f', 'now', '-31 days') || '000'"
+
+
 def fields(change: dict) -> dict[str, tuple]:
     return {f["field"]: (f.get("before", "-"), f.get("after", "-")) for f in change["fields"]}
 
@@ -311,10 +318,7 @@ async def test_a_purge_keeps_the_changes_inside_the_retention(http_stack) -> Non
         await done(s, await s.http.put("/v2/items", json={"items": [{"id": record}]}, headers=s.auth()))
     # a and c written 31 days ago, b inside the 30 days kept.
     async with s.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            month = "now() - interval '31 days'"
-        else:
-            month = "strftime('%Y-%m-%d %H:%M:%f', 'now', '-31 days') || '000'"
+        month = month_ago(conn)
         await conn.execute(text(f"UPDATE record_history SET changed_at = {month} WHERE record_id IN ('a', 'c')"))
     await retention.periodic_purge(s.engine, s.settings)()
     async with s.engine.connect() as conn:

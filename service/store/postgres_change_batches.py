@@ -40,21 +40,9 @@ WORK_MEM = "64MB"
 
 # The bucket of a record id: the text hash PostgreSQL's hash partitions rely on (so kept across pg_upgrade).
 _BUCKET = f"(hashtextextended({{record_id}}, 0) & {BUCKETS - 1})"
-_SIDES = (
-    "before_name",
-    "before_suggested_score",
-    "before_parent_id",
-    "before_parent_ids",
-    "before_data",
-    "before_op_ts",
-    "before_version",
-    "before_updated_at",
-    "after_name",
-    "after_suggested_score",
-    "after_parent_id",
-    "after_parent_ids",
-    "after_data",
-)
+# RecordHistory's columns, in its order (record_history.HISTORY_COLUMNS), and of them each side's values.
+_COLUMNS = tuple(column.name for column in RecordHistory.__table__.columns)
+_SIDES = tuple(name for name in _COLUMNS if name.startswith(("before_", "after_")))
 # sync_diff's columns for each side: the stored record (old_*) and the staged values (new_*).
 _DIFF_SIDES = tuple(name.replace("before_", "old_").replace("after_", "new_") for name in _SIDES)
 
@@ -91,8 +79,7 @@ _AT = ", ".join(
     + ["b.contexts[p.i] AS context", "b.operation", "b.task_id", "b.task_type", "b.request_id", "b.changed_at"]
     + [f"b.{name}[p.i] AS {name}" for name in _SIDES]
 )
-_NAMES = ("id", "version_id", "kind", "record_id", "context", "operation", "task_id", "task_type", "request_id")
-_ROW_COLUMNS = ", ".join((*_NAMES, "changed_at", *_SIDES))
+_ROW_COLUMNS = ", ".join(_COLUMNS)
 # A task's changes of a batch `b`, unnested once (subscripting a compressed array decompresses it each time).
 _UNNESTED = ", ".join(
     ["b.first_id + u.i - 1 AS id", "b.version_id", "b.kind", "u.record_id", "u.context", "b.operation"]
@@ -105,7 +92,7 @@ _UNNEST_AS = f"u(record_id, context, {', '.join(_SIDES)}, i)"
 
 def _typed(sql: str) -> Any:
     """`sql` with RecordHistory's column types for its result (JSON decoded as the ORM reads it)."""
-    return text(sql).columns(*(getattr(RecordHistory, name) for name in _ROW_COLUMNS.split(", ")))
+    return text(sql).columns(*RecordHistory.__table__.columns)
 
 
 class PostgresChangeBatches:
