@@ -60,12 +60,12 @@ async def test_a_sync_s_batched_updates_page_with_its_deletes_and_creates(http_s
             compression = await conn.scalar(
                 text(
                     "SELECT attcompression::text FROM pg_attribute"
-                    " WHERE attrelid = 'record_change_batches'::regclass AND attname = 'before_data'"
+                    " WHERE attrelid = 'record_change_batches'::regclass AND attname = 'changes'"
                 )
             )
         # The updates in batches (a bucket can hold several of the 299), the delete and the create a row each.
         assert 0 < batches < ITEMS - 1 and rows == 2
-        assert compression == "l"  # lz4 (migration 0016), which PostgreSQL 15 of Debian has
+        assert compression == "l"  # lz4 (migrations 0016, 0017), which PostgreSQL 15 of Debian has
 
     for size in (1, 7, 1000):
         changes = await pages(s, f"/v1/tasks/{second['id']}/changes", size)
@@ -122,9 +122,13 @@ def _to_0015(connection: Connection) -> None:
     command.downgrade(alembic_config(connection), "0015")
 
 
+def _to_0016(connection: Connection) -> None:
+    command.downgrade(alembic_config(connection), "0016")
+
+
 async def test_a_downgrade_keeps_the_batched_changes_as_rows(pg_url: str) -> None:
-    """Migration 0016's downgrade writes each batched change back as a row of record_history (then upgraded
-    again: the same changes read the same, with the same ids, from the rows)."""
+    """The downgrades (0017's, then 0016's) write each batched change back as a row of record_history (then
+    upgraded again: the same changes read the same, with the same ids, from the rows)."""
     async with start_stack(pg_url) as s:
         await sync(s, catalog("v1"))
         second = await sync(s, catalog("v2"))
@@ -142,3 +146,51 @@ async def test_a_downgrade_keeps_the_batched_changes_as_rows(pg_url: str) -> Non
         # New changes are numbered after the converted ones, and batched again.
         third = await sync(s, catalog("v3"))
         assert [c["task_id"] for c in await history(s, "items", "i9")] == [third["id"], *(c["task_id"] for c in record)]
+
+
+# Migration 0016's layout: an array per side, one of 1024 buckets.
+_SIDES = ", ".join(
+    f"{side}_{name}"
+    for side, names in (
+        ("before", "name suggested_score parent_id parent_ids data op_ts version updated_at"),
+        ("after", "name suggested_score parent_id parent_ids data"),
+    )
+    for name in names.split()
+)
+_AS_0016_BATCHES = f"""INSERT INTO record_change_batches (first_id, version_id, kind, bucket, operation, task_id,
+        task_type, request_id, changed_at, record_ids, contexts, {_SIDES})
+    SELECT min(id), version_id, kind, hashtextextended(record_id, 0) & 1023, operation, task_id, task_type, request_id,
+           changed_at, array_agg(record_id ORDER BY id), array_agg(context ORDER BY id),
+           {", ".join(f"array_agg({name} ORDER BY id)" for name in _SIDES.split(", "))}
+    FROM record_history WHERE operation = 'UPDATE'
+    GROUP BY 2, 3, 4, 5, 6, 7, 8, 9
+    HAVING max(id) - min(id) + 1 = count(*)"""
+
+
+async def test_the_upgrade_to_0017_converts_the_batches_0016_wrote(pg_url: str) -> None:
+    """Batches in 0016's layout (13 arrays, 1024 buckets) read the same after 0017 made them one array of
+    record_change in one of 256 buckets."""
+    async with start_stack(pg_url) as s:
+        async with s.engine.connect() as conn:
+            # Records of one bucket of 1024 (519, within 256's 7): the sync's batch of them is also 0016's batch of the
+            # same changes, ids and all, which the test rebuilds from the rows 0017's downgrade leaves.
+            ids = await conn.scalars(
+                text("SELECT n FROM generate_series(0, 100000) n WHERE hashtextextended('i' || n, 0) & 1023 = 519")
+            )
+            ids = ids.all()[:40]
+        await sync(s, catalog("v1", ids))
+        second = await sync(s, catalog("v2", ids))
+        before = await pages(s, f"/v1/tasks/{second['id']}/changes", 7)
+        record = await history(s, "items", f"i{ids[3]}")
+        async with s.engine.connect() as conn:
+            await conn.run_sync(_to_0016)
+            assert (await conn.execute(text(_AS_0016_BATCHES))).rowcount == 1
+            assert (await conn.execute(text("DELETE FROM record_history WHERE operation = 'UPDATE'"))).rowcount == 40
+            await conn.commit()
+        await upgrade(s.engine)
+        async with s.engine.connect() as conn:
+            batch = (await conn.execute(text("SELECT bucket, cardinality(changes) FROM record_change_batches"))).all()
+            assert batch == [(7, 40)]
+        assert await pages(s, f"/v1/tasks/{second['id']}/changes", 7) == before
+        assert await history(s, "items", f"i{ids[3]}") == record
+        assert [c["operation"] for c in record] == ["UPDATE", "CREATE"]

@@ -26,11 +26,7 @@ from service.bench.synthetic import CatalogShape
 from service.db.models import RecordChangeBatch
 
 _ALTER = "ALTER TABLE record_change_batches ALTER COLUMN {} SET {};"
-_ARRAYS = [
-    c.name
-    for c in RecordChangeBatch.__table__.columns
-    if c.name in ("record_ids", "contexts") or c.name.startswith(("before_", "after_"))
-]
+_ARRAYS = [c.name for c in RecordChangeBatch.__table__.columns if c.name in ("record_ids", "contexts", "changes")]
 
 _HASH_KEY = (
     "DROP INDEX ix_record_history_record; CREATE INDEX ix_record_history_record ON record_history"

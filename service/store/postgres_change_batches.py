@@ -1,18 +1,18 @@
 """PostgreSQL: the full sync's UPDATE changes, stored a row per task and bucket of record ids (issue 15's cost
-bound; migration 0016, README "What record history costs").
+bound; migrations 0016 and 0017, README "What record history costs").
 
 A row per change (record_history) is a heap tuple and three index entries: on a sync that changes every record
 that made history cost 1.3-1.45x the same sync without it, whatever the indexes. Here one statement per slice
 of the sync's diff groups the slice's changes by bucket (a hash of the record id, `BUCKETS` of them) into one
-row of arrays each, lz4-compressed where the server has lz4 (migration 0016): at 150k changes a few thousand
-rows instead of 150k, and a quarter of the WAL. The i-th element of every array is the i-th change, with
-RecordHistory's columns. A batch takes one id from RecordHistory's sequence, which steps by ID_STRIDE on
-PostgreSQL, and its i-th change is `first_id + i - 1`: the two tables never share an id, and read as one
-history in one order.
+row each: the record ids, the contexts and the changes' two sides (an array of the composite type
+record_change, RecordHistory's before_* and after_* columns), lz4-compressed where the server has lz4: at 150k
+changes a few thousand rows instead of 150k, and a quarter of the WAL. The i-th element of every array is the
+i-th change. A batch takes one id from RecordHistory's sequence, which steps by ID_STRIDE on PostgreSQL, and its
+i-th change is `first_id + i - 1`: the two tables never share an id, and read as one history in one order.
 
 Reads: a record's changes are in its bucket's rows, found by `array_positions` on their record ids (only the
-rows that hold it have their other arrays decompressed); a task's, in its batches in id order, of which a page
-needs one more than it has changes (the first may hold only ids before the page).
+rows that hold it have their changes decompressed); a task's, in its batches in id order, of which a page needs
+one more than it has changes (the first may hold only ids before the page).
 """
 
 from __future__ import annotations
@@ -26,21 +26,24 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from service.db.models import RecordChangeBatch, RecordHistory
 
-BUCKETS = 1024
+# Migration 0017 (0016 had 1024, each a quarter of one of these).
+BUCKETS = 256
 # The step of record_history's id sequence on PostgreSQL (migration 0016): a batch takes one id and its changes
 # are numbered from it, so it holds fewer changes than this (see _MAX_ROWS_PER_SLICE).
 ID_STRIDE = 1 << 20
-# A slice of the diff's pages grouped by one statement: at most this many rows (the most a page can hold,
-# MaxHeapTuplesPerPage, times the pages), so that a batch, at most a slice, holds fewer than ID_STRIDE changes
-# (3,603 pages of 8 kB, ~28 MB). Its sort stays in memory under WORK_MEM (~25 MB for 3,600 pages of the
-# synthetic catalog); larger slices would batch no better (each bucket of a slice holds ~35 changes of a sync
-# changing everything) and sort on disk.
+# A slice of the diff's pages grouped by one statement. At most this many rows (the most a page can hold,
+# MaxHeapTuplesPerPage, times the pages), so that a batch, at most a slice, holds fewer than ID_STRIDE changes;
+# and at most SLICE_BYTES of pages: the sort of a slice's rows (~7 MB for 900 pages of the synthetic catalog)
+# then stays within the processor's cache, where the slices of 28 MB that 0016 sorted with 1024 buckets (the
+# same ~35 changes a batch in a sync changing everything) cost the statement a quarter more.
 _MAX_ROWS_PER_SLICE = ID_STRIDE - 1
+SLICE_BYTES = 7 << 20
 WORK_MEM = "64MB"
 
 # The bucket of a record id: the text hash PostgreSQL's hash partitions rely on (so kept across pg_upgrade).
 _BUCKET = f"(hashtextextended({{record_id}}, 0) & {BUCKETS - 1})"
-# RecordHistory's columns, in its order (record_history.HISTORY_COLUMNS), and of them each side's values.
+# RecordHistory's columns, in its order (record_history.HISTORY_COLUMNS), and of them each side's values: the
+# fields of record_change, in this order (migration 0017).
 _COLUMNS = tuple(column.name for column in RecordHistory.__table__.columns)
 _SIDES = tuple(name for name in _COLUMNS if name.startswith(("before_", "after_")))
 # sync_diff's columns for each side: the stored record (old_*) and the staged values (new_*).
@@ -48,12 +51,13 @@ _DIFF_SIDES = tuple(name.replace("before_", "old_").replace("after_", "new_") fo
 
 # The changes of sync_diff's 'u' rows in a slice of its pages, grouped by bucket (sorted in memory first, with
 # enable_hashagg off: a hash of the groups was no faster); a batch takes one id from the sequence, its changes
-# the ids that follow.
+# the ids that follow. One array of both sides, not one per column: 13 arrays built and compressed per batch cost
+# the statement a fifth more.
 _WRITE = f"""INSERT INTO record_change_batches (first_id, version_id, kind, bucket, operation, task_id, task_type,
-        request_id, changed_at, record_ids, contexts, {", ".join(_SIDES)})
+        request_id, changed_at, record_ids, contexts, changes)
     SELECT nextval('record_history_id_seq'), $1, d.kind, {_BUCKET.format(record_id="d.record_id")}, 'UPDATE', $4, $5,
            $6, statement_timestamp(), array_agg(d.record_id), array_agg(d.context),
-           {", ".join(f"array_agg(d.{name})" for name in _DIFF_SIDES)}
+           array_agg(ROW({", ".join(f"d.{name}" for name in _DIFF_SIDES)})::record_change)
     FROM sync_diff d
     WHERE d.what = 'u' AND d.ctid >= $2::tid AND d.ctid < $3::tid
     GROUP BY d.kind, {_BUCKET.format(record_id="d.record_id")}"""
@@ -64,7 +68,7 @@ async def write_updates(raw: asyncpg.Connection, version_id: int) -> None:
     block = int(await raw.fetchval("SELECT current_setting('block_size')"))
     pages = await raw.fetchval("SELECT pg_relation_size('sync_diff') / $1", block)
     # MaxHeapTuplesPerPage: the page header (24 bytes), then per row its item pointer (4) and header (24).
-    slice_pages = _MAX_ROWS_PER_SLICE // ((block - 24) // 28)
+    slice_pages = min(_MAX_ROWS_PER_SLICE // ((block - 24) // 28), SLICE_BYTES // block)
     writer = await raw.fetchrow("SELECT task_id, task_type, request_id FROM record_history_writers")
     settings = await raw.fetchrow("SELECT current_setting('work_mem'), current_setting('enable_hashagg')")
     await raw.execute(f"SET LOCAL work_mem = '{WORK_MEM}'; SET LOCAL enable_hashagg = off")
@@ -73,21 +77,18 @@ async def write_updates(raw: asyncpg.Connection, version_id: int) -> None:
     await raw.execute("SELECT set_config('work_mem', $1, true), set_config('enable_hashagg', $2, true)", *settings)
 
 
-# A change of a batch `b` at position `p.i` (1-based), as RecordHistory's columns.
-_AT = ", ".join(
-    ["b.first_id + p.i - 1 AS id", "b.version_id", "b.kind", "b.record_ids[p.i] AS record_id"]
-    + ["b.contexts[p.i] AS context", "b.operation", "b.task_id", "b.task_type", "b.request_id", "b.changed_at"]
-    + [f"b.{name}[p.i] AS {name}" for name in _SIDES]
+# The changes of a batch `b`, unnested once (subscripting a compressed array decompresses it each time), as
+# RecordHistory's columns; `u.i` the position (1-based). Unnested beside other arrays, a composite's fields are
+# columns of their own.
+_UNNEST = (
+    f"unnest(b.record_ids, b.contexts, b.changes) WITH ORDINALITY AS u(record_id, context, {', '.join(_SIDES)}, i)"
 )
-_ROW_COLUMNS = ", ".join(_COLUMNS)
-# A task's changes of a batch `b`, unnested once (subscripting a compressed array decompresses it each time).
 _UNNESTED = ", ".join(
     ["b.first_id + u.i - 1 AS id", "b.version_id", "b.kind", "u.record_id", "u.context", "b.operation"]
     + ["b.task_id", "b.task_type", "b.request_id", "b.changed_at"]
     + [f"u.{name}" for name in _SIDES]
 )
-_UNNEST = f"unnest(b.record_ids, b.contexts, {', '.join(f'b.{name}' for name in _SIDES)}) WITH ORDINALITY"
-_UNNEST_AS = f"u(record_id, context, {', '.join(_SIDES)}, i)"
+_ROW_COLUMNS = ", ".join(_COLUMNS)
 
 
 def _typed(sql: str) -> Any:
@@ -120,7 +121,7 @@ class PostgresChangeBatches:
         params: dict[str, Any] = {"v": version_id, "k": kind, "r": record_id, "c": context, "n": limit}
         if before_id is not None:
             rows.append("id < :before")
-            batches.append("b.first_id + p.i - 1 < :before")
+            batches.append("b.first_id + u.i - 1 < :before")
             params["before"] = before_id
         if after_time is not None:
             rows.append("changed_at > :after")
@@ -130,11 +131,12 @@ class PostgresChangeBatches:
                    WHERE version_id = :v AND kind = :k AND record_id = :r AND context = :c AND {" AND ".join(rows)}
                    ORDER BY id DESC LIMIT :n)
                   UNION ALL
-                  (SELECT {_AT} FROM record_change_batches b
-                   CROSS JOIN LATERAL unnest(array_positions(b.record_ids, CAST(:r AS text))) AS p(i)
+                  (SELECT {_UNNESTED} FROM record_change_batches b
+                   CROSS JOIN LATERAL {_UNNEST}
                    WHERE b.version_id = :v AND b.kind = :k
                      AND b.bucket = {_BUCKET.format(record_id="CAST(:r AS text)")}
-                     AND b.contexts[p.i] = :c AND {" AND ".join(batches)}
+                     AND CAST(:r AS text) = ANY(b.record_ids)
+                     AND u.record_id = :r AND u.context = :c AND {" AND ".join(batches)}
                    ORDER BY id DESC LIMIT :n)
                   ORDER BY id DESC LIMIT :n"""
         return list((await bind.execute(_typed(sql), params)).all())
@@ -151,7 +153,7 @@ class PostgresChangeBatches:
                   (SELECT {_UNNESTED}
                    FROM (SELECT * FROM record_change_batches WHERE task_id = :t AND first_id > :after - {ID_STRIDE}
                          ORDER BY first_id LIMIT :n + 1) b
-                   CROSS JOIN LATERAL {_UNNEST} AS {_UNNEST_AS}
+                   CROSS JOIN LATERAL {_UNNEST}
                    WHERE b.first_id + u.i - 1 > :after)
                   ORDER BY id LIMIT :n"""
         return list((await bind.execute(_typed(sql), params)).all())
