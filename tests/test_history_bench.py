@@ -23,8 +23,12 @@ async def test_the_database_part_records_every_change_and_an_unchanged_sync_none
     assert run.changes_per_sync == RECORDS
     assert run.unchanged_changes == 0
     assert min(run.off_seconds, run.on_seconds, run.no_trigger_seconds) > 0
+    # One round: the median of the rounds' ratios is that round's.
+    assert run.round_ratio == run.on_rounds[0] / run.off_rounds[0]
     print_history(run)
-    assert f"a full sync changing all {RECORDS:,} records" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"a full sync changing all {RECORDS:,} records" in out
+    assert f"ratio, median of rounds {run.round_ratio:9.2f}" in out
 
 
 async def test_the_service_part_syncs_every_record_changed_with_history_on_and_off(

@@ -14,11 +14,13 @@ Between two measured syncs an untimed one puts the catalog back and VACUUM clear
 measured sync changes the same records from the same state (without it each sync found more dead rows than
 the one before, and whichever kind ran later looked slower); each round runs the kinds in another order.
 Then a sync of the unchanged catalog with history on: it must write no history. The figures are the best of
-`rounds` syncs of each kind (the machine is shared and noisy).
+`rounds` syncs of each kind (the machine is shared and noisy), and the ratio also the median of the rounds' own
+(each round's off and on ran back to back).
 """
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -39,22 +41,39 @@ _TRIGGERS = ("record_history_on_insert", "record_history_on_update", "record_his
 
 @dataclass(frozen=True)
 class OnOffRun:
-    """The best sync changing every record with history off and on (here, and service.bench.history_service)."""
+    """The syncs changing every record with history off and on, a pair each round (here, and
+    service.bench.history_service)."""
 
     records: int
-    off_seconds: float
-    on_seconds: float
+    off_rounds: tuple[float, ...]
+    on_rounds: tuple[float, ...]
     changes_per_sync: int
 
     @property
+    def off_seconds(self) -> float:
+        return min(self.off_rounds)
+
+    @property
+    def on_seconds(self) -> float:
+        return min(self.on_rounds)
+
+    @property
     def ratio(self) -> float:
+        """The best on over the best off."""
         return self.on_seconds / self.off_seconds
+
+    @property
+    def round_ratio(self) -> float:
+        """The median of each round's on over its off: the pair ran back to back, so a slow spell of the machine
+        weighs on both, where one lucky sync moves the ratio of the best by 0.1."""
+        return statistics.median(on / off for on, off in zip(self.on_rounds, self.off_rounds, strict=True))
 
     def print_on_off(self) -> None:
         print(f"  history off              {self.off_seconds:8.2f} s", flush=True)
         print(f"  history on               {self.on_seconds:8.2f} s  ({self.changes_per_sync:,} changes)", flush=True)
-        verdict = "within" if self.ratio <= MAX_RATIO else "OVER"
-        print(f"  ratio on / off           {self.ratio:8.2f}   ({verdict} the {MAX_RATIO}x bound)", flush=True)
+        for name, ratio in (("ratio on / off, best", self.ratio), ("ratio, median of rounds", self.round_ratio)):
+            verdict = "within" if ratio <= MAX_RATIO else "OVER"
+            print(f"  {name:24} {ratio:8.2f}   ({verdict} the {MAX_RATIO}x bound)", flush=True)
 
 
 @dataclass(frozen=True)
@@ -155,8 +174,8 @@ async def run_history(dsn: str, shape: CatalogShape, version_id: int, rounds: in
     unchanged = await _sync(dsn, version_id, staged_records(shape), history=True)
     return HistoryRun(
         records=records,
-        off_seconds=min(off),
-        on_seconds=min(on),
+        off_rounds=tuple(off),
+        on_rounds=tuple(on),
         no_trigger_seconds=min(bare),
         unchanged_seconds=unchanged,
         unchanged_changes=await history_rows(dsn) - before,
@@ -165,7 +184,7 @@ async def run_history(dsn: str, shape: CatalogShape, version_id: int, rounds: in
 
 
 def print_history(run: HistoryRun) -> None:
-    print(f"history: a full sync changing all {run.records:,} records (best of the rounds)", flush=True)
+    print(f"history: a full sync changing all {run.records:,} records", flush=True)
     print(f"  without history triggers {run.no_trigger_seconds:8.2f} s", flush=True)
     run.print_on_off()
     print(f"  ratio on / no triggers   {run.on_seconds / run.no_trigger_seconds:8.2f}", flush=True)

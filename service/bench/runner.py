@@ -111,6 +111,7 @@ async def bench(database_url: str, shape: CatalogShape, options: BenchOptions) -
             figures["history_off_s"] = run.off_seconds
             figures["history_on_s"] = run.on_seconds
             figures["history_ratio"] = run.ratio
+            figures["history_round_ratio"] = run.round_ratio
             figures["history_unchanged_changes"] = run.unchanged_changes
             await _drop(admin_dsn, history_db)
             names.remove(history_db)
@@ -121,6 +122,7 @@ async def bench(database_url: str, shape: CatalogShape, options: BenchOptions) -
             figures["history_service_off_s"] = served.off_seconds
             figures["history_service_on_s"] = served.on_seconds
             figures["history_service_ratio"] = served.ratio
+            figures["history_service_round_ratio"] = served.round_ratio
             for name in (on_db, off_db):
                 await _drop(admin_dsn, name)
                 names.remove(name)
@@ -237,9 +239,11 @@ _PRECISE = frozenset(
         "history_off_s",
         "history_on_s",
         "history_ratio",
+        "history_round_ratio",
         "history_service_off_s",
         "history_service_on_s",
         "history_service_ratio",
+        "history_service_round_ratio",
         "dry_run_ratio",
         "pickup_p50_ms",
         "pickup_p99_ms",
