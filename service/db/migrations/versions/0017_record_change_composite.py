@@ -89,7 +89,7 @@ def upgrade() -> None:
     op.execute("ALTER TABLE record_change_batches ADD COLUMN changes record_change[]")
     op.execute(_LZ4.format("ALTER TABLE record_change_batches ALTER COLUMN changes SET COMPRESSION lz4;"))
     op.execute(f"""UPDATE record_change_batches b SET bucket = b.bucket & {BUCKETS - 1}, changes = ARRAY(
-            SELECT ROW({_NAMES})::record_change
+            SELECT ROW({", ".join(f"u.{name}" for name in _SIDES)})::record_change
             FROM unnest({", ".join(f"b.{name}" for name in _SIDES)}) WITH ORDINALITY AS u({_NAMES}, i)
             ORDER BY u.i)""")
     op.execute("ALTER TABLE record_change_batches ALTER COLUMN changes SET NOT NULL")
