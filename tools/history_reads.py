@@ -20,7 +20,7 @@ import asyncpg
 
 from service.bench.history import _changed, _sync
 from service.bench.raw import staged_records
-from service.bench.runner import empty_version
+from service.bench.runner import _drop, _dsn, _scratch, empty_version
 from service.bench.synthetic import CatalogShape
 from service.db.engine import create_engine
 from service.store import record_history
@@ -29,19 +29,9 @@ _WARM, _READS, _PAGES = 20, 200, 20
 _BENCH_TASK = 0  # the task service.bench.history's sync declares as the writer
 
 
-async def _admin(admin: str, sql: str) -> None:
-    connection = await asyncpg.connect(admin)
-    try:
-        await connection.execute(sql)
-    finally:
-        await connection.close()
-
-
 async def measure(admin: str, shape: CatalogShape) -> None:
-    database = "history_reads"
-    await _admin(admin, f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
-    await _admin(admin, f"CREATE DATABASE {database}")
-    dsn = admin.rsplit("/", 1)[0] + "/" + database
+    database = await _scratch(admin)
+    dsn = _dsn(admin, database)
     try:
         version = await empty_version(dsn)
         for records in (staged_records(shape), _changed(shape), staged_records(shape)):
@@ -83,7 +73,7 @@ async def measure(admin: str, shape: CatalogShape) -> None:
         finally:
             await engine.dispose()
     finally:
-        await _admin(admin, f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        await _drop(admin, database)
 
 
 async def main() -> None:

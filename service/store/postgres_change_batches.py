@@ -21,10 +21,11 @@ import datetime as dt
 from typing import Any
 
 import asyncpg
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from service.db.models import RecordChangeBatch, RecordHistory
+from service.store.history_expiry import expired
 
 # Migration 0017 (0016 had 1024, each a quarter of one of these).
 BUCKETS = 256
@@ -160,16 +161,8 @@ class PostgresChangeBatches:
 
     async def purge(self, conn: AsyncConnection, cutoff: Any) -> int:
         """As record_history's purge: the first batch kept, by id, bounds the statement."""
-        first_kept = await conn.scalar(
-            select(RecordChangeBatch.first_id)
-            .where(RecordChangeBatch.changed_at >= cutoff)
-            .order_by(RecordChangeBatch.first_id)
-            .limit(1)
-        )
-        expired = (
-            RecordChangeBatch.changed_at < cutoff if first_kept is None else RecordChangeBatch.first_id < first_kept
-        )
+        condition = await expired(conn, RecordChangeBatch.first_id, RecordChangeBatch.changed_at, cutoff)
         result = await conn.execute(
-            delete(RecordChangeBatch).where(expired).returning(func.cardinality(RecordChangeBatch.record_ids))
+            delete(RecordChangeBatch).where(condition).returning(func.cardinality(RecordChangeBatch.record_ids))
         )
         return sum(n for (n,) in result.all())

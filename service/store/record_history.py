@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from service.db import clock
 from service.db.backend import backend_of
 from service.db.models import RecordHistory, RecordHistoryWriter, Task
+from service.store.history_expiry import expired
 
 HISTORY_COLUMNS = (
     RecordHistory.id,
@@ -119,18 +120,12 @@ async def database_now(bind: AsyncSession | AsyncConnection) -> dt.datetime:
 
 
 async def purge_history(conn: AsyncConnection, retention_seconds: float) -> int:
-    """Delete the changes older than the retention (by the database clock); the caller commits.
-
-    Ids grow with time, so the first change kept (by id) bounds the purge: both statements read the primary key
-    up to it, where a filter on `changed_at` (which has no index) read the whole history at every purge. The
-    few changes older than the retention that a concurrent transaction numbered after it wait for a later purge.
-    """
+    """Delete the changes older than the retention (by the database clock, bounded by id:
+    service.store.history_expiry); the caller commits."""
     cutoff = clock.of(conn).ago(retention_seconds)
-    first_kept = await conn.scalar(
-        select(RecordHistory.id).where(RecordHistory.changed_at >= cutoff).order_by(RecordHistory.id).limit(1)
+    result = await conn.execute(
+        delete(RecordHistory).where(await expired(conn, RecordHistory.id, RecordHistory.changed_at, cutoff))
     )
-    expired = RecordHistory.changed_at < cutoff if first_kept is None else RecordHistory.id < first_kept
-    result = await conn.execute(delete(RecordHistory).where(expired))
     batches = backend_of(conn).change_batches
     return (result.rowcount or 0) + (await batches.purge(conn, cutoff) if batches else 0)
 
